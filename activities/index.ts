@@ -1,0 +1,32 @@
+/**
+ * All activities, built from their I/O clients: `createActivities(deps)`. Tests pass a real transport
+ * pointed at a test SMTP server and a store in a temporary folder.
+ */
+import type { Transporter } from 'nodemailer';
+import { createEmailActivities } from './email';
+import type { EvidenceStore } from './evidence';
+import { createReportActivities } from './report';
+
+export interface ActivityDeps {
+  transport: Transporter;
+  evidence: EvidenceStore;
+  ledgerDir: string;
+  reportsDir: string;
+  secret: string;
+  replyDomain: string;
+  replyLocalPart: string;
+}
+
+/** Every activity the worker registers. */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createEmailActivities(deps),
+    ...createReportActivities(deps),
+  };
+}
+
+/** The activity interface, as workflows import it (`import type`). */
+export type Activities = ReturnType<typeof createActivities>;
+
+export type { SendEmailInput, SendEmailResult } from './email';
+export type { WriteReportInput, WriteReportResult } from './report';

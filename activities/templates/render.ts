@@ -1,0 +1,203 @@
+/**
+ * Renders every outgoing message kind as a subject, a text part and an HTML part. Deterministic: the
+ * same input gives the same bytes, so a retried send produces an identical copy.
+ */
+import type { MailKind, PendingMail } from '../../domain/state';
+import { formatLocal, formatUtc } from '../../domain/time';
+
+/** The demand facts a message needs. */
+export interface MailDemandContext {
+  id: string;
+  title: string;
+  basis: string;
+  requesterOrg: string;
+  counterpartyOrg: string;
+  from: { name: string; address: string };
+}
+
+/** The item facts a message needs (the current round's questions and deadline). */
+export interface MailItemContext {
+  id: string;
+  name: string;
+  description?: string;
+  questions: string[];
+  dueAt: string;
+  round: number;
+  phase: string;
+  closure?: string;
+}
+
+export interface RenderInput {
+  mail: PendingMail;
+  demand: MailDemandContext;
+  items: MailItemContext[];
+  /** Set when replies go to a signed address. */
+  replyAddress?: string;
+}
+
+export interface RenderedMail {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+/** A paragraph is a string; a list is an array of lines. */
+type Block = string | string[];
+
+function escapeHtml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+}
+
+function oneLine(s: string): string {
+  return s.replace(/[\r\n\t]+/g, ' ').trim();
+}
+
+function tags(items: MailItemContext[]): string {
+  return items.length > 0 && items.length <= 3 ? ` ${items.map((i) => `[${i.id}]`).join(' ')}` : '';
+}
+
+function when(iso: string, zone: string): string {
+  const ms = Date.parse(iso);
+  return `${formatLocal(ms, zone)} (${formatUtc(ms)})`;
+}
+
+function itemLines(items: MailItemContext[], zone: string, withQuestions: boolean): Block[] {
+  return items.flatMap((item) => {
+    const head = `[${item.id}] ${item.name} - due ${when(item.dueAt, zone)}`;
+    if (!withQuestions) return [[head]];
+    const blocks: Block[] = [head];
+    if (item.description) blocks.push(item.description);
+    blocks.push(item.questions.map((q, i) => `${i + 1}. ${q}`));
+    return blocks;
+  });
+}
+
+function replyHint(input: RenderInput): Block[] {
+  if (!input.mail.expectsReply || input.mail.audience !== 'counterparty') return [];
+  const multi = input.items.length > 1;
+  return [
+    multi
+      ? 'Please reply to this message. Answer each item in its own reply with its tag (for example ' +
+        `[${input.items[0]!.id}]) in the subject, or answer several in one reply with each answer headed by its tag. Attach documents to the reply.`
+      : 'Please reply to this message with your answer; attach documents to the reply.',
+    'If you need more time, reply saying so and proposing a date: the request will be put to us for a decision.',
+  ];
+}
+
+function body(kind: MailKind, input: RenderInput): { subject: string; blocks: Block[] } {
+  const { mail, demand, items } = input;
+  const zone = mail.to.zone;
+  const ctx = mail.context ?? {};
+  const greeting = `Dear ${mail.to.name ?? mail.to.address},`;
+  const title = oneLine(demand.title);
+  const t = tags(items);
+  const earliest = items.map((i) => i.dueAt).sort()[0];
+  switch (kind) {
+    case 'request':
+      return {
+        subject: `Audit demand: ${title}${t}`,
+        blocks: [
+          greeting,
+          `${demand.requesterOrg} requires ${demand.counterpartyOrg} to account for the following ${items.length === 1 ? 'item' : `${items.length} items`} under ${oneLine(demand.basis)}.`,
+          ...(earliest ? [`Your answers are due by ${when(earliest, zone)}${new Set(items.map((i) => i.dueAt)).size > 1 ? ' at the earliest; each item shows its own deadline' : ''}.`] : []),
+          ...itemLines(items, zone, true),
+          ...replyHint(input),
+        ],
+      };
+    case 'reminder':
+      return {
+        subject: `Reminder ${ctx.index ?? ''}: ${title}: ${items.length === 1 ? '1 item' : `${items.length} items`} due ${earliest ? formatLocal(Date.parse(earliest), zone) : ''}${t}`,
+        blocks: [greeting, `This is reminder ${ctx.index ?? ''} about the audit demand "${title}". We have not yet received your answer on:`, ...itemLines(items, zone, false), ...(ctx.note ? [String(ctx.note)] : []), ...replyHint(input)],
+      };
+    case 'overdue':
+      return {
+        subject: `Overdue: ${title}: ${items.length === 1 ? '1 item' : `${items.length} items`} past the deadline${t}`,
+        blocks: [greeting, `The deadline has passed and we have not received your answer on:`, ...itemLines(items, zone, false), 'Please answer without delay. Without an answer the matter will be escalated.', ...replyHint(input)],
+      };
+    case 'escalation':
+    case 'final-notice':
+      return {
+        subject: `${kind === 'final-notice' ? 'Final notice' : 'Escalation'}: ${title}${t}`,
+        blocks: [
+          greeting,
+          kind === 'final-notice'
+            ? `This is the final notice about the audit demand "${title}" made by ${demand.requesterOrg} under ${oneLine(demand.basis)}.`
+            : `We are escalating to you the audit demand "${title}" made by ${demand.requesterOrg} under ${oneLine(demand.basis)}, because the following items are past their deadline without an answer:`,
+          ...itemLines(items, zone, false),
+          ...(ctx.note ? [String(ctx.note)] : []),
+          ...replyHint(input),
+        ],
+      };
+    case 'follow-up':
+      return {
+        subject: `Follow-up questions: ${title}${t}`,
+        blocks: [greeting, `Thank you for your answer. Having reviewed it, we need more information (follow-up round ${ctx.round ?? ''}):`, ...(ctx.reason ? [String(ctx.reason)] : []), ...itemLines(items, zone, true), ...replyHint(input)],
+      };
+    case 'deadline-update': {
+      const event = String(ctx.event ?? 'extension');
+      const lead: Record<string, string> = {
+        extension: `The deadline for the following items of "${title}" has been extended.`,
+        'extension-denied': `Your request for more time on "${title}" has not been granted. The deadlines below stand.`,
+        paused: `The clock on "${title}" is stopped until further notice. We will tell you the new deadlines when it restarts.`,
+        resumed: `The clock on "${title}" has restarted. The new deadlines are:`,
+      };
+      return {
+        subject: `Deadline update: ${title}${t}`,
+        blocks: [greeting, lead[event] ?? lead.extension!, ...(ctx.reason ? [`Reason: ${String(ctx.reason)}`] : []), ...(event === 'paused' ? [] : itemLines(items, zone, false)), ...replyHint(input)],
+      };
+    }
+    case 'withdrawal':
+      return {
+        subject: `Withdrawn: ${title}`,
+        blocks: [greeting, `${demand.requesterOrg} withdraws the audit demand "${title}". No further answer is required.`, ...(ctx.reason ? [`Reason: ${String(ctx.reason)}`] : [])],
+      };
+    case 'acknowledgement':
+      return {
+        subject: `Received: ${oneLine(String(ctx.subject ?? title))}`,
+        blocks: [greeting, `We received your message of ${ctx.receivedAt ? when(String(ctx.receivedAt), zone) : 'today'} and recorded it as your answer on:`, ...itemLines(items, zone, false), 'It will now be reviewed. You do not need to do anything else unless we write to you again.'],
+      };
+    case 'internal':
+      return internal(input);
+  }
+}
+
+function internal(input: RenderInput): { subject: string; blocks: Block[] } {
+  const { demand, items, mail } = input;
+  const ctx = mail.context ?? {};
+  const zone = mail.to.zone;
+  const event = String(ctx.event ?? 'notice');
+  const title = oneLine(demand.title);
+  const list = items.map((i) => `[${i.id}] ${i.name}: ${i.closure ? `closed (${i.closure})` : i.phase}, due ${when(i.dueAt, zone)}`);
+  const lines: Record<string, { subject: string; lead: string }> = {
+    escalation: { subject: `Escalation step ${ctx.index ?? ''}${ctx.label ? ` (${String(ctx.label)})` : ''}: ${title}`, lead: `Escalation step ${ctx.index ?? ''} of ${ctx.total ?? ''} has fired for ${demand.counterpartyOrg}. These items are past their deadline without an answer:` },
+    referral: { subject: `Referred for legal action: ${title}`, lead: `The escalation ladder is exhausted: the demand on ${demand.counterpartyOrg} is referred for legal action. Items concerned:` },
+    'extension-request': { subject: `Extension requested: ${title}`, lead: `${String(ctx.from ?? 'The counterparty')} asks for more time${ctx.requestedDeadline ? ` (until ${when(String(ctx.requestedDeadline), zone)})` : ''}. Approve or deny it with: npx auditflow extend ${demand.id} --request ${String(ctx.requestId ?? '')} ... (see --help).` },
+    bounce: { subject: `Undeliverable: ${title}`, lead: `Mail to ${String(ctx.failedRecipient ?? 'a counterparty contact')} bounced. The contact is marked undeliverable and the items move to their next escalation step.` },
+    withdrawal: { subject: `Withdrawn: ${title}`, lead: `The demand was withdrawn by ${String(ctx.by ?? '')}: ${String(ctx.reason ?? '')}` },
+    final: { subject: `Demand ended (${String(ctx.outcome ?? '')}): ${title}`, lead: `The demand on ${demand.counterpartyOrg} has ended: ${String(ctx.outcome ?? '')}. The final report is at ${String(ctx.report ?? '(not written)')}.` },
+  };
+  const chosen = lines[event] ?? { subject: `Notice: ${title}`, lead: 'Items concerned:' };
+  return { subject: `[auditflow] ${chosen.subject}`, blocks: [chosen.lead, list, `Demand: ${demand.id}. Details: npx auditflow show ${demand.id}`] };
+}
+
+function toText(blocks: Block[], footer: string): string {
+  return `${blocks.map((b) => (Array.isArray(b) ? b.map((l) => `  ${l}`).join('\n') : b)).join('\n\n')}\n\n-- \n${footer}\n`;
+}
+
+function toHtml(blocks: Block[], footer: string, subject: string): string {
+  const inner = blocks
+    .map((b) => (Array.isArray(b) ? `<ul>${b.map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul>` : `<p>${escapeHtml(b)}</p>`))
+    .join('\n');
+  return `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head><body style="font-family:Arial,Helvetica,sans-serif;font-size:14px;line-height:1.45;color:#1a1a1a;max-width:720px">\n${inner}\n<hr><p style="color:#666;font-size:12px">${escapeHtml(footer)}</p></body></html>\n`;
+}
+
+/** Renders one message. */
+export function renderMail(input: RenderInput): RenderedMail {
+  const { subject, blocks } = body(input.mail.kind, input);
+  const footer =
+    input.mail.audience === 'internal'
+      ? `auditflow notice for ${input.demand.requesterOrg} (demand ${input.demand.id})`
+      : `${input.demand.from.name}, ${input.demand.requesterOrg}. Reference: ${input.demand.id}${input.replyAddress ? `. Replies to this message are recorded automatically.` : ''}`;
+  const cleanSubject = oneLine(subject).slice(0, 250);
+  return { subject: cleanSubject, text: toText(blocks, footer), html: toHtml(blocks, footer, cleanSubject) };
+}

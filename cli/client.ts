@@ -1,0 +1,52 @@
+/** The CLI's connection to Temporal: envconfig settings, a clear error when the server is not there. */
+import { Client, type Connection } from '@temporalio/client';
+import { loadConfig, type AuditflowConfig } from '../worker/config';
+import { connectClient, loadTemporalTarget, type TemporalTarget } from '../worker/temporal-target';
+import { CliError, Exit } from './output';
+
+/** Config, target and a connected client; call close() when done. */
+export interface CliContext {
+  config: AuditflowConfig;
+  target: TemporalTarget;
+  client: Client;
+  connection: Connection;
+  close(): Promise<void>;
+}
+
+/** Reads settings; bad ones are invalid input (exit 2). */
+export function loadSettings(): { config: AuditflowConfig; target: TemporalTarget } {
+  try {
+    const config = loadConfig();
+    return { config, target: loadTemporalTarget(process.env, `localhost:${config.temporalPort}`) };
+  } catch (err) {
+    throw new CliError((err as Error).message, Exit.invalid);
+  }
+}
+
+/** Connects to Temporal, or fails with what to do. */
+export async function connect(): Promise<CliContext> {
+  const { config, target } = loadSettings();
+  let connection;
+  try {
+    connection = await connectClient(target, 5000);
+    await connection.workflowService.describeNamespace({ namespace: target.namespace });
+  } catch (err) {
+    await connection?.close();
+    throw new CliError(
+      `cannot reach Temporal at ${target.description}: ${(err as Error).message.split('\n')[0]}\n` +
+        'Start the local stack with: npm start   (or point TEMPORAL_ADDRESS / a Temporal profile at your cluster; see README)',
+    );
+  }
+  const client = new Client({ connection, namespace: target.namespace });
+  return { config, target, client, connection, close: () => connection.close() };
+}
+
+/** Runs a function with a connected client and always closes it. */
+export async function withClient<T>(fn: (ctx: CliContext) => Promise<T>): Promise<T> {
+  const ctx = await connect();
+  try {
+    return await fn(ctx);
+  } finally {
+    await ctx.close();
+  }
+}

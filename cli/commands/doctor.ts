@@ -1,0 +1,132 @@
+/** `auditflow doctor`: checks everything auditflow needs, one line each, with what to do when it fails. */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { temporal } from '@temporalio/proto';
+import type { Connection } from '@temporalio/client';
+import { loadConfig, type AuditflowConfig } from '../../worker/config';
+import { connectClient, loadTemporalTarget, type TemporalTarget } from '../../worker/temporal-target';
+import { createMailTransport, redactSmtpUrl } from '../../worker/transport';
+import { checkSearchAttributes, cliCreateCommand } from '../search-attributes';
+import { Exit, printJson, type GlobalOptions } from '../output';
+
+/** One check's verdict. */
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+  /** What to do when it failed. */
+  fix?: string;
+}
+
+/** A worker counts as polling when it polled within this window (long polls last up to ~70 s). */
+const POLLER_FRESH_MS = 90_000;
+
+async function temporalChecks(target: TemporalTarget, config: AuditflowConfig): Promise<Check[]> {
+  let connection: Connection | undefined;
+  try {
+    connection = await connectClient(target, 5000);
+    await connection.workflowService.describeNamespace({ namespace: target.namespace });
+  } catch (err) {
+    await connection?.close();
+    const fix = target.explicit ? 'check TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TEMPORAL_API_KEY (or your profile)' : 'start the local stack with: npm start';
+    return [{ name: 'temporal', ok: false, detail: `cannot reach ${target.description}: ${(err as Error).message.split('\n')[0]}`, fix }];
+  }
+  const checks: Check[] = [{ name: 'temporal', ok: true, detail: `reachable at ${target.address}, namespace ${target.namespace} present` }];
+  try {
+    const sa = await checkSearchAttributes(connection, target.namespace);
+    const bad = [...sa.missing, ...sa.wrongType.map((w) => `${w.name} (is ${w.has}, needs ${w.want})`)];
+    checks.push(
+      bad.length === 0
+        ? { name: 'search-attributes', ok: true, detail: `all ${sa.present.length} registered` }
+        : { name: 'search-attributes', ok: false, detail: `missing or wrong: ${bad.join(', ')}`, fix: `run: npx auditflow setup   (or: ${cliCreateCommand(target.namespace, sa.missing)})` },
+    );
+    const tq = await connection.workflowService.describeTaskQueue({
+      namespace: target.namespace,
+      taskQueue: { name: config.taskQueue },
+      taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    });
+    const now = Date.now();
+    const fresh = (tq.pollers ?? []).filter((p) => {
+      const t = p.lastAccessTime;
+      const ms = t ? Number(t.seconds ?? 0) * 1000 + Math.floor((t.nanos ?? 0) / 1e6) : 0;
+      return now - ms < POLLER_FRESH_MS;
+    });
+    checks.push(
+      fresh.length > 0
+        ? { name: 'worker', ok: true, detail: `${fresh.length} worker(s) polling task queue ${config.taskQueue} (${fresh.map((p) => p.identity).join(', ')})` }
+        : { name: 'worker', ok: false, detail: `no worker is polling task queue ${config.taskQueue}`, fix: 'start one with: npm start   (or: node --import tsx worker/main.ts with the same settings)' },
+    );
+  } finally {
+    await connection.close();
+  }
+  return checks;
+}
+
+async function smtpCheck(config: AuditflowConfig): Promise<Check> {
+  const transport = createMailTransport(config);
+  try {
+    await transport.verify();
+    return { name: 'smtp', ok: true, detail: `${redactSmtpUrl(config.smtpUrl)} answers` };
+  } catch (err) {
+    return {
+      name: 'smtp',
+      ok: false,
+      detail: `${redactSmtpUrl(config.smtpUrl)}: ${(err as Error).message}`,
+      fix: config.smtpExplicit ? 'check SMTP_URL (host, port, user, password, TLS)' : 'start the local mail catcher with: npm start   (or set SMTP_URL)',
+    };
+  } finally {
+    transport.close();
+  }
+}
+
+function dataDirCheck(config: AuditflowConfig): Check {
+  const probe = path.join(config.dataDir, `.doctor-${crypto.randomBytes(4).toString('hex')}`);
+  try {
+    fs.mkdirSync(config.dataDir, { recursive: true });
+    const fd = fs.openSync(probe, 'w');
+    fs.writeSync(fd, 'ok');
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fs.unlinkSync(probe);
+    return { name: 'data-folder', ok: true, detail: `${config.dataDir} is writable` };
+  } catch (err) {
+    return { name: 'data-folder', ok: false, detail: `${config.dataDir}: ${(err as Error).message}`, fix: 'fix its permissions or point AUDITFLOW_DATA_DIR at a writable folder' };
+  }
+}
+
+/** Runs every check. Settings problems are reported as a failed check, not thrown. */
+export async function runDoctor(): Promise<Check[]> {
+  let config: AuditflowConfig;
+  let target: TemporalTarget;
+  try {
+    config = loadConfig();
+    target = loadTemporalTarget(process.env, `localhost:${config.temporalPort}`);
+  } catch (err) {
+    return [{ name: 'settings', ok: false, detail: (err as Error).message, fix: 'fix the environment variables named above' }];
+  }
+  const [t, smtp] = await Promise.all([temporalChecks(target, config), smtpCheck(config)]);
+  const secret: Check = { name: 'secret', ok: true, detail: config.secretSource === 'env' ? 'AUDITFLOW_SECRET is set' : `using the generated secret in ${path.join(config.dataDir, 'secret')} (set AUDITFLOW_SECRET when several machines run workers or gateways)` };
+  return [{ name: 'settings', ok: true, detail: 'environment variables are valid' }, ...t, smtp, dataDirCheck(config), secret];
+}
+
+export function register(program: Command): void {
+  program
+    .command('doctor')
+    .description('Check Temporal, search attributes, the worker, SMTP and the data folder')
+    .option('--json', 'print the checks as JSON: {ok, checks: [{name, ok, detail, fix}]}')
+    .addHelpText('after', '\nExample:\n  npx auditflow doctor\n')
+    .action(async (opts: GlobalOptions) => {
+      const checks = await runDoctor();
+      const ok = checks.every((c) => c.ok);
+      if (opts.json) printJson({ ok, checks });
+      else {
+        for (const c of checks) {
+          process.stdout.write(`${c.ok ? 'ok  ' : 'FAIL'}  ${c.name.padEnd(17)} ${c.detail}\n`);
+          if (!c.ok && c.fix) process.stdout.write(`      ${''.padEnd(17)} -> ${c.fix}\n`);
+        }
+      }
+      process.exitCode = ok ? Exit.ok : Exit.error;
+    });
+}

@@ -1,0 +1,76 @@
+/** `auditflow list`: demands from the visibility store, filtered with quoted (never pasted) values. */
+import type { Command } from 'commander';
+import { AuditCounterparty, AuditDemandId, AuditDueAt, AuditEscalationLevel, AuditOpenItems, AuditOverdueItems, AuditStatus } from '../../domain/search-attributes';
+import { withClient } from '../client';
+import { CliError, Exit, printJson, table, type GlobalOptions } from '../output';
+import { formatLocal, formatUtc } from '../../domain/time';
+
+/** A string literal for a visibility query: the value is escaped, so it can never change the query. */
+export function quoteValue(value: string): string {
+  if (/[\u0000-\u001f]/.test(value)) throw new CliError('filter values cannot contain control characters', Exit.invalid);
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+export interface ListFilters {
+  status?: string;
+  counterparty?: string;
+  overdue?: boolean;
+}
+
+/** Builds the visibility query for the filters. */
+export function buildListQuery(f: ListFilters): string {
+  const parts = [`WorkflowType = ${quoteValue('auditDemandWorkflow')}`];
+  if (f.status) parts.push(`${AuditStatus.name} = ${quoteValue(f.status)}`);
+  if (f.counterparty) parts.push(`${AuditCounterparty.name} = ${quoteValue(f.counterparty)}`);
+  if (f.overdue) parts.push(`${AuditOverdueItems.name} > 0`);
+  return parts.join(' AND ');
+}
+
+export function register(program: Command): void {
+  program
+    .command('list')
+    .description('List demands, newest first')
+    .option('--status <status>', 'only this AuditStatus (active, due, overdue, escalated, in-review, paused, completed, completed-with-gaps, referred, withdrawn)')
+    .option('--counterparty <name>', 'only this counterparty (exact organisation name)')
+    .option('--overdue', 'only demands with at least one overdue item')
+    .option('--limit <n>', 'at most this many', '100')
+    .option('--json', 'print [{demandId, workflowId, status, counterparty, openItems, overdueItems, escalationLevel, dueAt, workflowStatus, startTime}]')
+    .addHelpText('after', '\nExamples:\n  npx auditflow list --overdue\n  npx auditflow list --status escalated --counterparty "Acme Games Ltd" --json\n')
+    .action(async (opts: GlobalOptions & ListFilters & { limit: string }) => {
+      const limit = Number(opts.limit);
+      if (!Number.isInteger(limit) || limit < 1) throw new CliError('--limit must be a whole number >= 1', Exit.invalid);
+      const query = buildListQuery(opts);
+      await withClient(async ({ client }) => {
+        const rows = [];
+        for await (const wf of client.workflow.list({ query, pageSize: Math.min(limit, 1000) })) {
+          const sa = wf.typedSearchAttributes;
+          const due = sa.get(AuditDueAt);
+          rows.push({
+            demandId: sa.get(AuditDemandId) ?? wf.workflowId,
+            workflowId: wf.workflowId,
+            status: sa.get(AuditStatus) ?? '?',
+            counterparty: sa.get(AuditCounterparty) ?? '',
+            openItems: sa.get(AuditOpenItems) ?? 0,
+            overdueItems: sa.get(AuditOverdueItems) ?? 0,
+            escalationLevel: sa.get(AuditEscalationLevel) ?? 0,
+            dueAt: due ? due.toISOString() : null,
+            workflowStatus: wf.status.name,
+            startTime: wf.startTime.toISOString(),
+          });
+          if (rows.length >= limit) break;
+        }
+        if (opts.json) return printJson(rows);
+        if (rows.length === 0) {
+          process.stdout.write(`no demands match (${query})\n`);
+          return;
+        }
+        const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+        process.stdout.write(
+          `${table(
+            ['demand', 'status', 'counterparty', 'open', 'overdue', 'esc', `next due (${zone})`, 'next due (UTC)'],
+            rows.map((r) => [r.demandId, r.status, r.counterparty, r.openItems, r.overdueItems, r.escalationLevel, r.dueAt ? formatLocal(Date.parse(r.dueAt), zone) : '-', r.dueAt ? formatUtc(Date.parse(r.dueAt)) : '-']),
+          )}\n`,
+        );
+      });
+    });
+}

@@ -1,0 +1,71 @@
+/** `auditflow show <demandId>`: the demand's whole state, as the status query returns it. */
+import type { Command } from 'commander';
+import type { DemandStatusView } from '../../domain/state';
+import { withClient } from '../client';
+import { fetchStatus } from '../demands';
+import { localAndUtc, printJson, table, type GlobalOptions } from '../output';
+import { workflowUrl } from '../ui';
+
+/** The human view: headline, items table, pending requests, recent timeline, problems. */
+export function renderStatus(s: DemandStatusView, url: string): string {
+  const zone = s.spec.counterparty.timezone;
+  const out: string[] = [
+    `${s.spec.title}`,
+    `  demand ${s.demandId}  status ${s.status}  counterparty ${s.spec.counterparty.organisation} (${zone})`,
+    s.paused ? `  clock stopped since ${localAndUtc(s.paused.since, zone)} by ${s.paused.by}: ${s.paused.reason}` : s.nextAction ? `  next: ${s.nextAction.description} at ${localAndUtc(s.nextAction.at, zone)}` : '  next: nothing scheduled',
+    `  UI: ${url}`,
+    '',
+    table(
+      ['item', 'state', `due (${zone})`, 'due (UTC)', 'esc', 'answers', 'last message'],
+      s.items.map((i) => {
+        const due = localAndUtc(i.dueAt, zone);
+        const [local, utc] = [due.replace(/ \(.*\)$/, ''), due.replace(/^.*\((.*)\)$/, '$1')];
+        const late = i.answers.some((a) => a.late) ? ' (late)' : '';
+        return [
+          i.id,
+          i.phase === 'closed' ? `closed: ${i.closure}` : i.round ? `${i.phase} (follow-up ${i.round})` : i.phase,
+          local,
+          utc,
+          i.escalationLevel || '-',
+          `${i.answers.length}${late}`,
+          i.lastMessage ? `${i.lastMessage.direction === 'in' ? 'in' : 'out'} ${i.lastMessage.kind} ${i.lastMessage.at.slice(0, 16).replace('T', ' ')}Z` : '-',
+        ];
+      }),
+    ),
+  ];
+  const pending = s.extensionRequests.filter((r) => r.status === 'pending');
+  if (pending.length) {
+    out.push('', 'extension requests waiting for a decision:');
+    for (const r of pending) out.push(`  ${r.id} from ${r.from ?? '?'} at ${localAndUtc(r.receivedAt, zone)}${r.requestedDeadline ? `, asks until ${localAndUtc(r.requestedDeadline, zone)}` : ''} (items: ${r.itemIds.join(', ') || 'all'})`);
+    out.push(`  decide: npx auditflow extend ${s.demandId} --request <id> [--until <date>] --reason "..."   or add --deny`);
+  }
+  const timeline = [
+    ...s.messages.map((m) => ({ at: m.at, text: `${m.direction === 'out' ? 'sent' : 'received'} ${m.kind} ${m.direction === 'out' ? `to ${m.to.join(', ')}` : `from ${m.from}`} ${m.itemIds.length ? `[${m.itemIds.join(', ')}]` : ''}` })),
+    ...s.decisions.map((d) => ({ at: d.at, text: `${d.kind}${d.by ? ` by ${d.by}` : ''}${d.detail ? `: ${d.detail}` : ''}${d.reason ? ` (${d.reason})` : ''}` })),
+  ].sort((a, b) => a.at.localeCompare(b.at));
+  out.push('', `timeline (${timeline.length} events, last 15):`);
+  for (const e of timeline.slice(-15)) out.push(`  ${localAndUtc(e.at, zone)}  ${e.text}`);
+  if (s.duplicatesIgnored) out.push('', `${s.duplicatesIgnored} duplicate deliver${s.duplicatesIgnored === 1 ? 'y' : 'ies'} counted once`);
+  if (s.problems.length) {
+    out.push('', 'problems kept for review:');
+    for (const p of s.problems) out.push(`  ${p.at} ${p.source}: ${p.message}`);
+  }
+  if (s.report) out.push('', `report: ${s.report.path}`);
+  return `${out.join('\n')}\n`;
+}
+
+export function register(program: Command): void {
+  program
+    .command('show')
+    .argument('<demandId>', 'the demand id (the spec\'s id)')
+    .description('Show a demand: items, deadlines, next action, messages and decisions')
+    .option('--json', 'print the status query result as is (see README, "JSON output")')
+    .addHelpText('after', '\nExample:\n  npx auditflow show acme-api-usage-2023\n  npx auditflow show acme-api-usage-2023 --json | jq .items\n')
+    .action(async (demandId: string, opts: GlobalOptions) =>
+      withClient(async (ctx) => {
+        const s = await fetchStatus(ctx, demandId);
+        if (opts.json) printJson(s);
+        else process.stdout.write(renderStatus(s, workflowUrl(ctx, s.workflowId)));
+      }),
+    );
+}

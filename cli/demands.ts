@@ -1,0 +1,69 @@
+/** Shared plumbing of the demand commands: handles, updates with clear refusals, who is acting. */
+import os from 'node:os';
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common';
+import type { UpdateDefinition } from '@temporalio/common';
+import { demandWorkflowId } from '../domain/ids';
+import type { UpdateResult } from '../domain/messages';
+import { statusQuery } from '../domain/messages';
+import type { DemandStatusView } from '../domain/state';
+import type { CliContext } from './client';
+import { CliError, Exit, printJson } from './output';
+
+/** Who is acting: --by, else the OS user at this host. */
+export function actor(by?: string): string {
+  if (by && by.trim()) return by.trim();
+  try {
+    return `${os.userInfo().username}@${os.hostname()}`;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function notFound(demandId: string): CliError {
+  return new CliError(`demand "${demandId}" not found; list demands with: npx auditflow list`);
+}
+
+/** The demand's workflow handle, after checking it exists. */
+export async function demandHandle(ctx: CliContext, demandId: string): Promise<WorkflowHandle> {
+  const handle = ctx.client.workflow.getHandle(demandWorkflowId(demandId));
+  try {
+    await handle.describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw notFound(demandId);
+    throw err;
+  }
+  return handle;
+}
+
+/** The status query's view of a demand. */
+export async function fetchStatus(ctx: CliContext, demandId: string): Promise<DemandStatusView> {
+  const handle = await demandHandle(ctx, demandId);
+  try {
+    return await handle.query(statusQuery);
+  } catch (err) {
+    throw new CliError(`could not read the state of demand "${demandId}": ${(err as Error).message}\nIs a worker running? (npx auditflow doctor)`);
+  }
+}
+
+/** Sends an update; a refusal by the workflow becomes a CliError carrying its reason. */
+export async function sendUpdate<I>(ctx: CliContext, demandId: string, def: UpdateDefinition<UpdateResult, [I]>, input: I): Promise<UpdateResult> {
+  const handle = await demandHandle(ctx, demandId);
+  const desc = await handle.describe();
+  if (desc.status.name !== 'RUNNING') throw new CliError(`demand "${demandId}" has ended (${desc.status.name.toLowerCase()}); nothing can change it now`);
+  try {
+    return await handle.executeUpdate(def, { args: [input] });
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) {
+      const reason = (err.cause as Error | undefined)?.message ?? err.message;
+      throw new CliError(`refused: ${reason}`, Exit.error);
+    }
+    throw err;
+  }
+}
+
+/** Prints an update's outcome for people or scripts. */
+export function printUpdateResult(result: UpdateResult, json: boolean | undefined): void {
+  if (json) printJson(result);
+  else process.stdout.write(`${result.message}\n`);
+}

@@ -1,0 +1,38 @@
+/**
+ * The `auditflow` command: one sub-command per file in cli/commands, each with --help (and an
+ * example) and --json. Exit 0 on success, 1 on an error, 2 on invalid input.
+ */
+import { Command, CommanderError } from 'commander';
+import { CliError, Exit, printJson } from './output';
+import { registerCommands } from './registry';
+
+const program = new Command('auditflow')
+  .description('Run compliance audit demands as durable Temporal workflows.')
+  .showHelpAfterError('(run with --help for usage and an example)')
+  .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+  .exitOverride();
+
+registerCommands(program);
+
+async function main(argv: string[]): Promise<number> {
+  try {
+    await program.parseAsync(argv);
+    return Number(process.exitCode ?? Exit.ok);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end here with code 0; usage errors are invalid input.
+      return err.exitCode === 0 ? Exit.ok : Exit.invalid;
+    }
+    const json = argv.includes('--json');
+    if (err instanceof CliError) {
+      if (json) printJson({ ok: false, error: err.message, ...(err.details !== undefined ? { details: err.details } : {}) });
+      else process.stderr.write(`error: ${err.message}\n`);
+      return err.exitCode;
+    }
+    if (json) printJson({ ok: false, error: (err as Error).message });
+    else process.stderr.write(`error: ${(err as Error).stack ?? err}\n`);
+    return Exit.error;
+  }
+}
+
+main(process.argv).then((code) => process.exit(code));

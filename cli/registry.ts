@@ -1,0 +1,19 @@
+/** Every sub-command, in the order `--help` lists them. */
+import type { Command } from 'commander';
+import * as doctor from './commands/doctor';
+import * as extend from './commands/extend';
+import * as list from './commands/list';
+import * as pause from './commands/pause';
+import * as record from './commands/record';
+import * as review from './commands/review';
+import * as setup from './commands/setup';
+import * as show from './commands/show';
+import * as start from './commands/start';
+import * as validate from './commands/validate';
+import * as withdraw from './commands/withdraw';
+
+const COMMANDS = [validate, start, show, list, extend, pause, record, review, withdraw, doctor, setup];
+
+export function registerCommands(program: Command): void {
+  for (const c of COMMANDS) c.register(program);
+}

@@ -1,0 +1,154 @@
+/**
+ * Starts `temporal server start-dev` as a child process (our own process, not the SDK's 5-second
+ * ephemeral wrapper), waits until its namespace answers, and stops it cleanly.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import readline from 'node:readline';
+import { Connection } from '@temporalio/client';
+import { searchAttributeFlags } from '../domain/search-attributes';
+import { resolveTemporalBinary, describeResolved, type ResolvedBinary } from './temporal-binaries';
+
+export interface DevServerOptions {
+  /** gRPC port; 0 picks a free one. */
+  port?: number;
+  /** Web UI port; 0 picks a free one; `false` runs headless. */
+  uiPort?: number | false;
+  ip?: string;
+  namespace?: string;
+  /** SQLite file; omitted means in-memory. */
+  dbFile?: string;
+  /** Extra dynamic config, as KEY=JSON. */
+  dynamicConfig?: string[];
+  /** Each complete output line of the server, for a prefixed log stream. */
+  onLine?: (line: string) => void;
+  log?: (line: string) => void;
+  binary?: ResolvedBinary;
+  startTimeoutMs?: number;
+}
+
+export interface DevServer {
+  address: string;
+  namespace: string;
+  uiUrl?: string;
+  binary: ResolvedBinary;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Asks the OS for a free TCP port on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** True when something accepts TCP connections on host:port. */
+export function isPortOpen(host: string, port: number, timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host, port });
+    const done = (ok: boolean) => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.setTimeout(timeoutMs, () => done(false));
+    sock.once('connect', () => done(true));
+    sock.once('error', () => done(false));
+  });
+}
+
+/** Polls until the namespace can be described, or throws after the timeout. */
+export async function waitForTemporal(address: string, namespace: string, timeoutMs: number, isAlive = () => true): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError = 'no answer yet';
+  while (Date.now() < deadline) {
+    if (!isAlive()) throw new Error(`the Temporal server exited before it was ready (last error: ${lastError})`);
+    let connection: Connection | undefined;
+    try {
+      connection = await Connection.connect({ address, connectTimeout: 1000 });
+      await connection.workflowService.describeNamespace({ namespace });
+      return;
+    } catch (err) {
+      lastError = (err as Error).message;
+    } finally {
+      await connection?.close();
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`Temporal at ${address} did not become ready within ${Math.round(timeoutMs / 1000)} s (last error: ${lastError})`);
+}
+
+/** Stops a child process: SIGTERM, then SIGKILL after `graceMs`. Resolves once it has exited. */
+export function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** Starts the dev server with auditflow's search attributes registered, and waits until it is ready. */
+export async function startDevServer(opts: DevServerOptions = {}): Promise<DevServer> {
+  const binary = opts.binary ?? (await resolveTemporalBinary('cli', { log: opts.log }));
+  opts.log?.(`using ${describeResolved(binary)}`);
+  const ip = opts.ip ?? '127.0.0.1';
+  const namespace = opts.namespace ?? 'default';
+  const port = opts.port || (await freePort());
+  const uiPort = opts.uiPort === false ? undefined : opts.uiPort || (await freePort());
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    ip,
+    '--port',
+    String(port),
+    '--namespace',
+    namespace,
+    '--log-format',
+    'text',
+    '--log-level',
+    'warn',
+    '--dynamic-config-value',
+    'frontend.enableServerVersionCheck=false',
+    ...searchAttributeFlags(),
+    ...(opts.dbFile ? ['--db-filename', opts.dbFile] : []),
+    ...(uiPort ? ['--ui-port', String(uiPort), '--ui-disable-news-fetch'] : ['--headless']),
+    ...(opts.dynamicConfig ?? []).flatMap((kv) => ['--dynamic-config-value', kv]),
+  ];
+  const child = spawn(binary.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const tail: string[] = [];
+  for (const stream of [child.stdout, child.stderr]) {
+    readline.createInterface({ input: stream }).on('line', (line) => {
+      tail.push(line);
+      if (tail.length > 20) tail.shift();
+      opts.onLine?.(line);
+    });
+  }
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  const address = `${ip}:${port}`;
+  try {
+    await waitForTemporal(address, namespace, opts.startTimeoutMs ?? 90_000, () => !exited);
+  } catch (err) {
+    await stopChild(child, 2000);
+    throw new Error(`${(err as Error).message}\nlast server output:\n${tail.join('\n')}`);
+  }
+  return {
+    address,
+    namespace,
+    uiUrl: uiPort ? `http://localhost:${uiPort}` : undefined,
+    binary,
+    child,
+    stop: () => stopChild(child, 8000),
+  };
+}

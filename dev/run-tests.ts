@@ -1,0 +1,108 @@
+/**
+ * `npm test` (after typecheck and lint): finds or installs the Temporal binaries, starts one real dev
+ * server for the run (random free ports, in-memory), builds the workflow bundle once, runs every
+ * test file with node:test, stops the server, and ends with a plain `N passed, N failed` line.
+ *
+ * Usage: node --import tsx dev/run-tests.ts [test files or folders...]
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { bundleWorkflows } from '../worker/main';
+import { startDevServer } from './dev-server';
+import { componentLogger } from './log-stream';
+import { describeResolved, resolveTemporalBinary, TemporalBinaryNotFoundError } from './temporal-binaries';
+
+const ROOT = path.resolve(__dirname, '..');
+const ARTIFACTS = path.join(ROOT, '.test-artifacts');
+const say = componentLogger('test');
+
+function findTests(targets: string[]): string[] {
+  const out: string[] = [];
+  const walk = (p: string) => {
+    const st = fs.statSync(p);
+    if (st.isDirectory()) for (const e of fs.readdirSync(p).sort()) walk(path.join(p, e));
+    else if (/\.test\.ts$/.test(p)) out.push(p);
+  };
+  for (const t of targets.length ? targets : [path.join(ROOT, 'test')]) walk(path.resolve(t));
+  return out;
+}
+
+function tapCounts(file: string): { pass: number; fail: number; skip: number } {
+  const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  const n = (k: string) => Number(new RegExp(`^# ${k} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { pass: n('pass'), fail: n('fail') + n('cancelled'), skip: n('skipped') + n('todo') };
+}
+
+async function main(): Promise<number> {
+  const files = findTests(process.argv.slice(2));
+  if (files.length === 0) {
+    say('no test files found');
+    return 1;
+  }
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  let cli;
+  let testServer;
+  try {
+    cli = await resolveTemporalBinary('cli', { log: say });
+    testServer = await resolveTemporalBinary('testServer', { log: say });
+  } catch (err) {
+    if (err instanceof TemporalBinaryNotFoundError) {
+      process.stderr.write(`${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  say(`using ${describeResolved(cli)}`);
+  say(`using ${describeResolved(testServer)}`);
+
+  const bundlePath = path.join(ARTIFACTS, 'workflow-bundle.js');
+  const { code } = await bundleWorkflows();
+  fs.writeFileSync(bundlePath, code);
+
+  const server = await startDevServer({ binary: cli, dbFile: undefined, uiPort: 0, log: say, onLine: () => {} });
+  say(`Temporal dev server for this run: ${server.address} (UI ${server.uiUrl}), in-memory`);
+  const tap = path.join(ARTIFACTS, 'results.tap');
+  const concurrency = Number(process.env.AUDITFLOW_TEST_CONCURRENCY ?? Math.max(1, Math.min(2, os.availableParallelism())));
+  const args = [
+    '--import',
+    'tsx',
+    '--test',
+    `--test-concurrency=${concurrency}`,
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    '--test-reporter=tap',
+    `--test-reporter-destination=${tap}`,
+    ...files,
+  ];
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: {
+      ...process.env,
+      AUDITFLOW_TEST_TEMPORAL_ADDRESS: server.address,
+      AUDITFLOW_TEST_UI_URL: server.uiUrl,
+      TEMPORAL_CLI_PATH: cli.path,
+      TEMPORAL_TEST_SERVER_PATH: testServer.path,
+      AUDITFLOW_WORKFLOW_BUNDLE: bundlePath,
+    },
+  });
+  const stop = () => child.kill('SIGTERM');
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const code2 = await new Promise<number>((resolve) => child.once('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
+  await server.stop();
+  const counts = tapCounts(tap);
+  const failed = code2 !== 0 && counts.fail === 0 ? 1 : counts.fail;
+  process.stdout.write(`\n${counts.pass} passed, ${failed} failed${counts.skip ? `, ${counts.skip} skipped` : ''}\n`);
+  return code2 === 0 && failed === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`test run failed: ${(err as Error).stack ?? err}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,170 @@
+/**
+ * `npm start`: the whole product on one machine, in the foreground. Starts the Temporal dev server
+ * (persisting to <data>/temporal.db), the local mail catcher and the worker, prints the URLs, and
+ * stops everything it started on Ctrl-C or SIGTERM.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ConfigError, loadConfig, PROJECT_ROOT, type AuditflowConfig } from '../worker/config';
+import { loadTemporalTarget, type TemporalTarget } from '../worker/temporal-target';
+import { redactSmtpUrl } from '../worker/transport';
+import { isPortOpen, startDevServer, stopChild, type DevServer } from './dev-server';
+import { componentLogger, pipeLines } from './log-stream';
+import { startMailCatcher, type MailCatcher } from './mail-catcher';
+import { TemporalBinaryNotFoundError } from './temporal-binaries';
+
+const say = componentLogger('auditflow');
+
+interface Stack {
+  server?: DevServer;
+  catcher?: MailCatcher;
+  worker?: ChildProcess;
+  stopping: boolean;
+}
+
+function fail(message: string, code = 1): never {
+  say(message);
+  process.exit(code);
+}
+
+async function ensurePortFree(port: number, variable: string, what: string): Promise<void> {
+  if (await isPortOpen('127.0.0.1', port)) {
+    fail(`port ${port} (${what}) is already in use: is another \`npm start\` or Temporal server running? Stop it, or set ${variable} to another port.`);
+  }
+}
+
+/** Starts the worker as a child process and restarts it if it dies unexpectedly. */
+function superviseWorker(stack: Stack, env: NodeJS.ProcessEnv, onReady: () => void, onGiveUp: () => void): void {
+  const log = componentLogger('worker');
+  const crashes: number[] = [];
+  const launch = () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'worker', 'main.ts')], { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: PROJECT_ROOT });
+    let ready = false;
+    const watch = (line: string) => {
+      if (!ready && line.includes('worker ready')) {
+        ready = true;
+        setImmediate(onReady);
+      }
+      return true;
+    };
+    pipeLines(child.stdout, log, watch);
+    pipeLines(child.stderr, log, watch);
+    stack.worker = child;
+    child.once('exit', (code, signal) => {
+      if (stack.stopping) return;
+      const now = Date.now();
+      crashes.push(now);
+      while (crashes.length && crashes[0]! < now - 60_000) crashes.shift();
+      if (crashes.length > 5) {
+        say(`the worker exited ${crashes.length} times within a minute (last: ${signal ?? `code ${code}`}); giving up. Fix the error above and run npm start again.`);
+        onGiveUp();
+        return;
+      }
+      say(`the worker exited (${signal ?? `code ${code}`}); restarting it in 2 s`);
+      setTimeout(() => !stack.stopping && launch(), 2000);
+    });
+  };
+  launch();
+}
+
+async function stopAll(stack: Stack, code: number): Promise<never> {
+  if (stack.stopping) process.exit(code);
+  stack.stopping = true;
+  say('stopping: worker, mail catcher, Temporal server ...');
+  const hardStop = setTimeout(() => {
+    say('still stopping after 9 s: killing what is left');
+    stack.worker?.kill('SIGKILL');
+    stack.server?.child.kill('SIGKILL');
+    process.exit(code || 1);
+  }, 9000);
+  hardStop.unref();
+  await Promise.all([stack.worker ? stopChild(stack.worker, 7000) : undefined, stack.catcher?.close()]);
+  await stack.server?.stop();
+  say('stopped');
+  process.exit(code);
+}
+
+function printBanner(config: AuditflowConfig, target: TemporalTarget, stack: Stack): void {
+  const lines = [
+    '',
+    'auditflow is running. Press Ctrl-C to stop.',
+    stack.server ? `  Temporal Web UI (dashboard):  ${stack.server.uiUrl}/namespaces/${target.namespace}/workflows` : `  Temporal:                     ${target.description} (your own server; no dev server started)`,
+    `  Temporal gRPC:                ${target.address} namespace ${target.namespace}`,
+    `  Worker task queue:            ${config.taskQueue}`,
+    stack.catcher ? `  Outbound mail catcher (SMTP): 127.0.0.1:${stack.catcher.port} -> ${path.relative(process.cwd(), stack.catcher.dir) || '.'}/*.eml` : `  Outbound mail:                ${redactSmtpUrl(config.smtpUrl)}`,
+    `  Data folder:                  ${config.dataDir}`,
+    '  Try: npx auditflow doctor    |    npx auditflow start examples/api-usage-audit.yaml',
+    '',
+  ];
+  for (const l of lines) say(l);
+}
+
+async function main(): Promise<void> {
+  let config: AuditflowConfig;
+  let target: TemporalTarget;
+  try {
+    config = loadConfig();
+    target = loadTemporalTarget(process.env, `127.0.0.1:${config.temporalPort}`);
+  } catch (err) {
+    // Both are bad settings (exit 2); ConfigError already names each variable.
+    fail(err instanceof ConfigError ? err.message : (err as Error).message, 2);
+  }
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  const stack: Stack = { stopping: false };
+  process.on('SIGINT', () => void stopAll(stack, 0));
+  process.on('SIGTERM', () => void stopAll(stack, 0));
+
+  const workerEnv: NodeJS.ProcessEnv = { ...process.env, AUDITFLOW_DATA_DIR: config.dataDir };
+  if (!target.explicit) {
+    await ensurePortFree(config.temporalPort, 'AUDITFLOW_TEMPORAL_PORT', 'Temporal gRPC');
+    await ensurePortFree(config.uiPort, 'AUDITFLOW_UI_PORT', 'Temporal Web UI');
+    const tlog = componentLogger('temporal');
+    try {
+      stack.server = await startDevServer({
+        port: config.temporalPort,
+        uiPort: config.uiPort,
+        ip: '127.0.0.1',
+        dbFile: path.join(config.dataDir, 'temporal.db'),
+        log: say,
+        // Pollers complain while the server shuts down; that noise hides the useful lines.
+        onLine: (line) => !(stack.stopping && /Failed to poll|network dial error|graceful_stop/.test(line)) && tlog(line),
+      });
+    } catch (err) {
+      if (err instanceof TemporalBinaryNotFoundError) fail(err.message, 1);
+      fail(`could not start the Temporal dev server: ${(err as Error).message}`);
+    }
+    stack.server.child.once('exit', (code, signal) => {
+      if (!stack.stopping) {
+        say(`the Temporal server exited unexpectedly (${signal ?? `code ${code}`}); stopping everything`);
+        void stopAll(stack, 1);
+      }
+    });
+    Object.assign(workerEnv, { TEMPORAL_ADDRESS: stack.server.address, TEMPORAL_NAMESPACE: stack.server.namespace });
+  } else {
+    say(`TEMPORAL_ADDRESS or a Temporal profile names ${target.description}: not starting a dev server`);
+  }
+
+  if (!config.smtpExplicit) {
+    await ensurePortFree(config.catcherPort, 'AUDITFLOW_SMTP_PORT', 'mail catcher');
+    stack.catcher = await startMailCatcher({ dir: config.outboxDir, port: config.catcherPort, host: '127.0.0.1', log: componentLogger('mail') });
+  } else {
+    say(`SMTP_URL is set: sending through ${redactSmtpUrl(config.smtpUrl)}; no mail catcher started`);
+  }
+
+  let bannerShown = false;
+  superviseWorker(
+    stack,
+    workerEnv,
+    () => {
+      if (!bannerShown) printBanner(config, target, stack);
+      bannerShown = true;
+    },
+    () => void stopAll(stack, 1),
+  );
+}
+
+main().catch((err) => {
+  say(`npm start failed: ${(err as Error).stack ?? err}`);
+  process.exit(1);
+});

@@ -1,0 +1,127 @@
+/**
+ * Signals, queries and updates of the demand workflow, with zod schemas for their inputs. The workflow,
+ * the gateway and the CLI all use these objects; the strings never change once shipped.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { z } from 'zod';
+import { EmailAddress } from './demand';
+import type { DemandStatusView } from './state';
+
+const who = z.string({ error: 'must say who (a name or address)' }).trim().min(1, 'must say who (a name or address)').max(200, 'must be at most 200 characters');
+const reason = z.string({ error: 'must give a reason' }).trim().min(1, 'must give a reason').max(2000, 'must be at most 2000 characters');
+const itemIds = z.array(z.string().min(1)).min(1, 'must name at least one item');
+const instant = z.iso.datetime({ offset: true, error: 'must be an ISO instant such as 2027-06-08T00:00:00Z' });
+
+/** A stored object referenced from a signal or update (never the bytes). */
+export const EvidenceRefInput = z.strictObject({
+  sha256: z.string().regex(/^[a-f0-9]{64}$/, 'must be a sha256 hex digest'),
+  size: z.int().min(0),
+  contentType: z.string().max(200).optional(),
+  filename: z.string().max(300).optional(),
+});
+
+/** A reply that the inbound gateway has stored, authenticated and routed. */
+export const InboundReply = z.strictObject({
+  messageId: z.string().min(3).max(998),
+  receivedAt: instant,
+  from: EmailAddress,
+  fromName: z.string().max(200).optional(),
+  subject: z.string().max(998).optional(),
+  /** Items the reply was routed to; empty when it concerns the demand as a whole. */
+  itemIds: z.array(z.string()).default([]),
+  kind: z.enum(['answer', 'extension-request', 'out-of-office', 'bounce']),
+  /** SHA-256 of the raw message, to tell a redelivery from a different message with the same id. */
+  digest: z.string().regex(/^[a-f0-9]{64}$/),
+  raw: EvidenceRefInput,
+  text: EvidenceRefInput.optional(),
+  attachments: z.array(EvidenceRefInput).max(500).default([]),
+  /** The first lines of the new text (quotes and signature removed), for the timeline. */
+  excerpt: z.string().max(1000).optional(),
+  requestedDeadline: instant.optional(),
+  returnDate: z.string().max(100).optional(),
+  /** For bounces: the address that could not be reached. */
+  failedRecipient: EmailAddress.optional(),
+  auth: z.record(z.string(), z.string()).optional(),
+});
+export type InboundReply = z.infer<typeof InboundReply>;
+
+/** Move a deadline later: for some items, or all open ones. */
+export const ExtendDeadlineInput = z.strictObject({
+  itemIds: itemIds.optional(),
+  /** New deadline: local to the counterparty (2027-06-21T17:00) or an ISO instant. */
+  newDeadline: z.string().trim().min(1).optional(),
+  /** Or: how much later, as an ISO 8601 duration (P7D). */
+  by: z.string().trim().min(1).optional(),
+  reason,
+  approvedBy: who,
+  /** The counterparty's emailed request this approves, if any. */
+  requestId: z.string().optional(),
+}).refine((v) => (v.newDeadline === undefined) !== (v.by === undefined), { message: 'give exactly one of newDeadline or by', path: ['newDeadline'] });
+export type ExtendDeadlineInput = z.infer<typeof ExtendDeadlineInput>;
+
+/** Approve or deny a counterparty's emailed request for more time. */
+export const DecideExtensionInput = z.strictObject({
+  requestId: z.string().min(1, 'must name the request (see `auditflow show`)'),
+  approve: z.boolean(),
+  newDeadline: z.string().trim().min(1).optional(),
+  by: z.string().trim().min(1).optional(),
+  reason,
+  decidedBy: who,
+});
+export type DecideExtensionInput = z.infer<typeof DecideExtensionInput>;
+
+/** Stop the clock. */
+export const PauseInput = z.strictObject({ reason, by: who });
+export type PauseInput = z.infer<typeof PauseInput>;
+
+/** Restart the clock; the time paused is added to every pending deadline. */
+export const ResumeInput = z.strictObject({ by: who, reason: reason.optional() });
+export type ResumeInput = z.infer<typeof ResumeInput>;
+
+/** An answer received outside email (post, portal, call). */
+export const RecordResponseInput = z.strictObject({
+  itemIds,
+  channel: z.enum(['post', 'portal', 'call', 'email', 'other'], { error: 'must be post, portal, call, email or other' }),
+  summary: z.string().trim().min(1, 'must summarise the answer').max(4000),
+  receivedAt: instant.optional(),
+  attachments: z.array(EvidenceRefInput.extend({ ref: z.string().max(500).optional() })).max(100).default([]),
+  by: who,
+});
+export type RecordResponseInput = z.infer<typeof RecordResponseInput>;
+
+/** A reviewer's decision on an answered item. */
+export const ReviewInput = z.strictObject({
+  itemId: z.string().min(1, 'must name the item'),
+  decision: z.enum(['accept', 'more-info', 'reject'], { error: 'must be accept, more-info or reject' }),
+  reason: reason.optional(),
+  questions: z.array(z.string().trim().min(1).max(2000)).max(100).optional(),
+  /** Due date of the follow-up round (local or instant); default: review.followUpPeriod from now. */
+  dueAt: z.string().trim().min(1).optional(),
+  by: who,
+})
+  .refine((v) => v.decision !== 'reject' || v.reason !== undefined, { message: 'a rejection needs a reason', path: ['reason'] })
+  .refine((v) => v.decision !== 'more-info' || (v.questions?.length ?? 0) > 0, { message: 'asking for more information needs at least one question', path: ['questions'] });
+export type ReviewInput = z.infer<typeof ReviewInput>;
+
+/** Cancel the demand; a withdrawal notice is sent. */
+export const WithdrawInput = z.strictObject({ reason, by: who });
+export type WithdrawInput = z.infer<typeof WithdrawInput>;
+
+/** What every update returns: what changed, for the CLI to print. */
+export interface UpdateResult {
+  ok: true;
+  message: string;
+  items?: { itemId: string; dueAt?: string; phase?: string }[];
+}
+
+/** A reply arrived by email (the gateway has stored it; this carries references only). */
+export const replyReceivedSignal = defineSignal<[unknown]>('replyReceived');
+/** The whole state plus the next scheduled action. */
+export const statusQuery = defineQuery<DemandStatusView>('status');
+export const extendDeadlineUpdate = defineUpdate<UpdateResult, [ExtendDeadlineInput]>('extendDeadline');
+export const decideExtensionUpdate = defineUpdate<UpdateResult, [DecideExtensionInput]>('decideExtension');
+export const pauseUpdate = defineUpdate<UpdateResult, [PauseInput]>('pause');
+export const resumeUpdate = defineUpdate<UpdateResult, [ResumeInput]>('resume');
+export const recordResponseUpdate = defineUpdate<UpdateResult, [RecordResponseInput]>('recordResponse');
+export const reviewUpdate = defineUpdate<UpdateResult, [ReviewInput]>('review');
+export const withdrawUpdate = defineUpdate<UpdateResult, [WithdrawInput]>('withdraw');

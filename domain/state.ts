@@ -1,0 +1,226 @@
+/**
+ * The state of one demand as the workflow keeps it and the `status` query returns it. Everything is
+ * plain JSON (ISO strings for instants) so it can be carried through continue-as-new unchanged.
+ */
+import type { DemandSpec } from './demand';
+
+/** Where an item stands. `closed` items carry a `closure`. */
+export type ItemPhase = 'requested' | 'awaiting' | 'due' | 'overdue' | 'escalated' | 'in-review' | 'closed';
+/** How an item ended. */
+export type ItemClosure = 'accepted' | 'rejected' | 'referred' | 'unanswered' | 'withdrawn';
+/** The demand's phase, also the `AuditStatus` search attribute. */
+export type DemandStatus =
+  | 'starting'
+  | 'active'
+  | 'due'
+  | 'overdue'
+  | 'escalated'
+  | 'in-review'
+  | 'paused'
+  | 'completed'
+  | 'completed-with-gaps'
+  | 'referred'
+  | 'withdrawn';
+export const TERMINAL_STATUSES: readonly DemandStatus[] = ['completed', 'completed-with-gaps', 'referred', 'withdrawn'];
+
+/** A stored object (raw .eml, attachment, note): its content hash and how to find it again. */
+export interface EvidenceRef {
+  sha256: string;
+  size: number;
+  contentType?: string;
+  filename?: string;
+}
+
+/** One answer to an item, however it arrived. */
+export interface AnswerRecord {
+  id: string;
+  round: number;
+  receivedAt: string;
+  channel: 'email' | 'post' | 'portal' | 'call' | 'other';
+  from?: string;
+  messageId?: string;
+  summary?: string;
+  late: boolean;
+  /** How late, in ms, when late. */
+  lateByMs?: number;
+  /** Received after the item had closed: kept, but it does not reopen the item. */
+  afterClose?: boolean;
+  attachments: EvidenceRef[];
+  raw?: EvidenceRef;
+  recordedBy?: string;
+}
+
+/** A review decision on an item. */
+export interface ReviewRecord {
+  round: number;
+  decision: 'accept' | 'more-info' | 'reject';
+  reason?: string;
+  by: string;
+  at: string;
+  questions?: string[];
+  dueAt?: string;
+}
+
+/** One round of questions: the first request (round 0) or a follow-up. */
+export interface RoundRecord {
+  round: number;
+  questions: string[];
+  requestedAt?: string;
+  dueAt: string;
+  answeredAt?: string;
+}
+
+/** An item's full state. */
+export interface ItemState {
+  id: string;
+  name: string;
+  phase: ItemPhase;
+  closure?: ItemClosure;
+  closedAt?: string;
+  round: number;
+  rounds: RoundRecord[];
+  /** The current round's deadline. */
+  dueAt: string;
+  /** When the current schedule was made (request, extension, resume); earlier actions are skipped. */
+  plannedAt: string;
+  /** Keys of schedule actions already handled (fired, superseded or skipped). */
+  firedKeys: string[];
+  /** Highest escalation step fired in the current round (0 = none). */
+  escalationLevel: number;
+  /** Highest step ever fired, across rounds and deadlines. */
+  maxEscalationLevel: number;
+  remindersSent: number;
+  answers: AnswerRecord[];
+  reviews: ReviewRecord[];
+  lastMessage?: { direction: 'out' | 'in'; kind: string; at: string };
+}
+
+/** Every message sent or received, by reference. */
+export interface MessageRecord {
+  direction: 'out' | 'in';
+  kind: string;
+  messageId?: string;
+  at: string;
+  from?: string;
+  to: string[];
+  itemIds: string[];
+  subject?: string;
+  /** Outgoing: the idempotency key. */
+  key?: string;
+  status?: 'sent' | 'rejected' | 'duplicate' | 'recorded';
+  detail?: string;
+  raw?: EvidenceRef;
+}
+
+/** Every decision or event that changed the course of the demand, with who and why. */
+export interface DecisionRecord {
+  at: string;
+  kind:
+    | 'start'
+    | 'extend'
+    | 'extension-requested'
+    | 'extension-denied'
+    | 'pause'
+    | 'resume'
+    | 'review'
+    | 'record-response'
+    | 'withdraw'
+    | 'escalation'
+    | 'refer'
+    | 'reminder-superseded'
+    | 'out-of-office'
+    | 'bounce'
+    | 'undeliverable'
+    | 'closed'
+    | 'continue-as-new';
+  by?: string;
+  reason?: string;
+  itemIds: string[];
+  detail?: string;
+}
+
+/** A counterparty's request for more time, waiting for ops to approve or deny. */
+export interface ExtensionRequest {
+  id: string;
+  itemIds: string[];
+  receivedAt: string;
+  from?: string;
+  messageId?: string;
+  requestedDeadline?: string;
+  excerpt?: string;
+  status: 'pending' | 'approved' | 'denied';
+  decidedBy?: string;
+  decidedAt?: string;
+}
+
+/** Something wrong with an input that was kept rather than thrown (a bad signal payload, say). */
+export interface ProblemRecord {
+  at: string;
+  source: string;
+  message: string;
+}
+
+/** A message waiting to be sent by the workflow's main loop. */
+export interface PendingMail {
+  key: string;
+  kind: MailKind;
+  /** The instant the message is dated (workflow time when queued). */
+  at: string;
+  itemIds: string[];
+  /** One recipient per message, so that each reply token is bound to the person it was sent to. */
+  to: { name?: string; address: string; zone: string };
+  audience: 'counterparty' | 'internal';
+  /** Step, reason or decision details shown in the message. */
+  context?: Record<string, string | number | undefined>;
+  /** Whether a reply is expected (then a signed Reply-To is set). */
+  expectsReply: boolean;
+}
+
+/** Every kind of message auditflow sends. */
+export type MailKind =
+  | 'request'
+  | 'reminder'
+  | 'overdue'
+  | 'escalation'
+  | 'final-notice'
+  | 'follow-up'
+  | 'deadline-update'
+  | 'withdrawal'
+  | 'acknowledgement'
+  | 'internal';
+
+/** The whole demand state: what the `status` query returns and continue-as-new carries. */
+export interface DemandState {
+  demandId: string;
+  workflowId: string;
+  spec: DemandSpec;
+  status: DemandStatus;
+  startedAt: string;
+  startedBy: string;
+  finishedAt?: string;
+  paused?: { since: string; by: string; reason: string };
+  pausedTotalMs: number;
+  withdrawn?: { at: string; by: string; reason: string };
+  items: ItemState[];
+  messages: MessageRecord[];
+  decisions: DecisionRecord[];
+  extensionRequests: ExtensionRequest[];
+  problems: ProblemRecord[];
+  /** Message-IDs of replies already recorded (duplicates are counted once). */
+  seenMessageIds: string[];
+  duplicatesIgnored: number;
+  /** Message-ID of the request sent to each address, for threading reminders under it. */
+  threadRoots: Record<string, string>;
+  outbox: PendingMail[];
+  undeliverable: string[];
+  /** Items a bounce or a refused send moves to their next escalation step at once. */
+  escalateNow: string[];
+  report?: { path: string; at: string };
+  runs: number;
+}
+
+/** The status query's answer: the state plus what happens next. */
+export interface DemandStatusView extends DemandState {
+  nextAction?: { at: string; kind: string; itemIds: string[]; description: string };
+  now: string;
+}

@@ -1,0 +1,75 @@
+/**
+ * One demand test's world: a Temporal environment (time-skipping or the dev server), a real SMTP sink,
+ * and the real auditflow worker on its own task queue with its own data folder. Always torn down.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import type { WorkflowHandle } from '@temporalio/client';
+import { demandWorkflowId } from '../../domain/ids';
+import { statusQuery } from '../../domain/messages';
+import type { DemandSpecInput } from '../../domain/demand';
+import type { DemandStatusView } from '../../domain/state';
+import { demandSummary } from '../../domain/summary';
+import { checkDemand } from '../../domain/demand';
+import { loadConfig, type AuditflowConfig } from '../../worker/config';
+import { createAuditWorker } from '../../worker/main';
+import type { auditDemandWorkflow } from '../../workflows';
+import { startSmtpSink, type SmtpSink } from './smtp-sink';
+import { devEnv, timeSkippingEnv, uniqueName, workflowBundlePath } from './temporal';
+
+export const TEST_SECRET = 'test-secret-0123456789abcdef0123456789abcdef';
+
+export interface Harness {
+  env: TestWorkflowEnvironment;
+  sink: SmtpSink;
+  config: AuditflowConfig;
+  worker: Worker;
+  /** Starts a demand (validated like the CLI does) and returns its handle. */
+  start(spec: DemandSpecInput, startedBy?: string): Promise<WorkflowHandle<typeof auditDemandWorkflow>>;
+  status(demandId: string): Promise<DemandStatusView>;
+  /** Advances (time-skipping) time to an instant. */
+  skipTo(ms: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function harness(kind: 'time-skipping' | 'dev', extraEnv: Record<string, string> = {}): Promise<Harness> {
+  const env = kind === 'time-skipping' ? await timeSkippingEnv() : await devEnv();
+  const sink = await startSmtpSink();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'auditflow-test-'));
+  const config = loadConfig({ AUDITFLOW_DATA_DIR: dataDir, SMTP_URL: sink.url, AUDITFLOW_TASK_QUEUE: uniqueName('tq'), AUDITFLOW_SECRET: TEST_SECRET, ...extraEnv });
+  const { worker, close: closeWorker } = await createAuditWorker(config, env.nativeConnection, env.namespace ?? 'default', { workflowBundlePath: await workflowBundlePath() });
+  const running = worker.run();
+  const client = env.client;
+  return {
+    env,
+    sink,
+    config,
+    worker,
+    async start(input, startedBy = 'test') {
+      const checked = checkDemand(input);
+      if (!checked.ok) throw new Error(`test spec invalid: ${JSON.stringify(checked.problems)}`);
+      return client.workflow.start<typeof auditDemandWorkflow>('auditDemandWorkflow', {
+        workflowId: demandWorkflowId(checked.spec.id),
+        taskQueue: config.taskQueue,
+        args: [{ spec: checked.spec, startedBy }],
+        staticSummary: demandSummary(checked.spec),
+      });
+    },
+    status: (demandId) => client.workflow.getHandle(demandWorkflowId(demandId)).query(statusQuery),
+    async skipTo(ms) {
+      const now = await env.currentTimeMs();
+      if (ms > now) await env.sleep(ms - now);
+    },
+    async close() {
+      worker.shutdown();
+      await running.catch(() => undefined);
+      await closeWorker();
+      await sink.close();
+      await env.teardown();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,156 @@
+/**
+ * auditflow's own settings, read from the environment and validated with zod at start-up. A bad value
+ * stops the process with a message that names the variable and says what to do.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+export const PROJECT_ROOT = path.resolve(__dirname, '..');
+export const DEFAULT_TASK_QUEUE = 'audit-demands';
+
+const port = (fallback: number) =>
+  z.coerce
+    .number({ error: 'must be a port number' })
+    .int('must be a whole number')
+    .min(1, 'must be between 1 and 65535')
+    .max(65535, 'must be between 1 and 65535')
+    .default(fallback);
+
+const smtpUrl = z
+  .string()
+  .trim()
+  .refine((v) => {
+    try {
+      return ['smtp:', 'smtps:'].includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  }, 'must be a URL like smtp://user:pass@mail.example.com:587 or smtps://mail.example.com:465');
+
+const domainName = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/, 'must be a domain name such as replies.example.com');
+
+/** Every environment variable auditflow reads (Temporal's own TEMPORAL_* are read by envconfig). */
+export const EnvSchema = z.object({
+  AUDITFLOW_DATA_DIR: z.string().trim().min(1, 'must not be empty').optional(),
+  AUDITFLOW_TASK_QUEUE: z
+    .string()
+    .trim()
+    .min(1, 'must not be empty')
+    .max(200, 'must be at most 200 characters')
+    .default(DEFAULT_TASK_QUEUE),
+  SMTP_URL: smtpUrl.optional(),
+  AUDITFLOW_SMTP_PORT: port(1025),
+  AUDITFLOW_UI_PORT: port(8233),
+  AUDITFLOW_TEMPORAL_PORT: port(7233),
+  AUDITFLOW_GATEWAY_PORT: port(2525),
+  AUDITFLOW_SECRET: z.string().min(32, 'must be at least 32 characters (try: openssl rand -hex 32)').optional(),
+  AUDITFLOW_REPLY_DOMAIN: domainName.default('reply.auditflow.localhost'),
+  AUDITFLOW_REPLY_LOCAL_PART: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]{0,20}$/, 'must be 1-21 lower-case letters, digits, dot, dash or underscore')
+    .default('audit'),
+  AUDITFLOW_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'], { error: 'must be one of TRACE, DEBUG, INFO, WARN, ERROR' }).default('INFO'),
+});
+
+export type EnvSettings = z.infer<typeof EnvSchema>;
+
+/** Settings resolved from the environment, with defaults filled in. */
+export interface AuditflowConfig {
+  dataDir: string;
+  taskQueue: string;
+  /** Where outgoing mail goes: SMTP_URL, or the local catcher. */
+  smtpUrl: string;
+  /** True when SMTP_URL was given (no catcher is started). */
+  smtpExplicit: boolean;
+  catcherPort: number;
+  uiPort: number;
+  temporalPort: number;
+  gatewayPort: number;
+  replyDomain: string;
+  replyLocalPart: string;
+  logLevel: EnvSettings['AUDITFLOW_LOG_LEVEL'];
+  /** Where the secret comes from; the value itself is read with loadSecret(). */
+  secretSource: 'env' | 'file';
+  outboxDir: string;
+  evidenceDir: string;
+  reportsDir: string;
+}
+
+/** A bad environment setting: the message names every variable at fault. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid environment settings:\n${problems.map((p) => `  - ${p}`).join('\n')}\nFix these variables (see README, "Environment variables") and start again.`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads and validates the environment; throws ConfigError naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AuditflowConfig {
+  const picked = Object.fromEntries(
+    Object.keys(EnvSchema.shape).flatMap((k) => (env[k] === undefined || env[k] === '' ? [] : [[k, env[k]]])),
+  );
+  const parsed = EnvSchema.safeParse(picked);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${String(i.path[0])}=${JSON.stringify(picked[String(i.path[0])])}: ${i.message}`));
+  }
+  const s = parsed.data;
+  const dataDir = path.resolve(PROJECT_ROOT, s.AUDITFLOW_DATA_DIR ?? '.data');
+  return {
+    dataDir,
+    taskQueue: s.AUDITFLOW_TASK_QUEUE,
+    smtpUrl: s.SMTP_URL ?? `smtp://127.0.0.1:${s.AUDITFLOW_SMTP_PORT}`,
+    smtpExplicit: s.SMTP_URL !== undefined,
+    catcherPort: s.AUDITFLOW_SMTP_PORT,
+    uiPort: s.AUDITFLOW_UI_PORT,
+    temporalPort: s.AUDITFLOW_TEMPORAL_PORT,
+    gatewayPort: s.AUDITFLOW_GATEWAY_PORT,
+    replyDomain: s.AUDITFLOW_REPLY_DOMAIN,
+    replyLocalPart: s.AUDITFLOW_REPLY_LOCAL_PART,
+    logLevel: s.AUDITFLOW_LOG_LEVEL,
+    secretSource: s.AUDITFLOW_SECRET ? 'env' : 'file',
+    outboxDir: path.join(dataDir, 'mail', 'outbox'),
+    evidenceDir: path.join(dataDir, 'evidence'),
+    reportsDir: path.join(dataDir, 'reports'),
+  };
+}
+
+/**
+ * The HMAC secret for reply tokens and Message-IDs: AUDITFLOW_SECRET, or (for a single machine) a
+ * random one kept in <data>/secret, created on first use with mode 0600.
+ */
+export function loadSecret(config: AuditflowConfig, env: NodeJS.ProcessEnv = process.env): string {
+  if (env.AUDITFLOW_SECRET) return env.AUDITFLOW_SECRET;
+  const file = path.join(config.dataDir, 'secret');
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    fs.mkdirSync(config.dataDir, { recursive: true });
+    const fresh = crypto.randomBytes(32).toString('hex');
+    try {
+      fs.writeFileSync(file, `${fresh}\n`, { mode: 0o600, flag: 'wx' });
+      return fresh;
+    } catch {
+      // Another process created it first.
+      return fs.readFileSync(file, 'utf8').trim();
+    }
+  }
+}
+
+/** Same as loadConfig, but prints the problem and exits with status 2 (for entry points). */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): AuditflowConfig {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}

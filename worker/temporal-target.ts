@@ -1,0 +1,58 @@
+/**
+ * Which Temporal server to talk to: TEMPORAL_* environment variables and the TOML profile, read
+ * through @temporalio/envconfig, or the embedded dev server's address when nothing names one.
+ */
+import fs from 'node:fs';
+import { Connection } from '@temporalio/client';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
+
+export interface TemporalTarget {
+  address: string;
+  namespace: string;
+  /** True when TEMPORAL_ADDRESS or a profile names a server (then `npm start` starts no dev server). */
+  explicit: boolean;
+  connectionOptions: NativeConnectionOptions;
+  /** For logs: address, namespace, and whether TLS / an API key are in use (never the key itself). */
+  description: string;
+}
+
+/** Loads the target; throws an Error naming the variable when the Temporal settings are unusable. */
+export function loadTemporalTarget(env: NodeJS.ProcessEnv = process.env, fallbackAddress = 'localhost:7233'): TemporalTarget {
+  const configFile = env.TEMPORAL_CONFIG_FILE;
+  if (configFile && !fs.existsSync(configFile)) {
+    throw new Error(`TEMPORAL_CONFIG_FILE=${configFile}: no such file. Fix the path or unset TEMPORAL_CONFIG_FILE.`);
+  }
+  let loaded;
+  try {
+    const vars = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'));
+    loaded = loadClientConnectConfig({ overrideEnvVars: vars });
+  } catch (err) {
+    throw new Error(
+      `Could not read the Temporal connection settings (TEMPORAL_PROFILE=${env.TEMPORAL_PROFILE ?? 'default'}, TEMPORAL_CONFIG_FILE=${configFile ?? 'default location'}): ${(err as Error).message}`,
+    );
+  }
+  const opts = loaded.connectionOptions;
+  const explicit = typeof opts.address === 'string' && opts.address.length > 0;
+  const address = explicit ? (opts.address as string) : fallbackAddress;
+  const namespace = loaded.namespace ?? 'default';
+  const extras = [opts.tls ? 'TLS' : undefined, opts.apiKey ? 'API key' : undefined].filter(Boolean).join(', ');
+  return {
+    address,
+    namespace,
+    explicit,
+    connectionOptions: { ...opts, address },
+    description: `${address} namespace ${namespace}${extras ? ` (${extras})` : ''}`,
+  };
+}
+
+/** A client-side connection (CLI, gateway) to the target. */
+export function connectClient(target: TemporalTarget, connectTimeoutMs = 5000): Promise<Connection> {
+  const { address, tls, apiKey, metadata } = target.connectionOptions;
+  return Connection.connect({ address, tls, apiKey, metadata, connectTimeout: connectTimeoutMs });
+}
+
+/** A worker-side (native) connection to the target. */
+export function connectWorker(target: TemporalTarget): Promise<NativeConnection> {
+  return NativeConnection.connect(target.connectionOptions);
+}

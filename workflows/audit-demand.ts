@@ -1,0 +1,133 @@
+/**
+ * One workflow per demand (`audit:<demandId>`): sends the request, waits for answers until each
+ * item's deadline, reminds, escalates, takes extensions, pauses and reviews, then writes the report.
+ * Handlers only change state; this loop does all the I/O, so continue-as-new is always safe.
+ */
+import {
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  log,
+  proxyActivities,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities, SendEmailInput } from '../activities';
+import { checkDemand } from '../domain/demand';
+import { FailureType } from '../domain/errors';
+import type { DemandState, PendingMail } from '../domain/state';
+import { fireDueActions } from './fire';
+import { installHandlers } from './handlers';
+import { decide, demandStatus, describeAction, initialState, isFinished, nextAction, queueInternal, queueRequests } from './model';
+import { Publisher } from './visibility';
+
+/** Starts a demand from its spec, or carries on one that continued-as-new. */
+export interface AuditDemandInput {
+  spec: unknown;
+  startedBy: string;
+  carried?: DemandState;
+}
+
+/** How the demand ended. */
+export interface AuditDemandResult {
+  demandId: string;
+  status: DemandState['status'];
+  reportPath?: string;
+  items: { itemId: string; closure?: string }[];
+}
+
+const RETRY = { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5m' } as const;
+const { sendEmail } = proxyActivities<Activities>({ startToCloseTimeout: '2m', retry: RETRY });
+const { writeReport } = proxyActivities<Activities>({ startToCloseTimeout: '5m', retry: RETRY, summary: 'write the final report' });
+
+function mailInput(state: DemandState, mail: PendingMail): SendEmailInput {
+  const spec = state.spec;
+  return {
+    mail,
+    demand: { id: state.demandId, title: spec.title, basis: spec.basis, requesterOrg: spec.requester.organisation, counterpartyOrg: spec.counterparty.organisation, from: spec.requester.from },
+    items: state.items
+      .filter((i) => mail.itemIds.includes(i.id))
+      .map((i) => {
+        const item = spec.items.find((s) => s.id === i.id);
+        return { id: i.id, name: i.name, questions: i.rounds[i.round]?.questions ?? [], dueAt: i.dueAt, round: i.round, phase: i.phase, ...(i.closure ? { closure: i.closure } : {}), ...(item?.description ? { description: item.description } : {}) };
+      }),
+    ...(mail.kind !== 'request' && state.threadRoots[mail.to.address] ? { inReplyTo: state.threadRoots[mail.to.address] } : {}),
+  };
+}
+
+/** Sends everything queued, in parallel; failed sends are retried by Temporal until they succeed. */
+async function drainOutbox(state: DemandState): Promise<void> {
+  while (state.outbox.length > 0) {
+    const batch = state.outbox.slice();
+    const results = await Promise.all(
+      batch.map((mail) =>
+        sendEmail.executeWithOptions({ startToCloseTimeout: '2m', retry: RETRY, summary: `send ${mail.kind}${mail.context?.index ? ` ${mail.context.index}` : ''} to ${mail.to.address} (${mail.itemIds.join(', ') || 'demand'})`.slice(0, 190) }, [mailInput(state, mail)]),
+      ),
+    );
+    batch.forEach((mail, i) => {
+      const r = results[i]!;
+      state.outbox = state.outbox.filter((m) => m.key !== mail.key);
+      state.messages.push({ direction: 'out', kind: mail.kind, messageId: r.messageId, at: mail.at, to: [mail.to.address], itemIds: mail.itemIds, subject: r.subject, key: mail.key, status: r.status, raw: r.raw, ...(r.status === 'rejected' ? { detail: r.response } : {}) });
+      if (mail.kind === 'request' && r.status === 'sent') state.threadRoots[mail.to.address] = r.messageId;
+      for (const item of state.items.filter((it) => mail.itemIds.includes(it.id))) item.lastMessage = { direction: 'out', kind: mail.kind, at: mail.at };
+      if (r.status === 'rejected' && mail.audience === 'counterparty') {
+        if (!state.undeliverable.includes(mail.to.address)) state.undeliverable.push(mail.to.address);
+        decide(state, { kind: 'undeliverable', itemIds: mail.itemIds, detail: `${mail.to.address} refused the ${mail.kind}: ${r.response ?? ''}` }, Date.now());
+        for (const id of mail.itemIds) if (!state.escalateNow.includes(id)) state.escalateNow.push(id);
+      }
+    });
+  }
+}
+
+/** The demand workflow. */
+export async function auditDemandWorkflow(input: AuditDemandInput): Promise<AuditDemandResult> {
+  let state: DemandState;
+  if (input.carried) {
+    state = input.carried;
+    state.runs += 1;
+  } else {
+    const checked = checkDemand(input.spec);
+    if (!checked.ok) {
+      throw ApplicationFailure.nonRetryable(`invalid demand spec: ${checked.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`, FailureType.InvalidDemand);
+    }
+    state = initialState(checked.spec, workflowInfo().workflowId, input.startedBy, Date.now());
+    queueRequests(state, Date.now());
+  }
+  let version = 0;
+  installHandlers(state, () => (version += 1));
+  const publisher = new Publisher();
+
+  for (;;) {
+    await drainOutbox(state);
+    state.status = demandStatus(state);
+    publisher.publish(state, Date.now());
+    if (isFinished(state)) break;
+    if (workflowInfo().continueAsNewSuggested) {
+      await condition(allHandlersFinished);
+      if (state.outbox.length === 0) {
+        decide(state, { kind: 'continue-as-new', itemIds: [], detail: `run ${state.runs} ends after ${workflowInfo().historyLength} events` }, Date.now());
+        log.info('continuing as new', { demandId: state.demandId, historyLength: workflowInfo().historyLength });
+        return continueAsNew<typeof auditDemandWorkflow>({ spec: state.spec, startedBy: state.startedBy, carried: state });
+      }
+      continue;
+    }
+    const seen = version;
+    const next = nextAction(state);
+    const wake = () => version !== seen || state.outbox.length > 0 || state.escalateNow.length > 0;
+    if (next) await condition(wake, Math.max(next.at - Date.now(), 1), { summary: `${describeAction(next)}`.slice(0, 190) });
+    else await condition(wake);
+    const forced = new Set(state.escalateNow);
+    state.escalateNow = [];
+    fireDueActions(state, Date.now(), forced);
+  }
+
+  state.finishedAt = new Date(Date.now()).toISOString();
+  const report = await writeReport({ state });
+  state.report = { path: report.path, at: state.finishedAt };
+  queueInternal(state, ['owner'], 'final', state.items.map((i) => i.id), { event: 'final', outcome: state.status, report: report.path }, Date.now());
+  await drainOutbox(state);
+  await writeReport({ state });
+  publisher.publish(state, Date.now());
+  await condition(allHandlersFinished);
+  return { demandId: state.demandId, status: state.status, reportPath: report.path, items: state.items.map((i) => ({ itemId: i.id, ...(i.closure ? { closure: i.closure } : {}) })) };
+}

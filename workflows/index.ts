@@ -1,0 +1,3 @@
+/** The one workflowsPath / bundle entry: every workflow the worker registers. */
+export { auditDemandWorkflow } from './audit-demand';
+export type { AuditDemandInput, AuditDemandResult } from './audit-demand';

@@ -1,0 +1,236 @@
+/**
+ * Pure state transitions of a demand: what the workflow's handlers and main loop call. No Temporal
+ * APIs here (time is passed in), so every rule can be read, and tested, on its own.
+ */
+import type { DemandSpec } from '../domain/demand';
+import type { ActionKind, PlannedAction } from '../domain/schedule';
+import { initialDeadline, itemContacts, contactZone, planItemRound, resolveRef } from '../domain/schedule';
+import type { AnswerRecord, DecisionRecord, DemandState, DemandStatus, ItemClosure, ItemState, MailKind, PendingMail } from '../domain/state';
+import { TERMINAL_STATUSES } from '../domain/state';
+import { startOfLocalDay } from '../domain/time';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const ms = (isoText: string) => Date.parse(isoText);
+
+/** A fresh state for a validated spec, before anything is sent. */
+export function initialState(spec: DemandSpec, workflowId: string, startedBy: string, now: number): DemandState {
+  return {
+    demandId: spec.id,
+    workflowId,
+    spec,
+    status: 'starting',
+    startedAt: iso(now),
+    startedBy,
+    pausedTotalMs: 0,
+    items: spec.items.map((item) => {
+      const dueAt = iso(initialDeadline(spec, item.id));
+      return {
+        id: item.id,
+        name: item.name,
+        phase: 'requested',
+        round: 0,
+        rounds: [{ round: 0, questions: item.questions, dueAt }],
+        dueAt,
+        plannedAt: iso(now),
+        firedKeys: [],
+        escalationLevel: 0,
+        maxEscalationLevel: 0,
+        remindersSent: 0,
+        answers: [],
+        reviews: [],
+      };
+    }),
+    messages: [],
+    decisions: [{ at: iso(now), kind: 'start', by: startedBy, itemIds: spec.items.map((i) => i.id) }],
+    extensionRequests: [],
+    problems: [],
+    seenMessageIds: [],
+    duplicatesIgnored: 0,
+    threadRoots: {},
+    outbox: [],
+    undeliverable: [],
+    escalateNow: [],
+    runs: 1,
+  };
+}
+
+/** True for items that still wait for an answer (the clock runs for them). */
+export function isAwaiting(item: ItemState): boolean {
+  return item.phase !== 'closed' && item.phase !== 'in-review';
+}
+
+/** True for items not closed. */
+export function isOpen(item: ItemState): boolean {
+  return item.phase !== 'closed';
+}
+
+export function findItem(state: DemandState, itemId: string): ItemState | undefined {
+  return state.items.find((i) => i.id === itemId);
+}
+
+/** The item's current schedule. */
+export function itemPlan(state: DemandState, item: ItemState): PlannedAction[] {
+  return planItemRound({ spec: state.spec, itemId: item.id, round: item.round, dueAt: ms(item.dueAt), plannedAt: ms(item.plannedAt) });
+}
+
+/** Recomputes an open item's phase from the clock and its escalation level. */
+export function refreshPhase(item: ItemState, spec: DemandSpec, now: number, requested: boolean): void {
+  if (!isAwaiting(item)) return;
+  const due = ms(item.dueAt);
+  if (item.escalationLevel > 0) item.phase = 'escalated';
+  else if (now >= due) item.phase = 'overdue';
+  else if (now >= startOfLocalDay(due, spec.counterparty.timezone)) item.phase = 'due';
+  else item.phase = requested ? 'awaiting' : 'requested';
+}
+
+/** The demand's phase, derived from its items. */
+export function demandStatus(state: DemandState): DemandStatus {
+  if (state.withdrawn) return 'withdrawn';
+  const open = state.items.filter(isOpen);
+  if (open.length === 0) {
+    const closures = state.items.map((i) => i.closure);
+    if (closures.includes('referred')) return 'referred';
+    if (closures.some((c) => c === 'rejected' || c === 'unanswered')) return 'completed-with-gaps';
+    return 'completed';
+  }
+  if (state.paused) return 'paused';
+  const phases = open.map((i) => i.phase);
+  if (phases.includes('escalated')) return 'escalated';
+  if (phases.includes('overdue')) return 'overdue';
+  if (phases.includes('due')) return 'due';
+  if (phases.every((p) => p === 'in-review')) return 'in-review';
+  return state.status === 'starting' && phases.every((p) => p === 'requested') ? 'starting' : 'active';
+}
+
+export function isFinished(state: DemandState): boolean {
+  return TERMINAL_STATUSES.includes(state.status);
+}
+
+/** Closes an item with a reason recorded in the timeline. */
+export function closeItem(state: DemandState, item: ItemState, closure: ItemClosure, now: number, by: string, reason?: string): void {
+  item.phase = 'closed';
+  item.closure = closure;
+  item.closedAt = iso(now);
+  state.decisions.push({ at: iso(now), kind: 'closed', by, itemIds: [item.id], detail: closure, ...(reason ? { reason } : {}) });
+}
+
+export function decide(state: DemandState, d: Omit<DecisionRecord, 'at'>, now: number): void {
+  state.decisions.push({ at: iso(now), ...d });
+}
+
+/** Records an answer on an item: stops its ladder; closes it or puts it in review. */
+export function applyAnswer(state: DemandState, item: ItemState, answer: Omit<AnswerRecord, 'late' | 'round' | 'lateByMs'>, now: number): AnswerRecord {
+  const received = ms(answer.receivedAt);
+  const lateBy = received - ms(item.dueAt);
+  const record: AnswerRecord = { ...answer, round: item.round, late: lateBy > 0, ...(lateBy > 0 ? { lateByMs: lateBy } : {}) };
+  if (item.phase === 'closed') {
+    record.afterClose = true;
+    item.answers.push(record);
+    return record;
+  }
+  item.answers.push(record);
+  const round = item.rounds[item.round];
+  if (round && !round.answeredAt) round.answeredAt = answer.receivedAt;
+  if (state.spec.review.required) item.phase = 'in-review';
+  else closeItem(state, item, 'accepted', now, 'auditflow', 'answer received; the spec does not require review');
+  return record;
+}
+
+/** One message per recipient address; the key is stable across retries, runs and continue-as-new. */
+export function queueMail(state: DemandState, mail: Omit<PendingMail, 'key'> & { keyPart: string }): void {
+  const { keyPart, ...rest } = mail;
+  const key = `${state.workflowId}/${keyPart}/${mail.to.address}`;
+  if (state.outbox.some((m) => m.key === key) || state.messages.some((m) => m.key === key)) return;
+  state.outbox.push({ ...rest, key });
+}
+
+/** Queues a message to each counterparty contact of the given items, one per address, listing their items. */
+export function queueToItemContacts(
+  state: DemandState,
+  itemIds: string[],
+  kind: MailKind,
+  keyPart: string,
+  now: number,
+  opts: { context?: PendingMail['context']; expectsReply?: boolean } = {},
+): void {
+  const byAddress = new Map<string, { name: string; zone: string; items: string[] }>();
+  for (const itemId of itemIds) {
+    for (const c of itemContacts(state.spec, itemId)) {
+      if (!c.address || state.undeliverable.includes(c.address)) continue;
+      const entry = byAddress.get(c.address) ?? { name: c.name, zone: contactZone(state.spec, c, 'counterparty'), items: [] };
+      entry.items.push(itemId);
+      byAddress.set(c.address, entry);
+    }
+  }
+  for (const [address, e] of byAddress) {
+    queueMail(state, {
+      keyPart,
+      kind,
+      at: iso(now),
+      itemIds: e.items,
+      to: { name: e.name, address, zone: e.zone },
+      audience: 'counterparty',
+      expectsReply: opts.expectsReply ?? true,
+      ...(opts.context ? { context: opts.context } : {}),
+    });
+  }
+}
+
+/** Queues an internal notice to everyone with one of the requester roles (default: owner). */
+export function queueInternal(state: DemandState, roles: string[], keyPart: string, itemIds: string[], context: PendingMail['context'], now: number): void {
+  const seen = new Set<string>();
+  for (const role of roles) {
+    for (const p of resolveRef(state.spec, `requester:${role}`)) {
+      if (!p.address || seen.has(p.address)) continue;
+      seen.add(p.address);
+      queueMail(state, {
+        keyPart,
+        kind: 'internal',
+        at: iso(now),
+        itemIds,
+        to: { name: p.name, address: p.address, zone: contactZone(state.spec, p, 'requester') },
+        audience: 'internal',
+        expectsReply: false,
+        ...(context ? { context } : {}),
+      });
+    }
+  }
+}
+
+/** The first request: one message per counterparty contact, listing the items they answer for. */
+export function queueRequests(state: DemandState, now: number): void {
+  queueToItemContacts(state, state.items.map((i) => i.id), 'request', 'request', now);
+  for (const item of state.items) {
+    if (item.rounds[0]) item.rounds[0].requestedAt = iso(now);
+    refreshPhase(item, state.spec, now, true);
+  }
+}
+
+/** The earliest pending action of all awaiting items (none while paused). */
+export function nextAction(state: DemandState): PlannedAction | undefined {
+  if (state.paused || isFinished(state)) return undefined;
+  let best: PlannedAction | undefined;
+  for (const item of state.items.filter(isAwaiting)) {
+    for (const a of itemPlan(state, item)) {
+      if (a.skipped || item.firedKeys.includes(a.key)) continue;
+      if (!best || a.at < best.at) best = a;
+      break;
+    }
+  }
+  return best;
+}
+
+const ACTION_LABEL: Record<ActionKind, string> = {
+  reminder: 'reminder',
+  due: 'due today',
+  overdue: 'deadline passes',
+  'overdue-notice': 'overdue notice',
+  escalation: 'escalation step',
+};
+
+/** "reminder 2 for xbox" and the like, for timer summaries and the CLI. */
+export function describeAction(a: PlannedAction): string {
+  const n = a.kind === 'reminder' || a.kind === 'escalation' ? ` ${a.index}` : '';
+  const label = a.step?.label ? `: ${a.step.label}` : a.step?.action === 'refer' ? ': referral for legal action' : '';
+  return `${ACTION_LABEL[a.kind]}${n}${label} for ${a.itemId}`;
+}

@@ -1,0 +1,157 @@
+/**
+ * What each accepted operation does to the state: already validated, so these never refuse. Each
+ * records a decision (who, why) and queues the messages the counterparty or the owner must get.
+ */
+import type { InboundReply, RecordResponseInput, ReviewInput, UpdateResult } from '../domain/messages';
+import { itemContacts } from '../domain/schedule';
+import type { DemandState, ExtensionRequest, ItemState } from '../domain/state';
+import { formatLocal } from '../domain/time';
+import { applyAnswer, closeItem, decide, findItem, isAwaiting, isOpen, queueInternal, queueMail, queueToItemContacts, refreshPhase } from './model';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function itemsResult(items: ItemState[]): UpdateResult['items'] {
+  return items.map((i) => ({ itemId: i.id, dueAt: i.dueAt, phase: i.phase }));
+}
+
+/** Records an inbound reply (an answer, a request for time, an out-of-office or a bounce); duplicates count once. */
+export function recordReply(state: DemandState, reply: InboundReply, now: number): void {
+  if (state.seenMessageIds.includes(reply.messageId)) {
+    state.duplicatesIgnored += 1;
+    return;
+  }
+  state.seenMessageIds.push(reply.messageId);
+  const known = reply.itemIds.filter((id) => findItem(state, id));
+  const unknown = reply.itemIds.filter((id) => !findItem(state, id));
+  if (unknown.length) state.problems.push({ at: iso(now), source: `reply ${reply.messageId}`, message: `names unknown item(s) ${unknown.join(', ')}` });
+  state.messages.push({ direction: 'in', kind: reply.kind, messageId: reply.messageId, at: reply.receivedAt, from: reply.from, to: [], itemIds: known, status: 'recorded', raw: reply.raw, ...(reply.subject ? { subject: reply.subject } : {}), ...(reply.excerpt ? { detail: reply.excerpt } : {}) });
+  const items = known.map((id) => findItem(state, id)!);
+  for (const item of items) item.lastMessage = { direction: 'in', kind: reply.kind, at: reply.receivedAt };
+
+  if (reply.kind === 'answer') {
+    const targets = items.length ? items : state.items.filter(isOpen).length === 1 ? state.items.filter(isOpen) : [];
+    if (targets.length === 0) {
+      state.problems.push({ at: iso(now), source: `reply ${reply.messageId}`, message: 'an answer that names no item, while several are open: assign it with `auditflow record`' });
+      return;
+    }
+    for (const item of targets) {
+      applyAnswer(state, item, { id: `${reply.messageId}#${item.id}`, receivedAt: reply.receivedAt, channel: 'email', from: reply.from, messageId: reply.messageId, attachments: reply.attachments, raw: reply.raw, ...(reply.excerpt ? { summary: reply.excerpt } : {}) }, now);
+    }
+    if (state.spec.options.acknowledgeReplies) {
+      queueMail(state, { keyPart: `ack/${reply.digest.slice(0, 16)}`, kind: 'acknowledgement', at: iso(now), itemIds: targets.map((i) => i.id), to: { address: reply.from, zone: state.spec.counterparty.timezone, ...(reply.fromName ? { name: reply.fromName } : {}) }, audience: 'counterparty', expectsReply: true, context: { receivedAt: reply.receivedAt, subject: reply.subject } });
+    }
+  } else if (reply.kind === 'extension-request') {
+    const request: ExtensionRequest = { id: `ext-${state.extensionRequests.length + 1}`, itemIds: known, receivedAt: reply.receivedAt, from: reply.from, messageId: reply.messageId, status: 'pending', ...(reply.requestedDeadline ? { requestedDeadline: reply.requestedDeadline } : {}), ...(reply.excerpt ? { excerpt: reply.excerpt } : {}) };
+    state.extensionRequests.push(request);
+    decide(state, { kind: 'extension-requested', by: reply.from, itemIds: known, detail: request.id, ...(reply.excerpt ? { reason: reply.excerpt } : {}) }, now);
+    queueInternal(state, ['owner'], `extension-request/${request.id}`, known, { event: 'extension-request', requestId: request.id, from: reply.from, requestedDeadline: reply.requestedDeadline }, now);
+  } else if (reply.kind === 'out-of-office') {
+    decide(state, { kind: 'out-of-office', by: reply.from, itemIds: known, detail: reply.returnDate ? `back on ${reply.returnDate}` : 'no return date given' }, now);
+  } else if (reply.kind === 'bounce') {
+    const failed = reply.failedRecipient;
+    if (failed && !state.undeliverable.includes(failed)) state.undeliverable.push(failed);
+    const affected = known.length ? known : state.items.filter((i) => isAwaiting(i) && failed !== undefined && itemContacts(state.spec, i.id).some((c) => c.address === failed)).map((i) => i.id);
+    for (const id of affected) if (!state.escalateNow.includes(id)) state.escalateNow.push(id);
+    decide(state, { kind: 'bounce', itemIds: known, detail: `${failed ?? 'unknown recipient'} is undeliverable` }, now);
+    queueInternal(state, ['owner'], `bounce/${reply.digest.slice(0, 16)}`, known, { event: 'bounce', failedRecipient: failed }, now);
+  }
+}
+
+/** Moves deadlines later; reminders and the ladder are planned again from the new deadline. */
+export function extend(state: DemandState, targets: { item: ItemState; dueAt: number }[], d: { reason: string; by: string; requestId?: string }, now: number): UpdateResult {
+  for (const { item, dueAt } of targets) {
+    item.dueAt = iso(dueAt);
+    const round = item.rounds[item.round];
+    if (round) round.dueAt = item.dueAt;
+    item.plannedAt = iso(now);
+    item.escalationLevel = 0;
+    refreshPhase(item, state.spec, now, true);
+  }
+  const itemIds = targets.map((t) => t.item.id);
+  if (d.requestId) {
+    const request = state.extensionRequests.find((r) => r.id === d.requestId);
+    if (request) Object.assign(request, { status: 'approved', decidedBy: d.by, decidedAt: iso(now) });
+  }
+  decide(state, { kind: 'extend', by: d.by, reason: d.reason, itemIds, detail: targets.map((t) => `${t.item.id} -> ${t.item.dueAt}`).join(', ') }, now);
+  queueToItemContacts(state, itemIds, 'deadline-update', `extension/${state.decisions.length}`, now, { context: { event: 'extension', reason: d.reason } });
+  const shown = targets[0] ? formatLocal(targets[0].dueAt, state.spec.counterparty.timezone) : '';
+  return { ok: true, message: `deadline of ${itemIds.join(', ')} moved to ${shown}${targets.length > 1 && new Set(targets.map((t) => t.dueAt)).size > 1 ? ' (and later for some)' : ''}`, items: itemsResult(targets.map((t) => t.item)) };
+}
+
+/** Records the refusal of an emailed request for more time, and tells the person who asked. */
+export function denyExtension(state: DemandState, request: ExtensionRequest, reason: string, by: string, now: number): UpdateResult {
+  Object.assign(request, { status: 'denied', decidedBy: by, decidedAt: iso(now) });
+  decide(state, { kind: 'extension-denied', by, reason, itemIds: request.itemIds, detail: request.id }, now);
+  const itemIds = request.itemIds.length ? request.itemIds : state.items.filter(isAwaiting).map((i) => i.id);
+  queueToItemContacts(state, itemIds, 'deadline-update', `extension-denied/${request.id}`, now, { context: { event: 'extension-denied', reason } });
+  return { ok: true, message: `extension request ${request.id} denied; deadlines unchanged` };
+}
+
+/** Stops the clock: no reminder or escalation fires until resume. */
+export function pause(state: DemandState, reason: string, by: string, now: number): UpdateResult {
+  state.paused = { since: iso(now), by, reason };
+  decide(state, { kind: 'pause', by, reason, itemIds: state.items.filter(isAwaiting).map((i) => i.id) }, now);
+  const itemIds = state.items.filter(isAwaiting).map((i) => i.id);
+  queueToItemContacts(state, itemIds, 'deadline-update', `pause/${state.decisions.length}`, now, { context: { event: 'paused', reason } });
+  return { ok: true, message: `clock stopped for ${itemIds.length} open item(s)` };
+}
+
+/** Restarts the clock: the time paused is added to every pending deadline. */
+export function resume(state: DemandState, by: string, reason: string | undefined, now: number): UpdateResult {
+  const since = Date.parse(state.paused!.since);
+  const pausedMs = now - since;
+  delete state.paused;
+  state.pausedTotalMs += pausedMs;
+  const moved = state.items.filter(isAwaiting);
+  for (const item of moved) {
+    item.dueAt = iso(Date.parse(item.dueAt) + pausedMs);
+    const round = item.rounds[item.round];
+    if (round) round.dueAt = item.dueAt;
+    item.plannedAt = iso(now);
+    refreshPhase(item, state.spec, now, true);
+  }
+  decide(state, { kind: 'resume', by, itemIds: moved.map((i) => i.id), detail: `paused for ${Math.round(pausedMs / 60000)} min; deadlines moved by the same`, ...(reason ? { reason } : {}) }, now);
+  queueToItemContacts(state, moved.map((i) => i.id), 'deadline-update', `resume/${state.decisions.length}`, now, { context: { event: 'resumed', pausedMs } });
+  return { ok: true, message: `clock restarted; ${moved.length} deadline(s) moved by ${Math.round(pausedMs / 60000)} min`, items: itemsResult(moved) };
+}
+
+/** An answer received outside email. */
+export function recordResponse(state: DemandState, input: RecordResponseInput, now: number): UpdateResult {
+  const receivedAt = input.receivedAt ?? iso(now);
+  const items = input.itemIds.map((id) => findItem(state, id)!);
+  for (const item of items) {
+    applyAnswer(state, item, { id: `manual-${state.decisions.length}-${item.id}`, receivedAt, channel: input.channel, summary: input.summary, attachments: input.attachments.map(({ ref: _ref, ...a }) => a), recordedBy: input.by }, now);
+    item.lastMessage = { direction: 'in', kind: `response (${input.channel})`, at: receivedAt };
+  }
+  decide(state, { kind: 'record-response', by: input.by, itemIds: input.itemIds, detail: `${input.channel}: ${input.summary.slice(0, 200)}` }, now);
+  return { ok: true, message: `response recorded for ${input.itemIds.join(', ')}`, items: itemsResult(items) };
+}
+
+/** Accept, ask for more (a follow-up round with its own deadline), or reject. */
+export function review(state: DemandState, item: ItemState, input: ReviewInput, dueAt: number | undefined, now: number): UpdateResult {
+  item.reviews.push({ round: item.round, decision: input.decision, by: input.by, at: iso(now), ...(input.reason ? { reason: input.reason } : {}), ...(input.questions ? { questions: input.questions } : {}), ...(dueAt ? { dueAt: iso(dueAt) } : {}) });
+  decide(state, { kind: 'review', by: input.by, itemIds: [item.id], detail: input.decision, ...(input.reason ? { reason: input.reason } : {}) }, now);
+  if (input.decision === 'accept') closeItem(state, item, 'accepted', now, input.by, input.reason);
+  else if (input.decision === 'reject') closeItem(state, item, 'rejected', now, input.by, input.reason);
+  else {
+    item.round += 1;
+    item.rounds.push({ round: item.round, questions: input.questions!, dueAt: iso(dueAt!), requestedAt: iso(now) });
+    item.dueAt = iso(dueAt!);
+    item.plannedAt = iso(now);
+    item.escalationLevel = 0;
+    refreshPhase(item, state.spec, now, true);
+    queueToItemContacts(state, [item.id], 'follow-up', `follow-up/${item.id}/${item.round}`, now, { context: { round: item.round, ...(input.reason ? { reason: input.reason } : {}) } });
+  }
+  return { ok: true, message: `${item.id}: ${input.decision}${input.decision === 'more-info' ? ` (follow-up round ${item.round}, due ${item.dueAt})` : ''}`, items: itemsResult([item]) };
+}
+
+/** Cancels the demand: open items close as withdrawn, the counterparty and the owner are told. */
+export function withdraw(state: DemandState, reason: string, by: string, now: number): UpdateResult {
+  state.withdrawn = { at: iso(now), by, reason };
+  const open = state.items.filter(isOpen);
+  decide(state, { kind: 'withdraw', by, reason, itemIds: open.map((i) => i.id) }, now);
+  for (const item of open) closeItem(state, item, 'withdrawn', now, by, reason);
+  queueToItemContacts(state, state.items.map((i) => i.id), 'withdrawal', 'withdrawal', now, { context: { reason }, expectsReply: false });
+  queueInternal(state, ['owner'], 'withdrawal', open.map((i) => i.id), { event: 'withdrawal', reason, by }, now);
+  return { ok: true, message: `demand ${state.demandId} withdrawn; ${open.length} open item(s) closed` };
+}
