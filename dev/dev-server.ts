@@ -141,7 +141,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     await waitForTemporal(address, namespace, opts.startTimeoutMs ?? 90_000, () => !exited);
   } catch (err) {
     await stopChild(child, 2000);
-    throw new Error(`${(err as Error).message}\nlast server output:\n${tail.join('\n')}`);
+    throw new Error(`${(err as Error).message}\nlast server output:\n${tail.join('\n')}`, { cause: err });
   }
   return {
     address,

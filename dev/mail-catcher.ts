@@ -76,7 +76,7 @@ export async function startMailCatcher(opts: MailCatcherOptions): Promise<MailCa
         try {
           const raw = Buffer.concat(chunks);
           const messageId = headerValue(raw, 'Message-ID');
-          const safeId = (messageId ?? 'no-message-id').replace(/[^A-Za-z0-9._@+-]/g, '_').slice(0, 120);
+          const safeId = (messageId ?? 'no-message-id').replace(/^<|>$/g, '').replace(/[^A-Za-z0-9._@+-]/g, '_').slice(0, 120);
           const stamp = new Date().toISOString().replace(/[:.]/g, '-');
           const file = path.join(opts.dir, `${stamp}-${String(++seq).padStart(4, '0')}-${safeId}.eml`);
           writeFileDurably(file, raw);

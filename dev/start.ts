@@ -114,8 +114,16 @@ async function main(): Promise<void> {
   const stack: Stack = { stopping: false };
   process.on('SIGINT', () => void stopAll(stack, 0));
   process.on('SIGTERM', () => void stopAll(stack, 0));
+  // If whoever started us dies without a signal reaching us (npm killed hard), do not outlive it.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) {
+      say('the parent process is gone; stopping');
+      void stopAll(stack, 1);
+    }
+  }, 1000).unref();
 
-  const workerEnv: NodeJS.ProcessEnv = { ...process.env, AUDITFLOW_DATA_DIR: config.dataDir };
+  const workerEnv: NodeJS.ProcessEnv = { ...process.env, AUDITFLOW_DATA_DIR: config.dataDir, AUDITFLOW_EXIT_WITH_PARENT: '1' };
   if (!target.explicit) {
     await ensurePortFree(config.temporalPort, 'AUDITFLOW_TEMPORAL_PORT', 'Temporal gRPC');
     await ensurePortFree(config.uiPort, 'AUDITFLOW_UI_PORT', 'Temporal Web UI');

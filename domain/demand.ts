@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { isValidTimeZone, parseClock, parseDeadline, parseDuration, isZeroDuration } from './time';
 
+// eslint-disable-next-line no-control-regex -- control characters are exactly what this refuses
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 const slug = (what: string, max: number) =>

@@ -17,7 +17,7 @@ async function connectWithRetry(target: TemporalTarget, timeoutMs: number): Prom
     try {
       return await connectWorker(target);
     } catch (err) {
-      if (Date.now() > deadline) throw new Error(`cannot reach Temporal at ${target.description}: ${(err as Error).message}. Is the server running? (npm start starts one; see README for TEMPORAL_ADDRESS)`);
+      if (Date.now() > deadline) throw new Error(`cannot reach Temporal at ${target.description}: ${(err as Error).message}. Is the server running? (npm start starts one; see README for TEMPORAL_ADDRESS)`, { cause: err });
       await new Promise((r) => setTimeout(r, 1000));
     }
   }
@@ -68,6 +68,11 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   Runtime.install({ logger: new DefaultLogger(config.logLevel) });
+  if (process.env.AUDITFLOW_EXIT_WITH_PARENT === '1') {
+    // Started by npm start: never outlive it, even if it was killed without a chance to stop us.
+    const parent = process.ppid;
+    setInterval(() => process.ppid !== parent && process.kill(process.pid, 'SIGTERM'), 1000).unref();
+  }
   const log = Runtime.instance().logger;
   const connection = await connectWithRetry(target, 120_000);
   const { worker, close } = await createAuditWorker(config, connection, target.namespace);

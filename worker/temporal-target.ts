@@ -30,6 +30,7 @@ export function loadTemporalTarget(env: NodeJS.ProcessEnv = process.env, fallbac
   } catch (err) {
     throw new Error(
       `Could not read the Temporal connection settings (TEMPORAL_PROFILE=${env.TEMPORAL_PROFILE ?? 'default'}, TEMPORAL_CONFIG_FILE=${configFile ?? 'default location'}): ${(err as Error).message}`,
+      { cause: err },
     );
   }
   const opts = loaded.connectionOptions;

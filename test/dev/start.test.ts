@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { freePort, isPortOpen } from '../../dev/dev-server';
+import { auditflow, ROOT } from '../helpers/cli';
+import { sampleSpec } from '../helpers/specs';
+
+interface Running {
+  child: ChildProcess;
+  output: () => string;
+}
+
+/** Runs `npm start` exactly as a user does, and waits for its "running" banner. */
+async function npmStart(env: Record<string, string | undefined>): Promise<Running> {
+  const child = spawn('npm', ['start'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const deadline = Date.now() + 150_000;
+  while (!out.includes('auditflow is running')) {
+    if (child.exitCode !== null) throw new Error(`npm start exited early (${child.exitCode}):\n${out}`);
+    if (Date.now() > deadline) throw new Error(`npm start did not get ready:\n${out}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { child, output: () => out };
+}
+
+async function stop(r: Running, signal: NodeJS.Signals): Promise<number> {
+  const t0 = Date.now();
+  r.child.kill(signal);
+  await new Promise<void>((resolve) => (r.child.exitCode !== null ? resolve() : r.child.once('exit', () => resolve())));
+  return Date.now() - t0;
+}
+
+function processesUsing(marker: string): string[] {
+  const ps = spawnSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' }).stdout;
+  return ps.split('\n').filter((l) => l.includes(marker) && !l.includes('ps -eo'));
+}
+
+async function waitFor<T>(fn: () => T | undefined, what: string, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('npm start: the whole stack on embedded defaults', () => {
+  it('runs the dev server, catcher and worker, keeps demands across a restart, and stops cleanly', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'auditflow-start-'));
+    const ports = { temporal: await freePort(), ui: await freePort(), smtp: await freePort(), gateway: await freePort() };
+    const env = {
+      AUDITFLOW_DATA_DIR: dataDir,
+      AUDITFLOW_TEMPORAL_PORT: String(ports.temporal),
+      AUDITFLOW_UI_PORT: String(ports.ui),
+      AUDITFLOW_SMTP_PORT: String(ports.smtp),
+      AUDITFLOW_GATEWAY_PORT: String(ports.gateway),
+      TEMPORAL_ADDRESS: undefined,
+      SMTP_URL: undefined,
+      AUDITFLOW_WORKFLOW_BUNDLE: undefined,
+      NO_COLOR: '1',
+    };
+    const cli = { ...env, TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}` };
+
+    const first = await npmStart(env);
+    try {
+      const banner = first.output();
+      assert.match(banner, new RegExp(`Temporal Web UI \\(dashboard\\): +http://localhost:${ports.ui}/namespaces/default/workflows`));
+      assert.match(banner, /temporal +\| Temporal Server: +localhost:\d+/);
+      assert.match(banner, /worker +\| .*worker ready: task queue audit-demands/);
+      assert.match(banner, new RegExp(`Outbound mail catcher \\(SMTP\\): 127\\.0\\.0\\.1:${ports.smtp}`));
+      const ui = await fetch(`http://localhost:${ports.ui}/`);
+      assert.equal(ui.status, 200);
+
+      const doctor = await auditflow(['doctor', '--json'], cli);
+      assert.equal(doctor.code, 0, doctor.stdout + doctor.stderr);
+
+      const specFile = path.join(dataDir, 'spec.json');
+      fs.writeFileSync(specFile, JSON.stringify(sampleSpec('start-e2e')));
+      const started = await auditflow(['start', specFile, '--json'], cli);
+      assert.equal(started.code, 0, started.stderr);
+      const outbox = path.join(dataDir, 'mail', 'outbox');
+      const eml = await waitFor(() => (fs.existsSync(outbox) ? fs.readdirSync(outbox).find((f) => f.endsWith('.eml')) : undefined), 'the request in the catcher');
+      assert.match(fs.readFileSync(path.join(outbox, eml), 'utf8'), /Subject: Audit demand: Audit of API usage/);
+    } finally {
+      const took = await stop(first, 'SIGTERM');
+      assert.ok(took < 10_000, `SIGTERM took ${took} ms`);
+    }
+    assert.deepEqual(processesUsing(dataDir), [], 'no process of the stack may survive');
+    assert.equal(await isPortOpen('127.0.0.1', ports.temporal), false);
+
+    const second = await npmStart(env);
+    try {
+      const shown = await auditflow(['show', 'start-e2e', '--json'], cli);
+      assert.equal(shown.code, 0, shown.stderr);
+      const status = JSON.parse(shown.stdout) as { demandId: string; items: unknown[]; messages: { kind: string }[] };
+      assert.equal(status.demandId, 'start-e2e');
+      assert.equal(status.items.length, 3);
+      assert.ok(status.messages.some((m) => m.kind === 'request'));
+    } finally {
+      const took = await stop(second, 'SIGINT');
+      assert.ok(took < 10_000, `SIGINT took ${took} ms`);
+    }
+    assert.deepEqual(processesUsing(dataDir), []);
+  });
+});

@@ -1,0 +1,21 @@
+/** Turns what the SMTP sink received into rows a test can compare exactly. */
+import type { ReceivedMail } from './smtp-sink';
+
+export interface MailRow {
+  kind: string;
+  to: string;
+  /** Date header, ISO (second precision). */
+  date: string;
+  items: string;
+}
+
+export function mailRows(messages: ReceivedMail[]): MailRow[] {
+  return messages
+    .map((m) => ({ kind: m.header('x-auditflow-kind') ?? '?', to: m.envelope.to.join(','), date: m.parsed.date?.toISOString() ?? '?', items: m.header('x-auditflow-items') ?? '' }))
+    .sort((a, b) => a.date.localeCompare(b.date) || a.kind.localeCompare(b.kind) || a.to.localeCompare(b.to));
+}
+
+/** A row as tests write it: [kind, to, date, items]. */
+export function row(kind: string, to: string, date: string, items = 'xbox,psn,stadia'): MailRow {
+  return { kind, to, date: new Date(date).toISOString(), items };
+}
