@@ -104,12 +104,20 @@ export const Item = z.strictObject({
 });
 export type Item = z.infer<typeof Item>;
 
+/** "2027-06-04" and a real calendar date. */
+function isRealDate(v: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v);
+  if (!m) return false;
+  const d = new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!));
+  return d.getUTCFullYear() === +m[1]! && d.getUTCMonth() === +m[2]! - 1 && d.getUTCDate() === +m[3]!;
+}
+
 const WEEKDAY_NAMES = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 
 /** Business days, holidays and the hours mail may be sent at. */
 export const Calendar = z.strictObject({
   businessDays: z.array(z.enum(WEEKDAY_NAMES, { error: 'must be one of mon, tue, wed, thu, fri, sat, sun' })).min(1, 'must have at least 1 entry').default(['mon', 'tue', 'wed', 'thu', 'fri']),
-  holidays: z.array(z.iso.date({ error: 'must be a date YYYY-MM-DD' })).default([]),
+  holidays: z.array(z.string({ error: 'must be a date YYYY-MM-DD' }).refine(isRealDate, 'must be a date YYYY-MM-DD')).default([]),
   sendWindow: z
     .strictObject({
       from: z.string().refine((v) => parseClock(v) !== undefined, 'must be a time HH:MM'),
@@ -215,7 +223,15 @@ function crossChecks(spec: DemandSpec, ctx: z.RefinementCtx): void {
 }
 
 /** The schema with cross-field rules (unique ids, known roles, parseable deadlines, ...). */
-export const CheckedDemandSpec = DemandSpec.superRefine(crossChecks);
+export const CheckedDemandSpec = DemandSpec.superRefine((spec, ctx) => {
+  try {
+    crossChecks(spec, ctx);
+  } catch {
+    // zod may run refinements on data that already failed the shape checks; those problems are reported.
+  }
+});
+
+const TYPE_WORDS: Record<string, string> = { array: 'a list', object: 'a mapping (key: value)', string: 'text', number: 'a number', boolean: 'true or false' };
 
 /** Validates parsed YAML/JSON; returns the spec or every problem at once. */
 export function checkDemand(input: unknown): { ok: true; spec: DemandSpec } | { ok: false; problems: SpecProblem[] } {
@@ -241,6 +257,9 @@ export function issueToProblem(issue: z.core.$ZodIssue, input: unknown): SpecPro
   }
   if ((issue.code === 'invalid_type' || issue.code === 'invalid_union') && valueAt(input, issue.path) === undefined) {
     return { path, message: 'is required' };
+  }
+  if (issue.code === 'invalid_type' && issue.message.startsWith('Invalid input')) {
+    return { path, message: `must be ${TYPE_WORDS[issue.expected] ?? issue.expected}` };
   }
   return { path, message: issue.message };
 }

@@ -94,7 +94,11 @@ export async function auditDemandWorkflow(input: AuditDemandInput): Promise<Audi
     queueRequests(state, Date.now());
   }
   let version = 0;
-  installHandlers(state, () => (version += 1));
+  installHandlers(state, () => {
+    version += 1;
+    // Keep the queried status current between loop turns (the loop sends mail before it looks again).
+    if (!isFinished(state)) state.status = demandStatus(state);
+  });
   const publisher = new Publisher();
 
   for (;;) {

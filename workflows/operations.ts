@@ -99,7 +99,8 @@ export function pause(state: DemandState, reason: string, by: string, now: numbe
 /** Restarts the clock: the time paused is added to every pending deadline. */
 export function resume(state: DemandState, by: string, reason: string | undefined, now: number): UpdateResult {
   const since = Date.parse(state.paused!.since);
-  const pausedMs = now - since;
+  // Rounded to the nearest minute: deadlines stay on whole minutes, as people wrote them.
+  const pausedMs = Math.round((now - since) / 60_000) * 60_000;
   delete state.paused;
   state.pausedTotalMs += pausedMs;
   const moved = state.items.filter(isAwaiting);
@@ -139,6 +140,7 @@ export function review(state: DemandState, item: ItemState, input: ReviewInput, 
     item.dueAt = iso(dueAt!);
     item.plannedAt = iso(now);
     item.escalationLevel = 0;
+    item.phase = 'awaiting';
     refreshPhase(item, state.spec, now, true);
     queueToItemContacts(state, [item.id], 'follow-up', `follow-up/${item.id}/${item.round}`, now, { context: { round: item.round, ...(input.reason ? { reason: input.reason } : {}) } });
   }
@@ -152,6 +154,16 @@ export function withdraw(state: DemandState, reason: string, by: string, now: nu
   decide(state, { kind: 'withdraw', by, reason, itemIds: open.map((i) => i.id) }, now);
   for (const item of open) closeItem(state, item, 'withdrawn', now, by, reason);
   queueToItemContacts(state, state.items.map((i) => i.id), 'withdrawal', 'withdrawal', now, { context: { reason }, expectsReply: false });
+  // Everyone on their side we wrote to (escalation contacts included) learns it is over.
+  const told = new Set(state.outbox.filter((m) => m.kind === 'withdrawal').map((m) => m.to.address));
+  for (const m of state.messages) {
+    const address = m.to[0];
+    if (m.direction !== 'out' || !address || told.has(address) || m.kind === 'internal' || state.undeliverable.includes(address)) continue;
+    const contact = state.spec.counterparty.contacts.find((c) => c.address === address);
+    if (!contact) continue;
+    told.add(address);
+    queueMail(state, { keyPart: 'withdrawal', kind: 'withdrawal', at: iso(now), itemIds: state.items.map((i) => i.id), to: { name: contact.name, address, zone: contact.timezone ?? state.spec.counterparty.timezone }, audience: 'counterparty', expectsReply: false, context: { reason } });
+  }
   queueInternal(state, ['owner'], 'withdrawal', open.map((i) => i.id), { event: 'withdrawal', reason, by }, now);
   return { ok: true, message: `demand ${state.demandId} withdrawn; ${open.length} open item(s) closed` };
 }

@@ -73,3 +73,16 @@ export async function harness(kind: 'time-skipping' | 'dev', extraEnv: Record<st
     },
   };
 }
+
+/** Asserts that an update was refused and that its reason (the cause's message) matches. */
+export async function rejectsWith(p: Promise<unknown>, reason: RegExp): Promise<void> {
+  await p.then(
+    () => {
+      throw new Error(`expected a refusal matching ${reason}, but the update was accepted`);
+    },
+    (err: Error & { cause?: Error }) => {
+      const text = err.cause?.message ?? err.message;
+      if (!reason.test(text)) throw new Error(`refusal "${text}" does not match ${reason}`);
+    },
+  );
+}

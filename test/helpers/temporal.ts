@@ -1,9 +1,9 @@
 /**
-import './quiet';
  * The Temporal environments tests run against: the real dev server started by dev/run-tests.ts
  * (shared by every file, each test on its own task queue), and a time-skipping test server per test
  * for anything that waits on deadlines. A file run on its own starts its own dev server.
  */
+import './quiet';
 import { after } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { temporal } from '@temporalio/proto';
