@@ -55,9 +55,12 @@ function mailInput(state: DemandState, mail: PendingMail): SendEmailInput {
   };
 }
 
-/** Sends everything queued, in parallel; failed sends are retried by Temporal until they succeed. */
-async function drainOutbox(state: DemandState): Promise<void> {
-  while (state.outbox.length > 0) {
+/**
+ * Sends what is queued now, in parallel (failed sends are retried by Temporal until they succeed).
+ * Mail queued meanwhile waits for the next turn of the main loop, so continue-as-new is never starved.
+ */
+async function sendQueued(state: DemandState): Promise<void> {
+  if (state.outbox.length > 0) {
     const batch = state.outbox.slice();
     const results = await Promise.all(
       batch.map((mail) =>
@@ -102,18 +105,16 @@ export async function auditDemandWorkflow(input: AuditDemandInput): Promise<Audi
   const publisher = new Publisher();
 
   for (;;) {
-    await drainOutbox(state);
+    await sendQueued(state);
     state.status = demandStatus(state);
     publisher.publish(state, Date.now());
     if (isFinished(state)) break;
     if (workflowInfo().continueAsNewSuggested) {
+      // No activity is in flight here; unsent mail travels in the state and goes out in the next run.
       await condition(allHandlersFinished);
-      if (state.outbox.length === 0) {
-        decide(state, { kind: 'continue-as-new', itemIds: [], detail: `run ${state.runs} ends after ${workflowInfo().historyLength} events` }, Date.now());
-        log.info('continuing as new', { demandId: state.demandId, historyLength: workflowInfo().historyLength });
-        return continueAsNew<typeof auditDemandWorkflow>({ spec: state.spec, startedBy: state.startedBy, carried: state });
-      }
-      continue;
+      decide(state, { kind: 'continue-as-new', itemIds: [], detail: `run ${state.runs} ends after ${workflowInfo().historyLength} events` }, Date.now());
+      log.info('continuing as new', { demandId: state.demandId, historyLength: workflowInfo().historyLength });
+      return continueAsNew<typeof auditDemandWorkflow>({ spec: state.spec, startedBy: state.startedBy, carried: state });
     }
     const seen = version;
     const next = nextAction(state);
@@ -129,7 +130,7 @@ export async function auditDemandWorkflow(input: AuditDemandInput): Promise<Audi
   const report = await writeReport({ state });
   state.report = { path: report.path, at: state.finishedAt };
   queueInternal(state, ['owner'], 'final', state.items.map((i) => i.id), { event: 'final', outcome: state.status, report: report.path }, Date.now());
-  await drainOutbox(state);
+  while (state.outbox.length > 0) await sendQueued(state);
   await writeReport({ state });
   publisher.publish(state, Date.now());
   await condition(allHandlersFinished);

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import type { WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { demandWorkflowId } from '../../domain/ids';
 import { statusQuery } from '../../domain/messages';
 import type { DemandSpecInput } from '../../domain/demand';
@@ -28,15 +28,15 @@ export interface Harness {
   config: AuditflowConfig;
   worker: Worker;
   /** Starts a demand (validated like the CLI does) and returns its handle. */
-  start(spec: DemandSpecInput, startedBy?: string): Promise<WorkflowHandle<typeof auditDemandWorkflow>>;
+  start(spec: DemandSpecInput, startedBy?: string): Promise<WorkflowHandleWithFirstExecutionRunId<typeof auditDemandWorkflow>>;
   status(demandId: string): Promise<DemandStatusView>;
   /** Advances (time-skipping) time to an instant. */
   skipTo(ms: number): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function harness(kind: 'time-skipping' | 'dev', extraEnv: Record<string, string> = {}): Promise<Harness> {
-  const env = kind === 'time-skipping' ? await timeSkippingEnv() : await devEnv();
+export async function harness(kind: 'time-skipping' | 'dev', extraEnv: Record<string, string> = {}, opts: { address?: string } = {}): Promise<Harness> {
+  const env = kind === 'time-skipping' ? await timeSkippingEnv() : await devEnv(opts.address);
   const sink = await startSmtpSink();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'auditflow-test-'));
   const config = loadConfig({ AUDITFLOW_DATA_DIR: dataDir, SMTP_URL: sink.url, AUDITFLOW_TASK_QUEUE: uniqueName('tq'), AUDITFLOW_SECRET: TEST_SECRET, ...extraEnv });

@@ -4,7 +4,6 @@
  * for anything that waits on deadlines. A file run on its own starts its own dev server.
  */
 import './quiet';
-import { after } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { temporal } from '@temporalio/proto';
 import { startDevServer, type DevServer } from '../../dev/dev-server';
@@ -23,14 +22,16 @@ export async function devServerAddress(): Promise<string> {
   if (shared) return shared;
   if (!ownServer) {
     ownServer = startDevServer({ uiPort: false });
-    after(async () => (await ownServer)?.stop());
+    // Hooks registered from inside another hook run too early; stop it when this process ends.
+    const server = await ownServer;
+    process.once('exit', () => server.child.kill('SIGKILL'));
   }
   return (await ownServer).address;
 }
 
 /** A client environment on the real dev server. */
-export async function devEnv(): Promise<TestWorkflowEnvironment> {
-  return TestWorkflowEnvironment.createFromExistingServer({ address: await devServerAddress(), namespace: 'default' });
+export async function devEnv(address?: string): Promise<TestWorkflowEnvironment> {
+  return TestWorkflowEnvironment.createFromExistingServer({ address: address ?? (await devServerAddress()), namespace: 'default' });
 }
 
 const IVT = temporal.api.enums.v1.IndexedValueType;

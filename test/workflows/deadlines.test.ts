@@ -81,6 +81,7 @@ describe('moving deadlines (time-skipping server, real SMTP)', () => {
       assert.equal(s.items[0]!.dueAt, '2027-06-11T00:00:00.000Z');
       assert.equal(s.pausedTotalMs, 3 * 86_400_000);
       await h.skipTo(at('2027-06-11T01:00:00Z'));
+      await h.sink.waitFor((m) => m.some((x) => x.header('x-auditflow-kind') === 'overdue'), 'the overdue notice');
       assert.deepEqual(
         mailRows(h.sink.messages).slice(1).map((r) => `${r.kind} ${r.date}`),
         [

@@ -130,6 +130,7 @@ describe('demand lifecycle (time-skipping server, real SMTP)', () => {
       await handle.signal(replyReceivedSignal, reply({ messageId: '<late@acme.example>', itemIds: ['xbox'], receivedAt: at('2027-06-09T06:00:00Z') }));
       await h.sink.waitFor((m) => m.some((x) => x.header('x-auditflow-kind') === 'acknowledgement'), 'the acknowledgement');
       await h.skipTo(at('2027-06-20T00:00:00Z'));
+      await h.sink.waitFor((m) => m.filter((x) => x.header('x-auditflow-kind') === 'internal').length === 3, 'step 2 and 3 notices');
       const s = await h.status('late');
       const xbox = s.items.find((i) => i.id === 'xbox')!;
       assert.equal(xbox.phase, 'in-review');

@@ -39,6 +39,7 @@ describe('review, follow-up, withdrawal and odd replies (time-skipping server, r
 
       // The first deadline passes: the item is in its follow-up round, so nothing about it fires.
       await h.skipTo(at('2027-07-02T01:00:00Z'));
+      await h.sink.waitFor((m) => m.some((x) => x.header('x-auditflow-kind') === 'overdue'), 'the overdue notice of round 1');
       assert.deepEqual(mailRows(h.sink.messages).filter((r) => r.kind === 'reminder' || r.kind === 'overdue'), [
         row('reminder', PAT, '2027-06-25T00:00:00Z', 'xbox'),
         row('reminder', PAT, '2027-07-01T00:00:00Z', 'xbox'),
@@ -118,10 +119,10 @@ describe('review, follow-up, withdrawal and odd replies (time-skipping server, r
       const now = await h.env.currentTimeMs();
       await handle.signal(replyReceivedSignal, reply({ messageId: '<dsn1@mx.acme.example>', kind: 'bounce', from: 'mailer-daemon@acme.example', failedRecipient: PAT, receivedAt: now }));
       await h.sink.waitFor((m) => m.some((x) => x.header('x-auditflow-kind') === 'escalation'), 'step 1 at once');
+      await h.sink.waitFor((m) => m.some((x) => x.parsed.subject === '[auditflow] Undeliverable: Audit of API usage'), 'the notice to the owner');
       const s = await h.status('bounced');
       assert.deepEqual(s.undeliverable, [PAT]);
       assert.equal(s.items[0]!.escalationLevel, 1);
-      assert.ok(h.sink.messages.some((m) => m.parsed.subject === '[auditflow] Undeliverable: Audit of API usage'));
       await h.skipTo(at('2027-06-09T00:00:00Z'));
       assert.equal(h.sink.messages.filter((m) => m.envelope.to[0] === PAT).length, 1, 'nothing more is sent to an undeliverable address');
       await handle.terminate('test done');
