@@ -25,7 +25,7 @@ import {
   type UpdateResult,
 } from '../domain/messages';
 import type { DemandState, DemandStatusView, ItemState } from '../domain/state';
-import { parseDeadline, parseDuration } from '../domain/time';
+import { formatLocal, formatUtc, parseDeadline, parseDuration } from '../domain/time';
 import { describeAction, findItem, isAwaiting, isFinished, isOpen, nextAction } from './model';
 import * as ops from './operations';
 
@@ -63,8 +63,10 @@ export function resolveNewDeadline(state: DemandState, item: ItemState, input: {
     if (!parseDuration(input.by ?? '')) throw new Error(`by: "${input.by}" is not an ISO 8601 duration such as P7D`);
     target = applyOffset(Date.parse(item.dueAt), input.by!, state.spec, 1);
   }
-  if (target <= Date.parse(item.dueAt)) throw new Error(`the new deadline ${iso(target)} is not later than the current one (${item.dueAt}) for item "${item.id}"`);
-  if (target <= now) throw new Error(`the new deadline ${iso(target)} is in the past`);
+  const zone = state.spec.counterparty.timezone;
+  const shown = `${formatLocal(target, zone)} (${formatUtc(target)})`;
+  if (target <= Date.parse(item.dueAt)) throw new Error(`the new deadline ${shown} is not later than the current one (${formatLocal(Date.parse(item.dueAt), zone)}) for item "${item.id}"`);
+  if (target <= now) throw new Error(`the new deadline ${shown} is in the past`);
   return target;
 }
 
@@ -119,7 +121,8 @@ export function installHandlers(state: DemandState, changed: () => void): void {
     if (request.status !== 'pending') throw new Error(`extension request "${input.requestId}" was already ${request.status}`);
     if (!input.approve) return { input, request, targets: [] };
     const ids = request.itemIds.length ? request.itemIds : state.items.filter(isAwaiting).map((i) => i.id);
-    const wanted = input.newDeadline ?? input.by ? input : request.requestedDeadline ? { newDeadline: request.requestedDeadline } : undefined;
+    const given = input.newDeadline !== undefined || input.by !== undefined;
+    const wanted = given ? input : request.requestedDeadline ? { newDeadline: request.requestedDeadline } : undefined;
     if (!wanted) throw new Error('the request names no date: give newDeadline or by');
     const targets = requireItems(state, ids, notAwaiting).map((item) => ({ item, dueAt: resolveNewDeadline(state, item, wanted, Date.now()) }));
     return { input, request, targets };
@@ -163,7 +166,7 @@ export function installHandlers(state: DemandState, changed: () => void): void {
       } else {
         dueAt = applyOffset(Date.now(), state.spec.review.followUpPeriod, state.spec, 1);
       }
-      if (dueAt <= Date.now()) throw new Error(`dueAt ${iso(dueAt)} is in the past`);
+      if (dueAt <= Date.now()) throw new Error(`dueAt ${formatLocal(dueAt, state.spec.counterparty.timezone)} (${formatUtc(dueAt)}) is in the past`);
     }
     return { input, item: item!, dueAt };
   }, ({ input, item, dueAt }) => ops.review(state, item, input, dueAt, Date.now()));
