@@ -55,6 +55,7 @@ export const EnvSchema = z.object({
     .string()
     .regex(/^[a-z0-9][a-z0-9._-]{0,20}$/, 'must be 1-21 lower-case letters, digits, dot, dash or underscore')
     .default('audit'),
+  AUDITFLOW_UI_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://temporal.example.com' }).optional(),
   AUDITFLOW_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'], { error: 'must be one of TRACE, DEBUG, INFO, WARN, ERROR' }).default('INFO'),
 });
 
@@ -70,6 +71,8 @@ export interface AuditflowConfig {
   smtpExplicit: boolean;
   catcherPort: number;
   uiPort: number;
+  /** Base URL of the Web UI for links (AUDITFLOW_UI_URL, else the local dev server's). */
+  uiUrl: string;
   temporalPort: number;
   gatewayPort: number;
   replyDomain: string;
@@ -108,6 +111,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AuditflowConfi
     smtpExplicit: s.SMTP_URL !== undefined,
     catcherPort: s.AUDITFLOW_SMTP_PORT,
     uiPort: s.AUDITFLOW_UI_PORT,
+    uiUrl: (s.AUDITFLOW_UI_URL ?? `http://localhost:${s.AUDITFLOW_UI_PORT}`).replace(/\/+$/, ''),
     temporalPort: s.AUDITFLOW_TEMPORAL_PORT,
     gatewayPort: s.AUDITFLOW_GATEWAY_PORT,
     replyDomain: s.AUDITFLOW_REPLY_DOMAIN,

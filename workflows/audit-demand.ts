@@ -18,7 +18,7 @@ import { FailureType } from '../domain/errors';
 import type { DemandState, PendingMail } from '../domain/state';
 import { fireDueActions } from './fire';
 import { installHandlers } from './handlers';
-import { decide, demandStatus, describeAction, initialState, isFinished, nextAction, queueInternal, queueRequests } from './model';
+import { decide, demandStatus, describeAction, initialState, isFinished, nextActionGroup, queueInternal, queueRequests } from './model';
 import { Publisher } from './visibility';
 
 /** Starts a demand from its spec, or carries on one that continued-as-new. */
@@ -117,9 +117,9 @@ export async function auditDemandWorkflow(input: AuditDemandInput): Promise<Audi
       return continueAsNew<typeof auditDemandWorkflow>({ spec: state.spec, startedBy: state.startedBy, carried: state });
     }
     const seen = version;
-    const next = nextAction(state);
+    const next = nextActionGroup(state);
     const wake = () => version !== seen || state.outbox.length > 0 || state.escalateNow.length > 0;
-    if (next) await condition(wake, Math.max(next.at - Date.now(), 1), { summary: `${describeAction(next)}`.slice(0, 190) });
+    if (next) await condition(wake, Math.max(next.action.at - Date.now(), 1), { summary: describeAction(next.action, next.itemIds).slice(0, 190) });
     else await condition(wake);
     const forced = new Set(state.escalateNow);
     state.escalateNow = [];

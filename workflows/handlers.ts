@@ -26,7 +26,7 @@ import {
 } from '../domain/messages';
 import type { DemandState, DemandStatusView, ItemState } from '../domain/state';
 import { formatLocal, formatUtc, parseDeadline, parseDuration } from '../domain/time';
-import { describeAction, findItem, isAwaiting, isFinished, isOpen, nextAction } from './model';
+import { describeAction, findItem, isAwaiting, isFinished, isOpen, nextActionGroup } from './model';
 import * as ops from './operations';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -75,11 +75,11 @@ const notAwaiting = (i: ItemState) => (isAwaiting(i) ? undefined : `is ${i.phase
 /** Installs every handler; `changed` wakes the main loop. */
 export function installHandlers(state: DemandState, changed: () => void): void {
   setHandler(statusQuery, (): DemandStatusView => {
-    const next = nextAction(state);
+    const next = nextActionGroup(state);
     return {
       ...state,
       now: iso(Date.now()),
-      ...(next ? { nextAction: { at: iso(next.at), kind: next.kind, itemIds: [next.itemId], description: describeAction(next) } } : {}),
+      ...(next ? { nextAction: { at: iso(next.action.at), kind: next.action.kind, itemIds: next.itemIds, description: describeAction(next.action, next.itemIds) } } : {}),
     };
   });
 

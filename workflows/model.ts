@@ -206,18 +206,28 @@ export function queueRequests(state: DemandState, now: number): void {
   }
 }
 
+/** The next pending action of each awaiting item. */
+function pendingHeads(state: DemandState): PlannedAction[] {
+  const heads: PlannedAction[] = [];
+  for (const item of state.items.filter(isAwaiting)) {
+    const next = itemPlan(state, item).find((a) => !a.skipped && !item.firedKeys.includes(a.key));
+    if (next) heads.push(next);
+  }
+  return heads;
+}
+
 /** The earliest pending action of all awaiting items (none while paused). */
 export function nextAction(state: DemandState): PlannedAction | undefined {
   if (state.paused || isFinished(state)) return undefined;
-  let best: PlannedAction | undefined;
-  for (const item of state.items.filter(isAwaiting)) {
-    for (const a of itemPlan(state, item)) {
-      if (a.skipped || item.firedKeys.includes(a.key)) continue;
-      if (!best || a.at < best.at) best = a;
-      break;
-    }
-  }
-  return best;
+  return pendingHeads(state).reduce<PlannedAction | undefined>((best, a) => (!best || a.at < best.at ? a : best), undefined);
+}
+
+/** The next action and every item it concerns (items sharing a deadline share their schedule). */
+export function nextActionGroup(state: DemandState): { action: PlannedAction; itemIds: string[] } | undefined {
+  const first = nextAction(state);
+  if (!first) return undefined;
+  const same = pendingHeads(state).filter((a) => a.at === first.at && a.kind === first.kind && a.index === first.index);
+  return { action: first, itemIds: same.map((a) => a.itemId) };
 }
 
 const ACTION_LABEL: Record<ActionKind, string> = {
@@ -228,9 +238,10 @@ const ACTION_LABEL: Record<ActionKind, string> = {
   escalation: 'escalation step',
 };
 
-/** "reminder 2 for xbox" and the like, for timer summaries and the CLI. */
-export function describeAction(a: PlannedAction): string {
+/** "reminder 2 for xbox", "escalation step 1: notice to deputy GC for 8 items (atlas, beacon, ...)". */
+export function describeAction(a: PlannedAction, itemIds: string[] = [a.itemId]): string {
   const n = a.kind === 'reminder' || a.kind === 'escalation' ? ` ${a.index}` : '';
   const label = a.step?.label ? `: ${a.step.label}` : a.step?.action === 'refer' ? ': referral for legal action' : '';
-  return `${ACTION_LABEL[a.kind]}${n}${label} for ${a.itemId}`;
+  const items = itemIds.length === 1 ? itemIds[0] : `${itemIds.length} items (${itemIds.slice(0, 3).join(', ')}${itemIds.length > 3 ? ', ...' : ''})`;
+  return `${ACTION_LABEL[a.kind]}${n}${label} for ${items}`;
 }

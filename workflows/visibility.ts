@@ -16,7 +16,7 @@ import {
 import type { DemandState } from '../domain/state';
 import { shortLocal } from '../domain/summary';
 import { formatLocal } from '../domain/time';
-import { describeAction, isAwaiting, isOpen, nextAction } from './model';
+import { describeAction, isAwaiting, isOpen, nextActionGroup } from './model';
 
 function cell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ');
@@ -25,10 +25,10 @@ function cell(text: string): string {
 /** The current-details markdown: a headline, what happens next, and one row per item. */
 export function detailsMarkdown(state: DemandState): string {
   const zone = state.spec.counterparty.timezone;
-  const next = nextAction(state);
+  const next = nextActionGroup(state);
   const head = [
     `**${cell(state.spec.title)}** (${state.status})`,
-    state.paused ? `Clock stopped since ${formatLocal(Date.parse(state.paused.since), zone)} by ${cell(state.paused.by)}: ${cell(state.paused.reason)}` : next ? `Next: ${describeAction(next)} at ${formatLocal(next.at, zone)}` : 'Next: nothing scheduled',
+    state.paused ? `Clock stopped since ${formatLocal(Date.parse(state.paused.since), zone)} by ${cell(state.paused.by)}: ${cell(state.paused.reason)}` : next ? `Next: ${describeAction(next.action, next.itemIds)} at ${formatLocal(next.action.at, zone)}` : 'Next: nothing scheduled',
     '',
     '| item | state | due | escalation | last message |',
     '|---|---|---|---|---|',

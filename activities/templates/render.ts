@@ -52,6 +52,11 @@ function oneLine(s: string): string {
   return s.replace(/[\r\n\t]+/g, ' ').trim();
 }
 
+/** One line without a trailing full stop, so that a sentence can end it once. */
+function clause(s: string): string {
+  return oneLine(s).replace(/[.\s]+$/, '');
+}
+
 function tags(items: MailItemContext[]): string {
   return items.length > 0 && items.length <= 3 ? ` ${items.map((i) => `[${i.id}]`).join(' ')}` : '';
 }
@@ -98,7 +103,7 @@ function body(kind: MailKind, input: RenderInput): { subject: string; blocks: Bl
         subject: `Audit demand: ${title}${t}`,
         blocks: [
           greeting,
-          `${demand.requesterOrg} requires ${demand.counterpartyOrg} to account for the following ${items.length === 1 ? 'item' : `${items.length} items`} under ${oneLine(demand.basis)}.`,
+          `${clause(demand.requesterOrg)} requires ${clause(demand.counterpartyOrg)} to account for the following ${items.length === 1 ? 'item' : `${items.length} items`} under ${clause(demand.basis)}.`,
           ...(earliest ? [`Your answers are due by ${when(earliest, zone)}${new Set(items.map((i) => i.dueAt)).size > 1 ? ' at the earliest; each item shows its own deadline' : ''}.`] : []),
           ...itemLines(items, zone, true),
           ...replyHint(input),
@@ -121,8 +126,8 @@ function body(kind: MailKind, input: RenderInput): { subject: string; blocks: Bl
         blocks: [
           greeting,
           kind === 'final-notice'
-            ? `This is the final notice about the audit demand "${title}" made by ${demand.requesterOrg} under ${oneLine(demand.basis)}.`
-            : `We are escalating to you the audit demand "${title}" made by ${demand.requesterOrg} under ${oneLine(demand.basis)}, because the following items are past their deadline without an answer:`,
+            ? `This is the final notice about the audit demand "${title}" made by ${clause(demand.requesterOrg)} under ${clause(demand.basis)}.`
+            : `We are escalating to you the audit demand "${title}" made by ${clause(demand.requesterOrg)} under ${clause(demand.basis)}, because the following items are past their deadline without an answer:`,
           ...itemLines(items, zone, false),
           ...(ctx.note ? [String(ctx.note)] : []),
           ...replyHint(input),
@@ -197,7 +202,7 @@ export function renderMail(input: RenderInput): RenderedMail {
   const footer =
     input.mail.audience === 'internal'
       ? `auditflow notice for ${input.demand.requesterOrg} (demand ${input.demand.id})`
-      : `${input.demand.from.name}, ${input.demand.requesterOrg}. Reference: ${input.demand.id}${input.replyAddress ? `. Replies to this message are recorded automatically.` : ''}`;
+      : `${input.demand.from.name}, ${clause(input.demand.requesterOrg)}. Reference: ${input.demand.id}.${input.replyAddress ? ' Replies to this message are recorded automatically.' : ''}`;
   const cleanSubject = oneLine(subject).slice(0, 250);
   return { subject: cleanSubject, text: toText(blocks, footer), html: toHtml(blocks, footer, cleanSubject) };
 }

@@ -74,11 +74,11 @@ describe('auditflow demand commands (dev server, real worker, real SMTP)', () =>
     assert.equal(s.demandId, id);
     assert.equal(s.startedBy, 'Dana Reyes');
     assert.deepEqual(s.items.map((i) => i.phase), Array(8).fill('awaiting'));
-    assert.equal(s.nextAction?.description, 'reminder 1 for atlas');
+    assert.equal(s.nextAction?.description, 'reminder 1 for 8 items (atlas, beacon, cascade, ...)');
     const human = await run('show', id);
     assert.match(human.stdout, /item +state +due \(America\/Los_Angeles\) +due \(UTC\) +esc +answers +last message/);
     assert.match(human.stdout, /atlas +awaiting +Mon 7 Jun 2027, 17:00 PDT +2027-06-08 00:00Z/);
-    assert.match(human.stdout, /next: reminder 1 for atlas at Mon 24 May 2027, 17:00 PDT \(2027-05-25 00:00Z\)/);
+    assert.match(human.stdout, /next: reminder 1 for 8 items \(atlas, beacon, cascade, \.\.\.\) at Mon 24 May 2027, 17:00 PDT \(2027-05-25 00:00Z\)/);
 
     const deadline = Date.now() + 30_000;
     let listed: { demandId: string; counterparty: string; openItems: number }[] = [];

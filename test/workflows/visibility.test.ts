@@ -58,14 +58,14 @@ describe('the Temporal UI as the dashboard (dev server)', () => {
     assert.match((await desc.staticSummary()) ?? '', /^Audit of Acme Games Ltd: 3 items, due \d+ \w{3} \d\d:\d\d P[SD]T$/);
     const meta = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
     assert.match(meta.currentDetails ?? '', /\*\*Audit of API usage\*\* \(overdue\)/);
-    assert.match(meta.currentDetails ?? '', /Next: (overdue notice|escalation step 1: referral) for xbox at /);
+    assert.match(meta.currentDetails ?? '', /Next: (overdue notice|escalation step 1: referral) for 3 items \(xbox, psn, stadia\) at /);
     assert.match(meta.currentDetails ?? '', /\| item \| state \| due \| escalation \| last message \|/);
     assert.match(meta.currentDetails ?? '', /\| xbox \| overdue \| .* \| - \| sent request /);
 
     const history = await handle.fetchHistory();
     const summaries = (history.events ?? []).flatMap((e) => (e.userMetadata?.summary ? [defaultPayloadConverter.fromPayload<string>(e.userMetadata.summary)] : []));
     assert.ok(summaries.includes('send request to pat@acme.example (xbox, psn, stadia)'), summaries.join(' | '));
-    assert.ok(summaries.some((s) => /^(due today|deadline passes) for xbox$/.test(s)), summaries.join(' | '));
+    assert.ok(summaries.some((s) => /^(due today|deadline passes) for 3 items \(xbox, psn, stadia\)$/.test(s)), summaries.join(' | '));
     await handle.terminate('test done');
   });
 });
