@@ -30,6 +30,8 @@ export interface Harness {
   /** Starts a demand (validated like the CLI does) and returns its handle. */
   start(spec: DemandSpecInput, startedBy?: string): Promise<WorkflowHandleWithFirstExecutionRunId<typeof auditDemandWorkflow>>;
   status(demandId: string): Promise<DemandStatusView>;
+  /** Waits until the workflow has recorded every queued message (its outbox is empty). */
+  settled(demandId: string): Promise<DemandStatusView>;
   /** Advances (time-skipping) time to an instant. */
   skipTo(ms: number): Promise<void>;
   close(): Promise<void>;
@@ -59,6 +61,15 @@ export async function harness(kind: 'time-skipping' | 'dev', extraEnv: Record<st
       });
     },
     status: (demandId) => client.workflow.getHandle(demandWorkflowId(demandId)).query(statusQuery),
+    async settled(demandId) {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const s = await client.workflow.getHandle(demandWorkflowId(demandId)).query(statusQuery);
+        if (s.outbox.length === 0) return s;
+        if (Date.now() > deadline) throw new Error(`demand ${demandId} still has ${s.outbox.length} message(s) to send`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
     async skipTo(ms) {
       const now = await env.currentTimeMs();
       if (ms > now) await env.sleep(ms - now);

@@ -19,14 +19,6 @@ import {
 import { harness, rejectsWith, type Harness } from '../helpers/harness';
 import { reply, sampleSpec } from '../helpers/specs';
 
-async function waitUntil(cond: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 describe('updates refuse bad input and change nothing (dev server)', () => {
   let h: Harness;
   let handle: WorkflowHandle;
@@ -34,12 +26,14 @@ describe('updates refuse bad input and change nothing (dev server)', () => {
     const { now: _now, ...rest } = await handle.query(statusQuery);
     return JSON.stringify(rest);
   };
+  const id = `upd-${Date.now().toString(36)}`;
   before(async () => {
     h = await harness('dev');
-    handle = await h.start(sampleSpec(`upd-${Date.now().toString(36)}`, { deadline: '2030-06-07T17:00' }));
+    handle = await h.start(sampleSpec(id, { deadline: '2030-06-07T17:00' }));
     await h.sink.waitFor((m) => m.length === 1, 'the request');
     await handle.signal(replyReceivedSignal, reply({ messageId: '<u1@acme.example>', itemIds: ['psn'], receivedAt: new Date().toISOString() }));
     await h.sink.waitFor((m) => m.length === 2, 'the acknowledgement');
+    await h.settled(id);
   });
   after(() => h.close());
 
@@ -74,7 +68,7 @@ describe('updates refuse bad input and change nothing (dev server)', () => {
   it('refuses a second pause while paused, then accepts a resume', async () => {
     await handle.executeUpdate(pauseUpdate, { args: [{ reason: 'clarification owed', by: 'ops' }] });
     await h.sink.waitFor((m) => m.some((x) => x.header('x-auditflow-kind') === 'deadline-update'), 'the pause notice');
-    await waitUntil(async () => (await handle.query(statusQuery)).outbox.length === 0);
+    await h.settled(id);
     const before = await snapshot();
     await rejectsWith(handle.executeUpdate(pauseUpdate, { args: [{ reason: 'again', by: 'ops' }] }), /the clock is already stopped since .* \(by ops: clarification owed\)/);
     assert.equal(await snapshot(), before);
