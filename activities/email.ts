@@ -97,7 +97,11 @@ export async function composeMessage(input: SendEmailInput, deps: Pick<EmailDeps
     disableFileAccess: true,
     disableUrlAccess: true,
   });
-  const raw = await composer.compile().build();
+  const built = (await composer.compile().build()).toString('latin1');
+  // RFC 5322 lines end in CRLF, and SMTP would convert bare LFs and add a final CRLF on the way: doing it
+  // here keeps the stored evidence byte-identical to what the receiving server gets.
+  const normalised = built.replace(/\r?\n/g, '\r\n');
+  const raw = Buffer.from(normalised.endsWith('\r\n') ? normalised : `${normalised}\r\n`, 'latin1');
   return { raw, messageId, subject: rendered.subject, envelopeFrom: demand.from.address };
 }
 

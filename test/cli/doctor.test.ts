@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Connection } from '@temporalio/client';
+import Long from 'long';
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../../worker/config';
 import { createAuditWorker } from '../../worker/main';
@@ -72,6 +74,37 @@ describe('auditflow doctor against the real dev server', () => {
     assert.equal(code, 1);
     assert.match(check(report, 'temporal').detail, /cannot reach 127\.0\.0\.1:9/);
     assert.match(check(report, 'smtp').fix ?? '', /SMTP_URL/);
+  });
+
+  it('on a namespace without the search attributes: doctor says so and how, setup registers them', async () => {
+    const namespace = uniqueName('setup');
+    const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
+    try {
+      await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: { seconds: Long.fromNumber(86_400) } });
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        try {
+          await connection.workflowService.describeNamespace({ namespace });
+          break;
+        } catch (err) {
+          if (Date.now() > deadline) throw err;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+    } finally {
+      await connection.close();
+    }
+    const before = await doctor({ TEMPORAL_NAMESPACE: namespace });
+    const sa = check(before.report, 'search-attributes');
+    assert.equal(sa.ok, false);
+    assert.match(sa.detail, /missing or wrong: AuditDemandId, AuditCounterparty, AuditStatus, AuditItemId, AuditDueAt, AuditOpenItems, AuditOverdueItems, AuditEscalationLevel/);
+    assert.match(sa.fix ?? '', new RegExp(`npx auditflow setup .*temporal operator search-attribute create --namespace ${namespace} --name AuditDemandId --type Keyword`));
+    const setup = await auditflow(['setup'], { ...env, TEMPORAL_NAMESPACE: namespace });
+    assert.equal(setup.code, 0, setup.stderr);
+    assert.match(setup.stdout, new RegExp(`registered on ${namespace}: AuditDemandId, .*AuditEscalationLevel`));
+    const again = await auditflow(['setup', '--json'], { ...env, TEMPORAL_NAMESPACE: namespace });
+    assert.deepEqual(JSON.parse(again.stdout).registered, []);
+    assert.equal(check((await doctor({ TEMPORAL_NAMESPACE: namespace })).report, 'search-attributes').ok, true);
   });
 
   it('names the bad variable when a setting is invalid', async () => {

@@ -7,6 +7,8 @@ import { describe, it } from 'node:test';
 import { freePort, isPortOpen } from '../../dev/dev-server';
 import { auditflow, ROOT } from '../helpers/cli';
 import { sampleSpec } from '../helpers/specs';
+import { startSmtpSink } from '../helpers/smtp-sink';
+import { devServerAddress, uniqueName } from '../helpers/temporal';
 
 interface Running {
   child: ChildProcess;
@@ -51,6 +53,27 @@ async function waitFor<T>(fn: () => T | undefined, what: string, timeoutMs = 60_
 }
 
 describe('npm start: the whole stack on embedded defaults', () => {
+  it('with TEMPORAL_ADDRESS and SMTP_URL set, starts only the worker and connects it there', async () => {
+    const sink = await startSmtpSink();
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'auditflow-start-ext-'));
+    const taskQueue = uniqueName('ext');
+    const env = { AUDITFLOW_DATA_DIR: dataDir, TEMPORAL_ADDRESS: await devServerAddress(), SMTP_URL: sink.url, AUDITFLOW_TASK_QUEUE: taskQueue, AUDITFLOW_TEMPORAL_PORT: String(await freePort()), AUDITFLOW_SMTP_PORT: String(await freePort()), NO_COLOR: '1' };
+    const running = await npmStart(env);
+    try {
+      const out = running.output();
+      assert.match(out, /TEMPORAL_ADDRESS or a Temporal profile names 127\.0\.0\.1:\d+ namespace default: not starting a dev server/);
+      assert.match(out, /SMTP_URL is set: sending through smtp:\/\/127\.0\.0\.1:\d+\/?; no mail catcher started/);
+      assert.doesNotMatch(out, /temporal +\| Temporal Server/);
+      assert.equal(await isPortOpen('127.0.0.1', Number(env.AUDITFLOW_SMTP_PORT)), false, 'no catcher');
+      const doctor = await auditflow(['doctor', '--json'], env);
+      assert.equal(doctor.code, 0, doctor.stdout);
+    } finally {
+      await stop(running, 'SIGTERM');
+      await sink.close();
+    }
+    assert.deepEqual(processesUsing(dataDir), []);
+  });
+
   it('runs the dev server, catcher and worker, keeps demands across a restart, and stops cleanly', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'auditflow-start-'));
     const ports = { temporal: await freePort(), ui: await freePort(), smtp: await freePort(), gateway: await freePort() };
