@@ -22,6 +22,8 @@ export interface SendEmailInput {
   items: MailItemContext[];
   /** Message-ID of the request this message follows up (threading). */
   inReplyTo?: string;
+  /** Day number (days since 1970-01-01) after which the reply address stops working. */
+  replyExpiresDay?: number;
 }
 
 /** What happened to the message. `rejected` = permanent (5xx) refusal; it is not retried. */
@@ -62,17 +64,19 @@ export function makeHmac(secret: string): Hmac {
 }
 
 /** The routing data a reply to this message will carry back. */
-export function routeFor(mail: PendingMail, demandId: string, hmac: Hmac): ReplyRoute {
-  return { demandId, ...(mail.itemIds.length === 1 ? { itemId: mail.itemIds[0] } : {}), recipientTag: recipientTag(mail.to.address, hmac) };
+export function routeFor(mail: PendingMail, demandId: string, hmac: Hmac, expiresDay?: number): ReplyRoute {
+  return { demandId, ...(mail.itemIds.length === 1 ? { itemId: mail.itemIds[0] } : {}), recipientTag: recipientTag(mail.to.address, hmac), ...(expiresDay !== undefined ? { expiresDay } : {}) };
 }
 
 /** Builds the exact bytes of a message; the same input always gives the same bytes. */
 export async function composeMessage(input: SendEmailInput, deps: Pick<EmailDeps, 'secret' | 'replyDomain' | 'replyLocalPart'>): Promise<{ raw: Buffer; messageId: string; subject: string; envelopeFrom: string }> {
   const hmac = makeHmac(deps.secret);
   const { mail, demand } = input;
-  const route = routeFor(mail, demand.id, hmac);
+  const route = routeFor(mail, demand.id, hmac, input.replyExpiresDay);
   const messageId = outgoingMessageId(mail.key, route, deps.replyDomain, hmac);
-  const reply = mail.expectsReply ? replyAddress(deps.replyLocalPart, encodeReplyToken(route, hmac), deps.replyDomain) : undefined;
+  // Bounces come back to the same signed address (VERP), so a failed delivery routes to its demand and recipient.
+  const signedAddress = replyAddress(deps.replyLocalPart, encodeReplyToken(route, hmac), deps.replyDomain);
+  const reply = mail.expectsReply ? signedAddress : undefined;
   const rendered = renderMail({ ...input, ...(reply ? { replyAddress: reply } : {}) });
   const composer = new MailComposer({
     from: { name: demand.from.name, address: demand.from.address },
@@ -102,7 +106,7 @@ export async function composeMessage(input: SendEmailInput, deps: Pick<EmailDeps
   // here keeps the stored evidence byte-identical to what the receiving server gets.
   const normalised = built.replace(/\r?\n/g, '\r\n');
   const raw = Buffer.from(normalised.endsWith('\r\n') ? normalised : `${normalised}\r\n`, 'latin1');
-  return { raw, messageId, subject: rendered.subject, envelopeFrom: demand.from.address };
+  return { raw, messageId, subject: rendered.subject, envelopeFrom: signedAddress };
 }
 
 function readLedger(file: string): LedgerRecord | undefined {

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import * as doctor from './commands/doctor';
 import * as extend from './commands/extend';
+import * as inbox from './commands/inbox';
 import * as list from './commands/list';
 import * as pause from './commands/pause';
 import * as record from './commands/record';
@@ -12,7 +13,7 @@ import * as start from './commands/start';
 import * as validate from './commands/validate';
 import * as withdraw from './commands/withdraw';
 
-const COMMANDS = [validate, start, show, list, extend, pause, record, review, withdraw, doctor, setup];
+const COMMANDS = [validate, start, show, list, extend, pause, record, review, withdraw, inbox, doctor, setup];
 
 export function registerCommands(program: Command): void {
   for (const c of COMMANDS) c.register(program);

@@ -19,7 +19,7 @@ const say = componentLogger('auditflow');
 interface Stack {
   server?: DevServer;
   catcher?: MailCatcher;
-  worker?: ChildProcess;
+  children: Partial<Record<'worker' | 'gateway', ChildProcess>>;
   stopping: boolean;
 }
 
@@ -34,15 +34,15 @@ async function ensurePortFree(port: number, variable: string, what: string): Pro
   }
 }
 
-/** Starts the worker as a child process and restarts it if it dies unexpectedly. */
-function superviseWorker(stack: Stack, env: NodeJS.ProcessEnv, onReady: () => void, onGiveUp: () => void): void {
-  const log = componentLogger('worker');
+/** Starts a component (worker, gateway) as a child process and restarts it if it dies unexpectedly. */
+function supervise(stack: Stack, name: 'worker' | 'gateway', script: string, env: NodeJS.ProcessEnv, readyMarker: string, onReady: () => void, onGiveUp: () => void): void {
+  const log = componentLogger(name);
   const crashes: number[] = [];
   const launch = () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'worker', 'main.ts')], { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: PROJECT_ROOT });
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, script)], { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: PROJECT_ROOT });
     let ready = false;
     const watch = (line: string) => {
-      if (!ready && line.includes('worker ready')) {
+      if (!ready && line.includes(readyMarker)) {
         ready = true;
         setImmediate(onReady);
       }
@@ -50,18 +50,18 @@ function superviseWorker(stack: Stack, env: NodeJS.ProcessEnv, onReady: () => vo
     };
     pipeLines(child.stdout, log, watch);
     pipeLines(child.stderr, log, watch);
-    stack.worker = child;
+    stack.children[name] = child;
     child.once('exit', (code, signal) => {
       if (stack.stopping) return;
       const now = Date.now();
       crashes.push(now);
       while (crashes.length && crashes[0]! < now - 60_000) crashes.shift();
       if (crashes.length > 5) {
-        say(`the worker exited ${crashes.length} times within a minute (last: ${signal ?? `code ${code}`}); giving up. Fix the error above and run npm start again.`);
+        say(`the ${name} exited ${crashes.length} times within a minute (last: ${signal ?? `code ${code}`}); giving up. Fix the error above and run npm start again.`);
         onGiveUp();
         return;
       }
-      say(`the worker exited (${signal ?? `code ${code}`}); restarting it in 2 s`);
+      say(`the ${name} exited (${signal ?? `code ${code}`}); restarting it in 2 s`);
       setTimeout(() => !stack.stopping && launch(), 2000);
     });
   };
@@ -71,30 +71,32 @@ function superviseWorker(stack: Stack, env: NodeJS.ProcessEnv, onReady: () => vo
 async function stopAll(stack: Stack, code: number): Promise<never> {
   if (stack.stopping) process.exit(code);
   stack.stopping = true;
-  say('stopping: worker, mail catcher, Temporal server ...');
+  say('stopping: gateway, worker, mail catcher, Temporal server ...');
+  const children = Object.values(stack.children);
   const hardStop = setTimeout(() => {
     say('still stopping after 9 s: killing what is left');
-    stack.worker?.kill('SIGKILL');
+    for (const c of children) c.kill('SIGKILL');
     stack.server?.child.kill('SIGKILL');
     process.exit(code || 1);
   }, 9000);
   hardStop.unref();
-  await Promise.all([stack.worker ? stopChild(stack.worker, 7000) : undefined, stack.catcher?.close()]);
+  await Promise.all([...children.map((c) => stopChild(c, 7000)), stack.catcher?.close()]);
   await stack.server?.stop();
   say('stopped');
   process.exit(code);
 }
 
-function printBanner(config: AuditflowConfig, target: TemporalTarget, stack: Stack): void {
+function printBanner(config: AuditflowConfig, target: TemporalTarget, stack: Stack, authMode: string): void {
   const lines = [
     '',
     'auditflow is running. Press Ctrl-C to stop.',
     stack.server ? `  Temporal Web UI (dashboard):  ${stack.server.uiUrl}/namespaces/${target.namespace}/workflows` : `  Temporal:                     ${target.description} (your own server; no dev server started)`,
     `  Temporal gRPC:                ${target.address} namespace ${target.namespace}`,
     `  Worker task queue:            ${config.taskQueue}`,
+    `  Inbound reply gateway (SMTP): ${config.gateway.host}:${config.gateway.port} for *@${config.replyDomain}${authMode === 'report' ? ' (sender authentication recorded, not enforced: local sandbox)' : ''}`,
     stack.catcher ? `  Outbound mail catcher (SMTP): 127.0.0.1:${stack.catcher.port} -> ${path.relative(process.cwd(), stack.catcher.dir) || '.'}/*.eml` : `  Outbound mail:                ${redactSmtpUrl(config.smtpUrl)}`,
     `  Data folder:                  ${config.dataDir}`,
-    '  Try: npx auditflow doctor    |    npx auditflow start examples/api-usage-audit.yaml',
+    '  Try: npx auditflow doctor    |    npx auditflow start examples/api-usage-audit.yaml    |    npx auditflow inbox',
     '',
   ];
   for (const l of lines) say(l);
@@ -111,7 +113,7 @@ async function main(): Promise<void> {
     fail(err instanceof ConfigError ? err.message : (err as Error).message, 2);
   }
   fs.mkdirSync(config.dataDir, { recursive: true });
-  const stack: Stack = { stopping: false };
+  const stack: Stack = { stopping: false, children: {} };
   process.on('SIGINT', () => void stopAll(stack, 0));
   process.on('SIGTERM', () => void stopAll(stack, 0));
   // If whoever started us dies without a signal reaching us (npm killed hard), do not outlive it.
@@ -160,16 +162,19 @@ async function main(): Promise<void> {
     say(`SMTP_URL is set: sending through ${redactSmtpUrl(config.smtpUrl)}; no mail catcher started`);
   }
 
-  let bannerShown = false;
-  superviseWorker(
-    stack,
-    workerEnv,
-    () => {
-      if (!bannerShown) printBanner(config, target, stack);
-      bannerShown = true;
-    },
-    () => void stopAll(stack, 1),
-  );
+  await ensurePortFree(config.gateway.port, 'AUDITFLOW_GATEWAY_PORT', 'inbound reply gateway');
+  // On the embedded sandbox nothing can pass SPF/DKIM/DMARC (no DNS for the example domains), so the
+  // local gateway records the verdicts without enforcing them, unless told otherwise.
+  const authMode = process.env.AUDITFLOW_INBOUND_AUTH ?? (target.explicit ? 'enforce' : 'report');
+  const gatewayEnv = { ...workerEnv, AUDITFLOW_INBOUND_AUTH: authMode };
+  const ready = new Set<string>();
+  const readyOnce = (name: string) => () => {
+    ready.add(name);
+    if (ready.size === 2) printBanner(config, target, stack, authMode);
+  };
+  const giveUp = () => void stopAll(stack, 1);
+  supervise(stack, 'worker', path.join('worker', 'main.ts'), workerEnv, 'worker ready', readyOnce('worker'), giveUp);
+  supervise(stack, 'gateway', path.join('gateway', 'main.ts'), gatewayEnv, 'gateway ready', readyOnce('gateway'), giveUp);
 }
 
 main().catch((err) => {

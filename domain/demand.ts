@@ -156,6 +156,16 @@ export const DemandSpec = z.strictObject({
       followUpPeriod: Offset.default('P10D'),
     })
     .default({ required: true, followUpPeriod: 'P10D' }),
+  inbound: z
+    .strictObject({
+      /** What a reply must prove: a DMARC pass, an aligned DKIM signature, or nothing (not recommended). */
+      authentication: z.enum(['dmarc', 'aligned-dkim', 'none'], { error: 'must be dmarc, aligned-dkim or none' }).default('dmarc'),
+      /** From-domains whose replies are accepted with a recorded warning when authentication fails. */
+      warnDomains: z.array(z.string().toLowerCase().regex(/^[a-z0-9.-]+\.[a-z]{2,}$/, 'must be a domain such as example.com')).default([]),
+      /** Reply addresses stop working this many days after the message was sent (omit: never). */
+      replyAddressDays: z.int('must be a whole number').min(1, 'must be at least 1').max(3650, 'must be at most 3650').optional(),
+    })
+    .default({ authentication: 'dmarc', warnDomains: [] }),
   options: z
     .strictObject({
       /** Tell the item's contacts when the deadline has passed (before the ladder starts). */

@@ -48,6 +48,8 @@ export interface AnswerRecord {
   attachments: EvidenceRef[];
   raw?: EvidenceRef;
   recordedBy?: string;
+  /** Sender authentication verdicts recorded by the gateway (spf, dkim, dmarc, arc, policy, decision). */
+  auth?: Record<string, string>;
 }
 
 /** A review decision on an item. */

@@ -4,6 +4,7 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -55,6 +56,27 @@ export const EnvSchema = z.object({
     .string()
     .regex(/^[a-z0-9][a-z0-9._-]{0,20}$/, 'must be 1-21 lower-case letters, digits, dot, dash or underscore')
     .default('audit'),
+  AUDITFLOW_GATEWAY_HOST: z.string().trim().min(1, 'must not be empty').default('127.0.0.1'),
+  AUDITFLOW_GATEWAY_MAX_BYTES: z.coerce.number({ error: 'must be a number of bytes' }).int('must be a whole number').min(64 * 1024, 'must be at least 65536').max(200 * 1024 * 1024, 'must be at most 209715200').default(25 * 1024 * 1024),
+  AUDITFLOW_GATEWAY_TLS_KEY: z.string().trim().min(1).optional(),
+  AUDITFLOW_GATEWAY_TLS_CERT: z.string().trim().min(1).optional(),
+  AUDITFLOW_GATEWAY_HOSTNAME: z.string().trim().min(1).optional(),
+  AUDITFLOW_INBOUND_AUTH: z.enum(['enforce', 'report'], { error: 'must be enforce or report' }).default('enforce'),
+  AUDITFLOW_IMAP_URL: z
+    .string()
+    .trim()
+    .refine((v) => {
+      try {
+        return ['imap:', 'imaps:'].includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    }, 'must be a URL like imaps://user:password@imap.example.com:993')
+    .optional(),
+  AUDITFLOW_IMAP_FOLDER: z.string().trim().min(1).default('INBOX'),
+  AUDITFLOW_IMAP_PROCESSED: z.string().trim().min(1).default('Processed'),
+  AUDITFLOW_IMAP_QUARANTINE: z.string().trim().min(1).default('Quarantine'),
+  AUDITFLOW_IMAP_POLL_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).int('must be a whole number').min(5, 'must be at least 5').max(3600, 'must be at most 3600').default(60),
   AUDITFLOW_UI_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://temporal.example.com' }).optional(),
   AUDITFLOW_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'], { error: 'must be one of TRACE, DEBUG, INFO, WARN, ERROR' }).default('INFO'),
 });
@@ -80,6 +102,15 @@ export interface AuditflowConfig {
   logLevel: EnvSettings['AUDITFLOW_LOG_LEVEL'];
   /** Where the secret comes from; the value itself is read with loadSecret(). */
   secretSource: 'env' | 'file';
+  gateway: {
+    host: string;
+    port: number;
+    maxBytes: number;
+    tls?: { key: string; cert: string };
+    hostname: string;
+    authMode: 'enforce' | 'report';
+  };
+  imap?: { url: string; folder: string; processed: string; quarantine: string; pollSeconds: number };
   outboxDir: string;
   evidenceDir: string;
   reportsDir: string;
@@ -99,6 +130,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AuditflowConfi
     Object.keys(EnvSchema.shape).flatMap((k) => (env[k] === undefined || env[k] === '' ? [] : [[k, env[k]]])),
   );
   const parsed = EnvSchema.safeParse(picked);
+  if (parsed.success && Boolean(parsed.data.AUDITFLOW_GATEWAY_TLS_KEY) !== Boolean(parsed.data.AUDITFLOW_GATEWAY_TLS_CERT)) {
+    throw new ConfigError(['AUDITFLOW_GATEWAY_TLS_KEY and AUDITFLOW_GATEWAY_TLS_CERT: set both (PEM file paths) or neither']);
+  }
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${String(i.path[0])}=${JSON.stringify(picked[String(i.path[0])])}: ${i.message}`));
   }
@@ -118,6 +152,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AuditflowConfi
     replyLocalPart: s.AUDITFLOW_REPLY_LOCAL_PART,
     logLevel: s.AUDITFLOW_LOG_LEVEL,
     secretSource: s.AUDITFLOW_SECRET ? 'env' : 'file',
+    gateway: {
+      host: s.AUDITFLOW_GATEWAY_HOST,
+      port: s.AUDITFLOW_GATEWAY_PORT,
+      maxBytes: s.AUDITFLOW_GATEWAY_MAX_BYTES,
+      ...(s.AUDITFLOW_GATEWAY_TLS_KEY && s.AUDITFLOW_GATEWAY_TLS_CERT ? { tls: { key: s.AUDITFLOW_GATEWAY_TLS_KEY, cert: s.AUDITFLOW_GATEWAY_TLS_CERT } } : {}),
+      hostname: s.AUDITFLOW_GATEWAY_HOSTNAME ?? os.hostname(),
+      authMode: s.AUDITFLOW_INBOUND_AUTH,
+    },
+    ...(s.AUDITFLOW_IMAP_URL
+      ? { imap: { url: s.AUDITFLOW_IMAP_URL, folder: s.AUDITFLOW_IMAP_FOLDER, processed: s.AUDITFLOW_IMAP_PROCESSED, quarantine: s.AUDITFLOW_IMAP_QUARANTINE, pollSeconds: s.AUDITFLOW_IMAP_POLL_SECONDS } }
+      : {}),
     outboxDir: path.join(dataDir, 'mail', 'outbox'),
     evidenceDir: path.join(dataDir, 'evidence'),
     reportsDir: path.join(dataDir, 'reports'),

@@ -10,11 +10,13 @@ import {
   continueAsNew,
   log,
   proxyActivities,
+  upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities, SendEmailInput } from '../activities';
 import { checkDemand } from '../domain/demand';
 import { FailureType } from '../domain/errors';
+import { INBOUND_MEMO_KEY, inboundProfile } from '../domain/inbound';
 import type { DemandState, PendingMail } from '../domain/state';
 import { fireDueActions } from './fire';
 import { installHandlers } from './handlers';
@@ -52,6 +54,7 @@ function mailInput(state: DemandState, mail: PendingMail): SendEmailInput {
         return { id: i.id, name: i.name, questions: i.rounds[i.round]?.questions ?? [], dueAt: i.dueAt, round: i.round, phase: i.phase, ...(i.closure ? { closure: i.closure } : {}), ...(item?.description ? { description: item.description } : {}) };
       }),
     ...(mail.kind !== 'request' && state.threadRoots[mail.to.address] ? { inReplyTo: state.threadRoots[mail.to.address] } : {}),
+    ...(spec.inbound.replyAddressDays ? { replyExpiresDay: Math.floor(Date.parse(mail.at) / 86_400_000) + spec.inbound.replyAddressDays } : {}),
   };
 }
 
@@ -96,6 +99,8 @@ export async function auditDemandWorkflow(input: AuditDemandInput): Promise<Audi
     state = initialState(checked.spec, workflowInfo().workflowId, input.startedBy, Date.now());
     queueRequests(state, Date.now());
   }
+  // The gateway reads who may answer and how replies must authenticate from the memo, without a worker.
+  upsertMemo({ [INBOUND_MEMO_KEY]: inboundProfile(state.spec) });
   let version = 0;
   installHandlers(state, () => {
     version += 1;

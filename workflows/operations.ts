@@ -16,11 +16,16 @@ function itemsResult(items: ItemState[]): UpdateResult['items'] {
 
 /** Records an inbound reply (an answer, a request for time, an out-of-office or a bounce); duplicates count once. */
 export function recordReply(state: DemandState, reply: InboundReply, now: number): void {
-  if (state.seenMessageIds.includes(reply.messageId)) {
-    state.duplicatesIgnored += 1;
+  const seen = state.seenMessageIds.find((s) => s === reply.messageId || s.startsWith(`${reply.messageId}|`));
+  if (seen) {
+    if (seen.includes('|') && seen !== `${reply.messageId}|${reply.digest}`) {
+      state.problems.push({ at: iso(now), source: `reply ${reply.messageId}`, message: 'a different message arrived with the Message-ID of one already recorded; kept as evidence, not recorded as an answer' });
+    } else {
+      state.duplicatesIgnored += 1;
+    }
     return;
   }
-  state.seenMessageIds.push(reply.messageId);
+  state.seenMessageIds.push(`${reply.messageId}|${reply.digest}`);
   const known = reply.itemIds.filter((id) => findItem(state, id));
   const unknown = reply.itemIds.filter((id) => !findItem(state, id));
   if (unknown.length) state.problems.push({ at: iso(now), source: `reply ${reply.messageId}`, message: `names unknown item(s) ${unknown.join(', ')}` });
@@ -35,7 +40,7 @@ export function recordReply(state: DemandState, reply: InboundReply, now: number
       return;
     }
     for (const item of targets) {
-      applyAnswer(state, item, { id: `${reply.messageId}#${item.id}`, receivedAt: reply.receivedAt, channel: 'email', from: reply.from, messageId: reply.messageId, attachments: reply.attachments, raw: reply.raw, ...(reply.excerpt ? { summary: reply.excerpt } : {}) }, now);
+      applyAnswer(state, item, { id: `${reply.messageId}#${item.id}`, receivedAt: reply.receivedAt, channel: 'email', from: reply.from, messageId: reply.messageId, attachments: reply.attachments, raw: reply.raw, ...(reply.excerpt ? { summary: reply.excerpt } : {}), ...(reply.auth ? { auth: reply.auth } : {}) }, now);
     }
     if (state.spec.options.acknowledgeReplies) {
       queueMail(state, { keyPart: `ack/${reply.digest.slice(0, 16)}`, kind: 'acknowledgement', at: iso(now), itemIds: targets.map((i) => i.id), to: { address: reply.from, zone: state.spec.counterparty.timezone, ...(reply.fromName ? { name: reply.fromName } : {}) }, audience: 'counterparty', expectsReply: true, context: { receivedAt: reply.receivedAt, subject: reply.subject } });

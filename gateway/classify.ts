@@ -1,0 +1,83 @@
+/**
+ * What kind of message arrived: an answer, a request for more time, an automatic reply (out of office),
+ * or a delivery failure. Automatic messages are never answers and never get an acknowledgement.
+ */
+import type { ParsedInbound } from './parse';
+
+export type InboundKind = 'answer' | 'extension-request' | 'out-of-office' | 'bounce';
+
+export interface Classification {
+  kind: InboundKind;
+  /** For bounces: the address that failed and whether the failure is permanent. */
+  failedRecipient?: string;
+  permanent?: boolean;
+  /** For out-of-office replies: the return date as written. */
+  returnDate?: string;
+  /** For extension requests: the date asked for, if one could be read (YYYY-MM-DD, the writer's calendar). */
+  requestedDate?: string;
+  /** Message-IDs named inside a bounce (the message that failed). */
+  returnedMessageIds: string[];
+}
+
+const OOO_SUBJECT = /\b(out of (the )?office|automatic reply|auto(matic)?[- ]?reply|autoreply|away from (the )?office|on vacation|abwesenheit|r[ée]ponse automatique|fuera de la oficina)\b/i;
+const EXTENSION = /\b(extension|more time|additional time|extend the deadline|further time|postpone|push back the deadline)\b/i;
+const MONTHS = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'];
+
+/** RFC 3834 and the de-facto headers of auto-responders and bulk mail. */
+export function isAutomatic(h: Map<string, string>): boolean {
+  const auto = (h.get('auto-submitted') ?? '').trim().toLowerCase();
+  if (auto && auto !== 'no') return true;
+  if (h.has('x-autoreply') || h.has('x-autorespond') || h.has('x-autoresponse')) return true;
+  if (/^(bulk|auto_reply|junk|list)$/i.test((h.get('precedence') ?? '').trim())) return true;
+  return false;
+}
+
+/** Finds a date in free text: 2027-06-21, 21 June 2027, June 21, 2027, 21/06/2027 is not guessed (ambiguous). */
+export function findDate(text: string): { iso: string; written: string } | undefined {
+  const isoDate = /\b(20\d\d)-(\d\d)-(\d\d)\b/.exec(text);
+  if (isoDate) return { iso: `${isoDate[1]}-${isoDate[2]}-${isoDate[3]}`, written: isoDate[0] };
+  const monthNames = MONTHS.join('|');
+  const dmy = new RegExp(`\\b(\\d{1,2})(?:st|nd|rd|th)?\\s+(${monthNames})\\s+(20\\d\\d)\\b`, 'i').exec(text);
+  const mdy = new RegExp(`\\b(${monthNames})\\s+(\\d{1,2})(?:st|nd|rd|th)?,?\\s+(20\\d\\d)\\b`, 'i').exec(text);
+  const hit = dmy ? { d: dmy[1]!, m: dmy[2]!, y: dmy[3]!, w: dmy[0] } : mdy ? { d: mdy[2]!, m: mdy[1]!, y: mdy[3]!, w: mdy[0] } : undefined;
+  if (!hit) return undefined;
+  const month = MONTHS.indexOf(hit.m.toLowerCase()) + 1;
+  return { iso: `${hit.y}-${String(month).padStart(2, '0')}-${hit.d.padStart(2, '0')}`, written: hit.w };
+}
+
+function dsnField(status: string, name: string): string[] {
+  return [...status.matchAll(new RegExp(`^${name}:\\s*(.+)$`, 'gim'))].map((m) => m[1]!.trim());
+}
+
+/** Reads a delivery status notification (RFC 3464): who failed, and is it permanent (5.x.x). */
+function classifyBounce(p: ParsedInbound): Classification | undefined {
+  const contentType = (p.headers.get('content-type') ?? '').toLowerCase();
+  const isReport = contentType.includes('multipart/report') && contentType.includes('delivery-status');
+  if (!isReport && !p.deliveryStatus) return undefined;
+  const status = p.deliveryStatus ?? '';
+  const actions = dsnField(status, 'Action').map((a) => a.toLowerCase());
+  const codes = dsnField(status, 'Status');
+  const recipients = dsnField(status, 'Final-Recipient').concat(dsnField(status, 'Original-Recipient')).map((r) => r.replace(/^rfc822;\s*/i, '').toLowerCase());
+  const failed = actions.includes('failed');
+  const permanent = failed && codes.some((c) => c.startsWith('5'));
+  const returnedMessageIds = [...(p.returnedHeaders ?? '').matchAll(/^Message-ID:\s*(<[^>]+>)/gim)].map((m) => m[1]!);
+  return { kind: 'bounce', ...(recipients[0] ? { failedRecipient: recipients[0] } : {}), permanent, returnedMessageIds };
+}
+
+/** Classifies a parsed message. */
+export function classify(p: ParsedInbound, now: Date): Classification {
+  const bounce = classifyBounce(p);
+  if (bounce) return bounce;
+  if (isAutomatic(p.headers) || OOO_SUBJECT.test(p.subject)) {
+    const back = /\b(?:until|back on|return(?:ing)? on|returns? on|back in the office on|from)\b[^.\n]{0,60}/i.exec(p.newText || p.text);
+    const date = back ? findDate(back[0]) : findDate(p.newText || p.text);
+    return { kind: 'out-of-office', ...(date ? { returnDate: date.iso } : back ? { returnDate: back[0].trim().slice(0, 80) } : {}), returnedMessageIds: [] };
+  }
+  const text = p.newText || p.text;
+  if (EXTENSION.test(text) && p.attachments.length === 0 && text.length < 4000) {
+    const date = findDate(text);
+    const future = date && Date.parse(`${date.iso}T23:59:59Z`) > now.getTime();
+    return { kind: 'extension-request', ...(future ? { requestedDate: date.iso } : {}), returnedMessageIds: [] };
+  }
+  return { kind: 'answer', returnedMessageIds: [] };
+}
