@@ -8,7 +8,10 @@ import { z } from 'zod';
 import type { InboundReply } from './messages';
 import type { EvidenceRef } from './state';
 
-export const INBOX_WORKFLOW_ID = 'auditflow-inbox';
+/** One inbox per task queue, so that it always runs on the workers that serve its demands. */
+export function inboxWorkflowId(taskQueue: string): string {
+  return `auditflow-inbox:${taskQueue}`;
+}
 
 /** One kept message. */
 export interface TriageEntry {

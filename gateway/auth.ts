@@ -1,7 +1,7 @@
 /**
  * Sender authentication with mailauth (SPF, DKIM, DMARC, ARC) and the demand's policy: a DMARC pass,
- * or an aligned DKIM signature, or nothing; an ARC chain that vouches for an original DMARC pass
- * (a forwarder) counts as a pass; From-domains listed in warnDomains are accepted with a warning.
+ * or an aligned DKIM signature, or nothing; an ARC chain sealed first by a trusted forwarder that saw
+ * DMARC pass counts as a pass; From-domains listed in warnDomains are accepted with a warning.
  */
 import { authenticate } from 'mailauth';
 import type { InboundProfile } from '../domain/inbound';
@@ -15,6 +15,8 @@ export interface AuthInput {
   mailFrom?: string;
   mta: string;
   resolver?: DnsResolver;
+  /** Forwarders whose ARC seal may vouch for a DMARC pass they saw (none by default). */
+  trustedArcSealers?: string[];
 }
 
 /** The verdicts, recorded with the answer. */
@@ -34,6 +36,44 @@ function orgDomain(domain: string): string {
   return domain.toLowerCase().split('.').slice(-2).join('.');
 }
 
+/** One hop of an ARC chain as mailauth keeps it: the raw ARC-Authentication-Results line. */
+interface ArcHop {
+  i: number;
+  'arc-authentication-results'?: { original?: string | Buffer };
+  'arc-seal'?: { original?: string | Buffer };
+}
+
+/** The d= of the first hop's ARC-Seal: the forwarder whose word on DMARC we would be taking. */
+function firstSealer(arcResult: unknown): string | undefined {
+  const chain = arcResult ? (arcResult as { chain?: ArcHop[] }).chain : undefined;
+  const first = Array.isArray(chain) ? chain.find((hop) => hop.i === 1) : undefined;
+  const seal = first?.['arc-seal']?.original;
+  return seal ? /(?:^|[\s;])d\s*=\s*([a-z0-9.-]+)/i.exec(String(seal).replace(/\r?\n[ \t]+/g, ' '))?.[1]?.toLowerCase() : undefined;
+}
+
+/**
+ * True when the first forwarder (i=1, the hop that saw the message as the sender sent it) recorded
+ * dmarc=pass for the same From domain. Later hops only saw the forwarded copy, so their verdict, which
+ * mailauth reports, proves nothing about the sender. Read from the raw header, which mailauth leaves intact.
+ */
+function firstHopDmarcPass(arcResult: unknown, fromDomain: string): boolean {
+  const chain = arcResult ? (arcResult as { chain?: ArcHop[] }).chain : undefined;
+  const first = Array.isArray(chain) ? chain.find((hop) => hop.i === 1) : undefined;
+  const raw = first?.['arc-authentication-results']?.original;
+  if (!raw) return false;
+  // Comments such as "(p=REJECT; arc=none)" may hold ';' and '=', so they go before the results are split.
+  const text = String(raw)
+    .replace(/\r?\n[ \t]+/g, ' ')
+    .replace(/\([^()]*\)/g, ' ');
+  const dmarc = text
+    .split(';')
+    .map((part) => part.trim())
+    .find((part) => /^dmarc\s*=/i.test(part));
+  if (!dmarc || !/^dmarc\s*=\s*pass\b/i.test(dmarc)) return false;
+  const headerFrom = /\bheader\.from\s*=\s*"?([^\s";]+)/i.exec(dmarc)?.[1]?.toLowerCase();
+  return headerFrom === fromDomain;
+}
+
 /** Authenticates a raw message and applies the demand's policy. */
 export async function checkSender(raw: Buffer, input: AuthInput, profile: Pick<InboundProfile, 'authentication' | 'warnDomains'>, fromAddress: string): Promise<AuthVerdict> {
   const r = await authenticate(raw, {
@@ -51,8 +91,10 @@ export async function checkSender(raw: Buffer, input: AuthInput, profile: Pick<I
   const spf = r.spf ? String(r.spf.status?.result ?? 'none') : 'none';
   const dmarc = r.dmarc ? String(r.dmarc.status?.result ?? 'none') : 'none';
   const arc = r.arc ? String(r.arc.status?.result ?? 'none') : 'none';
-  const arcDmarc = JSON.stringify(r.arc ? (r.arc.authenticationResults ?? {}) : {});
-  const arcVouches = arc === 'pass' && /"dmarc":\{[^}]*"result":"pass"/.test(arcDmarc.replace(/\s/g, ''));
+  const sealer = firstSealer(r.arc);
+  const trusted = (input.trustedArcSealers ?? []).some((t) => sealer !== undefined && (sealer === t.toLowerCase() || sealer.endsWith(`.${t.toLowerCase()}`)));
+  // Anyone can seal a chain that claims dmarc=pass; only a forwarder we trust may vouch.
+  const arcVouches = arc === 'pass' && trusted && firstHopDmarcPass(r.arc, fromDomain);
   const dkimText = dkimResults.length ? dkimResults.map((d) => `${d.status?.result ?? 'none'}${d.signingDomain ? ` (${d.signingDomain})` : ''}`).join(', ') : 'none';
   let ok: boolean;
   let detail: string;

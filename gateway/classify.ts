@@ -10,6 +10,8 @@ export interface Classification {
   kind: InboundKind;
   /** For bounces: the address that failed and whether the failure is permanent. */
   failedRecipient?: string;
+  /** For bounces: every address the report names (Final-Recipient, then Original-Recipient). */
+  reportedRecipients?: string[];
   permanent?: boolean;
   /** For out-of-office replies: the return date as written. */
   returnDate?: string;
@@ -61,7 +63,7 @@ function classifyBounce(p: ParsedInbound): Classification | undefined {
   const failed = actions.includes('failed');
   const permanent = failed && codes.some((c) => c.startsWith('5'));
   const returnedMessageIds = [...(p.returnedHeaders ?? '').matchAll(/^Message-ID:\s*(<[^>]+>)/gim)].map((m) => m[1]!);
-  return { kind: 'bounce', ...(recipients[0] ? { failedRecipient: recipients[0] } : {}), permanent, returnedMessageIds };
+  return { kind: 'bounce', ...(recipients[0] ? { failedRecipient: recipients[0] } : {}), reportedRecipients: [...new Set(recipients)], permanent, returnedMessageIds };
 }
 
 /** Classifies a parsed message. */

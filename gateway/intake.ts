@@ -9,12 +9,12 @@ import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import type { EvidenceStore } from '../activities/evidence';
 import { sha256Hex } from '../activities/evidence';
-import { demandWorkflowId, type Hmac } from '../domain/ids';
+import { demandWorkflowId, recipientTag, type Hmac } from '../domain/ids';
 import { INBOUND_MEMO_KEY, type InboundProfile } from '../domain/inbound';
 import { replyReceivedSignal, type InboundReply } from '../domain/messages';
 import type { EvidenceRef } from '../domain/state';
 import { parseDeadline } from '../domain/time';
-import { INBOX_WORKFLOW_ID, triageAddedSignal, type TriageEntry } from '../domain/triage';
+import { inboxWorkflowId, triageAddedSignal, type TriageEntry } from '../domain/triage';
 import { checkSender, type DnsResolver } from './auth';
 import { classify } from './classify';
 import { parseInbound, UnparseableMessage, type ParsedInbound } from './parse';
@@ -41,6 +41,10 @@ export interface IntakeDeps {
   resolver?: DnsResolver;
   /** `enforce`: a failed authentication sends the message to triage. `report`: it is recorded with the verdict. */
   authMode: 'enforce' | 'report';
+  /** Forwarders (domains) whose ARC seal may vouch for the DMARC pass they saw. */
+  trustedArcSealers?: string[];
+  /** How long one Temporal call may take before the message is refused with 451 (default 10 s). */
+  rpcTimeoutMs?: number;
   now?: () => Date;
   log?: (message: string, fields?: Record<string, unknown>) => void;
 }
@@ -62,9 +66,10 @@ function isConnectivity(err: unknown): boolean {
   return e.name === 'ServiceError' || e.code === 14 || e.code === 4 || /UNAVAILABLE|DEADLINE_EXCEEDED|ECONNREFUSED|No connection established/i.test(e.message ?? '');
 }
 
-async function temporal<T>(fn: () => Promise<T>): Promise<T> {
+/** A Temporal call with a deadline: a sender waits at most this long before hearing 451. */
+async function temporal<T>(deps: IntakeDeps, fn: () => Promise<T>): Promise<T> {
   try {
-    return await fn();
+    return await deps.client.withDeadline(Date.now() + (deps.rpcTimeoutMs ?? 10_000), fn);
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw err;
     if (isConnectivity(err)) throw new TemporalUnavailable(err);
@@ -81,7 +86,7 @@ export async function processInbound(raw: Buffer, env: InboundEnvelope, deps: In
 
   const triage = async (reason: string, extra: Partial<TriageEntry> = {}): Promise<IntakeOutcome> => {
     const entry: TriageEntry = { id: digest.slice(0, 16), ...base, attachments: [], reason, status: 'open', deliveries: 1, ...extra };
-    await temporal(() => deps.client.workflow.signalWithStart('inboxWorkflow', { workflowId: INBOX_WORKFLOW_ID, taskQueue: deps.taskQueue, args: [{}], signal: triageAddedSignal, signalArgs: [entry], staticSummary: 'auditflow triage inbox: replies kept for ops to assign or discard' }));
+    await temporal(deps, () => deps.client.workflow.signalWithStart('inboxWorkflow', { workflowId: inboxWorkflowId(deps.taskQueue), taskQueue: deps.taskQueue, args: [{}], signal: triageAddedSignal, signalArgs: [entry], staticSummary: 'auditflow triage inbox: replies kept for ops to assign or discard' }));
     deps.log?.('kept for triage', { id: entry.id, reason });
     return { result: 'triaged', id: entry.id, reason };
   };
@@ -125,7 +130,7 @@ export async function processInbound(raw: Buffer, env: InboundEnvelope, deps: In
   const handle = deps.client.workflow.getHandle(demandWorkflowId(route.demandId));
   let profile: InboundProfile | undefined;
   try {
-    const desc = await temporal(() => handle.describe());
+    const desc = await temporal(deps, () => handle.describe());
     if (desc.status.name !== 'RUNNING') return keep(`demand ${route.demandId} has ended (${desc.status.name.toLowerCase()})`, { demandId: route.demandId });
     profile = desc.memo?.[INBOUND_MEMO_KEY] as InboundProfile | undefined;
   } catch (err) {
@@ -140,11 +145,17 @@ export async function processInbound(raw: Buffer, env: InboundEnvelope, deps: In
     const from = reply.from;
     const allowed = profile.contacts.includes(from) || profile.domains.includes(from.split('@')[1] ?? '');
     if (!allowed) return keep(`sender ${from} is not a counterparty contact or domain of demand ${route.demandId}`, { demandId: route.demandId });
-    const verdict = await checkSender(raw, { ...(env.remoteAddress ? { ip: env.remoteAddress } : {}), ...(env.helo ? { helo: env.helo } : {}), ...(env.mailFrom ? { mailFrom: env.mailFrom } : {}), mta: deps.mta, ...(deps.resolver ? { resolver: deps.resolver } : {}) }, profile, from);
+    const verdict = await checkSender(raw, { ...(env.remoteAddress ? { ip: env.remoteAddress } : {}), ...(env.helo ? { helo: env.helo } : {}), ...(env.mailFrom ? { mailFrom: env.mailFrom } : {}), mta: deps.mta, ...(deps.resolver ? { resolver: deps.resolver } : {}), trustedArcSealers: deps.trustedArcSealers ?? [] }, profile, from);
     auth = { ...verdict, mode: deps.authMode, routedBy: routed.via };
     if (verdict.decision === 'fail' && deps.authMode === 'enforce') return keep(`unauthenticated: ${verdict.detail} (spf=${verdict.spf}, dkim=${verdict.dkim}, dmarc=${verdict.dmarc}, arc=${verdict.arc})`, { demandId: route.demandId });
   } else if (routed.via !== 'recipient') {
     return keep('a delivery report that does not come back to a signed bounce address', { demandId: route.demandId });
+  }
+  // A bounce address is issued per recipient: a report naming someone else (an escalation contact, our
+  // counsel) must not mark them undeliverable, or anyone holding one address could silence the ladder.
+  const failedRecipient = c.kind === 'bounce' ? c.reportedRecipients?.find((r) => recipientTag(r, deps.hmac) === route.recipientTag) : undefined;
+  if (c.kind === 'bounce' && c.permanent && c.failedRecipient && !failedRecipient) {
+    return keep(`a delivery report for ${c.failedRecipient} that came back to the bounce address of another recipient`, { demandId: route.demandId });
   }
 
   const itemIds = route.itemId ? [route.itemId] : attributeItems(p, profile);
@@ -158,12 +169,12 @@ export async function processInbound(raw: Buffer, env: InboundEnvelope, deps: In
     itemIds,
     ...(requested && 'ms' in requested ? { requestedDeadline: new Date(requested.ms).toISOString() } : {}),
     ...(c.returnDate ? { returnDate: c.returnDate } : {}),
-    ...(c.failedRecipient && c.permanent ? { failedRecipient: c.failedRecipient } : {}),
+    ...(failedRecipient && c.permanent ? { failedRecipient } : {}),
     ...(auth ? { auth } : {}),
   };
   if (c.kind === 'bounce' && !c.permanent) return keep(`a temporary delivery delay report for ${c.failedRecipient ?? 'a recipient'}; nothing to do unless it becomes permanent`, { demandId: route.demandId });
   try {
-    await temporal(() => handle.signal(replyReceivedSignal, payload));
+    await temporal(deps, () => handle.signal(replyReceivedSignal, payload));
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return keep(`demand ${route.demandId} ended while the message was being recorded`, { demandId: route.demandId });
     throw err;

@@ -23,6 +23,7 @@ export function intakeDeps(config: AuditflowConfig, client: Client, opts: { reso
     taskQueue: config.taskQueue,
     mta: config.gateway.hostname,
     authMode: config.gateway.authMode,
+    trustedArcSealers: config.gateway.trustedArcSealers,
     ...(opts.resolver ? { resolver: opts.resolver } : {}),
     ...(opts.log ? { log: opts.log } : {}),
   };

@@ -61,6 +61,11 @@ export const EnvSchema = z.object({
   AUDITFLOW_GATEWAY_TLS_KEY: z.string().trim().min(1).optional(),
   AUDITFLOW_GATEWAY_TLS_CERT: z.string().trim().min(1).optional(),
   AUDITFLOW_GATEWAY_HOSTNAME: z.string().trim().min(1).optional(),
+  AUDITFLOW_TRUSTED_ARC_SEALERS: z
+    .string()
+    .transform((v) => v.split(',').map((d) => d.trim().toLowerCase()).filter(Boolean))
+    .refine((list) => list.every((d) => /^[a-z0-9.-]+\.[a-z]{2,}$/.test(d)), 'must be a comma-separated list of domains such as forwarder.example.com')
+    .optional(),
   AUDITFLOW_INBOUND_AUTH: z.enum(['enforce', 'report'], { error: 'must be enforce or report' }).default('enforce'),
   AUDITFLOW_IMAP_URL: z
     .string()
@@ -102,6 +107,8 @@ export interface AuditflowConfig {
   logLevel: EnvSettings['AUDITFLOW_LOG_LEVEL'];
   /** Where the secret comes from; the value itself is read with loadSecret(). */
   secretSource: 'env' | 'file';
+  /** AUDITFLOW_SECRET as given (never printed); otherwise loadSecret() uses <data>/secret. */
+  secret?: string;
   gateway: {
     host: string;
     port: number;
@@ -109,6 +116,7 @@ export interface AuditflowConfig {
     tls?: { key: string; cert: string };
     hostname: string;
     authMode: 'enforce' | 'report';
+    trustedArcSealers: string[];
   };
   imap?: { url: string; folder: string; processed: string; quarantine: string; pollSeconds: number };
   outboxDir: string;
@@ -152,6 +160,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AuditflowConfi
     replyLocalPart: s.AUDITFLOW_REPLY_LOCAL_PART,
     logLevel: s.AUDITFLOW_LOG_LEVEL,
     secretSource: s.AUDITFLOW_SECRET ? 'env' : 'file',
+    ...(s.AUDITFLOW_SECRET ? { secret: s.AUDITFLOW_SECRET } : {}),
     gateway: {
       host: s.AUDITFLOW_GATEWAY_HOST,
       port: s.AUDITFLOW_GATEWAY_PORT,
@@ -159,6 +168,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AuditflowConfi
       ...(s.AUDITFLOW_GATEWAY_TLS_KEY && s.AUDITFLOW_GATEWAY_TLS_CERT ? { tls: { key: s.AUDITFLOW_GATEWAY_TLS_KEY, cert: s.AUDITFLOW_GATEWAY_TLS_CERT } } : {}),
       hostname: s.AUDITFLOW_GATEWAY_HOSTNAME ?? os.hostname(),
       authMode: s.AUDITFLOW_INBOUND_AUTH,
+      trustedArcSealers: s.AUDITFLOW_TRUSTED_ARC_SEALERS ?? [],
     },
     ...(s.AUDITFLOW_IMAP_URL
       ? { imap: { url: s.AUDITFLOW_IMAP_URL, folder: s.AUDITFLOW_IMAP_FOLDER, processed: s.AUDITFLOW_IMAP_PROCESSED, quarantine: s.AUDITFLOW_IMAP_QUARANTINE, pollSeconds: s.AUDITFLOW_IMAP_POLL_SECONDS } }
@@ -173,8 +183,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AuditflowConfi
  * The HMAC secret for reply tokens and Message-IDs: AUDITFLOW_SECRET, or (for a single machine) a
  * random one kept in <data>/secret, created on first use with mode 0600.
  */
-export function loadSecret(config: AuditflowConfig, env: NodeJS.ProcessEnv = process.env): string {
-  if (env.AUDITFLOW_SECRET) return env.AUDITFLOW_SECRET;
+export function loadSecret(config: AuditflowConfig): string {
+  if (config.secret) return config.secret;
   const file = path.join(config.dataDir, 'secret');
   try {
     return fs.readFileSync(file, 'utf8').trim();

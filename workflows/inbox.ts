@@ -1,5 +1,5 @@
 /**
- * The triage inbox workflow (`auditflow-inbox`): keeps every message the gateway could not record,
+ * The triage inbox workflow (`auditflow-inbox:<task queue>`): keeps every message the gateway could not record,
  * with its reason, until ops assign it to a demand (it is then signalled there as an answer) or
  * discard it with a reason. Continues as new when the server suggests it.
  */

@@ -2,14 +2,14 @@
 import type { Command } from 'commander';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { INBOX_WORKFLOW_ID, assignTriageUpdate, discardTriageUpdate, inboxQuery, type TriageEntry } from '../../domain/triage';
+import { inboxWorkflowId, assignTriageUpdate, discardTriageUpdate, inboxQuery, type TriageEntry } from '../../domain/triage';
 import { withClient, type CliContext } from '../client';
 import { actor } from '../demands';
 import { CliError, Exit, localAndUtc, printJson, table, type GlobalOptions } from '../output';
 
 async function entries(ctx: CliContext): Promise<TriageEntry[]> {
   try {
-    return (await ctx.client.workflow.getHandle(INBOX_WORKFLOW_ID).query(inboxQuery)).entries;
+    return (await ctx.client.workflow.getHandle(inboxWorkflowId(ctx.config.taskQueue)).query(inboxQuery)).entries;
   } catch (err) {
     // No message was ever kept: the inbox workflow starts with the first one.
     if (err instanceof WorkflowNotFoundError) return [];
@@ -19,7 +19,7 @@ async function entries(ctx: CliContext): Promise<TriageEntry[]> {
 
 async function decide<I>(ctx: CliContext, def: typeof assignTriageUpdate | typeof discardTriageUpdate, input: I): Promise<TriageEntry> {
   try {
-    return await ctx.client.workflow.getHandle(INBOX_WORKFLOW_ID).executeUpdate(def as never, { args: [input] });
+    return await ctx.client.workflow.getHandle(inboxWorkflowId(ctx.config.taskQueue)).executeUpdate(def as never, { args: [input] });
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new CliError('the inbox is empty: no message was ever kept for review');
     if (err instanceof WorkflowUpdateFailedError) throw new CliError(`refused: ${(err.cause as Error | undefined)?.message ?? err.message}`);

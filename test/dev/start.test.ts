@@ -4,6 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { simpleParser } from 'mailparser';
+import nodemailer from 'nodemailer';
 import { freePort, isPortOpen } from '../../dev/dev-server';
 import { auditflow, ROOT } from '../helpers/cli';
 import { sampleSpec } from '../helpers/specs';
@@ -57,7 +59,7 @@ describe('npm start: the whole stack on embedded defaults', () => {
     const sink = await startSmtpSink();
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'auditflow-start-ext-'));
     const taskQueue = uniqueName('ext');
-    const env = { AUDITFLOW_DATA_DIR: dataDir, TEMPORAL_ADDRESS: await devServerAddress(), SMTP_URL: sink.url, AUDITFLOW_TASK_QUEUE: taskQueue, AUDITFLOW_TEMPORAL_PORT: String(await freePort()), AUDITFLOW_SMTP_PORT: String(await freePort()), NO_COLOR: '1' };
+    const env = { AUDITFLOW_DATA_DIR: dataDir, TEMPORAL_ADDRESS: await devServerAddress(), SMTP_URL: sink.url, AUDITFLOW_TASK_QUEUE: taskQueue, AUDITFLOW_TEMPORAL_PORT: String(await freePort()), AUDITFLOW_SMTP_PORT: String(await freePort()), AUDITFLOW_GATEWAY_PORT: String(await freePort()), NO_COLOR: '1' };
     const running = await npmStart(env);
     try {
       const out = running.output();
@@ -97,6 +99,8 @@ describe('npm start: the whole stack on embedded defaults', () => {
       assert.match(banner, /temporal +\| Temporal Server: +localhost:\d+/);
       assert.match(banner, /worker +\| .*worker ready: task queue audit-demands/);
       assert.match(banner, new RegExp(`Outbound mail catcher \\(SMTP\\): 127\\.0\\.0\\.1:${ports.smtp}`));
+      assert.match(banner, new RegExp(`Inbound reply gateway \\(SMTP\\): 127\\.0\\.0\\.1:${ports.gateway} for \\*@reply\\.auditflow\\.localhost \\(sender authentication recorded, not enforced: local sandbox\\)`));
+      assert.match(banner, /gateway +\| .*gateway ready: SMTP on 127\.0\.0\.1:\d+/);
       const ui = await fetch(`http://localhost:${ports.ui}/`);
       assert.equal(ui.status, 200);
 
@@ -110,6 +114,20 @@ describe('npm start: the whole stack on embedded defaults', () => {
       const outbox = path.join(dataDir, 'mail', 'outbox');
       const eml = await waitFor(() => (fs.existsSync(outbox) ? fs.readdirSync(outbox).find((f) => f.endsWith('.eml')) : undefined), 'the request in the catcher');
       assert.match(fs.readFileSync(path.join(outbox, eml), 'utf8'), /Subject: Audit demand: Audit of API usage/);
+
+      // Reply to the caught request through the local gateway, as any mail client would.
+      const request = await simpleParser(fs.readFileSync(path.join(outbox, eml)));
+      const replyTo = request.replyTo?.value[0]?.address ?? '';
+      const transport = nodemailer.createTransport({ host: '127.0.0.1', port: ports.gateway, ignoreTLS: true });
+      const sent = await transport.sendMail({ from: 'Pat Primary <pat@acme.example>', to: replyTo, subject: `Re: ${request.subject} [xbox]`.replace(' [xbox] [psn] [stadia]', ''), text: 'It read the friends list only.', inReplyTo: request.messageId });
+      transport.close();
+      assert.match(sent.response, /^250 .*Recorded for start-e2e \(answer\)/);
+      const answered = await waitFor(() => {
+        const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'auditflow.js'), 'show', 'start-e2e', '--json'], { env: { ...process.env, ...cli }, encoding: 'utf8' });
+        const st = JSON.parse(r.stdout || '{}') as { items?: { id: string; phase: string }[] };
+        return st.items?.find((i) => i.id === 'xbox' && i.phase === 'in-review');
+      }, 'the answer recorded on xbox');
+      assert.ok(answered);
     } finally {
       const took = await stop(first, 'SIGTERM');
       assert.ok(took < 10_000, `SIGTERM took ${took} ms`);
