@@ -2,7 +2,8 @@
  * The IMAP mailbox poller (imapflow): watches a folder (IDLE, with a polling fallback), runs each
  * message through the same pipeline as SMTP, and moves it to `Processed` (recorded) or `Quarantine`
  * (kept in triage) only after the outcome is recorded in Temporal. A crash in between leaves the message
- * in the folder; it is processed again and the demand counts the duplicate once.
+ * in the folder; it is processed again and the demand counts the duplicate once. A lost connection is
+ * re-opened on the next pass.
  */
 import { ImapFlow } from 'imapflow';
 import { processInbound, TemporalUnavailable, type IntakeDeps } from './intake';
@@ -19,9 +20,17 @@ export interface ImapPollerOptions {
   insecureTls?: boolean;
 }
 
+/** What one or more passes did: moved after recording, moved after triage, left for Temporal, left after an error. */
+export interface PassCounts {
+  recorded: number;
+  triaged: number;
+  deferred: number;
+  failed: number;
+}
+
 export interface ImapPoller {
   /** Runs one pass now (also runs on IDLE notifications and every pollSeconds). */
-  poll(): Promise<{ recorded: number; triaged: number; deferred: number }>;
+  poll(): Promise<PassCounts>;
   close(): Promise<void>;
 }
 
@@ -31,52 +40,111 @@ function recipientsFromHeaders(raw: Buffer): string[] {
   return [...head.matchAll(/^(?:delivered-to|x-original-to|envelope-to):\s*<?([^>\s]+)>?/gim)].map((m) => m[1]!.toLowerCase());
 }
 
+function responseText(err: unknown): string {
+  return String((err as { responseText?: string }).responseText ?? (err as Error).message);
+}
+
+const add = (a: PassCounts, b: PassCounts): PassCounts => ({ recorded: a.recorded + b.recorded, triaged: a.triaged + b.triaged, deferred: a.deferred + b.deferred, failed: a.failed + b.failed });
+
 /** Connects, makes sure the destination folders exist, and starts watching. */
 export async function startImapPoller(opts: ImapPollerOptions): Promise<ImapPoller> {
   const u = new URL(opts.url);
   const secure = u.protocol === 'imaps:';
-  const client = new ImapFlow({
-    host: u.hostname,
-    port: Number(u.port || (secure ? 993 : 143)),
-    secure,
-    auth: { user: decodeURIComponent(u.username), pass: decodeURIComponent(u.password) },
-    logger: false,
-    ...(opts.insecureTls ? { tls: { rejectUnauthorized: false } } : {}),
-  });
-  await client.connect();
-  for (const folder of [opts.processed, opts.quarantine]) {
-    try {
-      await client.mailboxCreate(folder);
-    } catch (err) {
-      // Already there is fine; anything else will show on the first move.
-      if (!/exist/i.test(String((err as { responseText?: string }).responseText ?? (err as Error).message))) opts.log(`IMAP: could not create ${folder}: ${(err as Error).message}`);
-    }
-  }
-
-  let running: Promise<{ recorded: number; triaged: number; deferred: number }> | undefined;
+  let client: ImapFlow | undefined;
+  let running: Promise<PassCounts> | undefined;
   let again = false;
   let closed = false;
+  // Messages whose outcome is recorded but whose move failed: only the move is retried, so a stuck
+  // move does not signal the demand again on every pass. Keyed by UIDVALIDITY and UID.
+  const unmoved = new Map<string, string>();
 
-  const pass = async () => {
-    const counts = { recorded: 0, triaged: 0, deferred: 0 };
-    const lock = await client.getMailboxLock(opts.folder);
+  const ensureFolder = async (c: ImapFlow, folder: string) => {
     try {
-      const uids = (await client.search({ all: true }, { uid: true })) || [];
+      await c.mailboxCreate(folder);
+    } catch (err) {
+      // Already there is fine; anything else shows when a message is moved there.
+      if (!/exist/i.test(responseText(err))) opts.log(`IMAP: could not create ${folder}: ${responseText(err)}`);
+    }
+  };
+
+  const connect = async (): Promise<ImapFlow> => {
+    const c = new ImapFlow({
+      host: u.hostname,
+      port: Number(u.port || (secure ? 993 : 143)),
+      secure,
+      auth: { user: decodeURIComponent(u.username), pass: decodeURIComponent(u.password) },
+      logger: false,
+      // Start IDLE a second after each pass instead of imapflow's 15 s, so new mail is seen at once.
+      autoIdleDelay: 1000,
+      ...(opts.insecureTls ? { tls: { rejectUnauthorized: false } } : {}),
+    });
+    c.on('exists', tick);
+    c.on('error', (err: Error) => opts.log(`IMAP error: ${err.message}`));
+    c.on('close', () => {
+      if (client !== c) return;
+      // imapflow never reconnects by itself: the next pass opens a new connection.
+      client = undefined;
+      if (!closed) {
+        opts.log('IMAP connection closed; reconnecting');
+        setTimeout(tick, 1000).unref();
+      }
+    });
+    await c.connect();
+    for (const folder of [opts.processed, opts.quarantine]) await ensureFolder(c, folder);
+    client = c;
+    return c;
+  };
+
+  /** Moves one message; a destination deleted since startup is created again. */
+  const move = async (c: ImapFlow, uid: number, destination: string): Promise<boolean> => {
+    if (await c.messageMove(String(uid), destination, { uid: true })) return true;
+    if (!c.usable) return false;
+    await ensureFolder(c, destination);
+    return Boolean(await c.messageMove(String(uid), destination, { uid: true }));
+  };
+
+  const pass = async (): Promise<PassCounts> => {
+    const counts: PassCounts = { recorded: 0, triaged: 0, deferred: 0, failed: 0 };
+    const c = client ?? (await connect());
+    const lock = await c.getMailboxLock(opts.folder);
+    try {
+      const validity = c.mailbox ? String(c.mailbox.uidValidity) : '';
+      const uids = (await c.search({ all: true }, { uid: true })) || [];
       for (const uid of uids) {
-        if (closed) break;
-        const msg = await client.fetchOne(String(uid), { source: true }, { uid: true });
-        if (!msg || !msg.source) continue;
-        try {
-          const outcome = await processInbound(msg.source, { channel: 'imap', rcptTo: recipientsFromHeaders(msg.source) }, opts.intake);
-          // Only now, with the outcome recorded in Temporal, does the message leave the folder.
-          await client.messageMove(String(uid), outcome.result === 'recorded' ? opts.processed : opts.quarantine, { uid: true });
-          counts[outcome.result === 'recorded' ? 'recorded' : 'triaged'] += 1;
-          opts.log(`IMAP uid ${uid}: ${outcome.result === 'recorded' ? `recorded for ${outcome.demandId}` : `kept for triage: ${outcome.reason}`}`);
-        } catch (err) {
-          if (!(err instanceof TemporalUnavailable)) throw err;
-          counts.deferred += 1;
-          opts.log(`IMAP uid ${uid}: left in ${opts.folder}, ${err.message}`);
-          break;
+        if (closed || !c.usable) break;
+        const key = `${validity}:${uid}`;
+        let destination = unmoved.get(key);
+        let done: string;
+        if (destination) {
+          done = 'recorded earlier';
+        } else {
+          const msg = await c.fetchOne(String(uid), { source: true }, { uid: true });
+          if (!msg || !msg.source) continue;
+          try {
+            const outcome = await processInbound(msg.source, { channel: 'imap', rcptTo: recipientsFromHeaders(msg.source) }, opts.intake);
+            destination = outcome.result === 'recorded' ? opts.processed : opts.quarantine;
+            done = outcome.result === 'recorded' ? `recorded for ${outcome.demandId}` : `kept for triage: ${outcome.reason}`;
+          } catch (err) {
+            if (err instanceof TemporalUnavailable) {
+              counts.deferred += 1;
+              opts.log(`IMAP uid ${uid}: left in ${opts.folder}, ${err.message}`);
+              break;
+            }
+            // One message that cannot be processed must not hold up the ones behind it.
+            counts.failed += 1;
+            opts.log(`IMAP uid ${uid}: left in ${opts.folder}, processing failed: ${(err as Error).message}`);
+            continue;
+          }
+        }
+        // Only now, with the outcome recorded in Temporal, does the message leave the folder.
+        if (await move(c, uid, destination)) {
+          unmoved.delete(key);
+          counts[destination === opts.processed ? 'recorded' : 'triaged'] += 1;
+          opts.log(`IMAP uid ${uid}: ${done}, moved to ${destination}`);
+        } else {
+          unmoved.set(key, destination);
+          counts.failed += 1;
+          opts.log(`IMAP uid ${uid}: ${done}, but the move to ${destination} failed; it stays in ${opts.folder} until a move succeeds`);
         }
       }
     } finally {
@@ -85,28 +153,27 @@ export async function startImapPoller(opts: ImapPollerOptions): Promise<ImapPoll
     return counts;
   };
 
-  const poll = async (): Promise<{ recorded: number; triaged: number; deferred: number }> => {
+  const poll = async (): Promise<PassCounts> => {
     if (running) {
       again = true;
       return running;
     }
     running = (async () => {
-      let total = { recorded: 0, triaged: 0, deferred: 0 };
+      let total: PassCounts = { recorded: 0, triaged: 0, deferred: 0, failed: 0 };
       do {
         again = false;
-        const c = await pass();
-        total = { recorded: total.recorded + c.recorded, triaged: total.triaged + c.triaged, deferred: total.deferred + c.deferred };
+        total = add(total, await pass());
       } while (again && !closed);
       return total;
     })().finally(() => (running = undefined));
     return running;
   };
 
-  const tick = () => {
+  function tick(): void {
     if (!closed) poll().catch((err: Error) => opts.log(`IMAP pass failed: ${err.message}`));
-  };
-  client.on('exists', tick);
-  client.on('error', (err: Error) => opts.log(`IMAP error: ${err.message}`));
+  }
+
+  await connect();
   const timer = setInterval(tick, opts.pollSeconds * 1000);
   tick();
   return {
@@ -115,7 +182,7 @@ export async function startImapPoller(opts: ImapPollerOptions): Promise<ImapPoll
       closed = true;
       clearInterval(timer);
       await running?.catch(() => undefined);
-      await client.logout().catch(() => undefined);
+      await client?.logout().catch(() => undefined);
     },
   };
 }

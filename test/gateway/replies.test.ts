@@ -9,7 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import { auditflow } from '../helpers/cli';
 import { startTestGateway, type TestGateway } from '../helpers/gateway';
 import { harness, TEST_SECRET, type Harness } from '../helpers/harness';
-import { compose, dnsFor, resolverFor } from '../helpers/mail-auth';
+import type Mail from 'nodemailer/lib/mailer';
+import { compose, dnsFor, replyAddress, replyTo as replyToRequest, resolverFor } from '../helpers/mail-auth';
 import type { ReceivedMail } from '../helpers/smtp-sink';
 import { sampleSpec } from '../helpers/specs';
 import { devServerAddress } from '../helpers/temporal';
@@ -32,17 +33,8 @@ describe('replies through the SMTP gateway (dev server, real worker, real SMTP)'
     await h.close();
   });
 
-  const replyTo = () => request.parsed.replyTo?.value[0]?.address ?? '';
-  const replyFor = (subject: string, text: string, extra: Record<string, unknown> = {}) => ({
-    from: 'Pat Primary <pat@acme.example>',
-    to: replyTo(),
-    subject,
-    text: `${text}\n\nOn Mon, someone wrote:\n> ${request.parsed.text?.split('\n')[0] ?? ''}\n`,
-    inReplyTo: request.parsed.messageId,
-    references: [request.parsed.messageId ?? ''],
-    messageId: `<${crypto.randomUUID()}@acme.example>`,
-    ...extra,
-  });
+  const replyTo = () => replyAddress(request);
+  const replyFor = (subject: string, text: string, extra: Partial<Mail.Options> = {}) => replyToRequest(request, subject, text, extra);
 
   it('records a DKIM-signed reply with an attachment on the tagged item and acknowledges it', async () => {
     const raw = await compose(replyFor('Re: Audit demand: Audit of API usage [xbox]', 'Please find the data inventory attached.', { attachments: [{ filename: 'inventory.pdf', content: pdf, contentType: 'application/pdf' }] }), true);

@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import nodemailer from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer';
 import type { DnsResolver } from '../../gateway/auth';
+import type { ReceivedMail } from './smtp-sink';
 
 const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
 export const DKIM_SELECTOR = 's1';
@@ -40,4 +41,23 @@ export async function compose(message: Mail.Options, sign: boolean): Promise<Buf
   const domain = /@([^>\s]+)/.exec(from)?.[1] ?? '';
   const info = await transport.sendMail({ ...message, ...(sign ? { dkim: { domainName: domain, keySelector: DKIM_SELECTOR, privateKey: DKIM_PRIVATE_KEY } } : {}) });
   return info.message as Buffer;
+}
+
+/** The Reply-To address of a message auditflow sent. */
+export function replyAddress(request: ReceivedMail): string {
+  return request.parsed.replyTo?.value[0]?.address ?? '';
+}
+
+/** A counterparty's reply to `request` from Pat (a contact of the test demands), quoting it, threaded under it. */
+export function replyTo(request: ReceivedMail, subject: string, text: string, extra: Partial<Mail.Options> = {}): Mail.Options & { messageId: string } {
+  return {
+    from: 'Pat Primary <pat@acme.example>',
+    to: replyAddress(request),
+    subject,
+    text: `${text}\n\nOn Mon, someone wrote:\n> ${request.parsed.text?.split('\n')[0] ?? ''}\n`,
+    inReplyTo: request.parsed.messageId,
+    references: [request.parsed.messageId ?? ''],
+    messageId: `<${crypto.randomUUID()}@acme.example>`,
+    ...extra,
+  };
 }
