@@ -10,7 +10,8 @@ import { demandSummary } from '../../domain/summary';
 import type { auditDemandWorkflow } from '../../workflows';
 import { withClient, type CliContext } from '../client';
 import { actor } from '../demands';
-import { CliError, Exit, localAndUtc, printJson, type GlobalOptions } from '../output';
+import { bulkSpecs, BulkFileError, eachLimited, progressBar, type BulkResult } from '../bulk';
+import { CliError, Exit, localAndUtc, printJson, table, type GlobalOptions } from '../output';
 import { readSpecFile } from '../spec-file';
 import { workflowUrl } from '../ui';
 
@@ -48,17 +49,82 @@ export async function startDemand(ctx: CliContext, spec: DemandSpec, startedBy: 
   }
 }
 
+/** Starts one demand per CSV row; nothing starts unless every row is valid. */
+async function startMany(template: DemandSpec, csvFile: string, opts: GlobalOptions & { by?: string; concurrency: string }): Promise<void> {
+  const concurrency = Number(opts.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32) throw new CliError('--concurrency must be a whole number from 1 to 32', Exit.invalid);
+  let rows;
+  try {
+    rows = bulkSpecs(template, csvFile);
+  } catch (err) {
+    if (err instanceof BulkFileError) throw new CliError(err.message, Exit.invalid);
+    throw err;
+  }
+  const invalid = rows.filter((r) => 'problems' in r);
+  if (invalid.length) {
+    const lines = invalid.flatMap((r) => ('problems' in r ? r.problems.map((p) => `  line ${r.line} (${r.id || 'no id'}): ${p.path}: ${p.message}`) : []));
+    throw new CliError(`${csvFile}: ${invalid.length} of ${rows.length} rows are not valid demands, so none was started:\n${lines.join('\n')}`, Exit.invalid, invalid);
+  }
+  const specs = rows.flatMap((r) => ('spec' in r ? [{ line: r.line, spec: r.spec }] : []));
+  const by = actor(opts.by);
+  await withClient(async (ctx) => {
+    let started = 0;
+    let refused = 0;
+    const tty = process.stderr.isTTY === true;
+    const show = (last?: BulkResult) => {
+      const bar = progressBar(started + refused, specs.length, started, refused);
+      // On a terminal the bar redraws in place; in a log, one line per row as it finishes.
+      if (tty) process.stderr.write(`\r${bar}`);
+      else if (last) process.stderr.write(`${bar}  line ${last.line} ${last.demandId}: ${last.status}\n`);
+    };
+    show();
+    const results = await eachLimited(
+      specs,
+      concurrency,
+      async ({ line, spec }): Promise<BulkResult> => {
+        const base = { line, demandId: spec.id, counterparty: spec.counterparty.organisation };
+        try {
+          const s = await startDemand(ctx, spec, by);
+          return { ...base, status: 'started', workflowId: s.workflowId, url: s.url };
+        } catch (err) {
+          return { ...base, status: 'refused', reason: (err as Error).message.split('\n')[0] };
+        }
+      },
+      (r) => {
+        if (r.status === 'started') started += 1;
+        else refused += 1;
+        show(r);
+      },
+    );
+    if (tty) process.stderr.write('\n');
+    if (opts.json) printJson(results);
+    else {
+      process.stdout.write(`${table(['line', 'demand', 'counterparty', 'result', 'workflow or reason'], results.map((r) => [r.line, r.demandId, r.counterparty, r.status, r.status === 'started' ? r.workflowId : r.reason]))}\n`);
+      process.stdout.write(`${started} started, ${refused} refused${started ? '; follow them with: npx auditflow list' : ''}\n`);
+    }
+    if (refused) process.exitCode = Exit.error;
+  });
+}
+
 export function register(program: Command): void {
   program
     .command('start')
     .argument('<file>', 'demand spec, YAML or JSON')
     .description('Validate a demand spec and start it: the request emails go out at once')
     .option('--by <who>', 'who starts it (recorded in the timeline; default: your user@host)')
-    .option('--json', 'print {demandId, workflowId, runId, url}')
-    .addHelpText('after', '\nExample:\n  npx auditflow start examples/api-usage-audit.yaml --by "Dana Reyes"\n')
-    .action(async (file: string, opts: GlobalOptions & { by?: string }) => {
+    .option('--for <csv>', 'start one demand per row of this CSV of counterparties, the spec being the template (columns: id, organisation, and optional timezone, domains, deadline, title, <role>_email, <role>_name, <role>_title)')
+    .option('--concurrency <n>', 'with --for: how many demands start at once', '4')
+    .option('--json', 'print {demandId, workflowId, runId, url}; with --for, [{line, demandId, counterparty, status: started|refused, workflowId?, url?, reason?}]')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  npx auditflow start examples/api-usage-audit.yaml --by "Dana Reyes"\n  npx auditflow start examples/api-usage-audit.yaml --for examples/counterparties.csv\n\n' +
+        'With --for, every row is checked first and nothing starts if one is invalid; rows whose demand id is\n' +
+        'already used are refused and the others start. Exit 0 when every row started, 1 when some were refused.\n',
+    )
+    .action(async (file: string, opts: GlobalOptions & { by?: string; for?: string; concurrency: string }) => {
       const r = readSpecFile(file);
       if (!r.ok) throw new CliError(`${file} is not a valid demand:\n${r.problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}`, Exit.invalid, r.problems);
+      if (opts.for) return startMany(r.spec, opts.for, opts);
       await withClient(async (ctx) => {
         const started = await startDemand(ctx, r.spec, actor(opts.by));
         if (opts.json) printJson(started);
