@@ -8,10 +8,15 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { findProgram, installHint, resolveProgram, type DebianProgram } from './apt';
 import { freePort, isPortOpen } from './dev-server';
+import { processGroupMembers } from './processes';
 
-export const DOVECOT_PACKAGE = 'dovecot-imapd';
-export const DOVECOT_INSTALL_HINT = `install it with: sudo apt-get install -y ${DOVECOT_PACKAGE} (Debian/Ubuntu), or put dovecot on PATH`;
+export { isRunning } from './processes';
+
+const DOVECOT: DebianProgram = { binaries: ['dovecot'], package: 'dovecot-imapd' };
+export const DOVECOT_PACKAGE = DOVECOT.package;
+export const DOVECOT_INSTALL_HINT = installHint(DOVECOT);
 
 export interface DovecotBinary {
   path: string;
@@ -35,33 +40,9 @@ export interface Dovecot {
   stop(): Promise<void>;
 }
 
-function isExecutableFile(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
-
 /** The dovecot binary on PATH or in the usual sbin folders (often not on a non-root PATH), if any. */
 export function findDovecot(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const dirs = [...(env.PATH ?? '').split(path.delimiter).filter(Boolean), '/usr/sbin', '/usr/local/sbin', '/sbin'];
-  return dirs.map((d) => path.join(d, 'dovecot')).find(isExecutableFile);
-}
-
-function aptGet(args: string[]): { ok: boolean; output: string } {
-  // The lock timeout lets two test processes that both need the package wait for each other.
-  const res = spawnSync('apt-get', ['-o', 'DPkg::Lock::Timeout=600', ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    timeout: 15 * 60_000,
-  });
-  return { ok: res.status === 0, output: `${res.stdout ?? ''}${res.stderr ?? ''}${res.error ? res.error.message : ''}` };
-}
-
-function canInstall(): boolean {
-  return process.platform === 'linux' && process.getuid?.() === 0 && spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status === 0;
+  return findProgram(DOVECOT.binaries, env);
 }
 
 /**
@@ -69,19 +50,8 @@ function canInstall(): boolean {
  * the install fails without it). Returns why not when it cannot be had, with how to install it.
  */
 export function resolveDovecot(opts: { install?: boolean } = {}): { ok: true; binary: DovecotBinary } | { ok: false; reason: string } {
-  const found = findDovecot();
-  if (found) return { ok: true, binary: { path: found, how: 'found' } };
-  if (!(opts.install ?? true) || !canInstall()) return { ok: false, reason: `dovecot is not installed and cannot be installed here (needs root and apt-get); ${DOVECOT_INSTALL_HINT}` };
-  const install = ['install', '-y', '--no-install-recommends', DOVECOT_PACKAGE];
-  let res = aptGet(install);
-  if (!res.ok) {
-    const update = aptGet(['update']);
-    res = update.ok ? aptGet(install) : update;
-  }
-  const installed = findDovecot();
-  if (installed) return { ok: true, binary: { path: installed, how: 'installed' } };
-  const tail = res.output.trim().split('\n').slice(-5).join(' | ');
-  return { ok: false, reason: `apt-get install ${DOVECOT_PACKAGE} failed: ${tail}; ${DOVECOT_INSTALL_HINT}` };
+  const r = resolveProgram(DOVECOT, opts);
+  return r.ok ? { ok: true, binary: { path: r.path, how: r.how } } : r;
 }
 
 export interface DovecotOptions {
@@ -155,33 +125,6 @@ service imap-login {
   }
 }
 `;
-}
-
-/** State and process group of a process from /proc (Linux), or undefined when it is gone. */
-function procStat(pid: number): { state: string; pgrp: number } | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the parenthesised command: state, ppid, pgrp, ...
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { state: fields[0]!, pgrp: Number(fields[2]) };
-  } catch {
-    return undefined;
-  }
-}
-
-/** True while a process exists and is not a zombie (ended, waiting to be reaped). */
-export function isRunning(pid: number): boolean {
-  const s = procStat(pid);
-  return s !== undefined && s.state !== 'Z' && s.state !== 'X';
-}
-
-/** Running processes of a process group (Linux /proc), i.e. dovecot's master and its children. */
-export function processGroupMembers(pgid: number): number[] {
-  return fs
-    .readdirSync('/proc')
-    .filter((e) => /^\d+$/.test(e))
-    .map(Number)
-    .filter((pid) => procStat(pid)?.pgrp === pgid && isRunning(pid));
 }
 
 async function waitUntil(what: string, cond: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
