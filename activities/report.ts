@@ -1,12 +1,14 @@
 /**
- * Writes the demand's final report when it ends: the full state as JSON (the record) and a readable
- * Markdown rendering, under <data>/reports/<demandId>/.
+ * Writes the demand's final report when it ends, under <data>/reports/<demandId>/: report.json (the
+ * versioned report document, which is also what the CLI reads once Temporal's retention has deleted the
+ * workflow), report.md and report.html, all rendered from that one document.
  */
 import path from 'node:path';
 import { log } from '@temporalio/activity';
 import type { DemandState } from '../domain/state';
 import { sha256Hex, writeDurably } from './evidence';
-import { renderReportMarkdown } from './report-markdown';
+import { REPORT_FILES, REPORT_FORMATS, renderReport } from './report/formats';
+import { buildReport } from './report/model';
 
 export interface WriteReportInput {
   state: DemandState;
@@ -16,23 +18,28 @@ export interface WriteReportResult {
   /** The Markdown report. */
   path: string;
   jsonPath: string;
+  htmlPath: string;
+  /** sha256 of the Markdown report. */
   sha256: string;
 }
 
 /** Creates the report activities. */
 export function createReportActivities(deps: { reportsDir: string }) {
   return {
-    /** Writes report.json and report.md for a demand (overwrites: the last state wins). */
+    /** Writes report.json, report.md and report.html for a demand (overwrites: the last state wins). */
     async writeReport(input: WriteReportInput): Promise<WriteReportResult> {
       const dir = path.join(deps.reportsDir, input.state.demandId);
-      const json = `${JSON.stringify(input.state, null, 2)}\n`;
-      const md = renderReportMarkdown(input.state);
-      const jsonPath = path.join(dir, 'report.json');
-      const mdPath = path.join(dir, 'report.md');
-      writeDurably(jsonPath, json);
-      writeDurably(mdPath, md);
-      log.info('report written', { demandId: input.state.demandId, path: mdPath });
-      return { path: mdPath, jsonPath, sha256: sha256Hex(md) };
+      const doc = buildReport(input.state, { generatedAt: new Date().toISOString(), source: { kind: 'workflow' } });
+      const written = Object.fromEntries(
+        REPORT_FORMATS.map((format) => {
+          const file = path.join(dir, REPORT_FILES[format]);
+          const text = renderReport(doc, format);
+          writeDurably(file, text);
+          return [format, { file, sha256: sha256Hex(text) }];
+        }),
+      ) as Record<(typeof REPORT_FORMATS)[number], { file: string; sha256: string }>;
+      log.info('report written', { demandId: input.state.demandId, path: written.md.file });
+      return { path: written.md.file, jsonPath: written.json.file, htmlPath: written.html.file, sha256: written.md.sha256 };
     },
   };
 }
