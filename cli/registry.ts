@@ -6,6 +6,7 @@ import * as inbox from './commands/inbox';
 import * as list from './commands/list';
 import * as pause from './commands/pause';
 import * as record from './commands/record';
+import * as report from './commands/report';
 import * as review from './commands/review';
 import * as setup from './commands/setup';
 import * as show from './commands/show';
@@ -13,7 +14,7 @@ import * as start from './commands/start';
 import * as validate from './commands/validate';
 import * as withdraw from './commands/withdraw';
 
-const COMMANDS = [validate, start, show, list, extend, pause, record, review, withdraw, inbox, doctor, setup];
+const COMMANDS = [validate, start, show, list, extend, pause, record, review, withdraw, report, inbox, doctor, setup];
 
 export function registerCommands(program: Command): void {
   for (const c of COMMANDS) c.register(program);

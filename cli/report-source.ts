@@ -1,0 +1,58 @@
+/**
+ * Where `report` and `export` get a demand's report document: the workflow's status query while
+ * Temporal still has the workflow, else the report.json the workflow wrote when it ended (under
+ * <data>/reports/<demandId>/), saying so.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { WorkflowNotFoundError } from '@temporalio/common';
+import { REPORT_FILES } from '../activities/report/formats';
+import { asReportDocument, buildReport, type ReportDocument } from '../activities/report/model';
+import { demandWorkflowId } from '../domain/ids';
+import { statusQuery } from '../domain/messages';
+import type { CliContext } from './client';
+import { notFound } from './demands';
+import { CliError } from './output';
+
+/** A loaded report and, when it came from the stored final report, why. */
+export interface LoadedReport {
+  doc: ReportDocument;
+  /** Set when the workflow could not be used: what happened, for a note to the user. */
+  fallback?: string;
+}
+
+function readFinalReport(file: string, demandId: string, note: string): LoadedReport {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new CliError(`${note}, and its final report ${file} cannot be read: ${(err as Error).message}`);
+  }
+  const checked = asReportDocument(parsed);
+  if (!checked.ok) throw new CliError(`${note}, and ${file} is not a report auditflow can read (${checked.reason})`);
+  if (checked.doc.demand.id !== demandId) throw new CliError(`${file} is the report of demand "${checked.doc.demand.id}", not "${demandId}"`);
+  return { doc: { ...checked.doc, source: { kind: 'final-report', path: file, note } }, fallback: `${note}; using the final report written when it ended (${file}, generated ${checked.doc.generatedAt})` };
+}
+
+/** The demand's report document, from Temporal or from the stored final report. */
+export async function loadReport(ctx: CliContext, demandId: string): Promise<LoadedReport> {
+  const file = path.join(ctx.config.reportsDir, demandId, REPORT_FILES.json);
+  const handle = ctx.client.workflow.getHandle(demandWorkflowId(demandId));
+  let running: boolean;
+  try {
+    running = (await handle.describe()).status.name === 'RUNNING';
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+    if (!fs.existsSync(file)) throw notFound(demandId);
+    return readFinalReport(file, demandId, `demand "${demandId}" is no longer in Temporal (its history was deleted, e.g. by the namespace's retention)`);
+  }
+  try {
+    // An ended workflow answers queries only through a worker; do not wait long for one.
+    const state = await ctx.client.withDeadline(Date.now() + (running ? 30_000 : 10_000), () => handle.query(statusQuery));
+    return { doc: buildReport(state, { generatedAt: new Date().toISOString(), source: { kind: 'workflow' } }) };
+  } catch (err) {
+    const why = (err as Error).message.split('\n')[0];
+    if (!running && fs.existsSync(file)) return readFinalReport(file, demandId, `demand "${demandId}" has ended and its state could not be queried (${why})`);
+    throw new CliError(`could not read the state of demand "${demandId}": ${why}\nIs a worker running? (npx auditflow doctor)`);
+  }
+}
