@@ -9,6 +9,7 @@ import {
   earliestInWindow,
   isBusinessDay,
   latestInWindow,
+  localDate,
   parseDeadline,
   parseDuration,
   startOfLocalDay,
@@ -18,6 +19,9 @@ import {
 
 /** What a scheduled action does. `due` and `overdue` only change state; the others send mail. */
 export type ActionKind = 'reminder' | 'due' | 'overdue' | 'overdue-notice' | 'escalation';
+
+/** Why an action does not fire at its offset: the offset lands outside sending, or before the rung above. */
+export type MoveReason = 'holiday' | 'non-business-day' | 'outside-send-window' | 'ladder-order';
 
 /** One scheduled action for one item in one round. */
 export interface PlannedAction {
@@ -32,8 +36,12 @@ export interface PlannedAction {
   at: number;
   /** When the offset alone would put it. */
   nominalAt: number;
+  /** The zone whose calendar and sending hours placed it. */
+  zone: string;
   /** Why `at` differs from `nominalAt`, or why the action will not fire. */
   note?: string;
+  /** Why `at` differs from `nominalAt`, as a code (`note` says it in words). */
+  moveReason?: MoveReason;
   /** Not fired: it was already in the past when this schedule was made. */
   skipped?: boolean;
   /** Who is told: the item's contacts, or the step's recipients. */
@@ -104,10 +112,17 @@ function sendZoneForStep(spec: DemandSpec, step: EscalationStep): string {
   return first ? contactZone(spec, first, 'requester') : spec.requester.timezone;
 }
 
-function whyMoved(nominal: number, zone: string, cal: CalendarRules): string {
+/** Why an instant outside the send window is outside it. */
+function outsideWindowReason(nominal: number, zone: string, cal: CalendarRules): Exclude<MoveReason, 'ladder-order'> {
   const w = toWall(nominal, zone);
-  if (cal.holidays.includes(`${w.year}-${String(w.month).padStart(2, '0')}-${String(w.day).padStart(2, '0')}`)) return 'falls on a holiday';
-  if (!isBusinessDay(w, cal)) return 'falls on a non-business day';
+  if (cal.holidays.includes(localDate(w))) return 'holiday';
+  if (!isBusinessDay(w, cal)) return 'non-business-day';
+  return 'outside-send-window';
+}
+
+function whyMoved(reason: MoveReason, cal: CalendarRules): string {
+  if (reason === 'holiday') return 'falls on a holiday';
+  if (reason === 'non-business-day') return 'falls on a non-business day';
   return `falls outside sending hours ${cal.sendWindow.from}-${cal.sendWindow.to} local`;
 }
 
@@ -146,15 +161,17 @@ export function planItemRound(input: PlanItemInput): PlannedAction[] {
     .sort((a, b) => a.nominal - b.nominal);
   reminders.forEach(({ r, nominal }, i) => {
     const at = latestInWindow(nominal, itemZone, cal);
-    push({ kind: 'reminder', index: i + 1, at, nominalAt: nominal, recipients: 'item-contacts', ...(r.note ? { text: r.note } : {}), ...(at !== nominal ? { note: `moved earlier: ${whyMoved(nominal, itemZone, cal)}` } : {}) });
+    const reason = at !== nominal ? outsideWindowReason(nominal, itemZone, cal) : undefined;
+    push({ kind: 'reminder', index: i + 1, at, nominalAt: nominal, zone: itemZone, recipients: 'item-contacts', ...(r.note ? { text: r.note } : {}), ...(reason ? { note: `moved earlier: ${whyMoved(reason, cal)}`, moveReason: reason } : {}) });
   });
 
   const dayStart = startOfLocalDay(dueAt, spec.counterparty.timezone);
-  push({ kind: 'due', index: 0, at: dayStart, nominalAt: dayStart, recipients: [] });
-  push({ kind: 'overdue', index: 0, at: dueAt, nominalAt: dueAt, recipients: [] });
+  push({ kind: 'due', index: 0, at: dayStart, nominalAt: dayStart, zone: spec.counterparty.timezone, recipients: [] });
+  push({ kind: 'overdue', index: 0, at: dueAt, nominalAt: dueAt, zone: spec.counterparty.timezone, recipients: [] });
   if (spec.options.overdueNotice) {
     const at = earliestInWindow(dueAt, itemZone, cal);
-    push({ kind: 'overdue-notice', index: 0, at, nominalAt: dueAt, recipients: 'item-contacts', ...(at !== dueAt ? { note: `moved later: ${whyMoved(dueAt, itemZone, cal)}` } : {}) });
+    const reason = at !== dueAt ? outsideWindowReason(dueAt, itemZone, cal) : undefined;
+    push({ kind: 'overdue-notice', index: 0, at, nominalAt: dueAt, zone: itemZone, recipients: 'item-contacts', ...(reason ? { note: `moved later: ${whyMoved(reason, cal)}`, moveReason: reason } : {}) });
   }
 
   let previous = dueAt;
@@ -162,14 +179,16 @@ export function planItemRound(input: PlanItemInput): PlannedAction[] {
     const nominal = applyOffset(dueAt, step.after, spec, 1);
     const zone = sendZoneForStep(spec, step);
     let at = earliestInWindow(nominal, zone, cal);
-    let note = at !== nominal ? `moved later: ${whyMoved(nominal, zone, cal)}` : undefined;
+    let reason: MoveReason | undefined = at !== nominal ? outsideWindowReason(nominal, zone, cal) : undefined;
+    let note = reason ? `moved later: ${whyMoved(reason, cal)}` : undefined;
     // Steps fire in order: a step never goes before the one above it.
     if (at < previous) {
       at = previous;
+      reason = 'ladder-order';
       note = `held back to keep the ladder in order (its offset would put it before step ${i})`;
     }
     previous = at;
-    push({ kind: 'escalation', index: i + 1, at, nominalAt: nominal, recipients: step.notify, step, ...(step.note ? { text: step.note } : {}), ...(note ? { note } : {}) });
+    push({ kind: 'escalation', index: i + 1, at, nominalAt: nominal, zone, recipients: step.notify, step, ...(step.note ? { text: step.note } : {}), ...(note ? { note } : {}), ...(reason ? { moveReason: reason } : {}) });
   });
 
   return actions.sort((a, b) => a.at - b.at || order(a) - order(b));
