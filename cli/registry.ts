@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import * as doctor from './commands/doctor';
 import * as extend from './commands/extend';
+import * as exportCase from './commands/export';
 import * as inbox from './commands/inbox';
 import * as list from './commands/list';
 import * as pause from './commands/pause';
@@ -12,9 +13,10 @@ import * as setup from './commands/setup';
 import * as show from './commands/show';
 import * as start from './commands/start';
 import * as validate from './commands/validate';
+import * as verify from './commands/verify';
 import * as withdraw from './commands/withdraw';
 
-const COMMANDS = [validate, start, show, list, extend, pause, record, review, withdraw, report, inbox, doctor, setup];
+const COMMANDS = [validate, start, show, list, extend, pause, record, review, withdraw, report, exportCase, verify, inbox, doctor, setup];
 
 export function registerCommands(program: Command): void {
   for (const c of COMMANDS) c.register(program);
