@@ -6,6 +6,7 @@ import * as exportCase from './commands/export';
 import * as inbox from './commands/inbox';
 import * as list from './commands/list';
 import * as pause from './commands/pause';
+import * as plan from './commands/plan';
 import * as record from './commands/record';
 import * as report from './commands/report';
 import * as review from './commands/review';
@@ -16,7 +17,7 @@ import * as validate from './commands/validate';
 import * as verify from './commands/verify';
 import * as withdraw from './commands/withdraw';
 
-const COMMANDS = [validate, start, show, list, extend, pause, record, review, withdraw, report, exportCase, verify, inbox, doctor, setup];
+const COMMANDS = [validate, plan, start, show, list, extend, pause, record, review, withdraw, report, exportCase, verify, inbox, doctor, setup];
 
 export function registerCommands(program: Command): void {
   for (const c of COMMANDS) c.register(program);

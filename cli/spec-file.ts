@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { checkDemand, type DemandSpec, type SpecProblem } from '../domain/demand';
+import { printJson } from './output';
 
 export type SpecResult = { ok: true; spec: DemandSpec; file: string } | { ok: false; file: string; problems: SpecProblem[] };
 
@@ -32,4 +33,13 @@ export function readSpecFile(file: string): SpecResult {
   }
   const checked = checkDemand(data);
   return checked.ok ? { ok: true, spec: checked.spec, file } : { ok: false, file, problems: checked.problems };
+}
+
+/** Reports an invalid spec as `validate` does: `{ok: false, file, problems}` as JSON, else one line a problem on stderr. */
+export function printSpecProblems(r: { file: string; problems: SpecProblem[] }, json?: boolean): void {
+  if (json) printJson({ ok: false, file: r.file, problems: r.problems });
+  else {
+    process.stderr.write(`${r.file}: ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}\n`);
+    for (const p of r.problems) process.stderr.write(`  ${p.path}: ${p.message}\n`);
+  }
 }

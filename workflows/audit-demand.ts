@@ -109,6 +109,7 @@ export async function auditDemandWorkflow(input: AuditDemandInput): Promise<Audi
   });
   const publisher = new Publisher();
 
+  // dry-run.ts replays this loop for `auditflow plan`; test/workflows/plan-vs-reality.test.ts keeps them in step.
   for (;;) {
     await sendQueued(state);
     state.status = demandStatus(state);

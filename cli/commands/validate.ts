@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { applyOffset, describeOffset, initialDeadline } from '../../domain/schedule';
 import { Exit, localAndUtc, printJson, type GlobalOptions } from '../output';
-import { readSpecFile } from '../spec-file';
+import { printSpecProblems, readSpecFile } from '../spec-file';
 
 export function register(program: Command): void {
   program
@@ -14,11 +14,7 @@ export function register(program: Command): void {
     .action((file: string, opts: GlobalOptions) => {
       const r = readSpecFile(file);
       if (!r.ok) {
-        if (opts.json) printJson({ ok: false, file, problems: r.problems });
-        else {
-          process.stderr.write(`${file}: ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}\n`);
-          for (const p of r.problems) process.stderr.write(`  ${p.path}: ${p.message}\n`);
-        }
+        printSpecProblems(r, opts.json);
         process.exitCode = Exit.invalid;
         return;
       }
