@@ -1,0 +1,99 @@
+/**
+ * Plan and reality cannot disagree: a demand nobody answers runs to referral on the time-skipping
+ * server with a real SMTP sink, and every email that arrived (its instant, kind, recipient and items)
+ * is compared with what `auditflow plan --json --start <the workflow's start>` printed beforehand.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import YAML from 'yaml';
+import type { DemandPlan, PlanEntry } from '../../cli/plan';
+import type { DemandSpecInput } from '../../domain/demand';
+import { auditflow, ROOT } from '../helpers/cli';
+import { harness } from '../helpers/harness';
+import type { ReceivedMail } from '../helpers/smtp-sink';
+
+const SPEC = path.join(ROOT, 'test', 'fixtures', 'specs', 'plan-ladder.yaml');
+const SCHEDULED: PlanEntry['trigger'][] = ['reminder', 'overdue-notice', 'escalation', 'referral'];
+
+interface Sent {
+  /** The Date header: when the workflow queued the message (second precision). */
+  date: string;
+  /** X-Auditflow-Scheduled-At: the instant the schedule meant, for scheduled messages. */
+  scheduledAt: string;
+  kind: string;
+  to: string;
+  items: string;
+}
+
+const bySendOrder = (a: Sent, b: Sent) => a.date.localeCompare(b.date) || a.kind.localeCompare(b.kind) || a.to.localeCompare(b.to) || a.items.localeCompare(b.items);
+
+function arrived(m: ReceivedMail): Sent {
+  const to = Array.isArray(m.parsed.to) ? m.parsed.to[0] : m.parsed.to;
+  return {
+    date: m.parsed.date?.toISOString() ?? '?',
+    scheduledAt: m.header('x-auditflow-scheduled-at') ?? '-',
+    kind: m.header('x-auditflow-kind') ?? '?',
+    to: `${to?.value[0]?.name ?? ''} <${m.envelope.to.join(',')}>`,
+    items: m.header('x-auditflow-items') ?? '',
+  };
+}
+
+function planned(plan: DemandPlan): Sent[] {
+  return plan.entries.flatMap((e) =>
+    e.recipients.map((r) => ({
+      date: new Date(Math.floor(Date.parse(e.at) / 1000) * 1000).toISOString(),
+      scheduledAt: SCHEDULED.includes(e.trigger) ? e.at : '-',
+      kind: e.kind,
+      to: `${r.name} <${r.address}>`,
+      items: e.itemIds.join(','),
+    })),
+  );
+}
+
+describe('plan vs reality (time-skipping server, real SMTP, the real CLI)', () => {
+  it('every email of an unanswered demand arrives at the instant, with the kind, recipient and items plan printed', async () => {
+    const h = await harness('time-skipping');
+    try {
+      const spec = YAML.parse(fs.readFileSync(SPEC, 'utf8')) as DemandSpecInput;
+      spec.id = `plan-${Date.now().toString(36)}`;
+      const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'auditflow-plan-')), 'demand.yaml');
+      fs.writeFileSync(file, YAML.stringify(spec));
+
+      const handle = await h.start(spec);
+      const { startedAt } = await h.status(spec.id);
+      const cli = await auditflow(['plan', file, '--json', '--start', startedAt], {});
+      assert.equal(cli.code, 0, cli.stderr);
+      const plan = JSON.parse(cli.stdout) as DemandPlan;
+
+      const result = await handle.result();
+      assert.equal(result.status, 'referred');
+      assert.equal(plan.outcome, 'referred');
+      assert.equal(plan.startAt, startedAt);
+
+      // The spec must really exercise what it is for, or the comparison below proves little.
+      const reasons = new Set(plan.entries.flatMap((e) => (e.moved ? [e.moved.reason] : [])));
+      assert.deepEqual([...reasons].sort(), ['holiday', 'non-business-day', 'outside-send-window']);
+      assert.deepEqual([...new Set(plan.warnings.map((w) => w.code))].sort(), ['no-address', 'notice-moved', 'reminder-moved', 'reminder-skipped', 'reminder-superseded']);
+      assert.deepEqual([...new Set(plan.entries.map((e) => e.zone))].sort(), ['America/Los_Angeles', 'America/New_York', 'Europe/Berlin', 'Europe/Dublin']);
+      assert.ok(plan.entries.some((e) => e.trigger === 'referral' && e.step?.action === 'refer' && e.step.index === 3));
+      assert.ok(plan.entries.some((e) => e.recipients.length > 1 && e.itemIds.length > 1));
+
+      const reality = h.sink.messages.map(arrived);
+      const final = (rows: Sent[]) => rows.filter((r) => r.kind === 'internal' && r.scheduledAt === '-');
+      const rest = (rows: Sent[]) => rows.filter((r) => !final(rows).includes(r)).sort(bySendOrder);
+      assert.equal(reality.length, planned(plan).length, 'as many emails as planned');
+      assert.deepEqual(rest(reality), rest(planned(plan)));
+      // The owner's final notice goes out once the report is written, a moment after the referral.
+      const [sentFinal, plannedFinal] = [final(reality), final(planned(plan))];
+      assert.equal(sentFinal.length, 1);
+      assert.deepEqual({ ...sentFinal[0]!, date: '' }, { ...plannedFinal[0]!, date: '' });
+      const lag = Date.parse(sentFinal[0]!.date) - Date.parse(plannedFinal[0]!.date);
+      assert.ok(lag >= 0 && lag < 60_000, `final notice ${lag} ms after the planned instant`);
+    } finally {
+      await h.close();
+    }
+  });
+});
