@@ -1,5 +1,6 @@
 /** Every sub-command, in the order `--help` lists them. */
 import type { Command } from 'commander';
+import * as demo from './commands/demo';
 import * as doctor from './commands/doctor';
 import * as extend from './commands/extend';
 import * as exportCase from './commands/export';
@@ -17,7 +18,7 @@ import * as validate from './commands/validate';
 import * as verify from './commands/verify';
 import * as withdraw from './commands/withdraw';
 
-const COMMANDS = [validate, plan, start, show, list, extend, pause, record, review, withdraw, report, exportCase, verify, inbox, doctor, setup];
+const COMMANDS = [validate, plan, start, show, list, extend, pause, record, review, withdraw, report, exportCase, verify, inbox, demo, doctor, setup];
 
 export function registerCommands(program: Command): void {
   for (const c of COMMANDS) c.register(program);
