@@ -15,18 +15,9 @@ import {
   AuditOverdueItems,
   AuditStatus,
 } from '../../domain/search-attributes';
+import { eventually } from '../helpers/eventually';
 import { harness, type Harness } from '../helpers/harness';
 import { sampleSpec } from '../helpers/specs';
-
-async function eventually<T>(fn: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describe('the Temporal UI as the dashboard (dev server)', () => {
   let h: Harness;
