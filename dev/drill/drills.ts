@@ -1,0 +1,308 @@
+/**
+ * The fault drills of issue 6. Each starts its own stack (dev/drill/stack.ts), runs demands, injects one
+ * kind of fault, waits until every demand has reached its end (conditions, never fixed sleeps, except the
+ * fault's own downtime), then counts lost and duplicated email (dev/drill/count.ts) and looks for
+ * determinism errors in the worker's output and in every demand's history.
+ */
+import nodemailer from 'nodemailer';
+import { withdrawUpdate } from '../../domain/messages';
+import type { DemandStatusView } from '../../domain/state';
+import { compose } from '../../test/helpers/mail-auth';
+import { readLedger, tally, type Tally } from './count';
+import { startStack, type DrillDemand, type DrillStack } from './stack';
+
+export interface DrillResult {
+  name: string;
+  /** What the drill did, one line each. */
+  did: string[];
+  demands: number;
+  ended: number;
+  notEnded: string[];
+  tally: Tally;
+  /** Duplicates allowed (byte-identical copies only): one per kill inside the ambiguous window. */
+  allowance: number;
+  determinismErrors: string[];
+  /** Drill-specific findings that fail the drill (e.g. a timer that did not fire after the downtime). */
+  problems: string[];
+  seconds: number;
+  ok: boolean;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+async function until(what: string, fn: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${secs(timeoutMs)} waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/** Workflow task failures (a determinism error shows up as one) in the demands' histories, and in the worker log. */
+async function determinismErrors(stack: DrillStack): Promise<string[]> {
+  const found = stack.worker.lines.filter((l) => /nondetermini|TMPRL1100|WorkflowTaskFailed/i.test(l)).slice(0, 5);
+  for (const d of stack.demands) {
+    const history = await stack.client.workflow.getHandle(d.workflowId).fetchHistory();
+    for (const e of history.events ?? []) {
+      const failed = e.workflowTaskFailedEventAttributes;
+      if (failed) found.push(`${d.spec.id}: workflow task failed (cause ${String(failed.cause)}): ${failed.failure?.message ?? ''}`.slice(0, 300));
+    }
+  }
+  return found;
+}
+
+/** Activity retries recorded in the histories: how many sends needed more than one attempt, and the most attempts. */
+async function activityRetries(stack: DrillStack): Promise<{ retried: number; maxAttempt: number }> {
+  let retried = 0;
+  let maxAttempt = 1;
+  for (const d of stack.demands) {
+    const history = await stack.client.workflow.getHandle(d.workflowId).fetchHistory();
+    for (const e of history.events ?? []) {
+      const attempt = e.activityTaskStartedEventAttributes?.attempt ?? 1;
+      if (attempt > 1) retried += 1;
+      maxAttempt = Math.max(maxAttempt, attempt);
+    }
+  }
+  return { retried, maxAttempt };
+}
+
+/** Waits for every demand's end, then counts; `problems` are the drill's own extra findings. */
+async function finish(name: string, stack: DrillStack, t0: number, did: string[], allowance: number, endTimeoutMs: number, extra: (finals: Map<string, DemandStatusView>) => string[] | Promise<string[]> = () => []): Promise<DrillResult> {
+  const { ended, notEnded } = await stack.waitForEnds(endTimeoutMs);
+  const finals = new Map<string, DemandStatusView>();
+  for (const d of stack.demands) {
+    const s = await stack.status(d).catch(() => undefined);
+    if (s) finals.set(d.workflowId, s);
+  }
+  const wrongEnd = stack.demands.filter((d) => finals.get(d.workflowId) && ended && finals.get(d.workflowId)!.status !== d.expectedEnd && !notEnded.includes(d.spec.id));
+  const counts = tally(stack.demands, finals, readLedger(stack.ledgerDir), stack.sink.messages);
+  const determinism = await determinismErrors(stack);
+  const problems = [...wrongEnd.map((d) => `${d.spec.id} ended ${finals.get(d.workflowId)!.status}, expected ${d.expectedEnd}`), ...(await extra(finals))];
+  const ok = notEnded.length === 0 && problems.length === 0 && determinism.length === 0 && counts.lost === 0 && counts.differing === 0 && counts.unexpected === 0 && counts.duplicated <= allowance;
+  return { name, did, demands: stack.demands.length, ended, notEnded, tally: counts, allowance, determinismErrors: determinism, problems, seconds: Math.round((Date.now() - t0) / 1000), ok };
+}
+
+export interface WorkerKillOptions {
+  demands: number;
+  kills: number;
+  /** Seconds from start to each demand's deadline; the whole ladder ends at 1.75x that. */
+  deadlineIn: number;
+  /** How long the worker stays dead after each kill. */
+  restartAfterMs?: number;
+  /** Random source (tests pass a seeded one to make a failure reproducible). */
+  random?: () => number;
+  log?: (line: string) => void;
+}
+
+/** Drill 1: SIGKILL the worker process `kills` times at random moments while demands run; restart it after 2 s. */
+export async function workerKillDrill(o: WorkerKillOptions): Promise<DrillResult> {
+  const log = o.log ?? (() => {});
+  const random = o.random ?? Math.random;
+  const t0 = Date.now();
+  const stack = await startStack({ log });
+  const did: string[] = [];
+  try {
+    const start = Date.now();
+    await stack.startDemands(o.demands, o.deadlineIn, 'kill');
+    const horizon = o.deadlineIn * 1.75 * 1000;
+    const moments = Array.from({ length: o.kills }, () => Math.round(random() * horizon)).sort((a, b) => a - b);
+    did.push(`${o.demands} demands, deadline in ${o.deadlineIn} s, reminder, overdue notice and a 3-step ladder to referral within ${Math.round(horizon / 1000)} s`);
+    for (const [i, at] of moments.entries()) {
+      const wait = start + at - Date.now();
+      if (wait > 0) await sleep(wait);
+      await stack.worker.kill('SIGKILL');
+      const line = `kill ${i + 1}/${o.kills}: SIGKILL worker at +${secs(Date.now() - start)} (${stack.sink.messages.length} emails arrived so far)`;
+      await sleep(o.restartAfterMs ?? 2000); // the fault itself: the worker stays dead for 2 s
+      await stack.worker.start();
+      did.push(`${line}; restarted, ready at +${secs(Date.now() - start)}`);
+      log(did.at(-1)!);
+    }
+    return await finish('worker-kill', stack, t0, did, o.kills, Math.max(240_000, horizon * 3));
+  } finally {
+    await stack.close();
+  }
+}
+
+export interface OutageOptions {
+  demands: number;
+  deadlineIn: number;
+  /** How long outbound SMTP is down, starting just before the reminders fall due. */
+  outageSeconds: number;
+  log?: (line: string) => void;
+}
+
+/** Drill 2: outbound SMTP refuses connections while reminders and notices fall due; everything arrives once afterwards. */
+export async function smtpOutageDrill(o: OutageOptions): Promise<DrillResult> {
+  const log = o.log ?? (() => {});
+  const t0 = Date.now();
+  const stack = await startStack({ log });
+  const did: string[] = [];
+  try {
+    const start = Date.now();
+    const demands = await stack.startDemands(o.demands, o.deadlineIn, 'smtp');
+    await until('every request to arrive', () => stack.sink.messages.length >= demands.length, 60_000);
+    const downAt = start + o.deadlineIn * 400; // before the reminders (half way to the deadline)
+    if (downAt > Date.now()) await sleep(downAt - Date.now());
+    const before = stack.sink.messages.length;
+    stack.smtp.down();
+    const downSince = Date.now();
+    did.push(`${o.demands} demands; outbound SMTP down at +${secs(downSince - start)} for ${o.outageSeconds} s (connections refused)`);
+    log(did.at(-1)!);
+    await sleep(o.outageSeconds * 1000); // the fault itself
+    const duringOutage = stack.sink.messages.length - before;
+    stack.smtp.up();
+    const upAt = Date.now();
+    did.push(`SMTP back at +${secs(upAt - start)}; ${duringOutage} emails arrived while it was down`);
+    return await finish('smtp-outage', stack, t0, did, 1, 240_000, async () => {
+      const { retried, maxAttempt } = await activityRetries(stack);
+      const due = stack.sink.messages.filter((m) => inWindow(m, downSince, upAt));
+      did.push(`${due.length} emails fell due during the outage and arrived afterwards; ${retried} send attempts were retries (most attempts for one send: ${maxAttempt})`);
+      const problems: string[] = [];
+      if (duringOutage > 0) problems.push(`${duringOutage} emails arrived while SMTP was down: the outage was not real`);
+      if (due.length === 0) problems.push('no email fell due during the outage: the drill proved nothing');
+      if (retried === 0) problems.push('no send was retried');
+      return problems;
+    });
+  } finally {
+    await stack.close();
+  }
+}
+
+/** True when the message was scheduled for an instant inside [from, to]. */
+function inWindow(m: { header(name: string): string | undefined }, from: number, to: number): boolean {
+  const at = Date.parse(m.header('x-auditflow-scheduled-at') ?? '');
+  return at >= from && at <= to;
+}
+
+export interface ServerRestartOptions {
+  demands: number;
+  deadlineIn: number;
+  downSeconds: number;
+  log?: (line: string) => void;
+}
+
+/** Drill 3: SIGKILL the dev server across the reminders' instant and start it again on its SQLite file. */
+export async function serverRestartDrill(o: ServerRestartOptions): Promise<DrillResult> {
+  const log = o.log ?? (() => {});
+  const t0 = Date.now();
+  const stack = await startStack({ log });
+  const did: string[] = [];
+  try {
+    const start = Date.now();
+    const demands = await stack.startDemands(o.demands, o.deadlineIn, 'server');
+    await until('every request to arrive', () => stack.sink.messages.length >= demands.length, 60_000);
+    const killAt = start + o.deadlineIn * 400;
+    if (killAt > Date.now()) await sleep(killAt - Date.now());
+    await stack.server.kill();
+    const downSince = Date.now();
+    await sleep(o.downSeconds * 1000); // the fault itself
+    const arrivedWhileDown = stack.sink.messages.filter((m) => inWindow(m, downSince, Date.now())).length;
+    await stack.server.restart();
+    const upAt = Date.now();
+    did.push(`${o.demands} demands; dev server SIGKILLed at +${secs(downSince - start)}, restarted on its SQLite file at +${secs(upAt - start)}`);
+    log(did.at(-1)!);
+    return await finish('server-restart', stack, t0, did, 0, 240_000, () => {
+      const fired = stack.sink.messages.filter((m) => inWindow(m, downSince, upAt));
+      did.push(`${fired.length} emails whose timers fell due during the downtime arrived afterwards`);
+      const problems: string[] = [];
+      if (fired.length === 0) problems.push('no timer fell due during the downtime: the drill proved nothing');
+      if (arrivedWhileDown > 0) problems.push(`${arrivedWhileDown} emails due in the downtime arrived while the server was down`);
+      return problems;
+    });
+  } finally {
+    await stack.close();
+  }
+}
+
+export interface GatewayOptions {
+  /** Replies sent with the gateway SIGKILLed right after each 250. */
+  kills: number;
+  /** Also make Temporal unreachable from the gateway (451, then the retry is recorded once); default true. */
+  temporalOutage?: boolean;
+  log?: (line: string) => void;
+}
+
+/** Sends raw bytes to the gateway over SMTP; resolves with its final answer. */
+async function smtpSend(port: number, raw: Buffer, envelope: { from: string; to: string[] }): Promise<{ code: number; response: string }> {
+  const t = nodemailer.createTransport({ host: '127.0.0.1', port, ignoreTLS: true, name: 'mx.acme.example' });
+  try {
+    const info = await t.sendMail({ envelope, raw });
+    return { code: Number(/^(\d{3})/.exec(info.response)?.[1] ?? 0), response: info.response };
+  } catch (err) {
+    const e = err as { responseCode?: number; response?: string; message: string };
+    return { code: e.responseCode ?? 0, response: e.response ?? e.message };
+  } finally {
+    t.close();
+  }
+}
+
+/**
+ * Drill 4: the gateway process is SIGKILLed the moment it has answered 250 (the reply must already be
+ * recorded), and Temporal is unreachable from the gateway (451; the retried message is recorded once).
+ * Each demand gets one reply on one item and ends when ops withdraw it, so its end is `withdrawn`.
+ */
+export async function gatewayDrill(o: GatewayOptions): Promise<DrillResult> {
+  const log = o.log ?? (() => {});
+  const t0 = Date.now();
+  const stack = await startStack({ log, gateway: true });
+  const did: string[] = [];
+  try {
+    const outage = o.temporalOutage ?? true;
+    const demands = await stack.startDemands(o.kills + (outage ? 1 : 0), 3600, 'gateway');
+    await until('every request to arrive', () => stack.sink.messages.length >= demands.length, 60_000);
+    const replyFor = async (d: DrillDemand, n: number) => {
+      const request = stack.sink.messages.find((m) => m.header('x-auditflow-demand') === d.spec.id && m.header('x-auditflow-kind') === 'request')!;
+      const to = request.parsed.replyTo?.value[0]?.address ?? '';
+      const raw = await compose({ from: 'Pat Primary <pat@acme.example>', to, subject: 'Re: audit [stadia]', text: `Stadia ran from 2019 to 2022 (${n}).`, messageId: `<drill-${d.spec.id}@acme.example>`, inReplyTo: request.parsed.messageId }, false);
+      return { raw, envelope: { from: 'pat@acme.example', to: [to] } };
+    };
+    const answers = async (d: DrillDemand) => (await stack.status(d)).items.find((i) => i.id === 'stadia')!.answers.length;
+    const problems: string[] = [];
+    for (const [i, d] of demands.slice(0, o.kills).entries()) {
+      const { raw, envelope } = await replyFor(d, i);
+      const answer = await smtpSend(stack.gatewayPort, raw, envelope);
+      await stack.gateway!.kill('SIGKILL');
+      if (answer.code !== 250) problems.push(`reply ${i + 1}: gateway answered ${answer.code} ${answer.response}`);
+      const recorded = await answers(d);
+      did.push(`reply ${i + 1}: gateway answered ${answer.code}, SIGKILLed at once; answers recorded: ${recorded}`);
+      log(did.at(-1)!);
+      if (recorded !== 1) problems.push(`${d.spec.id}: ${recorded} answers recorded after a 250`);
+      await stack.gateway!.start();
+    }
+    // Temporal unreachable from the gateway: 451, then the sender's retry is recorded once.
+    if (outage) await temporalOutageReply(stack, demands.at(-1)!, replyFor, did, problems, log);
+    for (const d of demands) {
+      d.answered = true;
+      d.expectedEnd = 'withdrawn';
+      await stack.client.workflow.getHandle(d.workflowId).executeUpdate(withdrawUpdate, { args: [{ reason: 'drill over', by: 'drill' }] });
+    }
+    return await finish('gateway', stack, t0, did, 0, 120_000, () => problems);
+  } finally {
+    await stack.close();
+  }
+}
+
+/** Temporal unreachable from the gateway: it answers 451; the sender's retries are recorded once. */
+async function temporalOutageReply(stack: DrillStack, last: DrillDemand, replyFor: (d: DrillDemand, n: number) => Promise<{ raw: Buffer; envelope: { from: string; to: string[] } }>, did: string[], problems: string[], log: (l: string) => void): Promise<void> {
+  const temporalProxy = stack.temporalProxy!;
+  const { raw, envelope } = await replyFor(last, 99);
+  temporalProxy.down();
+  const refused = await smtpSend(stack.gatewayPort, raw, envelope);
+  temporalProxy.up();
+  let retried = refused;
+  let tries = 1;
+  const deadline = Date.now() + 60_000;
+  while (retried.code !== 250 && Date.now() < deadline) {
+    retried = await smtpSend(stack.gatewayPort, raw, envelope);
+    tries += 1;
+  }
+  const again = await smtpSend(stack.gatewayPort, raw, envelope); // a sender that never saw our 250 retries once more
+  const s = await stack.status(last);
+  const recorded = s.items.find((i) => i.id === 'stadia')!.answers.length;
+  did.push(`Temporal unreachable from the gateway: ${refused.code}; sender retried ${tries - 1} time(s) until ${retried.code}, once more after (${again.code}); answers recorded: ${recorded}, duplicates ignored: ${s.duplicatesIgnored}`);
+  log(did.at(-1)!);
+  if (refused.code !== 451) problems.push(`Temporal unreachable: gateway answered ${refused.code}, expected 451`);
+  if (retried.code !== 250) problems.push(`the retried message was not accepted: ${retried.code} ${retried.response}`);
+  if (recorded !== 1) problems.push(`the retried message was recorded ${recorded} times`);
+}

@@ -1,0 +1,251 @@
+/**
+ * The world a fault drill runs in: its own Temporal dev server on a SQLite file (so it can be killed and
+ * started again), a real SMTP sink behind a TCP proxy (so outbound mail can go down), and the worker and
+ * the gateway as real separate processes (`node --import tsx worker/main.ts`, as `npm run worker` runs
+ * it) that a drill can SIGKILL and start again. Demands are unanswered copies of the test spec with
+ * every duration compressed to seconds.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { Client, Connection } from '@temporalio/client';
+import { checkDemand, type DemandSpec } from '../../domain/demand';
+import { demandWorkflowId } from '../../domain/ids';
+import { statusQuery } from '../../domain/messages';
+import { TERMINAL_STATUSES, type DemandStatusView } from '../../domain/state';
+import { demandSummary } from '../../domain/summary';
+import { sampleSpec } from '../../test/helpers/specs';
+import { startSmtpSink, type SmtpSink } from '../../test/helpers/smtp-sink';
+import { startTcpProxy, type TcpProxy } from '../../test/helpers/tcp-proxy';
+import { freePort, startDevServer, stopChild, type DevServer } from '../dev-server';
+import { PROJECT_ROOT } from '../../worker/config';
+import { bundleWorkflows } from '../../worker/main';
+import type { auditDemandWorkflow } from '../../workflows';
+
+export const DRILL_SECRET = 'drill-secret-0123456789abcdef0123456789abcdef';
+
+/** A worker or gateway process that can be killed and started again; its output is kept. */
+export interface Service {
+  name: string;
+  /** Every output line of every run so far. */
+  lines: string[];
+  start(): Promise<void>;
+  /** Sends the signal and waits until the process has exited. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  running(): boolean;
+  stop(): Promise<void>;
+}
+
+/** A service started as `node --import tsx <script>` with `env`, ready when a line matches `ready`. */
+export function service(name: string, script: string, env: NodeJS.ProcessEnv, ready: RegExp, readyTimeoutMs = 120_000): Service {
+  const lines: string[] = [];
+  let child: ChildProcess | undefined;
+  const alive = () => child !== undefined && child.exitCode === null && child.signalCode === null;
+  return {
+    name,
+    lines,
+    running: alive,
+    async start() {
+      if (alive()) return;
+      const mark = lines.length;
+      const c = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, script)], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      child = c;
+      for (const s of [c.stdout!, c.stderr!]) readline.createInterface({ input: s }).on('line', (l) => lines.push(l));
+      const deadline = Date.now() + readyTimeoutMs;
+      while (!lines.slice(mark).some((l) => ready.test(l))) {
+        if (c.exitCode !== null || c.signalCode !== null) throw new Error(`${name} exited (${c.exitCode ?? c.signalCode}) while starting:\n${lines.slice(mark).slice(-15).join('\n')}`);
+        if (Date.now() > deadline) throw new Error(`${name} not ready after ${readyTimeoutMs / 1000} s:\n${lines.slice(mark).slice(-15).join('\n')}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    async kill(signal = 'SIGKILL') {
+      const c = child;
+      if (!c || !alive()) return;
+      const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
+      c.kill(signal);
+      await exited;
+    },
+    async stop() {
+      if (child) await stopChild(child, 7000);
+    },
+  };
+}
+
+/** One demand the drill started, with what it must end as. */
+export interface DrillDemand {
+  spec: DemandSpec;
+  workflowId: string;
+  /** The workflow's start instant (its state's startedAt), for the dry run. */
+  startAt: number;
+  expectedEnd: DemandStatusView['status'];
+  /** Answered demands are counted from the workflow's own record; unanswered ones also from the dry run. */
+  answered: boolean;
+}
+
+export interface DrillStack {
+  dataDir: string;
+  taskQueue: string;
+  /** The dev server (its own, on a SQLite file), stoppable and restartable on the same port and file. */
+  server: { address: string; kill(): Promise<void>; restart(): Promise<void> };
+  client: Client;
+  sink: SmtpSink;
+  /** Between the worker and the sink: `down()` is an SMTP outage. */
+  smtp: TcpProxy;
+  worker: Service;
+  gateway?: Service;
+  /** Between the gateway and Temporal (with `gateway`): `down()` makes Temporal unreachable for it. */
+  temporalProxy?: TcpProxy;
+  gatewayPort: number;
+  ledgerDir: string;
+  demands: DrillDemand[];
+  /** Starts `n` unanswered demands due `deadlineIn` seconds from now (ladder up to 1.75x that). */
+  startDemands(n: number, deadlineIn: number, prefix: string): Promise<DrillDemand[]>;
+  status(d: DrillDemand): Promise<DemandStatusView>;
+  /** Waits until every demand reached a terminal status with an empty outbox; returns the stragglers on timeout. */
+  waitForEnds(timeoutMs: number): Promise<{ ended: number; notEnded: string[] }>;
+  close(): Promise<void>;
+}
+
+/** A fixed-offset zone in which local time is near noon now, so a few minutes never cross a 23:59 send window. */
+function noonZone(now: number): string {
+  const utcHour = new Date(now).getUTCHours();
+  const offset = ((12 - utcHour + 36) % 24) - 12; // -12..11
+  // Etc/GMT zones have inverted signs: Etc/GMT-3 is UTC+3.
+  return offset === 0 ? 'Etc/UTC' : `Etc/GMT${offset > 0 ? '-' : '+'}${Math.abs(offset)}`;
+}
+
+/**
+ * The test spec compressed like the demo's: the deadline `deadlineIn` seconds away, one reminder half
+ * way, the ladder a quarter, half and three quarters of that after the deadline, every day a business
+ * day, mail allowed all day, replies not sender-authenticated (the drill cannot sign as acme.example).
+ */
+export function compressedSpec(id: string, startMs: number, deadlineIn: number): DemandSpec {
+  const s = (f: number) => `PT${Math.max(1, Math.round(deadlineIn * f))}S`;
+  const zone = noonZone(startMs);
+  const base = sampleSpec(id);
+  const checked = checkDemand({
+    ...base,
+    requester: { ...base.requester, timezone: zone },
+    counterparty: { ...base.counterparty, timezone: zone },
+    deadline: new Date(startMs + deadlineIn * 1000).toISOString(),
+    reminders: [{ before: s(0.5) }],
+    escalation: base.escalation!.map((step, i) => ({ ...step, after: s(0.25 * (i + 1)) })),
+    calendar: { businessDays: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], holidays: [], sendWindow: { from: '00:00', to: '23:59' } },
+    inbound: { authentication: 'none' },
+  });
+  if (!checked.ok) throw new Error(`drill spec invalid: ${checked.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
+  return checked.spec;
+}
+
+export interface StackOptions {
+  /** Also run the inbound gateway as a process (AUDITFLOW_INBOUND_AUTH=report), reaching Temporal through `temporalProxy`. */
+  gateway?: boolean;
+  log?: (line: string) => void;
+}
+
+/** Starts the dev server (SQLite file), sink, proxy and worker process; the gateway process when asked. */
+export async function startStack(opts: StackOptions = {}): Promise<DrillStack> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'auditflow-drill-'));
+  const dbFile = path.join(dataDir, 'temporal.db');
+  const port = await freePort();
+  let server: DevServer = await startDevServer({ port, uiPort: false, dbFile, log: opts.log });
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection, namespace: 'default' });
+  const sink = await startSmtpSink();
+  const smtp = await startTcpProxy({ host: '127.0.0.1', port: sink.port });
+  const bundle = path.join(dataDir, 'workflow-bundle.js');
+  fs.writeFileSync(bundle, (await bundleWorkflows()).code);
+  const taskQueue = `drill-${Date.now().toString(36)}`;
+  const gatewayPort = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    AUDITFLOW_DATA_DIR: dataDir,
+    AUDITFLOW_TASK_QUEUE: taskQueue,
+    TEMPORAL_ADDRESS: server.address,
+    TEMPORAL_NAMESPACE: 'default',
+    SMTP_URL: `smtp://127.0.0.1:${smtp.port}`,
+    AUDITFLOW_SECRET: DRILL_SECRET,
+    AUDITFLOW_WORKFLOW_BUNDLE: bundle,
+    AUDITFLOW_GATEWAY_PORT: String(gatewayPort),
+    AUDITFLOW_INBOUND_AUTH: 'report',
+    NO_COLOR: '1',
+  };
+  const worker = service('worker', 'worker/main.ts', env, /worker ready/);
+  const temporalProxy = opts.gateway ? await startTcpProxy({ host: '127.0.0.1', port }) : undefined;
+  const gateway = temporalProxy ? service('gateway', 'gateway/main.ts', { ...env, TEMPORAL_ADDRESS: temporalProxy.address }, /gateway ready/) : undefined;
+  await worker.start();
+  await gateway?.start();
+  const demands: DrillDemand[] = [];
+  const handle = (d: DrillDemand) => client.workflow.getHandle(d.workflowId);
+  const status = (d: DrillDemand) => handle(d).query(statusQuery);
+  return {
+    dataDir,
+    taskQueue,
+    server: {
+      address: server.address,
+      async kill() {
+        const c = server.child;
+        if (c.exitCode !== null || c.signalCode !== null) return;
+        const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
+        c.kill('SIGKILL');
+        await exited;
+      },
+      async restart() {
+        server = await startDevServer({ port, uiPort: false, dbFile, binary: server.binary, log: opts.log });
+      },
+    },
+    client,
+    sink,
+    smtp,
+    worker,
+    ...(gateway ? { gateway } : {}),
+    ...(temporalProxy ? { temporalProxy } : {}),
+    gatewayPort,
+    ledgerDir: path.join(dataDir, 'mail', 'ledger'),
+    demands,
+    async startDemands(n, deadlineIn, prefix) {
+      const started: DrillDemand[] = [];
+      for (let i = 0; i < n; i++) {
+        const spec = compressedSpec(`${prefix}-${Date.now().toString(36)}-${i}`, Date.now(), deadlineIn);
+        const workflowId = demandWorkflowId(spec.id);
+        await client.workflow.start<typeof auditDemandWorkflow>('auditDemandWorkflow', { workflowId, taskQueue, args: [{ spec, startedBy: 'drill' }], staticSummary: demandSummary(spec) });
+        started.push({ spec, workflowId, startAt: 0, expectedEnd: 'referred', answered: false });
+      }
+      demands.push(...started);
+      return started;
+    },
+    status,
+    async waitForEnds(timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      const done = new Set<string>();
+      for (;;) {
+        for (const d of demands) {
+          if (done.has(d.workflowId)) continue;
+          const s = await status(d).catch(() => undefined);
+          if (s && !d.startAt) d.startAt = Date.parse(s.startedAt);
+          if (s && TERMINAL_STATUSES.includes(s.status) && s.outbox.length === 0) {
+            // The owner's notice goes out after the report: the workflow is done only when it has closed.
+            const desc = await handle(d).describe();
+            if (desc.status.name !== 'RUNNING') done.add(d.workflowId);
+          }
+        }
+        if (done.size === demands.length) return { ended: done.size, notEnded: [] };
+        if (Date.now() > deadline) return { ended: done.size, notEnded: demands.filter((d) => !done.has(d.workflowId)).map((d) => d.spec.id) };
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    },
+    async close() {
+      await gateway?.stop();
+      await temporalProxy?.close();
+      await worker.stop();
+      await smtp.close();
+      await sink.close();
+      await connection.close();
+      await stopChild(server.child, 8000);
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
