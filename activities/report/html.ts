@@ -4,7 +4,7 @@
  */
 import type { AnswerRecord } from '../../domain/state';
 import type { ReportDocument, ReportItem } from './model';
-import { answerFrom, authText, clean, eventDetail, eventWhat, eventWho, fileLabel, itemState, lateness, outcomeText, sourceText, when, whenText } from './text';
+import { answerFrom, authText, clean, eventDetail, eventWhat, eventWho, fileLabel, itemState, lateness, outcomeDetail, sourceText, when, whenText } from './text';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -68,7 +68,7 @@ export function renderReportHtml(doc: ReportDocument): string {
     fact('Requester', h(d.requester)),
     fact('Counterparty', `${h(d.counterparty)} <span class="muted">(local times: ${h(zone)})</span>`),
     fact('Basis', h(d.basis)),
-    fact('Outcome', `<span class="status">${h(outcomeText(doc))}</span>`),
+    fact('Outcome', `<span class="status">${h(doc.outcome.status)}</span> (${h(outcomeDetail(doc))})`),
     fact('Started', `${h(whenText(d.startedAt, zone))} by ${h(d.startedBy)}`),
     ...(d.finishedAt ? [fact('Ended', h(whenText(d.finishedAt, zone)))] : []),
     ...(d.withdrawn ? [fact('Withdrawn', `${h(whenText(d.withdrawn.at, zone))} by ${h(d.withdrawn.by)}: ${h(d.withdrawn.reason)}`)] : []),

@@ -1,7 +1,7 @@
 /** Renders a report document as Markdown: outcome, items with questions, answers and reviews, timeline. */
 import type { AnswerRecord } from '../../domain/state';
 import type { ReportDocument, ReportItem } from './model';
-import { answerFrom, authText, clean, eventDetail, eventWhat, eventWho, fileLabel, itemState, lateness, outcomeText, sourceText, when, whenText } from './text';
+import { answerFrom, authText, clean, eventDetail, eventWhat, eventWho, fileLabel, itemState, lateness, outcomeDetail, sourceText, when, whenText } from './text';
 
 /** Inline text from email or a spec: no raw HTML, links, code spans or table breaks; one line. */
 function md(value: string | number | undefined): string {
@@ -57,9 +57,9 @@ export function renderReportMarkdown(doc: ReportDocument): string {
     `- Demand: ${code(d.id)} (workflow ${code(d.workflowId)})`,
     `- Requester: ${md(d.requester)}; counterparty: ${md(d.counterparty)} (local times are ${md(zone)})`,
     `- Basis: ${md(d.basis)}`,
-    `- Outcome: **${md(outcomeText(doc))}**`,
+    `- Outcome: **${doc.outcome.status}** (${outcomeDetail(doc)})`,
     `- Started: ${whenText(d.startedAt, zone)} by ${md(d.startedBy)}${d.finishedAt ? `; ended: ${whenText(d.finishedAt, zone)}` : ''}`,
-    ...(d.withdrawn ? [`- Withdrawn ${whenText(d.withdrawn.at, zone)} by ${md(d.withdrawn.by)}: ${md(d.withdrawn.reason)}`] : []),
+    ...(d.withdrawn ? [`- Withdrawn by ${md(d.withdrawn.by)}: ${md(d.withdrawn.reason)} (${whenText(d.withdrawn.at, zone)})`] : []),
     ...(d.paused ? [`- Clock stopped since ${whenText(d.paused.since, zone)} by ${md(d.paused.by)}: ${md(d.paused.reason)}`] : []),
     `- Source: ${md(sourceText(doc))}; generated ${whenText(doc.generatedAt, zone)}`,
     '',

@@ -58,10 +58,10 @@ export function itemState(i: ReportItem): string {
   return i.phase === 'closed' ? `closed (${i.closure ?? '?'})` : i.phase;
 }
 
-/** The outcome in one line: "withdrawn: 2 withdrawn, 1 accepted". */
-export function outcomeText(doc: ReportDocument): string {
+/** What the outcome's status is made of: "1 accepted, 2 withdrawn", "still running; 1 accepted, 2 open". */
+export function outcomeDetail(doc: ReportDocument): string {
   const parts = Object.entries(doc.outcome.closures).map(([k, n]) => `${n} ${k}`);
-  return `${doc.outcome.status}${doc.outcome.ended ? '' : ' (still running)'}: ${parts.join(', ')}`;
+  return `${doc.outcome.ended ? '' : 'still running; '}${parts.join(', ')}`;
 }
 
 /** What a timeline event was: "sent request", "received answer", "extend". */

@@ -51,7 +51,7 @@ describe('auditflow report (dev server, real worker, SMTP gateway)', () => {
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     fs.writeFileSync(path.join(ARTIFACTS, 'report.md'), md);
     assert.match(md, /^# Audit of API usage\n/);
-    assert.match(md, /- Outcome: \*\*active \(still running\): 1 accepted, 2 open\*\*/);
+    assert.match(md, /- Outcome: \*\*active\*\* \(still running; 1 accepted, 2 open\)/);
     assert.match(md, /### \\\[xbox\\\] Xbox companion app\n\nState: closed \(accepted\)/);
     assert.match(md, /1\. What data did it read\?\n2\. Which use cases were never declared\?/);
     assert.match(md, /- Answer 1 \(round 0\), received \w{3} \d+ \w{3} \d{4}, \d\d:\d\d P[SD]T \(\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\), \*\*on time\*\*, by email from pat@acme\.example/);
@@ -137,8 +137,8 @@ describe('auditflow report (dev server, real worker, SMTP gateway)', () => {
     assert.deepEqual(doc.outcome.closures, { accepted: 1, withdrawn: 2 });
     assert.ok(doc.timeline.some((e) => e.type === 'message' && e.kind === 'internal' && e.direction === 'out'), 'the final notice to the owner is in the timeline');
     const md = fs.readFileSync(path.join(dir, 'report.md'), 'utf8');
-    assert.match(md, /- Outcome: \*\*withdrawn: 1 accepted, 2 withdrawn\*\*/);
-    assert.match(md, /- Withdrawn .* by Dana Owner: settled \\<out of court\\>/);
+    assert.match(md, /- Outcome: \*\*withdrawn\*\* \(1 accepted, 2 withdrawn\)/);
+    assert.match(md, /- Withdrawn by Dana Owner: settled \\<out of court\\> \(\w{3} /);
     const html = fs.readFileSync(path.join(dir, 'report.html'), 'utf8');
     assertInertPage(html);
     assert.ok(html.includes('settled &lt;out of court&gt;'));
@@ -148,11 +148,12 @@ describe('auditflow report (dev server, real worker, SMTP gateway)', () => {
   it('after Temporal deleted the workflow, report falls back to the final report.json and says so', async () => {
     const workflowId = `audit:${d.id}`;
     await h.env.client.workflowService.deleteWorkflowExecution({ namespace: h.env.namespace ?? 'default', workflowExecution: { workflowId } });
-    const deadline = Date.now() + 30_000;
+    // The server deletes asynchronously (after the execution's close tasks); on a loaded machine that takes tens of seconds.
+    const deadline = Date.now() + 120_000;
     for (;;) {
       const gone = await h.env.client.workflow.getHandle(workflowId).describe().then(() => false, (err) => err instanceof WorkflowNotFoundError);
       if (gone) break;
-      assert.ok(Date.now() < deadline, 'the workflow was not deleted within 30 s');
+      assert.ok(Date.now() < deadline, 'the workflow was not deleted within 120 s');
       await new Promise((r) => setTimeout(r, 200));
     }
     const file = path.join(h.config.dataDir, 'reports', d.id, 'report.json');
@@ -160,8 +161,8 @@ describe('auditflow report (dev server, real worker, SMTP gateway)', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.ok(r.stderr.includes(`note: demand "${d.id}" is no longer in Temporal (its history was deleted, e.g. by the namespace's retention); using the final report written when it ended (${file}, generated `), r.stderr);
     assert.match(r.stdout, /- Source: the final report written when the demand ended \(/);
-    assert.match(r.stdout, /- Outcome: \*\*withdrawn: 1 accepted, 2 withdrawn\*\*/);
-    assert.ok(r.stdout.includes(`sha256 ${sha(d.inventory)}`));
+    assert.match(r.stdout, /- Outcome: \*\*withdrawn\*\* \(1 accepted, 2 withdrawn\)/);
+    assert.ok(r.stdout.includes(`sha256 \`${sha(d.inventory)}\``));
     const doc = JSON.parse((await d.run('report', d.id, '--json')).stdout) as ReportDocument;
     assert.equal(doc.source.kind, 'final-report');
     assert.equal(doc.source.path, file);
