@@ -118,7 +118,12 @@ export async function workerKillDrill(o: WorkerKillOptions): Promise<DrillResult
       did.push(`${line}; restarted, ready at +${secs(Date.now() - start)}`);
       log(did.at(-1)!);
     }
-    return await finish('worker-kill', stack, t0, did, o.kills, Math.max(240_000, horizon * 3));
+    // A send in flight when the worker died is retried only after its start-to-close timeout (2 min).
+    return await finish('worker-kill', stack, t0, did, o.kills, Math.max(300_000, horizon * 3), async () => {
+      const { retried, maxAttempt } = await activityRetries(stack);
+      did.push(`${retried} activity attempts were retries after a kill (most attempts for one: ${maxAttempt}); all demands ended ${secs(Date.now() - start)} after the start`);
+      return [];
+    });
   } finally {
     await stack.close();
   }
