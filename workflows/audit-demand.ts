@@ -9,6 +9,7 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
   upsertMemo,
   workflowInfo,
@@ -129,7 +130,7 @@ export async function auditDemandWorkflow(input: AuditDemandInput): Promise<Audi
     else await condition(wake);
     const forced = new Set(state.escalateNow);
     state.escalateNow = [];
-    fireDueActions(state, Date.now(), forced);
+    fireDueActions(state, Date.now(), forced, () => patched('merge-reminders-at-one-instant'));
   }
 
   state.finishedAt = new Date(Date.now()).toISOString();

@@ -61,8 +61,30 @@ function fireItem(state: DemandState, item: ItemState, now: number, force: boole
   return sending;
 }
 
-/** Fires everything due at `now` for every awaiting item; returns true when anything changed. */
-export function fireDueActions(state: DemandState, now: number, forcedItems: Set<string> = new Set()): boolean {
+/**
+ * Reminders of different numbers due at the same instant (items whose deadlines differ) become one
+ * reminder per recipient, speaking as the latest (its number and note). Escalation steps stay apart:
+ * each has its own recipients and message.
+ */
+function mergeReminders(batches: Map<string, Batch>, allowed: () => boolean): Map<string, Batch> {
+  const reminders = [...batches.entries()].filter(([, b]) => b.action.kind === 'reminder');
+  const instants = new Set(reminders.map(([, b]) => b.action.at));
+  if (instants.size === reminders.length || !allowed()) return batches;
+  const merged = new Map([...batches].filter(([, b]) => b.action.kind !== 'reminder'));
+  for (const at of instants) {
+    const same = reminders.filter(([, b]) => b.action.at === at).sort(([, a], [, b]) => b.action.index - a.action.index);
+    const [key, latest] = same[0]!;
+    merged.set(key, { action: latest.action, itemIds: same.flatMap(([, b]) => b.itemIds) });
+  }
+  return merged;
+}
+
+/**
+ * Fires everything due at `now` for every awaiting item; returns true when anything changed.
+ * `mergeAllowed` says whether reminders at one instant may be merged (the workflow asks `patched()`,
+ * so that histories recorded before the merge existed replay unchanged).
+ */
+export function fireDueActions(state: DemandState, now: number, forcedItems: Set<string> = new Set(), mergeAllowed: () => boolean = () => true): boolean {
   if (state.paused) return false;
   const batches = new Map<string, Batch>();
   const before = state.decisions.length + state.items.reduce((n, i) => n + i.firedKeys.length, 0);
@@ -74,7 +96,7 @@ export function fireDueActions(state: DemandState, now: number, forcedItems: Set
       batches.set(k, batch);
     }
   }
-  for (const [k, { action, itemIds }] of batches) queueForAction(state, action, itemIds, k, now);
+  for (const [k, { action, itemIds }] of mergeReminders(batches, mergeAllowed)) queueForAction(state, action, itemIds, k, now);
   const after = state.decisions.length + state.items.reduce((n, i) => n + i.firedKeys.length, 0);
   return after !== before;
 }

@@ -85,6 +85,10 @@ describe('plan vs reality (time-skipping server, real SMTP, the real CLI)', () =
       const final = (rows: Sent[]) => rows.filter((r) => r.kind === 'internal' && r.scheduledAt === '-');
       const rest = (rows: Sent[]) => rows.filter((r) => !final(rows).includes(r)).sort(bySendOrder);
       assert.equal(reality.length, planned(plan).length, 'as many emails as planned');
+      // One reminder per recipient and instant, even for items at different reminder numbers (Pat's xbox and psn).
+      const reminders = reality.filter((r) => r.kind === 'reminder').map((r) => `${r.to} ${r.date}`);
+      assert.deepEqual(reminders, [...new Set(reminders)], 'no recipient gets two reminders at one instant');
+      assert.ok(reality.some((r) => r.kind === 'reminder' && r.items.includes('xbox') && r.items.includes('psn')), 'xbox and psn share a reminder');
       assert.deepEqual(rest(reality), rest(planned(plan)));
       // The owner's final notice goes out once the report is written, a moment after the referral.
       const [sentFinal, plannedFinal] = [final(reality), final(planned(plan))];
