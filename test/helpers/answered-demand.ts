@@ -8,6 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { auditflow, type RunResult } from './cli';
+import { eventually } from './eventually';
 import type { TestGateway } from './gateway';
 import { TEST_SECRET, type Harness } from './harness';
 import { compose, replyAddress, replyTo } from './mail-auth';
@@ -34,16 +35,6 @@ export interface AnsweredDemand {
 
 const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 /** Starts and answers a demand as described above; every step is checked before the next. */
 export async function answeredDemand(h: Harness, gw: TestGateway, prefix: string): Promise<AnsweredDemand> {
   const id = `${prefix}-${Date.now().toString(36)}`;
@@ -60,9 +51,9 @@ export async function answeredDemand(h: Harness, gw: TestGateway, prefix: string
   const replyRaw = await compose(mail, true);
   const sent = await gw.send(replyRaw, { from: 'pat@acme.example', to: [replyAddress(request)] });
   if (sent.code !== 250) throw new Error(`the gateway refused the reply: ${sent.response}`);
-  await until('the reply to be recorded on xbox', async () => ((await h.settled(id)).items.find((i) => i.id === 'xbox')!.answers[0]?.attachments[0]?.sha256 === sha(inventory) ? true : undefined));
+  await eventually(async () => ((await h.settled(id)).items.find((i) => i.id === 'xbox')!.answers[0]?.attachments[0]?.sha256 === sha(inventory) ? true : undefined), 'the reply to be recorded on xbox');
 
-  await until('psn to be overdue', async () => ((await h.status(id)).items.find((i) => i.id === 'psn')!.phase === 'overdue' ? true : undefined));
+  await eventually(async () => ((await h.status(id)).items.find((i) => i.id === 'psn')!.phase === 'overdue' ? true : undefined), 'psn to be overdue');
   const letter = Buffer.from('%PDF-1.4 signed letter about the PSN bridge');
   const letterFile = path.join(h.config.dataDir, 'letter.pdf');
   fs.writeFileSync(letterFile, letter);
