@@ -22,6 +22,17 @@ export interface StartedDemand {
   url: string;
 }
 
+/** Items whose deadline has already passed at `now`: a demand cannot ask for something due in the past. */
+export function pastDeadlineProblems(spec: DemandSpec, now: number): { path: string; message: string }[] {
+  return spec.items
+    .map((item, i) => ({ item, i, due: initialDeadline(spec, item.id) }))
+    .filter(({ due }) => due <= now)
+    .map(({ item, i, due }) => ({
+      path: item.deadline ? `items[${i}].deadline` : 'deadline',
+      message: `${item.id} would be due ${localAndUtc(due, spec.counterparty.timezone)}, which has already passed; give a future deadline (the request must leave the counterparty time to answer)`,
+    }));
+}
+
 /** Starts one validated demand. */
 export async function startDemand(ctx: CliContext, spec: DemandSpec, startedBy: string): Promise<StartedDemand> {
   const workflowId = demandWorkflowId(spec.id);
@@ -60,6 +71,8 @@ async function startMany(template: DemandSpec, csvFile: string, opts: GlobalOpti
     if (err instanceof BulkFileError) throw new CliError(err.message, Exit.invalid);
     throw err;
   }
+  const now = Date.now();
+  for (const r of rows) if ('spec' in r && pastDeadlineProblems(r.spec, now).length) Object.assign(r, { problems: pastDeadlineProblems(r.spec, now) });
   const invalid = rows.filter((r) => 'problems' in r);
   if (invalid.length) {
     const lines = invalid.flatMap((r) => ('problems' in r ? r.problems.map((p) => `  line ${r.line} (${r.id || 'no id'}): ${p.path}: ${p.message}`) : []));
@@ -125,6 +138,8 @@ export function register(program: Command): void {
       const r = readSpecFile(file);
       if (!r.ok) throw new CliError(`${file} is not a valid demand:\n${r.problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}`, Exit.invalid, r.problems);
       if (opts.for) return startMany(r.spec, opts.for, opts);
+      const past = pastDeadlineProblems(r.spec, Date.now());
+      if (past.length) throw new CliError(`${file} cannot start now:\n${past.map((p) => `  ${p.path}: ${p.message}`).join('\n')}`, Exit.invalid, past);
       await withClient(async (ctx) => {
         const started = await startDemand(ctx, r.spec, actor(opts.by));
         if (opts.json) printJson(started);

@@ -34,7 +34,7 @@ export function register(program: Command): void {
         `  reminders:   ${spec.reminders.map((x) => `${describeOffset(x.before)} before`).join(', ') || 'none'}`,
         `  escalation:  ${spec.escalation.map((s, i) => `${i + 1}) ${describeOffset(s.after)} after -> ${s.action === 'refer' ? 'refer' : s.notify.join(' + ')}`).join('; ') || 'none'}`,
       ];
-      if (deadline <= Date.now()) lines.push(`  warning:     the deadline is in the past; starting it now would go straight to the escalation ladder`);
+      if (deadline <= Date.now()) lines.push(`  warning:     the deadline is in the past: \`start\` refuses a demand until every deadline is in the future`);
       if (spec.escalation.length) lines.push(`  last step:   ${localAndUtc(applyOffset(deadline, spec.escalation[spec.escalation.length - 1]!.after, spec, 1), zone)} (before moving into sending hours; see plan)`);
       process.stdout.write(`${lines.join('\n')}\n`);
     });

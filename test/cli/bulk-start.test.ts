@@ -91,6 +91,19 @@ describe('auditflow start --for (dev server, real worker, real SMTP)', () => {
     assert.ok(!list.stdout.includes(`bulk-ok-${tag}`), 'the valid row did not start either');
   });
 
+  it('refuses to start a demand whose deadline has passed, alone or in a CSV row (exit 2)', async () => {
+    const past = path.join(h.config.dataDir, 'past.yaml');
+    fs.writeFileSync(past, fs.readFileSync(example, 'utf8').replace(/^id: .*$/m, `id: past-${tag}`).replace(/^deadline: .*$/m, 'deadline: "2020-06-05T17:00"'));
+    const alone = await run('start', past);
+    assert.equal(alone.code, 2, alone.stdout);
+    assert.match(alone.stderr, /cannot start now:\n {2}deadline: atlas would be due Fri 5 Jun 2020, 17:00 PDT \(2020-06-06 00:00Z\), which has already passed; give a future deadline/);
+    const rows = await run('start', example, '--for', csv('past.csv', `id,organisation,deadline\npast-row-${tag},Late Ltd,2020-06-05T17:00\n`));
+    assert.equal(rows.code, 2);
+    assert.match(rows.stderr, new RegExp(`line 2 \\(past-row-${tag}\\): deadline: atlas would be due .* which has already passed`));
+    const list = await run('list', '--json');
+    assert.ok(!list.stdout.includes(`past-${tag}`) && !list.stdout.includes(`past-row-${tag}`), 'neither started');
+  });
+
   it('refuses a file with unknown or missing columns before reading any row (exit 2)', async () => {
     const unknown = await run('start', example, '--for', csv('unknown.csv', 'id,organisation,primary_emial\nx,y,z\n'));
     assert.equal(unknown.code, 2);
