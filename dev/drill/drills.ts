@@ -108,14 +108,17 @@ export async function workerKillDrill(o: WorkerKillOptions): Promise<DrillResult
     const horizon = o.deadlineIn * 1.75 * 1000;
     const moments = Array.from({ length: o.kills }, () => Math.round(random() * horizon)).sort((a, b) => a - b);
     did.push(`${o.demands} demands, deadline in ${o.deadlineIn} s, reminder, overdue notice and a 3-step ladder to referral within ${Math.round(horizon / 1000)} s`);
+    let readyAt = Date.now();
     for (const [i, at] of moments.entries()) {
-      const wait = start + at - Date.now();
+      // Each kill hits a worker that has been running for a moment, not one still starting up.
+      const wait = Math.max(start + at, readyAt + 1000 + Math.round(random() * 3000)) - Date.now();
       if (wait > 0) await sleep(wait);
       await stack.worker.kill('SIGKILL');
       const line = `kill ${i + 1}/${o.kills}: SIGKILL worker at +${secs(Date.now() - start)} (${stack.sink.messages.length} emails arrived so far)`;
       await sleep(o.restartAfterMs ?? 2000); // the fault itself: the worker stays dead for 2 s
       await stack.worker.start();
-      did.push(`${line}; restarted, ready at +${secs(Date.now() - start)}`);
+      readyAt = Date.now();
+      did.push(`${line}; restarted, ready at +${secs(readyAt - start)}`);
       log(did.at(-1)!);
     }
     // A send in flight when the worker died is retried only after its start-to-close timeout (2 min).
