@@ -114,7 +114,10 @@ export async function gatewayThroughput(stack: BenchStack, requests: Map<string,
   // Item-major: consecutive messages go to different demands, as replies from many counterparties do
   // (eight clients answering the same demand at once measure that one workflow's signal queue instead).
   const reqs = [...requests.values()];
-  for (let i = 0; i < 8; i++) for (const m of reqs) if (m.itemIds[i]) targets.push({ m, item: m.itemIds[i] });
+  for (let i = 0; i < 8; i++) for (const m of reqs) {
+    const item = m.itemIds[i];
+    if (item) targets.push({ m, item });
+  }
   const work = targets.slice(0, o.messages);
   const blast = async (send: (t: (typeof work)[number], client: number) => Promise<void>) => {
     let next = 0;
