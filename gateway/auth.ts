@@ -3,11 +3,42 @@
  * or an aligned DKIM signature, or nothing; an ARC chain sealed first by a trusted forwarder that saw
  * DMARC pass counts as a pass; From-domains listed in warnDomains are accepted with a warning.
  */
+import dns from 'node:dns';
 import { authenticate } from 'mailauth';
 import type { InboundProfile } from '../domain/inbound';
 
 /** mailauth's resolver shape: TXT answers as string[][]; throw with code ENOTFOUND for a miss. */
 export type DnsResolver = (name: string, rrtype: string) => Promise<unknown>;
+
+/** Answers that say "no such record": cached like answers. Timeouts and server failures are not cached. */
+const DEFINITE_MISS = new Set(['ENOTFOUND', 'ENODATA']);
+
+/**
+ * A DNS cache in front of a resolver (the system's by default): answers and definite misses are kept for
+ * `ttlMs`, and concurrent lookups of the same name share one query. Every reply looks up the same few
+ * records (the sender domain's SPF and DMARC, its DKIM key), and a burst of replies must not become a
+ * burst of queries: a resolver that drops some of them (rate limits) makes each drop a retry of a second
+ * or more while the sender waits for its 250.
+ */
+export function cachingResolver(base: DnsResolver = (name, rrtype) => dns.promises.resolve(name, rrtype as 'TXT'), opts: { ttlMs?: number; max?: number; now?: () => number } = {}): DnsResolver {
+  const ttlMs = opts.ttlMs ?? 60_000;
+  const max = opts.max ?? 10_000;
+  const now = opts.now ?? Date.now;
+  const cache = new Map<string, { until: number; answer: Promise<unknown> }>();
+  return (name, rrtype) => {
+    const key = `${rrtype} ${name.toLowerCase()}`;
+    const hit = cache.get(key);
+    if (hit && hit.until > now()) return hit.answer;
+    if (cache.size >= max) cache.delete(cache.keys().next().value!);
+    const answer = base(name, rrtype);
+    cache.set(key, { until: now() + ttlMs, answer });
+    // A failure that is not a definite miss is forgotten at once, so the next lookup asks again.
+    answer.catch((err: NodeJS.ErrnoException) => {
+      if (!DEFINITE_MISS.has(err?.code ?? '') && cache.get(key)?.answer === answer) cache.delete(key);
+    });
+    return answer;
+  };
+}
 
 export interface AuthInput {
   ip?: string;

@@ -7,7 +7,7 @@ import { createFileEvidenceStore } from '../activities/evidence';
 import { makeHmac } from '../activities/email';
 import { loadConfigOrExit, loadSecret, type AuditflowConfig } from '../worker/config';
 import { connectClient, loadTemporalTarget, type TemporalTarget } from '../worker/temporal-target';
-import type { DnsResolver } from './auth';
+import { cachingResolver, type DnsResolver } from './auth';
 import { startImapPoller, type ImapPoller } from './imap';
 import type { IntakeDeps } from './intake';
 import { startSmtpGateway, type SmtpGateway } from './smtp';
@@ -24,7 +24,7 @@ export function intakeDeps(config: AuditflowConfig, client: Client, opts: { reso
     mta: config.gateway.hostname,
     authMode: config.gateway.authMode,
     trustedArcSealers: config.gateway.trustedArcSealers,
-    ...(opts.resolver ? { resolver: opts.resolver } : {}),
+    resolver: opts.resolver ?? cachingResolver(),
     ...(opts.log ? { log: opts.log } : {}),
   };
 }
