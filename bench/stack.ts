@@ -13,7 +13,7 @@ import readline from 'node:readline';
 import { Client, Connection } from '@temporalio/client';
 import { SMTPServer } from 'smtp-server';
 import { freePort, isPortOpen, startDevServer, stopChild, type DevServer } from '../dev/dev-server';
-import { PROJECT_ROOT } from '../worker/config';
+import { PROJECT_ROOT, workerNodeFlags } from '../worker/config';
 
 /** What the sink keeps of each outbound message: the headers the counterparty needs. */
 export interface OutboundMail {
@@ -121,7 +121,7 @@ export interface BenchStack {
 
 function spawnTs(script: string, env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
   const log = fs.openSync(logFile, 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, script)], { cwd: PROJECT_ROOT, env, stdio: ['ignore', log, log] });
+  const child = spawn(process.execPath, [...(script.endsWith('worker/main.ts') ? workerNodeFlags(env) : []), '--import', 'tsx', path.join(PROJECT_ROOT, script)], { cwd: PROJECT_ROOT, env, stdio: ['ignore', log, log] });
   fs.closeSync(log);
   return child;
 }

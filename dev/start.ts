@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ConfigError, loadConfig, PROJECT_ROOT, type AuditflowConfig } from '../worker/config';
+import { ConfigError, loadConfig, PROJECT_ROOT, workerNodeFlags, type AuditflowConfig } from '../worker/config';
 import { loadTemporalTarget, type TemporalTarget } from '../worker/temporal-target';
 import { redactSmtpUrl } from '../worker/transport';
 import { isPortOpen, startDevServer, stopChild, type DevServer } from './dev-server';
@@ -39,7 +39,7 @@ function supervise(stack: Stack, name: 'worker' | 'gateway', script: string, env
   const log = componentLogger(name);
   const crashes: number[] = [];
   const launch = () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, script)], { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: PROJECT_ROOT });
+    const child = spawn(process.execPath, [...(script.endsWith('worker/main.ts') ? workerNodeFlags(env) : []), '--import', 'tsx', path.join(PROJECT_ROOT, script)], { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: PROJECT_ROOT });
     let ready = false;
     const watch = (line: string) => {
       if (!ready && line.includes(readyMarker)) {

@@ -83,6 +83,8 @@ export const EnvSchema = z.object({
   AUDITFLOW_IMAP_QUARANTINE: z.string().trim().min(1).default('Quarantine'),
   AUDITFLOW_IMAP_POLL_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).int('must be a whole number').min(5, 'must be at least 5').max(3600, 'must be at most 3600').default(60),
   AUDITFLOW_UI_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://temporal.example.com' }).optional(),
+  AUDITFLOW_WORKFLOW_CACHE: z.coerce.number({ error: 'must be a number of workflows' }).int('must be a whole number').min(10, 'must be at least 10').max(100_000, 'must be at most 100000').default(150),
+  AUDITFLOW_WORKER_HEAP_MB: z.coerce.number({ error: 'must be a number of megabytes' }).int('must be a whole number').min(256, 'must be at least 256').max(65_536, 'must be at most 65536').default(640),
   AUDITFLOW_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'], { error: 'must be one of TRACE, DEBUG, INFO, WARN, ERROR' }).default('INFO'),
 });
 
@@ -105,6 +107,8 @@ export interface AuditflowConfig {
   replyDomain: string;
   replyLocalPart: string;
   logLevel: EnvSettings['AUDITFLOW_LOG_LEVEL'];
+  /** How many demand workflows a worker keeps in memory; the others are replayed from history when they wake. */
+  workflowCache: number;
   /** Where the secret comes from; the value itself is read with loadSecret(). */
   secretSource: 'env' | 'file';
   /** AUDITFLOW_SECRET as given (never printed); otherwise loadSecret() uses <data>/secret. */
@@ -159,6 +163,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AuditflowConfi
     replyDomain: s.AUDITFLOW_REPLY_DOMAIN,
     replyLocalPart: s.AUDITFLOW_REPLY_LOCAL_PART,
     logLevel: s.AUDITFLOW_LOG_LEVEL,
+    workflowCache: s.AUDITFLOW_WORKFLOW_CACHE,
     secretSource: s.AUDITFLOW_SECRET ? 'env' : 'file',
     ...(s.AUDITFLOW_SECRET ? { secret: s.AUDITFLOW_SECRET } : {}),
     gateway: {
@@ -212,4 +217,13 @@ export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Auditflo
     }
     throw err;
   }
+}
+
+/**
+ * Node flags for the worker process: a bounded V8 heap (AUDITFLOW_WORKER_HEAP_MB, default 640), so that
+ * memory freed by evicting cached workflows is collected instead of growing RSS up to V8's default limit.
+ */
+export function workerNodeFlags(env: NodeJS.ProcessEnv = process.env): string[] {
+  const parsed = EnvSchema.shape.AUDITFLOW_WORKER_HEAP_MB.safeParse(env.AUDITFLOW_WORKER_HEAP_MB);
+  return [`--max-old-space-size=${parsed.success ? parsed.data : 640}`];
 }

@@ -20,7 +20,7 @@ import { sampleSpec } from '../../test/helpers/specs';
 import { startSmtpSink, type SmtpSink } from '../../test/helpers/smtp-sink';
 import { startTcpProxy, type TcpProxy } from '../../test/helpers/tcp-proxy';
 import { freePort, startDevServer, stopChild, type DevServer } from '../dev-server';
-import { PROJECT_ROOT } from '../../worker/config';
+import { PROJECT_ROOT, workerNodeFlags } from '../../worker/config';
 import { bundleWorkflows } from '../../worker/main';
 import type { auditDemandWorkflow } from '../../workflows';
 
@@ -50,7 +50,7 @@ export function service(name: string, script: string, env: NodeJS.ProcessEnv, re
     async start() {
       if (alive()) return;
       const mark = lines.length;
-      const c = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, script)], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const c = spawn(process.execPath, [...(script.endsWith('worker/main.ts') ? workerNodeFlags(env) : []), '--import', 'tsx', path.join(PROJECT_ROOT, script)], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
       child = c;
       for (const s of [c.stdout!, c.stderr!]) readline.createInterface({ input: s }).on('line', (l) => lines.push(l));
       const deadline = Date.now() + readyTimeoutMs;
