@@ -4,7 +4,7 @@
  * fault's own downtime), then counts lost and duplicated email (dev/drill/count.ts) and looks for
  * determinism errors in the worker's output and in every demand's history.
  */
-import nodemailer from 'nodemailer';
+import { smtpSend } from '../smtp-send';
 import { withdrawUpdate } from '../../domain/messages';
 import type { DemandStatusView } from '../../domain/state';
 import { compose } from '../../test/helpers/mail-auth';
@@ -229,20 +229,6 @@ export interface GatewayOptions {
   /** Also make Temporal unreachable from the gateway (451, then the retry is recorded once); default true. */
   temporalOutage?: boolean;
   log?: (line: string) => void;
-}
-
-/** Sends raw bytes to the gateway over SMTP; resolves with its final answer. */
-async function smtpSend(port: number, raw: Buffer, envelope: { from: string; to: string[] }): Promise<{ code: number; response: string }> {
-  const t = nodemailer.createTransport({ host: '127.0.0.1', port, ignoreTLS: true, name: 'mx.acme.example' });
-  try {
-    const info = await t.sendMail({ envelope, raw });
-    return { code: Number(/^(\d{3})/.exec(info.response)?.[1] ?? 0), response: info.response };
-  } catch (err) {
-    const e = err as { responseCode?: number; response?: string; message: string };
-    return { code: e.responseCode ?? 0, response: e.response ?? e.message };
-  } finally {
-    t.close();
-  }
 }
 
 /**

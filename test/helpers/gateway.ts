@@ -1,5 +1,5 @@
 /** A running inbound gateway for tests, on a free port, with an injected DNS resolver. */
-import nodemailer from 'nodemailer';
+import { smtpSend } from '../../dev/smtp-send';
 import type { DnsResolver } from '../../gateway/auth';
 import { startGateway, type Gateway } from '../../gateway/main';
 import type { Harness } from './harness';
@@ -21,18 +21,7 @@ export async function startTestGateway(h: Harness, resolver: DnsResolver): Promi
     gateway,
     port,
     log,
-    async send(raw, envelope) {
-      const t = nodemailer.createTransport({ host: '127.0.0.1', port, ignoreTLS: true, name: 'mx.acme.example' });
-      try {
-        const info = await t.sendMail({ envelope, raw });
-        return { code: Number(/^(\d{3})/.exec(info.response)?.[1] ?? 0), response: info.response };
-      } catch (err) {
-        const e = err as { responseCode?: number; response?: string; message: string };
-        return { code: e.responseCode ?? 0, response: e.response ?? e.message };
-      } finally {
-        t.close();
-      }
-    },
+    send: (raw, envelope) => smtpSend(port, raw, envelope),
     close: () => gateway.close(),
   };
 }
