@@ -5,6 +5,7 @@
  */
 import dns from 'node:dns';
 import { authenticate } from 'mailauth';
+import { getDomain } from 'tldts';
 import type { InboundProfile } from '../domain/inbound';
 
 /** mailauth's resolver shape: TXT answers as string[][]; throw with code ENOTFOUND for a miss. */
@@ -62,9 +63,13 @@ export interface AuthVerdict {
   detail: string;
 }
 
-function orgDomain(domain: string): string {
-  // Relaxed alignment on the last two labels; enough for example.com-style domains and most others.
-  return domain.toLowerCase().split('.').slice(-2).join('.');
+/**
+ * The organisational domain by the public suffix list, as DMARC's relaxed alignment defines it (and as
+ * mailauth computes it): the last two labels would make evil.co.uk align with acme.co.uk.
+ */
+export function orgDomain(domain: string): string {
+  const d = domain.toLowerCase().replace(/\.$/, '');
+  return getDomain(d, { allowIcannDomains: true, allowPrivateDomains: true }) ?? d;
 }
 
 /** One hop of an ARC chain as mailauth keeps it: the raw ARC-Authentication-Results line. */
