@@ -35,4 +35,21 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-void main(process.argv).then((code) => process.exit(code));
+/**
+ * Exits once everything written to stdout and stderr has been handed to the OS. On a pipe node writes
+ * asynchronously, and process.exit() drops what is still queued: `--json | jq` got the first 64-128 KB.
+ */
+function exitAfterOutput(code: number): void {
+  let pending = 2;
+  const done = () => {
+    pending -= 1;
+    if (pending === 0) process.exit(code);
+  };
+  for (const stream of [process.stdout, process.stderr]) {
+    // A reader that went away (`| head`) leaves nothing to wait for; its EPIPE is not our error.
+    stream.once('error', () => undefined);
+    stream.write('', done);
+  }
+}
+
+void main(process.argv).then(exitAfterOutput);
