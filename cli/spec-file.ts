@@ -3,35 +3,67 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { checkDemand, type DemandSpec, type SpecProblem } from '../domain/demand';
+import { SPEC_MAX_BYTES } from '../domain/limits';
 import { printJson } from './output';
 
 export type SpecResult = { ok: true; spec: DemandSpec; file: string } | { ok: false; file: string; problems: SpecProblem[] };
 
-/** Parses and checks a spec file; a missing file or a syntax error is reported as a problem too. */
+/** Files bigger than this are refused unread: a valid spec is at most SPEC_MAX_BYTES, and YAML is not much longer. */
+export const SPEC_FILE_MAX_BYTES = 4 * 1024 * 1024;
+
+/** Reads at most `max` + 1 bytes, so a huge file (or /dev/zero, a pipe) never has to fit in memory. */
+function readBounded(file: string, max: number): Buffer {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(max + 1);
+    let length = 0;
+    while (length < buf.length) {
+      const n = fs.readSync(fd, buf, length, buf.length - length, null);
+      if (n === 0) break;
+      length += n;
+    }
+    return buf.subarray(0, length);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+type Parsed = { ok: true; data: unknown } | { ok: false; problems: SpecProblem[] };
+
+/** YAML or JSON to plain data; every failure of the parser (including what it throws) is a problem. */
+function parseSpecText(text: string, json: boolean): Parsed {
+  try {
+    if (json) return { ok: true, data: JSON.parse(text) };
+    const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+    if (doc.errors.length) {
+      return { ok: false, problems: doc.errors.map((e) => ({ path: `(line ${e.linePos?.[0]?.line ?? '?'})`, message: `YAML syntax: ${e.message.split('\n')[0]}` })) };
+    }
+    // toJS throws on an alias bomb (a few lines that expand to billions of nodes) instead of expanding it.
+    return { ok: true, data: doc.toJS() };
+  } catch (err) {
+    const message = (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
+    if (/alias/i.test(message)) return { ok: false, problems: [{ path: '(file)', message: `its YAML aliases (*name) expand to more than a demand spec can be: ${message}` }] };
+    return { ok: false, problems: [{ path: '(file)', message: `not valid ${json ? 'JSON' : 'YAML'}: ${message}` }] };
+  }
+}
+
+/** Parses and checks a spec file; a missing, oversized or unparseable file is reported as a problem too. */
 export function readSpecFile(file: string): SpecResult {
   const abs = path.resolve(file);
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = fs.readFileSync(abs, 'utf8');
+    bytes = readBounded(abs, SPEC_FILE_MAX_BYTES);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     return { ok: false, file, problems: [{ path: '(file)', message: code === 'ENOENT' ? `no such file: ${abs}` : `cannot read ${abs}: ${(err as Error).message}` }] };
   }
-  let data: unknown;
-  if (/\.json$/i.test(abs)) {
-    try {
-      data = JSON.parse(text);
-    } catch (err) {
-      return { ok: false, file, problems: [{ path: '(file)', message: `not valid JSON: ${(err as Error).message}` }] };
-    }
-  } else {
-    const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-    if (doc.errors.length) {
-      return { ok: false, file, problems: doc.errors.map((e) => ({ path: `(line ${e.linePos?.[0]?.line ?? '?'})`, message: `YAML syntax: ${e.message.split('\n')[0]}` })) };
-    }
-    data = doc.toJS();
+  if (bytes.length > SPEC_FILE_MAX_BYTES) {
+    const limit = `${SPEC_FILE_MAX_BYTES / 1024 / 1024} MiB (${SPEC_FILE_MAX_BYTES.toLocaleString('en-US')} bytes)`;
+    return { ok: false, file, problems: [{ path: '(file)', message: `the file is over ${limit}; a demand spec is at most ${SPEC_MAX_BYTES / 1024} KiB once validated, so this cannot be one` }] };
   }
-  const checked = checkDemand(data);
+  const parsed = parseSpecText(bytes.toString('utf8'), /\.json$/i.test(abs));
+  if (!parsed.ok) return { ok: false, file, problems: parsed.problems };
+  const checked = checkDemand(parsed.data);
   return checked.ok ? { ok: true, spec: checked.spec, file } : { ok: false, file, problems: checked.problems };
 }
 
