@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { checkDemand, type DemandSpec, type SpecProblem } from '../domain/demand';
+import { specSizeProblems } from './spec-file';
 
 /** Columns a row may have; `<role>_email` / `<role>_name` pairs give the counterparty's contacts. */
 export const BULK_COLUMNS = ['id', 'organisation', 'timezone', 'domains', 'deadline', 'title'] as const;
@@ -98,7 +99,7 @@ export function bulkSpecs(template: DemandSpec, file: string): BulkRow[] {
   return rows.map(({ line, values }) => {
     const id = values.id ?? '';
     const checked = checkDemand(rowSpec(template as unknown as Record<string, unknown>, header, values));
-    const problems = checked.ok ? [] : [...checked.problems];
+    const problems = checked.ok ? specSizeProblems(checked.spec) : [...checked.problems];
     const first = seen.get(id);
     if (first !== undefined) problems.push({ path: 'id', message: `"${id}" is also the id on line ${first}; every row needs its own demand id` });
     else seen.set(id, line);

@@ -28,6 +28,25 @@ function readBounded(file: string, max: number): Buffer {
   }
 }
 
+/**
+ * The spec-size rule: a spec over SPEC_MAX_BYTES as JSON would start, then fail in Temporal (it is kept in
+ * the start input, the state and every continue-as-new), so it is refused here, the size and limit named.
+ */
+export function specSizeProblems(spec: unknown): SpecProblem[] {
+  let bytes: number;
+  try {
+    bytes = Buffer.byteLength(JSON.stringify(spec) ?? '');
+  } catch {
+    return [];
+  }
+  if (bytes <= SPEC_MAX_BYTES) return [];
+  const message =
+    `the spec is ${bytes.toLocaleString('en-US')} bytes as JSON, over the limit of ${SPEC_MAX_BYTES.toLocaleString('en-US')} bytes (${SPEC_MAX_BYTES / 1024} KiB): ` +
+    "a demand's spec is kept in its workflow's history and state (the start input, every continue-as-new, the report), which Temporal bounds; " +
+    'shorten descriptions and questions, or split the items over several demands';
+  return [{ path: '(top level)', message }];
+}
+
 type Parsed = { ok: true; data: unknown } | { ok: false; problems: SpecProblem[] };
 
 /** YAML or JSON to plain data; every failure of the parser (including what it throws) is a problem. */
@@ -64,7 +83,10 @@ export function readSpecFile(file: string): SpecResult {
   const parsed = parseSpecText(bytes.toString('utf8'), /\.json$/i.test(abs));
   if (!parsed.ok) return { ok: false, file, problems: parsed.problems };
   const checked = checkDemand(parsed.data);
-  return checked.ok ? { ok: true, spec: checked.spec, file } : { ok: false, file, problems: checked.problems };
+  // Measured on the validated spec (defaults filled in) as the workflow gets it; on the input otherwise.
+  const tooBig = specSizeProblems(checked.ok ? checked.spec : parsed.data);
+  if (checked.ok && tooBig.length === 0) return { ok: true, spec: checked.spec, file };
+  return { ok: false, file, problems: [...tooBig, ...(checked.ok ? [] : checked.problems)] };
 }
 
 /** Reports an invalid spec as `validate` does: `{ok: false, file, problems}` as JSON, else one line a problem on stderr. */

@@ -1,7 +1,8 @@
 /**
  * The CLI given hostile or oversized input (issue 10): JSON output bigger than a pipe's buffer arrives
- * whole, and a YAML alias bomb or an oversized file is a spec problem (exit 2, no stack trace). No
- * Temporal server is needed: every refusal comes first.
+ * whole, a spec Temporal could not hold is refused with the limit named, and a YAML alias bomb or an
+ * oversized file is a spec problem (exit 2, no stack trace). No Temporal server is needed: every
+ * refusal comes first.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -9,6 +10,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { checkDemand } from '../../domain/demand';
+import { SPEC_MAX_BYTES } from '../../domain/limits';
 import { auditflow, ROOT, type RunResult } from '../helpers/cli';
 import { sampleSpec } from '../helpers/specs';
 
@@ -53,6 +56,45 @@ describe('auditflow with hostile input (no Temporal needed)', () => {
     const out = JSON.parse(r.stdout) as SpecProblems;
     assert.equal(out.ok, false);
     assert.equal(out.problems.filter((p) => /^items\[\d+\]\.id$/.test(p.path)).length, 500);
+  });
+
+  describe('a spec bigger than Temporal can keep', () => {
+    // 100 items with 3,000-character descriptions: every field valid, the whole about 310 KB as JSON.
+    const huge = () => ({ ...sampleSpec('huge-spec'), items: Array.from({ length: 100 }, (_, i) => ({ id: `item-${i}`, name: `Item ${i}`, description: 'd'.repeat(3000), questions: ['What data did it read?'] })) });
+    const limitNamed = /spec is [\d,]+ bytes as JSON, over the limit of 262,144 bytes \(256 KiB\).*workflow's history/;
+
+    it('is refused by validate, plan and start with the size and the limit (exit 2)', async () => {
+      const spec = file('huge.yaml', JSON.stringify(huge()));
+      const validate = await run('validate', spec);
+      assert.equal(validate.code, 2, validate.stderr);
+      assert.match(validate.stderr, limitNamed);
+      const json = JSON.parse((await run('validate', spec, '--json')).stdout) as SpecProblems;
+      assert.deepEqual(json.problems.map((p) => p.path), ['(top level)']);
+      const plan = await run('plan', spec, '--start', '2027-05-03T09:00:00Z');
+      assert.equal(plan.code, 2, plan.stderr);
+      assert.match(plan.stderr, limitNamed);
+      const start = await run('start', spec);
+      assert.equal(start.code, 2, start.stderr);
+      assert.match(start.stderr, limitNamed);
+    });
+
+    it('is refused per CSV row by start --for when a row pushes the template over the limit', async () => {
+      // A template just under the limit; the row's long organisation name and title push it over.
+      const template = sampleSpec('template');
+      const size = () => Buffer.byteLength(JSON.stringify((checkDemand(template) as { spec: unknown }).spec));
+      template.items = Array.from({ length: 73 }, (_, i) => ({ id: `pad-${i}`, name: `Padding ${i}`, description: 'p'.repeat(3500), questions: ['Q?'] }));
+      const last = template.items.at(-1)!;
+      last.description = 'l';
+      last.description = 'l'.repeat(1 + SPEC_MAX_BYTES - 100 - size());
+      assert.ok(size() <= SPEC_MAX_BYTES && size() > SPEC_MAX_BYTES - 150, `template is ${size()} bytes`);
+      const spec = file('template.json', JSON.stringify(template));
+      assert.equal((await run('validate', spec)).code, 0, 'the template alone fits');
+      const csv = file('rows.csv', `id,organisation,title\nrow-small,Small Ltd,Short\nrow-big,${'O'.repeat(190)},${'T'.repeat(190)}\n`);
+      const r = await run('start', spec, '--for', csv);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /1 of 2 rows are not valid demands, so none was started/);
+      assert.match(r.stderr, /line 3 \(row-big\): \(top level\): the spec is [\d,]+ bytes as JSON, over the limit of 262,144 bytes/);
+    });
   });
 
   it('refuses a YAML alias bomb as a spec problem: exit 2, no stack trace', async () => {
