@@ -3,6 +3,7 @@ import os from 'node:os';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import type { UpdateDefinition } from '@temporalio/common';
+import { DemandSpec } from '../domain/demand';
 import { demandWorkflowId } from '../domain/ids';
 import type { UpdateResult } from '../domain/messages';
 import { statusQuery } from '../domain/messages';
@@ -20,6 +21,19 @@ export function actor(by?: string): string {
   }
 }
 
+/**
+ * Refuses a demand id from the command line that the spec's id rule refuses, before it is used at all:
+ * ids become file paths (reports/<id>/) and workflow ids, and `../../etc` must reach neither.
+ */
+export function checkDemandId(value: string, argument = 'demandId'): string {
+  const checked = DemandSpec.shape.id.safeParse(value);
+  if (checked.success) return value;
+  // JSON quoting shows control characters as escapes; a very long value is cut, not echoed whole.
+  const shown = JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}...` : value);
+  throw new CliError(`${argument} ${shown} is not a demand id: ${checked.error.issues[0]?.message ?? 'see README, "The demand spec"'}`, Exit.invalid);
+}
+
+/** The refusal for a demand Temporal does not know. */
 export function notFound(demandId: string): CliError {
   return new CliError(`demand "${demandId}" not found; list demands with: npx auditflow list`);
 }

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { decideExtensionUpdate, extendDeadlineUpdate } from '../../domain/messages';
 import { withClient } from '../client';
-import { actor, printUpdateResult, sendUpdate } from '../demands';
+import { actor, checkDemandId, printUpdateResult, sendUpdate } from '../demands';
 import { CliError, Exit, type GlobalOptions } from '../output';
 
 interface ExtendOptions extends GlobalOptions {
@@ -30,6 +30,7 @@ export function register(program: Command): void {
     .option('--json', 'print {ok, message, items: [{itemId, dueAt, phase}]}')
     .addHelpText('after', '\nExamples:\n  npx auditflow extend acme-api-usage-2023 --until 2027-06-21T17:00 --reason "counsel agreed on call" --by "Dana Reyes"\n  npx auditflow extend acme-api-usage-2023 --item xbox --for P7D --reason "data export delayed"\n  npx auditflow extend acme-api-usage-2023 --request ext-1 --deny --reason "no grounds given"\n')
     .action(async (demandId: string, opts: ExtendOptions) => {
+      checkDemandId(demandId);
       if (opts.until && opts.for) throw new CliError('give --until or --for, not both', Exit.invalid);
       if (opts.deny && !opts.request) throw new CliError('--deny needs --request <id>', Exit.invalid);
       if (!opts.request && !opts.until && !opts.for) throw new CliError('say how long: --until <datetime> or --for <duration> (or decide a request with --request)', Exit.invalid);

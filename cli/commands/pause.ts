@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { pauseUpdate, resumeUpdate } from '../../domain/messages';
 import { withClient } from '../client';
-import { actor, printUpdateResult, sendUpdate } from '../demands';
+import { actor, checkDemandId, printUpdateResult, sendUpdate } from '../demands';
 import type { GlobalOptions } from '../output';
 
 export function register(program: Command): void {
@@ -14,9 +14,10 @@ export function register(program: Command): void {
     .option('--by <who>', 'who decided (default: your user@host)')
     .option('--json', 'print {ok, message}')
     .addHelpText('after', '\nExample:\n  npx auditflow pause acme-api-usage-2023 --reason "we owe them the list of API keys"\n')
-    .action(async (demandId: string, opts: GlobalOptions & { reason: string; by?: string }) =>
-      withClient(async (ctx) => printUpdateResult(await sendUpdate(ctx, demandId, pauseUpdate, { reason: opts.reason, by: actor(opts.by) }), opts.json)),
-    );
+    .action(async (demandId: string, opts: GlobalOptions & { reason: string; by?: string }) => {
+      checkDemandId(demandId);
+      await withClient(async (ctx) => printUpdateResult(await sendUpdate(ctx, demandId, pauseUpdate, { reason: opts.reason, by: actor(opts.by) }), opts.json));
+    });
   program
     .command('resume')
     .argument('<demandId>', 'the demand id')
@@ -25,7 +26,8 @@ export function register(program: Command): void {
     .option('--by <who>', 'who decided (default: your user@host)')
     .option('--json', 'print {ok, message, items: [{itemId, dueAt, phase}]}')
     .addHelpText('after', '\nExample:\n  npx auditflow resume acme-api-usage-2023 --reason "clarification sent"\n')
-    .action(async (demandId: string, opts: GlobalOptions & { reason?: string; by?: string }) =>
-      withClient(async (ctx) => printUpdateResult(await sendUpdate(ctx, demandId, resumeUpdate, { by: actor(opts.by), ...(opts.reason ? { reason: opts.reason } : {}) }), opts.json)),
-    );
+    .action(async (demandId: string, opts: GlobalOptions & { reason?: string; by?: string }) => {
+      checkDemandId(demandId);
+      await withClient(async (ctx) => printUpdateResult(await sendUpdate(ctx, demandId, resumeUpdate, { by: actor(opts.by), ...(opts.reason ? { reason: opts.reason } : {}) }), opts.json));
+    });
 }

@@ -6,7 +6,7 @@ import { createFileEvidenceStore } from '../../activities/evidence';
 import { recordResponseUpdate } from '../../domain/messages';
 import type { EvidenceRef } from '../../domain/state';
 import { withClient } from '../client';
-import { actor, printUpdateResult, sendUpdate } from '../demands';
+import { actor, checkDemandId, printUpdateResult, sendUpdate } from '../demands';
 import { CliError, Exit, type GlobalOptions } from '../output';
 
 interface RecordOptions extends GlobalOptions {
@@ -31,8 +31,9 @@ export function register(program: Command): void {
     .option('--by <who>', 'who recorded it (default: your user@host)')
     .option('--json', 'print {ok, message, items}')
     .addHelpText('after', '\nExample:\n  npx auditflow record acme-api-usage-2023 --item xbox --channel post --summary "signed letter, 12 pages" --attach scan.pdf\n')
-    .action(async (demandId: string, opts: RecordOptions) =>
-      withClient(async (ctx) => {
+    .action(async (demandId: string, opts: RecordOptions) => {
+      checkDemandId(demandId);
+      await withClient(async (ctx) => {
         const store = createFileEvidenceStore(ctx.config.evidenceDir);
         const attachments: EvidenceRef[] = [];
         for (const file of opts.attach ?? []) {
@@ -53,6 +54,6 @@ export function register(program: Command): void {
           ...(opts.receivedAt ? { receivedAt: opts.receivedAt } : {}),
         });
         printUpdateResult(result, opts.json);
-      }),
-    );
+      });
+    });
 }

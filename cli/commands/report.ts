@@ -4,6 +4,7 @@ import { Option, type Command } from 'commander';
 import { writeDurably } from '../../activities/evidence';
 import { REPORT_FORMATS, renderReport, type ReportFormat } from '../../activities/report/formats';
 import { withClient } from '../client';
+import { checkDemandId } from '../demands';
 import { CliError, Exit, printJson, type GlobalOptions } from '../output';
 import { loadReport } from '../report-source';
 
@@ -22,6 +23,7 @@ export function register(program: Command): void {
     .option('--json', 'print the report as JSON (same as --format json); with --out, print {ok, path, format, bytes, source}')
     .addHelpText('after', '\nExample:\n  npx auditflow report northwind-api-audit-2027\n  npx auditflow report northwind-api-audit-2027 --format html --out northwind.html\n')
     .action(async (demandId: string, opts: ReportOptions) => {
+      checkDemandId(demandId);
       if (opts.json && !opts.out && opts.format && opts.format !== 'json') throw new CliError(`--json prints the report as JSON; drop it, or use --out to write the ${opts.format} report to a file`, Exit.invalid);
       const format: ReportFormat = opts.format ?? (opts.json && !opts.out ? 'json' : 'md');
       await withClient(async (ctx) => {

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { reviewUpdate } from '../../domain/messages';
 import { withClient } from '../client';
-import { actor, printUpdateResult, sendUpdate } from '../demands';
+import { actor, checkDemandId, printUpdateResult, sendUpdate } from '../demands';
 import { CliError, Exit, type GlobalOptions } from '../output';
 
 interface ReviewOptions extends GlobalOptions {
@@ -31,6 +31,7 @@ export function register(program: Command): void {
     .option('--json', 'print {ok, message, items}')
     .addHelpText('after', '\nExamples:\n  npx auditflow review acme-api-usage-2023 xbox --accept\n  npx auditflow review acme-api-usage-2023 psn --more-info --question "Which data fields left the EU?" --due 2027-06-30T17:00\n  npx auditflow review acme-api-usage-2023 stadia --reject --reason "no data inventory given"\n')
     .action(async (demandId: string, itemId: string, opts: ReviewOptions) => {
+      checkDemandId(demandId);
       const chosen = [opts.accept && 'accept', opts.moreInfo && 'more-info', opts.reject && 'reject'].filter(Boolean) as ('accept' | 'more-info' | 'reject')[];
       if (chosen.length !== 1) throw new CliError('choose exactly one of --accept, --more-info, --reject', Exit.invalid);
       const decision = chosen[0]!;

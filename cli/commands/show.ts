@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { DemandStatusView } from '../../domain/state';
 import { withClient } from '../client';
-import { fetchStatus } from '../demands';
+import { checkDemandId, fetchStatus } from '../demands';
 import { localAndUtc, printJson, table, type GlobalOptions } from '../output';
 import { workflowUrl } from '../ui';
 
@@ -61,11 +61,12 @@ export function register(program: Command): void {
     .description('Show a demand: items, deadlines, next action, messages and decisions')
     .option('--json', 'print the status query result as is (see README, "JSON output")')
     .addHelpText('after', '\nExample:\n  npx auditflow show acme-api-usage-2023\n  npx auditflow show acme-api-usage-2023 --json | jq .items\n')
-    .action(async (demandId: string, opts: GlobalOptions) =>
-      withClient(async (ctx) => {
+    .action(async (demandId: string, opts: GlobalOptions) => {
+      checkDemandId(demandId);
+      await withClient(async (ctx) => {
         const s = await fetchStatus(ctx, demandId);
         if (opts.json) printJson(s);
         else process.stdout.write(renderStatus(s, workflowUrl(ctx, s.workflowId)));
-      }),
-    );
+      });
+    });
 }

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { withdrawUpdate } from '../../domain/messages';
 import { withClient } from '../client';
-import { actor, printUpdateResult, sendUpdate } from '../demands';
+import { actor, checkDemandId, printUpdateResult, sendUpdate } from '../demands';
 import type { GlobalOptions } from '../output';
 
 export function register(program: Command): void {
@@ -14,7 +14,8 @@ export function register(program: Command): void {
     .option('--by <who>', 'who decided (default: your user@host)')
     .option('--json', 'print {ok, message}')
     .addHelpText('after', '\nExample:\n  npx auditflow withdraw acme-api-usage-2023 --reason "settled out of court"\n')
-    .action(async (demandId: string, opts: GlobalOptions & { reason: string; by?: string }) =>
-      withClient(async (ctx) => printUpdateResult(await sendUpdate(ctx, demandId, withdrawUpdate, { reason: opts.reason, by: actor(opts.by) }), opts.json)),
-    );
+    .action(async (demandId: string, opts: GlobalOptions & { reason: string; by?: string }) => {
+      checkDemandId(demandId);
+      await withClient(async (ctx) => printUpdateResult(await sendUpdate(ctx, demandId, withdrawUpdate, { reason: opts.reason, by: actor(opts.by) }), opts.json));
+    });
 }

@@ -1,8 +1,8 @@
 /**
  * The CLI given hostile or oversized input (issue 10): JSON output bigger than a pipe's buffer arrives
- * whole, a spec Temporal could not hold is refused with the limit named, and a YAML alias bomb or an
- * oversized file is a spec problem (exit 2, no stack trace). No Temporal server is needed: every
- * refusal comes first.
+ * whole, a spec Temporal could not hold is refused with the limit named, a YAML alias bomb or an
+ * oversized file is a spec problem (exit 2, no stack trace), and a demand id that could walk out of
+ * the data folder is refused before it is used. No Temporal server is needed: every refusal comes first.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -117,5 +117,34 @@ describe('auditflow with hostile input (no Temporal needed)', () => {
     const r = await run('validate', big);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /\(file\): the file is over 4 MiB \(4,194,304 bytes\); a demand spec is at most 256 KiB/);
+  });
+
+  describe('demand ids on the command line', () => {
+    const bad = [
+      ['../../etc', 'a path-traversal id'],
+      ['acme/../../x', 'an id with a slash'],
+      ['a'.repeat(41), 'an id over 40 characters'],
+    ] as const;
+    const commands: [string, (id: string) => string[]][] = [
+      ['show', (id) => ['show', id]],
+      ['extend', (id) => ['extend', id, '--for', 'P7D', '--reason', 'r']],
+      ['pause', (id) => ['pause', id, '--reason', 'r']],
+      ['resume', (id) => ['resume', id]],
+      ['record', (id) => ['record', id, '--item', 'atlas', '--summary', 's']],
+      ['review', (id) => ['review', id, 'atlas', '--accept']],
+      ['withdraw', (id) => ['withdraw', id, '--reason', 'r']],
+      ['report', (id) => ['report', id]],
+    ];
+    for (const [id, what] of bad) {
+      it(`refuses ${what} in every command, naming the argument (exit 2)`, async () => {
+        for (const [name, args] of commands) {
+          const r = await run(...args(id));
+          assert.equal(r.code, 2, `${name}: ${r.stderr}`);
+          assert.match(r.stderr, /^error: demandId "[^"]+" is not a demand id: a demand id must be 1-40 lower-case letters, digits or dashes/, name);
+        }
+        const json = await run('show', id, '--json');
+        assert.match((JSON.parse(json.stdout) as { error: string }).error, /^demandId ".+" is not a demand id/);
+      });
+    }
   });
 });
