@@ -3,6 +3,7 @@
  * example) and --json. Exit 0 on success, 1 on an error, 2 on invalid input.
  */
 import { Command, CommanderError } from 'commander';
+import { SecretError } from '../worker/config';
 import { CliError, Exit, printJson } from './output';
 import { registerCommands } from './registry';
 
@@ -18,7 +19,9 @@ async function main(argv: string[]): Promise<number> {
   try {
     await program.parseAsync(argv);
     return Number(process.exitCode ?? Exit.ok);
-  } catch (err) {
+  } catch (thrown) {
+    // An unusable secret file is a bad setting, like a bad variable: say what to do, no stack.
+    const err = thrown instanceof SecretError ? new CliError(thrown.message, Exit.invalid) : thrown;
     if (err instanceof CommanderError) {
       // --help and --version end here with code 0; usage errors are invalid input.
       return err.exitCode === 0 ? Exit.ok : Exit.invalid;

@@ -184,26 +184,64 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AuditflowConfi
   };
 }
 
+/** What to do about an unusable secret file; deleting it is the tempting fix that breaks every demand in flight. */
+const SECRET_FIX =
+  'Restore it from a backup, or set AUDITFLOW_SECRET to the secret it held (at least 32 characters). ' +
+  'Deleting it makes auditflow generate a new one, and every reply address and Message-ID issued so far becomes unverifiable ' +
+  '(replies to mail already sent are refused): do that only if no demand has sent mail yet.';
+
+/** The secret file exists but cannot serve as an HMAC key: the message names the file, what is wrong and what to do. */
+export class SecretError extends Error {
+  constructor(
+    readonly file: string,
+    /** What is wrong, after the file name: "is empty". */
+    readonly problem: string,
+    readonly fix: string = SECRET_FIX,
+  ) {
+    super(`${file} ${problem}. ${fix}`);
+    this.name = 'SecretError';
+  }
+}
+
+function readSecretFile(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new SecretError(file, `cannot be read (${(err as Error).message})`);
+  }
+}
+
+/** Creates the file with a fresh secret, complete before it appears, or returns what another process put there first. */
+function createSecretFile(config: AuditflowConfig, file: string): string {
+  const fresh = crypto.randomBytes(32).toString('hex');
+  const temp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
+  try {
+    fs.mkdirSync(config.dataDir, { recursive: true });
+    fs.writeFileSync(temp, `${fresh}\n`, { mode: 0o600, flag: 'wx' });
+    // link() never replaces an existing file, and a reader racing us never sees it empty (as it could with O_EXCL).
+    fs.linkSync(temp, file);
+    return fresh;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return readSecretFile(file) ?? '';
+    throw new SecretError(file, `cannot be created (${(err as Error).message})`, 'Make the data folder writable, or set AUDITFLOW_SECRET (at least 32 characters; try: openssl rand -hex 32).');
+  } finally {
+    fs.rmSync(temp, { force: true });
+  }
+}
+
 /**
  * The HMAC secret for reply tokens and Message-IDs: AUDITFLOW_SECRET, or (for a single machine) a
- * random one kept in <data>/secret, created on first use with mode 0600.
+ * random one kept in <data>/secret, created on first use with mode 0600. A file that is empty, shorter
+ * than 32 characters or unreadable throws SecretError: it must never become a weak or empty key.
  */
 export function loadSecret(config: AuditflowConfig): string {
   if (config.secret) return config.secret;
   const file = path.join(config.dataDir, 'secret');
-  try {
-    return fs.readFileSync(file, 'utf8').trim();
-  } catch {
-    fs.mkdirSync(config.dataDir, { recursive: true });
-    const fresh = crypto.randomBytes(32).toString('hex');
-    try {
-      fs.writeFileSync(file, `${fresh}\n`, { mode: 0o600, flag: 'wx' });
-      return fresh;
-    } catch {
-      // Another process created it first.
-      return fs.readFileSync(file, 'utf8').trim();
-    }
-  }
+  const secret = (readSecretFile(file) ?? createSecretFile(config, file)).trim();
+  if (secret.length === 0) throw new SecretError(file, 'is empty');
+  if (secret.length < 32) throw new SecretError(file, `holds ${secret.length} characters; a secret needs at least 32`);
+  return secret;
 }
 
 /** Same as loadConfig, but prints the problem and exits with status 2 (for entry points). */

@@ -1,6 +1,8 @@
 /** `auditflow demo`: the example demand compressed to minutes, the counterparty played through the real gateway. */
 import type { Command } from 'commander';
 import { runDemo, SCENARIO } from '../../dev/demo';
+import { loadSecret } from '../../worker/config';
+import { loadSettings } from '../client';
 import { CliError, Exit, printJson, type GlobalOptions } from '../output';
 
 export function register(program: Command): void {
@@ -18,6 +20,8 @@ export function register(program: Command): void {
     .action(async (opts: GlobalOptions & { deadlineIn: string }) => {
       const deadlineIn = Number(opts.deadlineIn);
       if (!Number.isInteger(deadlineIn) || deadlineIn < 20 || deadlineIn > 3600) throw new CliError('--deadline-in must be a whole number of seconds from 20 to 3600', Exit.invalid);
+      // The stack the demo may start signs every reply address with it: a broken secret file is said now, not after a stack failed.
+      loadSecret(loadSettings().config);
       const out = (line: string) => (opts.json ? process.stderr : process.stdout).write(`${line}\n`);
       const result = await runDemo({ deadlineIn, out });
       if (opts.json) printJson(result);

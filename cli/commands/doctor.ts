@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { temporal } from '@temporalio/proto';
 import type { Connection } from '@temporalio/client';
-import { loadConfig, type AuditflowConfig } from '../../worker/config';
+import { loadConfig, loadSecret, SecretError, type AuditflowConfig } from '../../worker/config';
 import { connectClient, loadTemporalTarget, type TemporalTarget } from '../../worker/temporal-target';
 import { createMailTransport, redactSmtpUrl } from '../../worker/transport';
 import { checkSearchAttributes, cliCreateCommand } from '../search-attributes';
@@ -96,6 +96,21 @@ function dataDirCheck(config: AuditflowConfig): Check {
   }
 }
 
+function secretCheck(config: AuditflowConfig): Check {
+  if (config.secretSource === 'env') return { name: 'secret', ok: true, detail: 'AUDITFLOW_SECRET is set' };
+  const file = path.join(config.dataDir, 'secret');
+  const shared = '(set AUDITFLOW_SECRET when several machines run workers or gateways)';
+  // Only read: doctor must not create the secret, nor hide a deleted one behind a fresh one.
+  if (!fs.existsSync(file)) return { name: 'secret', ok: true, detail: `${file} does not exist yet; the first worker or gateway generates it ${shared}` };
+  try {
+    loadSecret(config);
+    return { name: 'secret', ok: true, detail: `using the generated secret in ${file} ${shared}` };
+  } catch (err) {
+    if (!(err instanceof SecretError)) throw err;
+    return { name: 'secret', ok: false, detail: `${err.file} ${err.problem}`, fix: err.fix };
+  }
+}
+
 /** Runs every check. Settings problems are reported as a failed check, not thrown. */
 export async function runDoctor(): Promise<Check[]> {
   let config: AuditflowConfig;
@@ -107,8 +122,7 @@ export async function runDoctor(): Promise<Check[]> {
     return [{ name: 'settings', ok: false, detail: (err as Error).message, fix: 'fix the environment variables named above' }];
   }
   const [t, smtp] = await Promise.all([temporalChecks(target, config), smtpCheck(config)]);
-  const secret: Check = { name: 'secret', ok: true, detail: config.secretSource === 'env' ? 'AUDITFLOW_SECRET is set' : `using the generated secret in ${path.join(config.dataDir, 'secret')} (set AUDITFLOW_SECRET when several machines run workers or gateways)` };
-  return [{ name: 'settings', ok: true, detail: 'environment variables are valid' }, ...t, smtp, dataDirCheck(config), secret];
+  return [{ name: 'settings', ok: true, detail: 'environment variables are valid' }, ...t, smtp, dataDirCheck(config), secretCheck(config)];
 }
 
 export function register(program: Command): void {

@@ -107,6 +107,23 @@ describe('auditflow doctor against the real dev server', () => {
     assert.equal(check((await doctor({ TEMPORAL_NAMESPACE: namespace })).report, 'search-attributes').ok, true);
   });
 
+  it('fails the secret check, naming the file and what to do, when <data>/secret is empty or short', async () => {
+    for (const content of ['', 'short\n']) {
+      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'auditflow-doctor-secret-'));
+      const file = path.join(dataDir, 'secret');
+      fs.writeFileSync(file, content);
+      const { code, report } = await doctor({ AUDITFLOW_DATA_DIR: dataDir, AUDITFLOW_SECRET: '' });
+      assert.equal(code, 1);
+      const secret = check(report, 'secret');
+      assert.equal(secret.ok, false, secret.detail);
+      assert.match(secret.detail, new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} (is empty|holds 5 characters)`));
+      assert.match(secret.fix ?? '', /restore it from a backup.*AUDITFLOW_SECRET/i);
+      assert.match(secret.fix ?? '', /every reply address and Message-ID issued so far/);
+      assert.equal(fs.readFileSync(file, 'utf8'), content, 'doctor leaves the file as it found it');
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it('names the bad variable when a setting is invalid', async () => {
     const { code, report } = await doctor({ AUDITFLOW_SMTP_PORT: 'seventy' });
     assert.equal(code, 1);
