@@ -9,7 +9,7 @@ import { REPORT_FILES, REPORT_FORMATS, renderReport } from '../../activities/rep
 import type { ReportDocument } from '../../activities/report/model';
 import type { EvidenceRef } from '../../domain/state';
 import { CliError } from '../output';
-import { chainEntries, GENESIS, MANIFEST_FORMAT, MANIFEST_PATH, MANIFEST_VERSION, type Manifest } from './manifest';
+import { buildManifest, MANIFEST_PATH, type Manifest } from './manifest';
 import { writeTarGz, type TarFile } from './tar';
 
 /** A file planned for the case file: bytes given, or a stored object to fetch. */
@@ -96,19 +96,8 @@ export async function buildCaseFile(doc: ReportDocument, store: EvidenceStore, c
   if (missing.length) {
     throw new CliError(`cannot export demand "${doc.demand.id}": ${missing.length} stored object(s) missing or damaged in the evidence store, so the case file would be incomplete:\n${missing.join('\n')}\nRestore them from a backup of the data folder (AUDITFLOW_DATA_DIR), then export again.`);
   }
-  const entries = chainEntries(files);
-  const manifest: Manifest = {
-    format: MANIFEST_FORMAT,
-    version: MANIFEST_VERSION,
-    demandId: doc.demand.id,
-    createdAt: createdAt.toISOString(),
-    source: doc.source.kind,
-    algorithm: 'sha256',
-    genesis: GENESIS,
-    entryHash: 'sha256(prev + "\\n" + path + "\\n" + sha256 + "\\n" + size)',
-    entries,
-    head: entries[entries.length - 1]!.hash,
-  };
+  // The header goes into the chain's genesis (manifest version 2), so verify can show it as fact.
+  const manifest: Manifest = buildManifest({ demandId: doc.demand.id, createdAt: createdAt.toISOString(), source: doc.source.kind }, files);
   const all: TarFile[] = [...files.map(({ path, data }) => ({ path, data })), { path: MANIFEST_PATH, data: Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`) }];
   return { archive: writeTarGz(all, createdAt), manifest, files: all };
 }

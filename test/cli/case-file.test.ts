@@ -88,8 +88,11 @@ describe('auditflow export and verify (dev server, real worker, SMTP gateway)', 
     assert.deepEqual([report.version, report.demand.id, report.outcome.status], [1, d.id, 'withdrawn']);
     assert.ok(fs.readFileSync(path.join(dir, 'reports/report.html'), 'utf8').includes(sha(d.inventory)));
 
-    // The chain, recomputed from its definition: hash = sha256(prev \n path \n sha256 \n size), first prev = 64 zeros.
-    let prev = '0'.repeat(64);
+    // The chain, recomputed from its definition (README, manifest version 2): the genesis is the hash of
+    // the header, hash = sha256(prev \n path \n sha256 \n size), and the first prev is the genesis.
+    assert.deepEqual([manifest.version, manifest.demandId, manifest.source], [2, d.id, 'workflow']);
+    let prev = sha(`auditflow-case-file\n2\n${manifest.demandId}\n${manifest.createdAt}\n${manifest.source}`);
+    assert.equal(manifest.genesis, prev);
     for (const e of manifest.entries) {
       const data = fs.readFileSync(path.join(dir, e.path));
       assert.equal(e.sha256, sha(data), e.path);
@@ -119,6 +122,15 @@ describe('auditflow export and verify (dev server, real worker, SMTP gateway)', 
     const extra = await d.run('verify', repack(dir));
     assert.equal(extra.code, 1);
     assert.match(extra.stdout, /\n {2}reports\/notes\.txt: in the archive but not in the manifest\n$/);
+  });
+
+  it('verify: an edited demand id in manifest.json no longer matches the genesis (exit 1)', async () => {
+    const dir = unpack(caseFile);
+    fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ ...manifest, demandId: 'another-demand' }, null, 2));
+    const r = await d.run('verify', repack(dir), '--json');
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    const report = JSON.parse(r.stdout) as { demandId: string; problems: { kind: string }[] };
+    assert.deepEqual(report.problems.map((p) => p.kind), ['genesis']);
   });
 
   it('verify: one changed byte in a stored email is named with both hashes (exit 1)', async () => {
