@@ -9,7 +9,7 @@ import type { UpdateResult } from '../domain/messages';
 import { statusQuery } from '../domain/messages';
 import type { DemandStatusView } from '../domain/state';
 import type { CliContext } from './client';
-import { CliError, Exit, printJson } from './output';
+import { CliError, Exit, printJson, safeBlock } from './output';
 
 /** Who is acting: --by, else the OS user at this host. */
 export function actor(by?: string): string {
@@ -79,5 +79,5 @@ export async function sendUpdate<I>(ctx: CliContext, demandId: string, def: Upda
 /** Prints an update's outcome for people or scripts. */
 export function printUpdateResult(result: UpdateResult, json: boolean | undefined): void {
   if (json) printJson(result);
-  else process.stdout.write(`${result.message}\n`);
+  else process.stdout.write(`${safeBlock(result.message)}\n`);
 }

@@ -4,13 +4,13 @@
  */
 import { Command, CommanderError } from 'commander';
 import { SecretError } from '../worker/config';
-import { CliError, Exit, printJson } from './output';
+import { CliError, Exit, printJson, safeBlock } from './output';
 import { registerCommands } from './registry';
 
 const program = new Command('auditflow')
   .description('Run compliance audit demands as durable Temporal workflows.')
   .showHelpAfterError('(run with --help for usage and an example)')
-  .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+  .configureOutput({ writeErr: (s) => process.stderr.write(safeBlock(s)) })
   .exitOverride();
 
 registerCommands(program);
@@ -29,11 +29,12 @@ async function main(argv: string[]): Promise<number> {
     const json = argv.includes('--json');
     if (err instanceof CliError) {
       if (json) printJson({ ok: false, error: err.message, ...(err.details !== undefined ? { details: err.details } : {}) });
-      else process.stderr.write(`error: ${err.message}\n`);
+      // Messages quote what they were given (ids, file contents, server replies): controls are written out.
+      else process.stderr.write(`error: ${safeBlock(err.message)}\n`);
       return err.exitCode;
     }
     if (json) printJson({ ok: false, error: (err as Error).message });
-    else process.stderr.write(`error: ${(err as Error).stack ?? err}\n`);
+    else process.stderr.write(`error: ${safeBlock(String((err as Error).stack ?? err))}\n`);
     return Exit.error;
   }
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { checkDemand, type DemandSpec, type SpecProblem } from '../domain/demand';
 import { SPEC_MAX_BYTES } from '../domain/limits';
-import { printJson } from './output';
+import { printJson, safeLine } from './output';
 
 export type SpecResult = { ok: true; spec: DemandSpec; file: string } | { ok: false; file: string; problems: SpecProblem[] };
 
@@ -93,7 +93,7 @@ export function readSpecFile(file: string): SpecResult {
 export function printSpecProblems(r: { file: string; problems: SpecProblem[] }, json?: boolean): void {
   if (json) printJson({ ok: false, file: r.file, problems: r.problems });
   else {
-    process.stderr.write(`${r.file}: ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}\n`);
-    for (const p of r.problems) process.stderr.write(`  ${p.path}: ${p.message}\n`);
+    process.stderr.write(`${safeLine(r.file)}: ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}\n`);
+    for (const p of r.problems) process.stderr.write(`  ${safeLine(p.path)}: ${safeLine(p.message)}\n`);
   }
 }

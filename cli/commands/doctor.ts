@@ -9,7 +9,7 @@ import { loadConfig, loadSecret, SecretError, type AuditflowConfig } from '../..
 import { connectClient, loadTemporalTarget, type TemporalTarget } from '../../worker/temporal-target';
 import { createMailTransport, redactSmtpUrl } from '../../worker/transport';
 import { checkSearchAttributes, cliCreateCommand } from '../search-attributes';
-import { Exit, printJson, type GlobalOptions } from '../output';
+import { Exit, printJson, safeLine, type GlobalOptions } from '../output';
 
 /** One check's verdict. */
 export interface Check {
@@ -137,8 +137,9 @@ export function register(program: Command): void {
       if (opts.json) printJson({ ok, checks });
       else {
         for (const c of checks) {
-          process.stdout.write(`${c.ok ? 'ok  ' : 'FAIL'}  ${c.name.padEnd(17)} ${c.detail}\n`);
-          if (!c.ok && c.fix) process.stdout.write(`      ${''.padEnd(17)} -> ${c.fix}\n`);
+          // Details quote servers and error messages (an SMTP greeting is the server's to choose).
+          process.stdout.write(`${c.ok ? 'ok  ' : 'FAIL'}  ${c.name.padEnd(17)} ${safeLine(c.detail)}\n`);
+          if (!c.ok && c.fix) process.stdout.write(`      ${''.padEnd(17)} -> ${safeLine(c.fix)}\n`);
         }
       }
       process.exitCode = ok ? Exit.ok : Exit.error;

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { AuditCounterparty, AuditDemandId, AuditDueAt, AuditEscalationLevel, AuditOpenItems, AuditOverdueItems, AuditStatus } from '../../domain/search-attributes';
 import { withClient } from '../client';
-import { CliError, Exit, printJson, table, type GlobalOptions } from '../output';
+import { CliError, Exit, printJson, safeLine, table, type GlobalOptions } from '../output';
 import { formatLocal, formatUtc } from '../../domain/time';
 
 /** A string literal for a visibility query: the value is escaped, so it can never change the query. */
@@ -62,7 +62,7 @@ export function register(program: Command): void {
         }
         if (opts.json) return printJson(rows);
         if (rows.length === 0) {
-          process.stdout.write(`no demands match (${query})\n`);
+          process.stdout.write(`no demands match (${safeLine(query)})\n`);
           return;
         }
         const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;

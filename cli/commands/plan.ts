@@ -1,7 +1,7 @@
 /** `auditflow plan <file>`: the dry run, every message the demand sends if nobody answers, and warnings. */
 import type { Command } from 'commander';
 import { parseDeadline, formatUtc } from '../../domain/time';
-import { CliError, Exit, localAndUtc, printJson, table, type GlobalOptions } from '../output';
+import { CliError, Exit, localAndUtc, printJson, safeBlock, table, type GlobalOptions } from '../output';
 import { planDemand, type DemandPlan, type PlanEntry } from '../plan';
 import { printSpecProblems, readSpecFile } from '../spec-file';
 
@@ -55,6 +55,6 @@ export function register(program: Command): void {
       }
       const plan = planDemand(r.spec, startAt);
       if (opts.json) printJson(plan);
-      else process.stdout.write(renderPlan(plan, file, zone));
+      else process.stdout.write(safeBlock(renderPlan(plan, file, zone)));
     });
 }

@@ -5,7 +5,7 @@ import { writeDurably } from '../../activities/evidence';
 import { REPORT_FORMATS, renderReport, type ReportFormat } from '../../activities/report/formats';
 import { withClient } from '../client';
 import { checkDemandId } from '../demands';
-import { CliError, Exit, printJson, type GlobalOptions } from '../output';
+import { CliError, Exit, printJson, safeBlock, type GlobalOptions } from '../output';
 import { loadReport } from '../report-source';
 
 interface ReportOptions extends GlobalOptions {
@@ -31,7 +31,8 @@ export function register(program: Command): void {
         if (fallback) process.stderr.write(`note: ${fallback}\n`);
         const text = renderReport(doc, format);
         if (!opts.out) {
-          process.stdout.write(text);
+          // The report quotes the counterparty; on a terminal its controls are written out (JSON stays exact).
+          process.stdout.write(format === 'json' ? text : safeBlock(text));
           return;
         }
         try {

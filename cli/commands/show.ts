@@ -3,11 +3,13 @@ import type { Command } from 'commander';
 import type { DemandStatusView } from '../../domain/state';
 import { withClient } from '../client';
 import { checkDemandId, fetchStatus } from '../demands';
-import { localAndUtc, printJson, table, type GlobalOptions } from '../output';
+import { localAndUtc, printJson, safeStrings, table, type GlobalOptions } from '../output';
 import { workflowUrl } from '../ui';
 
 /** The human view: headline, items table, pending requests, recent timeline, problems. */
-export function renderStatus(s: DemandStatusView, url: string): string {
+export function renderStatus(view: DemandStatusView, url: string): string {
+  // Excerpts, return dates, subjects, names and problems come from email and specs: one safe line each.
+  const s = safeStrings(view);
   const zone = s.spec.counterparty.timezone;
   const out: string[] = [
     `${s.spec.title}`,

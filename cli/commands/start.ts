@@ -11,7 +11,7 @@ import type { auditDemandWorkflow } from '../../workflows';
 import { withClient, type CliContext } from '../client';
 import { actor } from '../demands';
 import { bulkSpecs, BulkFileError, eachLimited, progressBar, type BulkResult } from '../bulk';
-import { CliError, Exit, localAndUtc, printJson, table, type GlobalOptions } from '../output';
+import { CliError, Exit, localAndUtc, printJson, safeBlock, table, type GlobalOptions } from '../output';
 import { readSpecFile } from '../spec-file';
 import { workflowUrl } from '../ui';
 
@@ -146,13 +146,13 @@ export function register(program: Command): void {
         else {
           const zone = r.spec.counterparty.timezone;
           process.stdout.write(
-            [
+            safeBlock([
               `started demand ${started.demandId} (workflow ${started.workflowId})`,
               `  ${demandSummary(r.spec)}`,
               `  deadline: ${localAndUtc(initialDeadline(r.spec, r.spec.items[0]!.id), zone)}`,
               `  follow it: npx auditflow show ${started.demandId}`,
               `  in the UI: ${started.url}`,
-            ].join('\n') + '\n',
+            ].join('\n')) + '\n',
           );
         }
       });

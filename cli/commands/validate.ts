@@ -1,7 +1,7 @@
 /** `auditflow validate <file>`: checks a demand spec and lists every problem at once. */
 import type { Command } from 'commander';
 import { applyOffset, describeOffset, initialDeadline } from '../../domain/schedule';
-import { Exit, localAndUtc, printJson, type GlobalOptions } from '../output';
+import { Exit, localAndUtc, printJson, safeBlock, type GlobalOptions } from '../output';
 import { printSpecProblems, readSpecFile } from '../spec-file';
 
 export function register(program: Command): void {
@@ -36,6 +36,6 @@ export function register(program: Command): void {
       ];
       if (deadline <= Date.now()) lines.push(`  warning:     the deadline is in the past: \`start\` refuses a demand until every deadline is in the future`);
       if (spec.escalation.length) lines.push(`  last step:   ${localAndUtc(applyOffset(deadline, spec.escalation[spec.escalation.length - 1]!.after, spec, 1), zone)} (before moving into sending hours; see plan)`);
-      process.stdout.write(`${lines.join('\n')}\n`);
+      process.stdout.write(`${safeBlock(lines.join('\n'))}\n`);
     });
 }
