@@ -96,6 +96,9 @@ export async function composeMessage(input: SendEmailInput, deps: Pick<EmailDeps
       ...(mail.context?.scheduledAt ? { 'X-Auditflow-Scheduled-At': String(mail.context.scheduledAt) } : {}),
       // Internal notices are machine-made; tell auto-responders not to answer them.
       ...(mail.audience === 'internal' ? { 'Auto-Submitted': 'auto-generated' } : {}),
+      // An acknowledgement answers a message automatically (RFC 3834): marked so, no responder answers it,
+      // and X-Loop lets our gateway recognise one that comes back.
+      ...(mail.kind === 'acknowledgement' ? { 'Auto-Submitted': 'auto-replied', 'X-Auto-Response-Suppress': 'All', 'X-Loop': `${deps.replyLocalPart}@${deps.replyDomain}` } : {}),
     },
     baseBoundary: sha256Hex(mail.key).slice(0, 24),
     disableFileAccess: true,

@@ -6,12 +6,14 @@ import type { Transporter } from 'nodemailer';
 import { createEmailActivities } from './email';
 import type { EvidenceStore } from './evidence';
 import { createReportActivities } from './report';
+import { createTriageActivities } from './triage-log';
 
 export interface ActivityDeps {
   transport: Transporter;
   evidence: EvidenceStore;
   ledgerDir: string;
   reportsDir: string;
+  triageLogDir: string;
   secret: string;
   replyDomain: string;
   replyLocalPart: string;
@@ -22,6 +24,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createEmailActivities(deps),
     ...createReportActivities(deps),
+    ...createTriageActivities(deps),
   };
 }
 
@@ -30,3 +33,4 @@ export type Activities = ReturnType<typeof createActivities>;
 
 export type { SendEmailInput, SendEmailResult } from './email';
 export type { WriteReportInput, WriteReportResult } from './report';
+export type { LogTriageDecisionInput } from './triage-log';

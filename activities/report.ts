@@ -6,7 +6,8 @@
 import path from 'node:path';
 import { log } from '@temporalio/activity';
 import type { DemandState } from '../domain/state';
-import { sha256Hex, writeDurably } from './evidence';
+import { sha256Hex, writeDurably, type EvidenceStore } from './evidence';
+import { expandAttachmentManifests } from './report/attachments';
 import { REPORT_FILES, REPORT_FORMATS, renderReport } from './report/formats';
 import { buildReport } from './report/model';
 
@@ -24,12 +25,12 @@ export interface WriteReportResult {
 }
 
 /** Creates the report activities. */
-export function createReportActivities(deps: { reportsDir: string }) {
+export function createReportActivities(deps: { reportsDir: string; evidence: EvidenceStore }) {
   return {
     /** Writes report.json, report.md and report.html for a demand (overwrites: the last state wins). */
     async writeReport(input: WriteReportInput): Promise<WriteReportResult> {
       const dir = path.join(deps.reportsDir, input.state.demandId);
-      const doc = buildReport(input.state, { generatedAt: new Date().toISOString(), source: { kind: 'workflow' } });
+      const doc = await expandAttachmentManifests(buildReport(input.state, { generatedAt: new Date().toISOString(), source: { kind: 'workflow' } }), deps.evidence);
       const written = Object.fromEntries(
         REPORT_FORMATS.map((format) => {
           const file = path.join(dir, REPORT_FILES[format]);

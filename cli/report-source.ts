@@ -6,6 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { WorkflowNotFoundError } from '@temporalio/common';
+import { createFileEvidenceStore } from '../activities/evidence';
+import { expandAttachmentManifests } from '../activities/report/attachments';
 import { REPORT_FILES } from '../activities/report/formats';
 import { asReportDocument, buildReport, type ReportDocument } from '../activities/report/model';
 import { demandWorkflowId } from '../domain/ids';
@@ -49,7 +51,8 @@ export async function loadReport(ctx: CliContext, demandId: string): Promise<Loa
   try {
     // An ended workflow answers queries only through a worker; do not wait long for one.
     const state = await ctx.client.withDeadline(Date.now() + (running ? 30_000 : 10_000), () => handle.query(statusQuery));
-    return { doc: buildReport(state, { generatedAt: new Date().toISOString(), source: { kind: 'workflow' } }) };
+    const doc = buildReport(state, { generatedAt: new Date().toISOString(), source: { kind: 'workflow' } });
+    return { doc: await expandAttachmentManifests(doc, createFileEvidenceStore(ctx.config.evidenceDir)) };
   } catch (err) {
     const why = (err as Error).message.split('\n')[0];
     if (!running && fs.existsSync(file)) return readFinalReport(file, demandId, `demand "${demandId}" has ended and its state could not be queried (${why})`);

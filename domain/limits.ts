@@ -17,8 +17,8 @@ export const INBOUND_LIMITS = {
   fileNameChars: 100,
   /** Attachments listed in the signal itself; beyond this the list is a stored manifest, referenced. */
   inlineAttachments: 10,
-  /** A message with more attachments than this is kept for triage as malformed. */
-  attachmentsPerMessage: 1000,
+  /** A message with more attachments than this is kept for triage as malformed (the MIME parser stops at 1,000 parts). */
+  attachmentsPerMessage: 900,
   /** Verdict fields recorded with an answer, and the length of each value. */
   authFields: 12,
   authValueChars: 300,
@@ -44,10 +44,10 @@ export const TRIAGE_LIMITS = {
 } as const;
 
 /**
- * Acknowledgements are automatic replies (RFC 3834): at most one per sender and demand in this
- * interval, and this many in a day, so that two automatic responders can never keep each other busy.
+ * Acknowledgements are automatic replies (RFC 3834): at most this many per sender and demand in an
+ * hour and in a day, so that an automatic responder that ignores RFC 3834 can never keep a loop going.
  */
 export const ACK_LIMITS = {
-  minIntervalMs: 10 * 60_000,
-  perDay: 10,
+  perHour: 10,
+  perDay: 30,
 } as const;

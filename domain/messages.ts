@@ -20,6 +20,16 @@ export const EvidenceRefInput = z.strictObject({
   filename: z.string().max(300).optional(),
 });
 
+/** A stored list of a message's attachments (JSON in the evidence store), referenced when they are too many to list. */
+export const AttachmentManifestRef = z.strictObject({
+  sha256: z.string().regex(/^[a-f0-9]{64}$/, 'must be a sha256 hex digest'),
+  size: z.int().min(0),
+  /** How many attachments it lists, and their total size in bytes. */
+  count: z.int().min(0),
+  bytes: z.int().min(0),
+});
+export type AttachmentManifestRef = z.infer<typeof AttachmentManifestRef>;
+
 /** A reply that the inbound gateway has stored, authenticated and routed. */
 export const InboundReply = z.strictObject({
   messageId: z.string().min(3).max(998),
@@ -35,12 +45,18 @@ export const InboundReply = z.strictObject({
   raw: EvidenceRefInput,
   text: EvidenceRefInput.optional(),
   attachments: z.array(EvidenceRefInput).max(500).default([]),
+  /** Set when the attachments are too many to list here: all of them, stored (then `attachments` is empty). */
+  attachmentManifest: AttachmentManifestRef.optional(),
   /** The first lines of the new text (quotes and signature removed), for the timeline. */
   excerpt: z.string().max(1000).optional(),
   requestedDeadline: instant.optional(),
   returnDate: z.string().max(100).optional(),
   /** For bounces: the address that could not be reached. */
   failedRecipient: EmailAddress.optional(),
+  /** For bounces: the Message-ID of the message of ours that failed (the report references it). */
+  originalMessageId: z.string().min(3).max(998).optional(),
+  /** Why no automatic answer may go back (RFC 3834: an automatic message, a list, a null return path, a loop). */
+  noAutoReply: z.string().max(200).optional(),
   auth: z.record(z.string(), z.string()).optional(),
 });
 export type InboundReply = z.infer<typeof InboundReply>;
@@ -114,8 +130,21 @@ export interface UpdateResult {
   items?: { itemId: string; dueAt?: string; phase?: string }[];
 }
 
-/** A reply arrived by email (the gateway has stored it; this carries references only). */
+/** What the demand did with a reply the gateway gave it. */
+export interface RecordReplyResult {
+  outcome: 'recorded' | 'duplicate';
+  kind: InboundReply['kind'];
+  itemIds: string[];
+}
+
+/** A reply arrived by email (the gateway has stored it; this carries references only). Kept for the triage inbox and older histories. */
 export const replyReceivedSignal = defineSignal<[unknown]>('replyReceived');
+/**
+ * A reply arrived by email: the gateway's way in. The validator applies every rule the demand has for
+ * replies (limits, duplicates, bounce proof), so the gateway hears "refused, because" before it answers
+ * 250 and keeps the message for triage instead of dropping it.
+ */
+export const recordReplyUpdate = defineUpdate<RecordReplyResult, [InboundReply]>('recordReply');
 /** The whole state plus the next scheduled action. */
 export const statusQuery = defineQuery<DemandStatusView>('status');
 export const extendDeadlineUpdate = defineUpdate<UpdateResult, [ExtendDeadlineInput]>('extendDeadline');

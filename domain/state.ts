@@ -46,6 +46,8 @@ export interface AnswerRecord {
   /** Received after the item had closed: kept, but it does not reopen the item. */
   afterClose?: boolean;
   attachments: EvidenceRef[];
+  /** When the attachments were too many to list in history: the stored list (see README, "Limits"). */
+  attachmentManifest?: { sha256: string; size: number; count: number; bytes: number };
   raw?: EvidenceRef;
   recordedBy?: string;
   /** Sender authentication verdicts recorded by the gateway (spf, dkim, dmarc, arc, policy, decision). */
@@ -208,6 +210,8 @@ export interface DemandState {
   decisions: DecisionRecord[];
   extensionRequests: ExtensionRequest[];
   problems: ProblemRecord[];
+  /** Problems beyond INBOUND_LIMITS.problems, counted rather than kept (absent in older states). */
+  problemsDropped?: number;
   /** Message-IDs of replies already recorded (duplicates are counted once). */
   seenMessageIds: string[];
   duplicatesIgnored: number;

@@ -4,6 +4,7 @@
  * DMARC pass counts as a pass; From-domains listed in warnDomains are accepted with a warning.
  */
 import dns from 'node:dns';
+import type { Readable } from 'node:stream';
 import { authenticate } from 'mailauth';
 import { getDomain } from 'tldts';
 import type { InboundProfile } from '../domain/inbound';
@@ -110,8 +111,8 @@ function firstHopDmarcPass(arcResult: unknown, fromDomain: string): boolean {
   return headerFrom === fromDomain;
 }
 
-/** Authenticates a raw message and applies the demand's policy. */
-export async function checkSender(raw: Buffer, input: AuthInput, profile: Pick<InboundProfile, 'authentication' | 'warnDomains'>, fromAddress: string): Promise<AuthVerdict> {
+/** Authenticates a raw message (bytes, or a stream of them) and applies the demand's policy. */
+export async function checkSender(raw: Buffer | Readable, input: AuthInput, profile: Pick<InboundProfile, 'authentication' | 'warnDomains'>, fromAddress: string): Promise<AuthVerdict> {
   const r = await authenticate(raw, {
     ...(input.ip ? { ip: input.ip } : {}),
     ...(input.helo ? { helo: input.helo } : {}),

@@ -34,6 +34,35 @@ export function isAutomatic(h: Map<string, string>): boolean {
   return false;
 }
 
+/** The envelope and headers that RFC 3834 looks at: was the message automatic, from a list, or already ours? */
+export interface AutoReplyFacts {
+  channel: 'smtp' | 'imap';
+  /** The envelope sender; empty for the null sender (SMTP only). */
+  mailFrom?: string;
+  /** Our reply address's domain, to recognise our own X-Loop. */
+  replyDomain: string;
+}
+
+/**
+ * Why no automatic answer (an acknowledgement) may go back to this message, per RFC 3834 and the
+ * de-facto headers, or undefined when one may: automatic messages, null return paths, mailing lists,
+ * and anything that has been through auditflow before (X-Loop).
+ */
+export function autoReplyBlock(h: Map<string, string>, f: AutoReplyFacts): string | undefined {
+  if (f.channel === 'smtp' && !f.mailFrom) return 'the envelope sender is empty (null return path)';
+  const returnPath = h.get('return-path');
+  if (f.channel === 'imap' && returnPath !== undefined && /^\s*<?\s*>?\s*$/.test(returnPath)) return 'Return-Path is empty (null return path)';
+  const auto = (h.get('auto-submitted') ?? '').trim().toLowerCase();
+  if (auto && auto !== 'no') return `Auto-Submitted: ${auto.slice(0, 40)}`;
+  if (h.has('x-autoreply') || h.has('x-autorespond') || h.has('x-autoresponse')) return 'an automatic reply (X-Autoreply)';
+  const precedence = (h.get('precedence') ?? '').trim().toLowerCase();
+  if (/^(bulk|list|junk|auto_reply)$/.test(precedence)) return `Precedence: ${precedence}`;
+  // mailparser gathers every List-* header under one key, `list`.
+  if (['list', 'list-id', 'list-unsubscribe', 'list-post', 'list-help'].some((k) => h.has(k))) return 'a mailing-list message (List-* headers)';
+  if ((h.get('x-loop') ?? '').toLowerCase().includes(f.replyDomain.toLowerCase())) return 'it has been through auditflow before (X-Loop)';
+  return undefined;
+}
+
 /** Finds a date in free text: 2027-06-21, 21 June 2027, June 21, 2027, 21/06/2027 is not guessed (ambiguous). */
 export function findDate(text: string): { iso: string; written: string } | undefined {
   const isoDate = /\b(20\d\d)-(\d\d)-(\d\d)\b/.exec(text);

@@ -6,7 +6,7 @@
  * re-opened on the next pass.
  */
 import { ImapFlow } from 'imapflow';
-import { processInbound, TemporalUnavailable, type IntakeDeps } from './intake';
+import { Deferred, processInbound, TemporalUnavailable, type IntakeDeps } from './intake';
 
 export interface ImapPollerOptions {
   url: string;
@@ -121,11 +121,12 @@ export async function startImapPoller(opts: ImapPollerOptions): Promise<ImapPoll
           const msg = await c.fetchOne(String(uid), { source: true }, { uid: true });
           if (!msg || !msg.source) continue;
           try {
-            const outcome = await processInbound(msg.source, { channel: 'imap', rcptTo: recipientsFromHeaders(msg.source) }, opts.intake);
+            const raw = await opts.intake.evidence.put(msg.source, { contentType: 'message/rfc822' });
+            const outcome = await processInbound(raw, { channel: 'imap', rcptTo: recipientsFromHeaders(msg.source) }, opts.intake);
             destination = outcome.result === 'recorded' ? opts.processed : opts.quarantine;
             done = outcome.result === 'recorded' ? `recorded for ${outcome.demandId}` : `kept for triage: ${outcome.reason}`;
           } catch (err) {
-            if (err instanceof TemporalUnavailable) {
+            if (err instanceof TemporalUnavailable || err instanceof Deferred) {
               counts.deferred += 1;
               opts.log(`IMAP uid ${uid}: left in ${opts.folder}, ${err.message}`);
               break;

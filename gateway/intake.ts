@@ -1,30 +1,47 @@
 /**
- * The one pipeline every inbound message goes through, from SMTP or IMAP: store the raw bytes (fsync),
- * parse within limits, classify, route, check the sender, store text and attachments, then signal the
- * demand, or keep the message in the triage inbox with the reason. Returns only once the outcome is
- * durably recorded in Temporal; when Temporal cannot be reached it throws TemporalUnavailable so the
- * sender retries (SMTP 451) or the message stays in the mailbox (IMAP).
+ * The one pipeline every inbound message goes through, from SMTP or IMAP, once its raw bytes are in the
+ * evidence store: parse within limits (a few at a time), classify, route, check the sender (a listed
+ * contact, authenticated) or the delivery report's proof, then hand it to the demand with the
+ * `recordReply` update, whose validator applies the demand's own rules, or keep it in the triage inbox
+ * with the reason. Returns only once the outcome is durably recorded in Temporal; when Temporal (or a
+ * worker) cannot answer it throws TemporalUnavailable, and when the message cannot be handled now
+ * (parsing ran out of time, the inbox is full) it throws Deferred: the sender retries (SMTP 451) or the
+ * message stays in the mailbox (IMAP).
  */
-import type { Client } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import type { EvidenceStore } from '../activities/evidence';
-import { sha256Hex } from '../activities/evidence';
-import { demandWorkflowId, recipientTag, type Hmac } from '../domain/ids';
-import { INBOUND_MEMO_KEY, type InboundProfile } from '../domain/inbound';
-import { replyReceivedSignal, type InboundReply } from '../domain/messages';
+import { EmailAddress } from '../domain/demand';
+import { demandWorkflowId, type Hmac } from '../domain/ids';
+import { INBOUND_MEMO_KEY, replyLimitProblem, type InboundProfile } from '../domain/inbound';
+import { INBOUND_LIMITS, TRIAGE_LIMITS } from '../domain/limits';
+import { recordReplyUpdate, type InboundReply } from '../domain/messages';
 import type { EvidenceRef } from '../domain/state';
 import { parseDeadline } from '../domain/time';
-import { inboxWorkflowId, triageAddedSignal, type TriageEntry } from '../domain/triage';
+import { addTriageUpdate, inboxWorkflowId, type TriageEntry } from '../domain/triage';
 import { checkSender, type DnsResolver } from './auth';
-import { classify } from './classify';
-import { parseInbound, UnparseableMessage, type ParsedInbound } from './parse';
+import { verifyBounce } from './bounce-proof';
+import { autoReplyBlock, classify } from './classify';
+import { oneLine, parseStored, ParseTimeout, UnparseableMessage, type ParsedInbound } from './parse';
 import { attributeItems, routeMessage } from './route';
+import { createSlots, type Slots } from './slots';
 
 /** Temporal could not be reached: nothing was recorded, the sender must try again later. */
 export class TemporalUnavailable extends Error {
   constructor(cause: unknown) {
     super(`Temporal is unavailable: ${(cause as Error).message?.split('\n')[0] ?? cause}`, { cause });
     this.name = 'TemporalUnavailable';
+  }
+}
+
+/** The message cannot be handled now (not judged): SMTP answers 451 with `smtpText`, IMAP leaves it in place. */
+export class Deferred extends Error {
+  constructor(
+    message: string,
+    readonly smtpText: string,
+  ) {
+    super(message);
+    this.name = 'Deferred';
   }
 }
 
@@ -45,6 +62,9 @@ export interface IntakeDeps {
   trustedArcSealers?: string[];
   /** How long one Temporal call may take before the message is refused with 451 (default 10 s). */
   rpcTimeoutMs?: number;
+  /** Messages parsed at once (the others wait their turn), and how long one parse may take. */
+  parseSlots?: Slots;
+  parseMs?: number;
   now?: () => Date;
   log?: (message: string, fields?: Record<string, unknown>) => void;
 }
@@ -58,7 +78,7 @@ export interface InboundEnvelope {
 }
 
 export type IntakeOutcome =
-  | { result: 'recorded'; demandId: string; itemIds: string[]; kind: InboundReply['kind']; messageId: string; auth?: string }
+  | { result: 'recorded'; demandId: string; itemIds: string[]; kind: InboundReply['kind']; messageId: string; duplicate: boolean; auth?: string }
   | { result: 'triaged'; id: string; reason: string };
 
 function isConnectivity(err: unknown): boolean {
@@ -71,114 +91,160 @@ async function temporal<T>(deps: IntakeDeps, fn: () => Promise<T>): Promise<T> {
   try {
     return await deps.client.withDeadline(Date.now() + (deps.rpcTimeoutMs ?? 10_000), fn);
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw err;
+    if (err instanceof WorkflowNotFoundError || err instanceof WorkflowUpdateFailedError) throw err;
     if (isConnectivity(err)) throw new TemporalUnavailable(err);
     throw err;
   }
 }
 
-/** Runs one message through the pipeline. */
-export async function processInbound(raw: Buffer, env: InboundEnvelope, deps: IntakeDeps): Promise<IntakeOutcome> {
+const defaultSlots = createSlots(2);
+
+/** Lists a message's attachments for history: inline when few, else as a stored manifest referenced by hash. */
+async function listAttachments(store: EvidenceStore, attachments: EvidenceRef[]): Promise<Pick<InboundReply, 'attachments' | 'attachmentManifest'>> {
+  if (attachments.length <= INBOUND_LIMITS.inlineAttachments) return { attachments };
+  const manifest = Buffer.from(`${JSON.stringify({ format: 'auditflow-attachments', version: 1, attachments }, null, 1)}\n`);
+  const ref = await store.put(manifest, { contentType: 'application/json', filename: 'attachments.json' });
+  return { attachments: [], attachmentManifest: { sha256: ref.sha256, size: ref.size, count: attachments.length, bytes: attachments.reduce((n, a) => n + a.size, 0) } };
+}
+
+/** Runs one stored message through the pipeline. */
+export async function processInbound(raw: EvidenceRef, env: InboundEnvelope, deps: IntakeDeps): Promise<IntakeOutcome> {
   const now = deps.now?.() ?? new Date();
-  const digest = sha256Hex(raw);
-  const rawRef = await deps.evidence.put(raw, { contentType: 'message/rfc822' });
-  const base = { receivedAt: now.toISOString(), channel: env.channel, envelope: { ...(env.mailFrom ? { from: env.mailFrom } : {}), to: env.rcptTo, ...(env.remoteAddress ? { remoteAddress: env.remoteAddress } : {}) }, raw: rawRef };
+  const digest = raw.sha256;
+  const envelope = { ...(env.mailFrom ? { from: env.mailFrom.slice(0, 254) } : {}), to: env.rcptTo.slice(0, TRIAGE_LIMITS.envelopeRecipients).map((r) => r.slice(0, 254)), ...(env.remoteAddress ? { remoteAddress: env.remoteAddress } : {}) };
 
   const triage = async (reason: string, extra: Partial<TriageEntry> = {}): Promise<IntakeOutcome> => {
-    const entry: TriageEntry = { id: digest.slice(0, 16), ...base, attachments: [], reason, status: 'open', deliveries: 1, ...extra };
-    await temporal(deps, () => deps.client.workflow.signalWithStart('inboxWorkflow', { workflowId: inboxWorkflowId(deps.taskQueue), taskQueue: deps.taskQueue, args: [{}], signal: triageAddedSignal, signalArgs: [entry], staticSummary: 'auditflow triage inbox: replies kept for ops to assign or discard' }));
+    const entry: TriageEntry = { id: digest.slice(0, 16), receivedAt: now.toISOString(), channel: env.channel, envelope, raw, attachments: [], ...extra, reason: reason.slice(0, TRIAGE_LIMITS.reasonChars), status: 'open', deliveries: 1 };
+    try {
+      await temporal(deps, () =>
+        deps.client.workflow.executeUpdateWithStart(addTriageUpdate, {
+          args: [entry],
+          startWorkflowOperation: new WithStartWorkflowOperation('inboxWorkflow', { workflowId: inboxWorkflowId(deps.taskQueue), taskQueue: deps.taskQueue, args: [{}], workflowIdConflictPolicy: 'USE_EXISTING', staticSummary: 'auditflow triage inbox: replies kept for ops to assign or discard' }),
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof WorkflowUpdateFailedError)) throw err;
+      const why = (err.cause as Error | undefined)?.message ?? err.message;
+      deps.log?.('triage inbox refused a message', { id: entry.id, why });
+      throw new Deferred(why, '4.3.1 The review inbox is full; please try again later');
+    }
     deps.log?.('kept for triage', { id: entry.id, reason });
-    return { result: 'triaged', id: entry.id, reason };
+    return { result: 'triaged', id: entry.id, reason: entry.reason };
   };
 
   let p: ParsedInbound;
   try {
-    p = await parseInbound(raw);
+    p = await (deps.parseSlots ?? defaultSlots).run(() => parseStored(raw, deps.evidence, deps.parseMs));
   } catch (err) {
     if (err instanceof UnparseableMessage) return triage(`malformed: ${err.reason}`);
+    if (err instanceof ParseTimeout) throw new Deferred(err.message, '4.3.0 The message could not be processed in time; please try again later');
     throw err;
   }
-  const messageId = p.messageId ?? `<${digest}@no-message-id.invalid>`;
+  const longId = p.messageId !== undefined && p.messageId.length > INBOUND_LIMITS.messageIdChars;
+  // An absurd Message-ID is not carried into history: the message keeps a name made from its hash.
+  const messageId = p.messageId && !longId ? p.messageId : `<${digest}@${longId ? 'long' : 'no'}-message-id.invalid>`;
   const c = classify(p, now);
   const settings = { hmac: deps.hmac, replyDomain: deps.replyDomain, replyLocalPart: deps.replyLocalPart, now: now.getTime() };
   let routed = routeMessage(p, env.rcptTo, settings);
   if (!routed.ok && c.kind === 'bounce' && c.returnedMessageIds.length) routed = routeMessage({ ...p, inReplyTo: c.returnedMessageIds[0], references: c.returnedMessageIds }, [], settings);
 
-  // What a triaged message needs so that ops can assign it later.
   const textRef = p.newText ? await deps.evidence.put(Buffer.from(p.newText, 'utf8'), { contentType: 'text/plain', filename: 'new-text.txt' }) : undefined;
-  const attachments: EvidenceRef[] = [];
-  for (const a of p.attachments) attachments.push(await deps.evidence.put(a.content, { contentType: a.contentType, ...(a.filename ? { filename: a.filename } : {}) }));
-  const reply: Omit<InboundReply, 'itemIds' | 'kind'> | undefined = p.from
+  const listed = await listAttachments(deps.evidence, p.attachments);
+  const from = p.from && EmailAddress.safeParse(p.from.address).success ? p.from : undefined;
+  const noAutoReply = autoReplyBlock(p.headers, { channel: env.channel, ...(env.mailFrom !== undefined ? { mailFrom: env.mailFrom } : {}), replyDomain: deps.replyDomain });
+  const draft = from
     ? {
         messageId,
         receivedAt: now.toISOString(),
-        from: p.from.address,
-        ...(p.from.name ? { fromName: p.from.name } : {}),
-        subject: p.subject.slice(0, 998),
+        from: from.address,
+        ...(from.name ? { fromName: from.name } : {}),
+        subject: oneLine(p.subject, INBOUND_LIMITS.subjectChars),
         digest,
-        raw: rawRef,
+        raw,
         ...(textRef ? { text: textRef } : {}),
-        attachments,
-        excerpt: p.newText.slice(0, 500),
+        excerpt: p.newText.slice(0, INBOUND_LIMITS.excerptChars),
+        ...(noAutoReply ? { noAutoReply } : {}),
       }
     : undefined;
   const keep = (reason: string, hint?: TriageEntry['hint']) =>
-    triage(reason, { ...(p.from ? { from: p.from.address } : {}), subject: p.subject.slice(0, 300), messageId, attachments, ...(hint ? { hint } : {}), ...(reply ? { reply: { ...reply, kind: c.kind === 'extension-request' ? 'extension-request' : 'answer' } } : {}) });
+    triage(reason, {
+      ...(from ? { from: from.address } : {}),
+      subject: oneLine(p.subject, INBOUND_LIMITS.subjectChars),
+      messageId,
+      ...listed,
+      ...(hint ? { hint } : {}),
+      ...(draft ? { reply: { ...draft, kind: c.kind === 'extension-request' ? 'extension-request' : 'answer' } } : {}),
+    });
 
+  if (longId) return keep(`malformed: its Message-ID has ${p.messageId!.length} characters (limit ${INBOUND_LIMITS.messageIdChars})`);
   if (!routed.ok) return keep(`unmatched: ${routed.reason}`);
   const route = routed.route;
+  const hint = { demandId: route.demandId };
   const handle = deps.client.workflow.getHandle(demandWorkflowId(route.demandId));
   let profile: InboundProfile | undefined;
   try {
     const desc = await temporal(deps, () => handle.describe());
-    if (desc.status.name !== 'RUNNING') return keep(`demand ${route.demandId} has ended (${desc.status.name.toLowerCase()})`, { demandId: route.demandId });
+    if (desc.status.name !== 'RUNNING') return keep(`demand ${route.demandId} has ended (${desc.status.name.toLowerCase()})`, hint);
     profile = desc.memo?.[INBOUND_MEMO_KEY] as InboundProfile | undefined;
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return keep(`no demand ${route.demandId} on this Temporal namespace`, { demandId: route.demandId });
+    if (err instanceof WorkflowNotFoundError) return keep(`no demand ${route.demandId} on this Temporal namespace`, hint);
     throw err;
   }
-  if (!profile) return keep(`demand ${route.demandId} has not published its inbound profile yet`, { demandId: route.demandId });
-  if (!reply) return keep('no From address', { demandId: route.demandId });
+  if (!profile) return keep(`demand ${route.demandId} has not published its inbound profile yet`, hint);
+  if (!draft) return keep('no From address', hint);
 
   let auth: Record<string, string> | undefined;
-  if (c.kind !== 'bounce') {
-    const from = reply.from;
-    const allowed = profile.contacts.includes(from) || profile.domains.includes(from.split('@')[1] ?? '');
-    if (!allowed) return keep(`sender ${from} is not a counterparty contact or domain of demand ${route.demandId}`, { demandId: route.demandId });
-    const verdict = await checkSender(raw, { ...(env.remoteAddress ? { ip: env.remoteAddress } : {}), ...(env.helo ? { helo: env.helo } : {}), ...(env.mailFrom ? { mailFrom: env.mailFrom } : {}), mta: deps.mta, ...(deps.resolver ? { resolver: deps.resolver } : {}), trustedArcSealers: deps.trustedArcSealers ?? [] }, profile, from);
-    auth = { ...verdict, mode: deps.authMode, routedBy: routed.via };
-    if (verdict.decision === 'fail' && deps.authMode === 'enforce') return keep(`unauthenticated: ${verdict.detail} (spf=${verdict.spf}, dkim=${verdict.dkim}, dmarc=${verdict.dmarc}, arc=${verdict.arc})`, { demandId: route.demandId });
-  } else if (routed.via !== 'recipient') {
-    return keep('a delivery report that does not come back to a signed bounce address', { demandId: route.demandId });
-  }
-  // A bounce address is issued per recipient: a report naming someone else (an escalation contact, our
-  // counsel) must not mark them undeliverable, or anyone holding one address could silence the ladder.
-  const failedRecipient = c.kind === 'bounce' ? c.reportedRecipients?.find((r) => recipientTag(r, deps.hmac) === route.recipientTag) : undefined;
-  if (c.kind === 'bounce' && c.permanent && c.failedRecipient && !failedRecipient) {
-    return keep(`a delivery report for ${c.failedRecipient} that came back to the bounce address of another recipient`, { demandId: route.demandId });
+  let bounceFacts: Pick<InboundReply, 'failedRecipient' | 'originalMessageId'> = {};
+  if (c.kind === 'bounce') {
+    // A report comes from the null sender and proves nothing about its From: it must prove itself.
+    if (!c.permanent) return keep(`a temporary delivery delay report for ${c.failedRecipient ?? 'a recipient'}; nothing to do unless it becomes permanent`, hint);
+    const proof = verifyBounce(p, c, route, routed.via, deps.hmac, deps.replyDomain, now.getTime());
+    if (!proof.ok) return keep(`unverifiable delivery report: ${proof.reason}`, hint);
+    bounceFacts = { failedRecipient: proof.failedRecipient, originalMessageId: proof.originalMessageId };
+  } else {
+    // A reply address is bound to its recipient: another listed contact may use it, nobody else.
+    if (!profile.contacts.includes(draft.from)) {
+      const domain = draft.from.split('@')[1] ?? '';
+      const why = profile.domains.includes(domain) ? ` (it writes from the counterparty's domain ${domain}; assign it if it answers)` : '';
+      return keep(`sender ${draft.from} is not a listed contact of demand ${route.demandId}${why}`, hint);
+    }
+    const verdict = await checkSender(deps.evidence.open(raw.sha256), { ...(env.remoteAddress ? { ip: env.remoteAddress } : {}), ...(env.helo ? { helo: env.helo } : {}), ...(env.mailFrom ? { mailFrom: env.mailFrom } : {}), mta: deps.mta, ...(deps.resolver ? { resolver: deps.resolver } : {}), trustedArcSealers: deps.trustedArcSealers ?? [] }, profile, draft.from);
+    auth = Object.fromEntries(Object.entries({ ...verdict, mode: deps.authMode, routedBy: routed.via }).map(([k, v]) => [k, String(v).slice(0, INBOUND_LIMITS.authValueChars)]));
+    if (verdict.decision === 'fail' && deps.authMode === 'enforce') return keep(`unauthenticated: ${verdict.detail} (spf=${verdict.spf}, dkim=${verdict.dkim}, dmarc=${verdict.dmarc}, arc=${verdict.arc})`, hint);
   }
 
-  const itemIds = route.itemId ? [route.itemId] : attributeItems(p, profile);
+  const itemIds = c.kind === 'bounce' ? [] : route.itemId ? [route.itemId] : attributeItems(p, profile);
   if (c.kind === 'answer' && itemIds.length === 0 && profile.items.length > 1) {
-    return keep(`ambiguous: a reply to demand ${route.demandId} that names no item (tag the subject with [item-id] or assign it)`, { demandId: route.demandId });
+    return keep(`ambiguous: a reply to demand ${route.demandId} that names no item (tag the subject with [item-id] or assign it)`, hint);
   }
-  const requested = c.requestedDate ? parseDeadline(`${c.requestedDate}T${profile.deadlineTime}`, profile.timezone) : undefined;
+  const requested = c.requestedDate ? parseDeadlineIn(profile, c.requestedDate) : undefined;
   const payload: InboundReply = {
-    ...reply,
+    ...draft,
+    ...listed,
     kind: c.kind,
     itemIds,
-    ...(requested && 'ms' in requested ? { requestedDeadline: new Date(requested.ms).toISOString() } : {}),
-    ...(c.returnDate ? { returnDate: c.returnDate } : {}),
-    ...(failedRecipient && c.permanent ? { failedRecipient } : {}),
+    ...(requested ? { requestedDeadline: requested } : {}),
+    ...(c.returnDate ? { returnDate: c.returnDate.slice(0, 100) } : {}),
+    ...bounceFacts,
     ...(auth ? { auth } : {}),
   };
-  if (c.kind === 'bounce' && !c.permanent) return keep(`a temporary delivery delay report for ${c.failedRecipient ?? 'a recipient'}; nothing to do unless it becomes permanent`, { demandId: route.demandId });
+  const over = replyLimitProblem(payload);
+  if (over) return keep(`malformed: ${over}`, hint);
+  let result;
   try {
-    await temporal(deps, () => handle.signal(replyReceivedSignal, payload));
+    result = await temporal(deps, () => handle.executeUpdate(recordReplyUpdate, { args: [payload] }));
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return keep(`demand ${route.demandId} ended while the message was being recorded`, { demandId: route.demandId });
+    const why = err instanceof WorkflowUpdateFailedError ? ((err.cause as Error | undefined)?.message ?? err.message) : undefined;
+    if (why !== undefined) return keep(c.kind === 'bounce' ? `unverifiable delivery report: ${why}` : `refused by demand ${route.demandId}: ${why}`, hint);
+    if (err instanceof WorkflowNotFoundError || /already completed|not found/i.test((err as Error).message)) return keep(`demand ${route.demandId} ended while the message was being recorded`, hint);
     throw err;
   }
-  deps.log?.('recorded', { demandId: route.demandId, itemIds, kind: c.kind, messageId, auth: auth?.decision });
-  return { result: 'recorded', demandId: route.demandId, itemIds, kind: c.kind, messageId, ...(auth ? { auth: auth.decision } : {}) };
+  deps.log?.('recorded', { demandId: route.demandId, itemIds: result.itemIds, kind: c.kind, messageId, auth: auth?.decision, duplicate: result.outcome === 'duplicate' });
+  return { result: 'recorded', demandId: route.demandId, itemIds: result.itemIds, kind: c.kind, messageId, duplicate: result.outcome === 'duplicate', ...(auth ? { auth: auth.decision } : {}) };
+}
+
+/** The date a counterparty asked for, as an instant at the demand's deadline time in its zone. */
+function parseDeadlineIn(profile: InboundProfile, date: string): string | undefined {
+  const parsed = parseDeadline(`${date}T${profile.deadlineTime}`, profile.timezone);
+  return 'ms' in parsed ? new Date(parsed.ms).toISOString() : undefined;
 }

@@ -5,11 +5,12 @@
 import { Client, type Connection } from '@temporalio/client';
 import { createFileEvidenceStore } from '../activities/evidence';
 import { makeHmac } from '../activities/email';
-import { loadConfigOrExit, loadSecret, type AuditflowConfig } from '../worker/config';
+import { loadConfigOrExit, loadSecret, loadSecretOrExit, type AuditflowConfig } from '../worker/config';
 import { connectClient, loadTemporalTarget, type TemporalTarget } from '../worker/temporal-target';
 import { cachingResolver, type DnsResolver } from './auth';
 import { startImapPoller, type ImapPoller } from './imap';
 import type { IntakeDeps } from './intake';
+import { createSlots } from './slots';
 import { startSmtpGateway, type SmtpGateway } from './smtp';
 
 /** The pipeline's dependencies for a config and a client. */
@@ -24,6 +25,8 @@ export function intakeDeps(config: AuditflowConfig, client: Client, opts: { reso
     mta: config.gateway.hostname,
     authMode: config.gateway.authMode,
     trustedArcSealers: config.gateway.trustedArcSealers,
+    parseSlots: createSlots(config.gateway.parsers),
+    parseMs: config.gateway.parseTimeoutMs,
     resolver: opts.resolver ?? cachingResolver(),
     ...(opts.log ? { log: opts.log } : {}),
   };
@@ -39,7 +42,7 @@ export interface Gateway {
 /** Starts the SMTP gateway and, when configured, the IMAP poller. */
 export async function startGateway(config: AuditflowConfig, client: Client, log: (line: string) => void, opts: { resolver?: DnsResolver; port?: number } = {}): Promise<Gateway> {
   const deps = intakeDeps(config, client, opts);
-  const smtp = await startSmtpGateway({ host: config.gateway.host, port: opts.port ?? config.gateway.port, maxBytes: config.gateway.maxBytes, ...(config.gateway.tls ? { tls: config.gateway.tls } : {}), name: config.gateway.hostname, intake: deps, log });
+  const smtp = await startSmtpGateway({ host: config.gateway.host, port: opts.port ?? config.gateway.port, maxBytes: config.gateway.maxBytes, ...(config.gateway.tls ? { tls: config.gateway.tls } : {}), name: config.gateway.hostname, intake: deps, log, maxClientsPerAddress: config.gateway.connectionsPerClient, idleTimeoutMs: config.gateway.idleTimeoutMs });
   const imap = config.imap ? await startImapPoller({ ...config.imap, intake: deps, log }) : undefined;
   return {
     smtp,
@@ -66,6 +69,7 @@ async function connectWithRetry(target: TemporalTarget, log: (l: string) => void
 async function main(): Promise<void> {
   const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
   const config = loadConfigOrExit();
+  loadSecretOrExit(config);
   let target: TemporalTarget;
   try {
     target = loadTemporalTarget(process.env, `localhost:${config.temporalPort}`);

@@ -1,22 +1,27 @@
 /**
- * Inbound mail parsing with limits checked before the MIME parser sees the message: header block size,
- * address count and multipart nesting, then mailparser, then the new text split from quotes and
- * signature (email-reply-parser, in a worker thread with a deadline for long texts, because its patterns
- * can be made to backtrack for minutes). The raw message is always kept; this only reads it.
+ * Inbound mail parsing from the evidence store, with bounded memory: the raw message is already stored
+ * (streamed there by the SMTP gateway), the cheap structural limits are checked on a stream, then
+ * mailparser reads it as a stream and every attachment is streamed into the evidence store as it is
+ * decoded. Only the text parts are held in memory. The raw message is never changed; this only reads it.
  */
-import { Worker } from 'node:worker_threads';
-import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
-import EmailReplyParser from 'email-reply-parser';
+import { Transform, type Readable } from 'node:stream';
+import { MailParser, type AddressObject, type HeaderValue } from 'mailparser';
+import type { EvidenceStore } from '../activities/evidence';
+import { INBOUND_LIMITS } from '../domain/limits';
+import type { EvidenceRef } from '../domain/state';
+import { checkAddressCount, checkDepth, headerBlock, MIME_LIMITS, UnparseableMessage } from './mime-limits';
+import { newTextOf, REPLY_SPLIT_LIMITS } from './reply-text';
+
+export { UnparseableMessage } from './mime-limits';
 
 export const LIMITS = {
-  headerBytes: 256 * 1024,
-  addresses: 1000,
-  multipartDepth: 30,
+  ...MIME_LIMITS,
+  ...REPLY_SPLIT_LIMITS,
+  attachments: INBOUND_LIMITS.attachmentsPerMessage,
+  /** Time a parse may take once it has a parsing slot; past it the message is deferred (451), never triaged. */
   parseMs: 15_000,
-  /** email-reply-parser's patterns backtrack cubically on crafted text: it gets this long, off the event loop. */
-  replySplitMs: 2_000,
-  /** Up to this many characters the split runs inline: even the worst case stays in the milliseconds. */
-  replySplitInlineChars: 2048,
+  /** What is read of a delivery-status part or of the returned headers of a bounce. */
+  reportPartBytes: 64 * 1024,
 } as const;
 
 /** What the pipeline uses of a message. */
@@ -33,114 +38,20 @@ export interface ParsedInbound {
   text: string;
   /** The new text of a reply: quoted text and signature removed. */
   newText: string;
-  attachments: { filename?: string; contentType: string; content: Buffer }[];
+  /** Every attachment, stored in the evidence store (name cleaned and cut to INBOUND_LIMITS.fileNameChars). */
+  attachments: EvidenceRef[];
   /** The machine-readable part of a delivery status notification, if any. */
   deliveryStatus?: string;
   /** Headers of the returned message inside a bounce (text/rfc822-headers or message/rfc822). */
   returnedHeaders?: string;
 }
 
-/** Why a message could not be parsed safely (it goes to triage with this reason). */
-export class UnparseableMessage extends Error {
-  constructor(readonly reason: string) {
-    super(reason);
-    this.name = 'UnparseableMessage';
+/** Parsing took longer than LIMITS.parseMs: the message is deferred (the sender retries), not judged. */
+export class ParseTimeout extends Error {
+  constructor(ms: number) {
+    super(`parsing took longer than ${ms} ms`);
+    this.name = 'ParseTimeout';
   }
-}
-
-function headerBlock(raw: Buffer): string {
-  const crlf = raw.indexOf('\r\n\r\n');
-  const lf = raw.indexOf('\n\n');
-  const end = crlf === -1 ? lf : lf === -1 ? crlf : Math.min(crlf, lf);
-  if (end === -1 && raw.length > LIMITS.headerBytes) throw new UnparseableMessage(`header block larger than ${LIMITS.headerBytes} bytes`);
-  if (end > LIMITS.headerBytes) throw new UnparseableMessage(`header block of ${end} bytes is larger than ${LIMITS.headerBytes}`);
-  return raw.subarray(0, end === -1 ? raw.length : end).toString('latin1');
-}
-
-/** The boundary parameter of a Content-Type, also when split into RFC 2231 continuations (boundary*0, boundary*1). */
-function boundaryParam(params: string): string | undefined {
-  const pieces: [number, string][] = [];
-  for (const m of params.matchAll(/;\s*boundary(?:\*(\d+))?\*?\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]+))/gi)) {
-    pieces.push([m[1] === undefined ? 0 : Number(m[1]), (m[2] ?? m[3] ?? '').replace(/\\(.)/g, '$1')]);
-  }
-  const value = pieces
-    .sort((a, b) => a[0] - b[0])
-    .map((p) => p[1])
-    .join('')
-    .trimEnd();
-  return value || undefined;
-}
-
-/**
- * How deep multipart parts nest, following the boundaries a message actually opens: part headers after
- * each delimiter, message/rfc822 parts whose body is another message. Counting `boundary=` alone would
- * take a quoted MIME source in a text part, or a reply with 40 forwarded emails side by side, for a
- * nesting attack. Stops counting once `stopAbove` is exceeded.
- */
-export function multipartDepth(raw: string, stopAbove: number = LIMITS.multipartDepth): number {
-  const open: string[] = [];
-  let max = 0;
-  let inHeaders = true;
-  let current = '';
-  let boundary: string | undefined;
-  let isMessage = false;
-  const endHeader = () => {
-    const ct = /^content-type:\s*([^;\s]+)([\s\S]*)$/i.exec(current);
-    if (ct) {
-      isMessage = /^message\/(rfc822|global)$/i.test(ct[1]!);
-      boundary = /^multipart\//i.test(ct[1]!) ? boundaryParam(ct[2]!) : undefined;
-    }
-    current = '';
-  };
-  for (const line of raw.split(/\r?\n/)) {
-    if (inHeaders) {
-      if (/^[ \t]/.test(line) && current) {
-        current += line;
-        continue;
-      }
-      endHeader();
-      if (line !== '') {
-        current = line;
-        continue;
-      }
-      // The blank line after a header block: a multipart opens a level, a message/rfc822 body is headers again.
-      if (boundary) {
-        open.push(boundary);
-        max = Math.max(max, open.length);
-        if (max > stopAbove) return max;
-      }
-      inHeaders = !boundary && isMessage;
-      boundary = undefined;
-      isMessage = false;
-      continue;
-    }
-    if (!line.startsWith('--')) continue;
-    // A delimiter may end in spaces and tabs (RFC 2046 5.1.1), nothing else.
-    const delimiter = line.replace(/[ \t]+$/, '');
-    for (let i = open.length - 1; i >= 0; i--) {
-      const b = open[i]!;
-      if (delimiter === `--${b}--`) {
-        open.length = i;
-        break;
-      }
-      if (delimiter === `--${b}`) {
-        open.length = i + 1;
-        inHeaders = true;
-        break;
-      }
-    }
-  }
-  return max;
-}
-
-/** Cheap checks on the raw bytes: a huge header, 10,000 addresses or 100 nested parts never reach the parser. */
-export function checkLimits(raw: Buffer): void {
-  const head = headerBlock(raw);
-  const addressHeaders = head.match(/^(to|cc|bcc|from|reply-to):.*(?:\r?\n[ \t].*)*/gim) ?? [];
-  const addressCount = addressHeaders.reduce((n, h) => n + (h.match(/@/g)?.length ?? 0), 0);
-  if (addressCount > LIMITS.addresses) throw new UnparseableMessage(`${addressCount} addresses in the headers (limit ${LIMITS.addresses})`);
-  const depth = multipartDepth(raw.toString('latin1'));
-  if (depth > LIMITS.multipartDepth) throw new UnparseableMessage(`multipart parts nested more than ${LIMITS.multipartDepth} levels deep`);
 }
 
 function addresses(a: AddressObject | AddressObject[] | undefined): string[] {
@@ -169,88 +80,172 @@ export function oneLine(value: string, max: number): string {
   return value.replace(LINE_BREAKING, ' ').replace(/ {2,}/g, ' ').trim().slice(0, max);
 }
 
-function splitInline(text: string): string | undefined {
-  try {
-    return new EmailReplyParser().read(text).getVisibleText();
-  } catch {
-    return undefined;
-  }
+/** A file name safe to keep: no control characters, no path, at most INBOUND_LIMITS.fileNameChars (its end kept). */
+export function cleanFileName(name: string): string {
+  const cleaned = name.replace(UNSAFE_IN_FILENAME, '_').trim();
+  const max = INBOUND_LIMITS.fileNameChars;
+  if (cleaned.length <= max) return cleaned;
+  // The end of a long name (a number, the extension) tells files apart more often than its middle.
+  const tail = 30;
+  return `${cleaned.slice(0, max - tail - 1)}~${cleaned.slice(-tail)}`;
 }
 
-// Plain CommonJS for the worker: it needs neither tsx nor anything of ours.
-const SPLIT_WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const EmailReplyParser = require(workerData.module);
-parentPort.postMessage(new EmailReplyParser().read(workerData.text).getVisibleText());
-`;
+/** Passes a stream through, keeping a copy of its first `bytes` bytes. */
+function capture(bytes: number): Transform & { captured(): string } {
+  const chunks: Buffer[] = [];
+  let kept = 0;
+  const t = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      if (kept < bytes) {
+        const part = chunk.subarray(0, bytes - kept);
+        chunks.push(part);
+        kept += part.length;
+      }
+      done(null, chunk);
+    },
+  }) as Transform & { captured(): string };
+  t.captured = () => Buffer.concat(chunks).toString('utf8');
+  return t;
+}
 
-/** email-reply-parser in a worker thread, terminated after LIMITS.replySplitMs; undefined when it fails or runs out of time. */
-function splitInWorker(text: string): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const worker = new Worker(SPLIT_WORKER, { eval: true, execArgv: [], workerData: { text, module: require.resolve('email-reply-parser') }, resourceLimits: { maxOldGenerationSizeMb: 256 } });
-    const done = (value: string | undefined) => {
-      clearTimeout(timer);
-      resolve(value);
-      void worker.terminate();
+interface MimeAttachment {
+  type: 'attachment';
+  content: Readable;
+  contentType: string;
+  filename?: string;
+  release: (() => void) | null;
+}
+
+interface Collected {
+  headers?: Map<string, HeaderValue>;
+  text?: string;
+  html?: string | false;
+  attachments: EvidenceRef[];
+  count: number;
+  deliveryStatus?: string;
+  returnedHeaders?: string;
+}
+
+const REPORT_TYPES = new Set(['message/delivery-status', 'text/rfc822-headers', 'message/rfc822-headers']);
+
+/** Runs mailparser over the stored message, storing each attachment as it is decoded. */
+function runMailParser(source: Readable, store: EvidenceStore, signal: AbortSignal): Promise<Collected> {
+  return new Promise((resolve, reject) => {
+    const out: Collected = { attachments: [], count: 0 };
+    const parser = new MailParser({ keepDeliveryStatus: true, skipHtmlToText: false, skipTextToHtml: true, skipTextLinks: true, skipImageLinks: true, maxHtmlLengthToParse: 2 * 1024 * 1024, checksumAlgo: false } as never);
+    let failed = false;
+    const fail = (err: unknown) => {
+      if (failed) return;
+      failed = true;
+      source.destroy();
+      parser.destroy();
+      reject(err);
     };
-    const timer = setTimeout(() => done(undefined), LIMITS.replySplitMs);
-    worker.once('message', (v: unknown) => done(typeof v === 'string' ? v : undefined));
-    worker.once('error', () => done(undefined));
-    worker.once('exit', () => done(undefined));
+    signal.addEventListener('abort', () => fail(signal.reason), { once: true });
+    parser.on('error', fail);
+    parser.on('headers', (h: Map<string, HeaderValue>) => (out.headers = h));
+    let reading = false;
+    const onAttachment = async (a: MimeAttachment) => {
+      out.count += 1;
+      const report = REPORT_TYPES.has(a.contentType) || a.contentType === 'message/rfc822';
+      const tap = report ? capture(LIMITS.reportPartBytes) : undefined;
+      if (REPORT_TYPES.has(a.contentType) || out.count > LIMITS.attachments) {
+        // A report part is read, not kept apart (it is in the raw message); past the limit nothing more is stored.
+        const sink = tap ?? new Transform({ transform: (_c, _e, done) => done() });
+        a.content.pipe(sink).resume();
+        await new Promise<void>((r) => a.content.once('end', () => r()));
+      } else {
+        const filename = a.filename ? cleanFileName(a.filename) : undefined;
+        const stored = await store.putStream(tap ? a.content.pipe(tap) : a.content, { contentType: a.contentType.slice(0, 100), ...(filename ? { filename } : {}) });
+        if (stored.ref) out.attachments.push(stored.ref);
+      }
+      if (a.contentType === 'message/delivery-status') out.deliveryStatus ??= tap!.captured();
+      else if (tap && !out.returnedHeaders) out.returnedHeaders = tap.captured();
+    };
+    const reader = () => {
+      reading = true;
+      for (;;) {
+        const data = parser.read() as { type: string; text?: string; html?: string | false } | MimeAttachment | null;
+        if (data === null) {
+          reading = false;
+          return;
+        }
+        if (data.type === 'text') {
+          const t = data as { text?: string; html?: string | false };
+          if (t.text !== undefined) out.text = t.text;
+          if (t.html !== undefined) out.html = t.html;
+          continue;
+        }
+        if (data.type === 'attachment') {
+          const a = data as MimeAttachment;
+          onAttachment(a).then(
+            () => {
+              a.release?.();
+              reader();
+            },
+            fail,
+          );
+          return;
+        }
+      }
+    };
+    parser.on('readable', () => {
+      if (!reading) reader();
+    });
+    parser.on('end', () => {
+      if (!failed) resolve(out);
+    });
+    source.on('error', fail);
+    source.pipe(parser);
   });
 }
 
-/** A linear fallback: the text above the first quoted line, "On ... wrote:" line or forwarded-message marker. */
-function textAboveQuote(text: string): string {
-  const lines = text.split(/\r?\n/);
-  const quote = lines.findIndex((l) => /^\s*>/.test(l) || /^-{2,}\s*(Original|Forwarded) Message\s*-{2,}\s*$/i.test(l) || (l.length <= 400 && /^On .+ wrote:?\s*$/.test(l)));
-  return (quote === -1 ? lines : lines.slice(0, quote)).join('\n');
-}
-
-async function newTextOf(text: string): Promise<string> {
-  const visible = text.length <= LIMITS.replySplitInlineChars ? splitInline(text) : await splitInWorker(text);
-  return (visible ?? textAboveQuote(text)).trim();
-}
-
-/** Parses a raw message; throws UnparseableMessage when a limit is hit or the parser fails. */
-export async function parseInbound(raw: Buffer): Promise<ParsedInbound> {
-  checkLimits(raw);
-  let mail: ParsedMail;
-  let timer: NodeJS.Timeout | undefined;
+/**
+ * Parses a stored message; throws UnparseableMessage when a limit is hit or the parser fails, and
+ * ParseTimeout when it takes longer than `timeoutMs`.
+ */
+export async function parseStored(raw: EvidenceRef, store: EvidenceStore, timeoutMs: number = LIMITS.parseMs): Promise<ParsedInbound> {
+  const head = headerBlock(await store.readPrefix(raw.sha256, LIMITS.headerBytes * 2), raw.size);
+  checkAddressCount(head);
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(new ParseTimeout(timeoutMs)), timeoutMs);
+  let mail: Collected;
   try {
-    mail = await Promise.race([
-      simpleParser(raw, { keepDeliveryStatus: true, skipHtmlToText: false, skipTextLinks: true, skipImageLinks: true, maxHtmlLengthToParse: 2 * 1024 * 1024 }),
-      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new UnparseableMessage(`parsing took longer than ${LIMITS.parseMs} ms`)), LIMITS.parseMs))),
-    ]);
+    await Promise.race([checkDepth(store.open(raw.sha256)), new Promise<never>((_, reject) => abort.signal.addEventListener('abort', () => reject(abort.signal.reason), { once: true }))]);
+    mail = await runMailParser(store.open(raw.sha256), store, abort.signal);
   } catch (err) {
-    throw err instanceof UnparseableMessage ? err : new UnparseableMessage(`the MIME parser failed: ${(err as Error).message}`);
+    if (err instanceof UnparseableMessage || err instanceof ParseTimeout) throw err;
+    if (/Max allowed child nodes/.test((err as Error).message)) throw new UnparseableMessage('more than 1000 MIME parts (the parser\'s limit)');
+    throw new UnparseableMessage(`the MIME parser failed: ${(err as Error).message}`);
   } finally {
     clearTimeout(timer);
   }
+  if (mail.count > LIMITS.attachments) throw new UnparseableMessage(`${mail.count} attachments (limit ${LIMITS.attachments})`);
+  const h = mail.headers ?? new Map<string, HeaderValue>();
   const headers = new Map<string, string>();
-  for (const [k, v] of mail.headers) headers.set(k.toLowerCase(), headerText(v));
-  const refs = mail.references === undefined ? [] : Array.isArray(mail.references) ? mail.references : mail.references.split(/\s+/);
-  const from = mail.from?.value[0];
-  const fromName = from?.name ? oneLine(from.name, 200) : '';
+  for (const [k, v] of h) headers.set(k.toLowerCase(), headerText(v));
+  const refsValue = h.get('references') as string | string[] | undefined;
+  const refs = refsValue === undefined ? [] : Array.isArray(refsValue) ? refsValue : refsValue.split(/\s+/);
+  const fromValue = (h.get('from') as AddressObject | undefined)?.value[0];
+  const fromName = fromValue?.name ? oneLine(fromValue.name, INBOUND_LIMITS.fromNameChars) : '';
   const text = mail.text ?? '';
-  const deliveryStatus = mail.attachments.find((a) => a.contentType === 'message/delivery-status')?.content.toString('utf8');
-  const returned = mail.attachments.find((a) => a.contentType === 'text/rfc822-headers' || a.contentType === 'message/rfc822' || a.contentType === 'message/rfc822-headers')?.content.toString('utf8');
+  const messageId = h.get('message-id') as string | undefined;
+  const inReplyTo = h.get('in-reply-to') as string | undefined;
+  const date = h.get('date') as Date | undefined;
   return {
-    ...(mail.messageId ? { messageId: mail.messageId } : {}),
-    ...(mail.inReplyTo ? { inReplyTo: mail.inReplyTo } : {}),
+    ...(messageId ? { messageId } : {}),
+    ...(inReplyTo ? { inReplyTo } : {}),
     references: refs.filter(Boolean),
-    subject: oneLine(mail.subject ?? '', 998),
-    ...(from?.address ? { from: { address: from.address.toLowerCase(), ...(fromName ? { name: fromName } : {}) } } : {}),
-    to: addresses(mail.to),
-    cc: addresses(mail.cc),
-    ...(mail.date ? { date: mail.date } : {}),
+    subject: oneLine(String(h.get('subject') ?? ''), 998),
+    ...(fromValue?.address ? { from: { address: fromValue.address.toLowerCase(), ...(fromName ? { name: fromName } : {}) } } : {}),
+    to: addresses(h.get('to') as AddressObject | AddressObject[] | undefined),
+    cc: addresses(h.get('cc') as AddressObject | AddressObject[] | undefined),
+    ...(date instanceof Date && !Number.isNaN(date.getTime()) ? { date } : {}),
     headers,
     text,
     newText: await newTextOf(text),
-    attachments: mail.attachments
-      .filter((a) => !['message/delivery-status', 'text/rfc822-headers'].includes(a.contentType))
-      .map((a) => ({ ...(a.filename ? { filename: a.filename.replace(UNSAFE_IN_FILENAME, '_').slice(0, 255) } : {}), contentType: a.contentType, content: a.content })),
-    ...(deliveryStatus ? { deliveryStatus } : {}),
-    ...(returned ? { returnedHeaders: returned } : {}),
+    attachments: mail.attachments,
+    ...(mail.deliveryStatus ? { deliveryStatus: mail.deliveryStatus } : {}),
+    ...(mail.returnedHeaders ? { returnedHeaders: mail.returnedHeaders } : {}),
   };
 }

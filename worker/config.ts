@@ -67,6 +67,10 @@ export const EnvSchema = z.object({
     .refine((list) => list.every((d) => /^[a-z0-9.-]+\.[a-z]{2,}$/.test(d)), 'must be a comma-separated list of domains such as forwarder.example.com')
     .optional(),
   AUDITFLOW_INBOUND_AUTH: z.enum(['enforce', 'report'], { error: 'must be enforce or report' }).default('enforce'),
+  AUDITFLOW_GATEWAY_CONNECTIONS_PER_CLIENT: z.coerce.number({ error: 'must be a number of connections' }).int('must be a whole number').min(1, 'must be at least 1').max(1000, 'must be at most 1000').default(20),
+  AUDITFLOW_GATEWAY_IDLE_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).int('must be a whole number').min(5, 'must be at least 5').max(600, 'must be at most 600').default(60),
+  AUDITFLOW_GATEWAY_PARSERS: z.coerce.number({ error: 'must be a number of messages' }).int('must be a whole number').min(1, 'must be at least 1').max(64, 'must be at most 64').default(2),
+  AUDITFLOW_GATEWAY_PARSE_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).min(0.001, 'must be more than 0').max(600, 'must be at most 600').default(15),
   AUDITFLOW_IMAP_URL: z
     .string()
     .trim()
@@ -121,6 +125,12 @@ export interface AuditflowConfig {
     hostname: string;
     authMode: 'enforce' | 'report';
     trustedArcSealers: string[];
+    /** Connections one client address may hold; a connection idle this long is closed. */
+    connectionsPerClient: number;
+    idleTimeoutMs: number;
+    /** Messages parsed at once, and how long one may take before it is deferred (451). */
+    parsers: number;
+    parseTimeoutMs: number;
   };
   imap?: { url: string; folder: string; processed: string; quarantine: string; pollSeconds: number };
   outboxDir: string;
@@ -174,6 +184,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AuditflowConfi
       hostname: s.AUDITFLOW_GATEWAY_HOSTNAME ?? os.hostname(),
       authMode: s.AUDITFLOW_INBOUND_AUTH,
       trustedArcSealers: s.AUDITFLOW_TRUSTED_ARC_SEALERS ?? [],
+      connectionsPerClient: s.AUDITFLOW_GATEWAY_CONNECTIONS_PER_CLIENT,
+      idleTimeoutMs: s.AUDITFLOW_GATEWAY_IDLE_SECONDS * 1000,
+      parsers: s.AUDITFLOW_GATEWAY_PARSERS,
+      parseTimeoutMs: Math.round(s.AUDITFLOW_GATEWAY_PARSE_SECONDS * 1000),
     },
     ...(s.AUDITFLOW_IMAP_URL
       ? { imap: { url: s.AUDITFLOW_IMAP_URL, folder: s.AUDITFLOW_IMAP_FOLDER, processed: s.AUDITFLOW_IMAP_PROCESSED, quarantine: s.AUDITFLOW_IMAP_QUARANTINE, pollSeconds: s.AUDITFLOW_IMAP_POLL_SECONDS } }
@@ -250,6 +264,19 @@ export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Auditflo
     return loadConfig(env);
   } catch (err) {
     if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+/** Same as loadSecret, but prints the problem and exits with status 2 (for entry points, before they connect anywhere). */
+export function loadSecretOrExit(config: AuditflowConfig): string {
+  try {
+    return loadSecret(config);
+  } catch (err) {
+    if (err instanceof SecretError) {
       process.stderr.write(`${err.message}\n`);
       process.exit(2);
     }

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type NativeConnection } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createFileEvidenceStore } from '../activities/evidence';
-import { loadConfigOrExit, loadSecret, type AuditflowConfig } from './config';
+import { triageLogDir } from '../activities/triage-log';
+import { loadConfigOrExit, loadSecret, loadSecretOrExit, type AuditflowConfig } from './config';
 import { connectWorker, loadTemporalTarget, type TemporalTarget } from './temporal-target';
 import { createMailTransport, redactSmtpUrl } from './transport';
 
@@ -42,6 +43,7 @@ export async function createAuditWorker(config: AuditflowConfig, connection: Nat
     evidence: createFileEvidenceStore(config.evidenceDir),
     ledgerDir: path.join(config.dataDir, 'mail', 'ledger'),
     reportsDir: config.reportsDir,
+    triageLogDir: triageLogDir(config.dataDir),
     secret: loadSecret(config),
     replyDomain: config.replyDomain,
     replyLocalPart: config.replyLocalPart,
@@ -63,6 +65,7 @@ export async function createAuditWorker(config: AuditflowConfig, connection: Nat
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
+  loadSecretOrExit(config);
   let target: TemporalTarget;
   try {
     target = loadTemporalTarget(process.env, `localhost:${config.temporalPort}`);

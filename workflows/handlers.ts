@@ -2,7 +2,7 @@
  * The demand's message handlers. Update validators are synchronous and reject bad input with a reason
  * (nothing changes); handlers only change state and queue mail, the main loop does all I/O.
  */
-import { setHandler } from '@temporalio/workflow';
+import { patched, setHandler } from '@temporalio/workflow';
 import { applyOffset } from '../domain/schedule';
 import {
   DecideExtensionInput,
@@ -16,6 +16,7 @@ import {
   decideExtensionUpdate,
   extendDeadlineUpdate,
   pauseUpdate,
+  recordReplyUpdate,
   recordResponseUpdate,
   replyReceivedSignal,
   resumeUpdate,
@@ -28,6 +29,7 @@ import type { DemandState, DemandStatusView, ItemState } from '../domain/state';
 import { formatLocal, formatUtc, parseDeadline, parseDuration } from '../domain/time';
 import { describeAction, findItem, isAwaiting, isFinished, isOpen, nextActionGroup } from './model';
 import * as ops from './operations';
+import { addProblem, recordReply, replyRefusal } from './replies';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -86,12 +88,32 @@ export function installHandlers(state: DemandState, changed: () => void): void {
   setHandler(replyReceivedSignal, (payload: unknown) => {
     const parsed = InboundReply.safeParse(payload);
     if (!parsed.success) {
-      state.problems.push({ at: iso(Date.now()), source: 'replyReceived signal', message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+      addProblem(state, { at: iso(Date.now()), source: 'replyReceived signal', message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+    } else if (patched('bounded-replies')) {
+      // A signal cannot be refused: what the update would refuse is kept as a problem, never recorded.
+      const refusal = replyRefusal(state, parsed.data);
+      if (refusal) addProblem(state, { at: iso(Date.now()), source: `reply ${parsed.data.messageId.slice(0, 250)}`, message: `not recorded: ${refusal}` });
+      else recordReply(state, parsed.data, Date.now(), true);
     } else {
-      ops.recordReply(state, parsed.data, Date.now());
+      recordReply(state, parsed.data, Date.now(), false);
     }
     changed();
   });
+
+  setHandler(
+    recordReplyUpdate,
+    (payload) => {
+      const result = recordReply(state, InboundReply.parse(payload), Date.now(), true);
+      changed();
+      return result;
+    },
+    {
+      validator: (payload: unknown) => {
+        const refusal = replyRefusal(state, parseOrReject(InboundReply, payload));
+        if (refusal) throw new Error(refusal);
+      },
+    },
+  );
 
   const update = <I>(def: Parameters<typeof setHandler>[0], validate: (input: unknown) => I, apply: (input: I) => UpdateResult) => {
     setHandler(def as typeof extendDeadlineUpdate, (input: unknown) => {

@@ -2,8 +2,7 @@
  * What each accepted operation does to the state: already validated, so these never refuse. Each
  * records a decision (who, why) and queues the messages the counterparty or the owner must get.
  */
-import type { InboundReply, RecordResponseInput, ReviewInput, UpdateResult } from '../domain/messages';
-import { itemContacts } from '../domain/schedule';
+import type { RecordResponseInput, ReviewInput, UpdateResult } from '../domain/messages';
 import type { DemandState, ExtensionRequest, ItemState } from '../domain/state';
 import { formatLocal } from '../domain/time';
 import { applyAnswer, closeItem, decide, findItem, isAwaiting, isOpen, queueInternal, queueMail, queueToItemContacts, refreshPhase } from './model';
@@ -12,54 +11,6 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 function itemsResult(items: ItemState[]): UpdateResult['items'] {
   return items.map((i) => ({ itemId: i.id, dueAt: i.dueAt, phase: i.phase }));
-}
-
-/** Records an inbound reply (an answer, a request for time, an out-of-office or a bounce); duplicates count once. */
-export function recordReply(state: DemandState, reply: InboundReply, now: number): void {
-  const seen = state.seenMessageIds.find((s) => s === reply.messageId || s.startsWith(`${reply.messageId}|`));
-  if (seen) {
-    if (seen.includes('|') && seen !== `${reply.messageId}|${reply.digest}`) {
-      state.problems.push({ at: iso(now), source: `reply ${reply.messageId}`, message: 'a different message arrived with the Message-ID of one already recorded; kept as evidence, not recorded as an answer' });
-    } else {
-      state.duplicatesIgnored += 1;
-    }
-    return;
-  }
-  state.seenMessageIds.push(`${reply.messageId}|${reply.digest}`);
-  const known = reply.itemIds.filter((id) => findItem(state, id));
-  const unknown = reply.itemIds.filter((id) => !findItem(state, id));
-  if (unknown.length) state.problems.push({ at: iso(now), source: `reply ${reply.messageId}`, message: `names unknown item(s) ${unknown.join(', ')}` });
-  state.messages.push({ direction: 'in', kind: reply.kind, messageId: reply.messageId, at: reply.receivedAt, from: reply.from, to: [], itemIds: known, status: 'recorded', raw: reply.raw, ...(reply.subject ? { subject: reply.subject } : {}), ...(reply.excerpt ? { detail: reply.excerpt } : {}) });
-  const items = known.map((id) => findItem(state, id)!);
-  for (const item of items) item.lastMessage = { direction: 'in', kind: reply.kind, at: reply.receivedAt };
-
-  if (reply.kind === 'answer') {
-    const targets = items.length ? items : state.items.filter(isOpen).length === 1 ? state.items.filter(isOpen) : [];
-    if (targets.length === 0) {
-      state.problems.push({ at: iso(now), source: `reply ${reply.messageId}`, message: 'an answer that names no item, while several are open: assign it with `auditflow record`' });
-      return;
-    }
-    for (const item of targets) {
-      applyAnswer(state, item, { id: `${reply.messageId}#${item.id}`, receivedAt: reply.receivedAt, channel: 'email', from: reply.from, messageId: reply.messageId, attachments: reply.attachments, raw: reply.raw, ...(reply.excerpt ? { summary: reply.excerpt } : {}), ...(reply.auth ? { auth: reply.auth } : {}) }, now);
-    }
-    if (state.spec.options.acknowledgeReplies) {
-      queueMail(state, { keyPart: `ack/${reply.digest.slice(0, 16)}`, kind: 'acknowledgement', at: iso(now), itemIds: targets.map((i) => i.id), to: { address: reply.from, zone: state.spec.counterparty.timezone, ...(reply.fromName ? { name: reply.fromName } : {}) }, audience: 'counterparty', expectsReply: true, context: { receivedAt: reply.receivedAt, subject: reply.subject } });
-    }
-  } else if (reply.kind === 'extension-request') {
-    const request: ExtensionRequest = { id: `ext-${state.extensionRequests.length + 1}`, itemIds: known, receivedAt: reply.receivedAt, from: reply.from, messageId: reply.messageId, status: 'pending', ...(reply.requestedDeadline ? { requestedDeadline: reply.requestedDeadline } : {}), ...(reply.excerpt ? { excerpt: reply.excerpt } : {}) };
-    state.extensionRequests.push(request);
-    decide(state, { kind: 'extension-requested', by: reply.from, itemIds: known, detail: request.id, ...(reply.excerpt ? { reason: reply.excerpt } : {}) }, now);
-    queueInternal(state, ['owner'], `extension-request/${request.id}`, known, { event: 'extension-request', requestId: request.id, from: reply.from, requestedDeadline: reply.requestedDeadline }, now);
-  } else if (reply.kind === 'out-of-office') {
-    decide(state, { kind: 'out-of-office', by: reply.from, itemIds: known, detail: reply.returnDate ? `back on ${reply.returnDate}` : 'no return date given' }, now);
-  } else if (reply.kind === 'bounce') {
-    const failed = reply.failedRecipient;
-    if (failed && !state.undeliverable.includes(failed)) state.undeliverable.push(failed);
-    const affected = known.length ? known : state.items.filter((i) => isAwaiting(i) && failed !== undefined && itemContacts(state.spec, i.id).some((c) => c.address === failed)).map((i) => i.id);
-    for (const id of affected) if (!state.escalateNow.includes(id)) state.escalateNow.push(id);
-    decide(state, { kind: 'bounce', itemIds: known, detail: `${failed ?? 'unknown recipient'} is undeliverable` }, now);
-    queueInternal(state, ['owner'], `bounce/${reply.digest.slice(0, 16)}`, known, { event: 'bounce', failedRecipient: failed }, now);
-  }
 }
 
 /** Moves deadlines later; reminders and the ladder are planned again from the new deadline. */

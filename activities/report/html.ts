@@ -39,7 +39,8 @@ function time(iso: string | undefined, zone: string): string {
 }
 
 function answerRow(a: AnswerRecord, zone: string): string {
-  const files = a.attachments.length ? `<ul class="files">${a.attachments.map((f) => `<li>${h(fileLabel(f))}, sha256 <span class="hash">${h(f.sha256)}</span></li>`).join('')}</ul>` : '<span class="muted">none</span>';
+  const listed = a.attachmentManifest ? `<span class="muted">${h(a.attachmentManifest.count)} attachments (${h(a.attachmentManifest.bytes)} bytes), listed in the stored manifest sha256 <span class="hash">${h(a.attachmentManifest.sha256)}</span></span>` : '<span class="muted">none</span>';
+  const files = a.attachments.length ? `<ul class="files">${a.attachments.map((f) => `<li>${h(fileLabel(f))}, sha256 <span class="hash">${h(f.sha256)}</span></li>`).join('')}</ul>` : listed;
   return `<tr><td>${time(a.receivedAt, zone)}</td><td class="${a.late ? 'late' : 'ontime'}">${h(lateness(a))}</td><td>${h(a.channel)}<br>${h(answerFrom(a))}${a.messageId ? `<br><code>${h(a.messageId)}</code>` : ''}</td><td>${h(a.summary ?? '')}</td><td>${a.auth ? h(authText(a)) : '<span class="muted">not by email</span>'}</td><td>${files}${a.raw ? `<div class="muted">original message: ${h(a.raw.size)} bytes, sha256 <span class="hash">${h(a.raw.sha256)}</span></div>` : ''}</td></tr>`;
 }
 

@@ -23,6 +23,7 @@ function answerLines(a: AnswerRecord, n: number, zone: string): string[] {
     ...(a.auth ? [`  - Sender authentication: ${md(authText(a))}`] : []),
     ...(a.raw ? [`  - Original message: ${md(a.raw.size)} bytes, sha256 ${code(a.raw.sha256)}`] : []),
     ...a.attachments.map((f) => `  - Attachment: ${md(fileLabel(f))}, sha256 ${code(f.sha256)}`),
+    ...(a.attachmentManifest && a.attachments.length === 0 ? [`  - Attachments: ${md(a.attachmentManifest.count)} (${md(a.attachmentManifest.bytes)} bytes), listed in the stored manifest sha256 ${code(a.attachmentManifest.sha256)}`] : []),
     ...(a.recordedBy && a.from ? [`  - Recorded by ${md(a.recordedBy)}`] : []),
   ];
 }

@@ -52,6 +52,9 @@ describe('hostile mail through the SMTP gateway (own dev server, real worker, re
   const run = Date.now().toString(36);
   const main = `hostile-${run}`;
   const bounced = `hostile-bounce-${run}`;
+  // Its own demand: pat's canaries on the main one use up the acknowledgements an hour allows (ACK_LIMITS).
+  const crlf = `hostile-crlf-${run}`;
+  let crlfRequest: ReceivedMail;
   let request: ReceivedMail;
   let bounceRequest: ReceivedMail;
   /** Every message kept in triage by this file, by entry id: the inbox must list exactly these at the end. */
@@ -68,9 +71,11 @@ describe('hostile mail through the SMTP gateway (own dev server, real worker, re
     gw = await startTestGateway(h, resolverFor(dnsFor(['acme.example', 'evil.example', 'forwarder.example', 'relay.example'])));
     await h.start(sampleSpec(main, { deadline: '2030-06-07T17:00' }));
     await h.start(sampleSpec(bounced, { deadline: '2030-06-07T17:00' }));
-    const requests = await h.sink.waitFor((m) => m.filter((x) => x.header('x-auditflow-kind') === 'request').length === 2, 'the two requests');
+    await h.start(sampleSpec(crlf, { deadline: '2030-06-07T17:00' }));
+    const requests = await h.sink.waitFor((m) => m.filter((x) => x.header('x-auditflow-kind') === 'request').length === 3, 'the three requests');
     request = requests.find((m) => m.header('x-auditflow-demand') === main)!;
     bounceRequest = requests.find((m) => m.header('x-auditflow-demand') === bounced)!;
+    crlfRequest = requests.find((m) => m.header('x-auditflow-demand') === crlf)!;
   });
   after(async () => {
     await gw?.close();
@@ -218,7 +223,7 @@ describe('hostile mail through the SMTP gateway (own dev server, real worker, re
     assert.equal((await conn.command('QUIT')).code, 221);
   });
 
-  it('records a DSN hard bounce to the signed envelope address: contact undeliverable, next escalation step at once', async () => {
+  it('records a DSN hard bounce to the signed envelope address: contact undeliverable, owner told, the ladder waits for the deadline', async () => {
     const messageId = newMessageId('dsn');
     const bounceAddress = bounceRequest.envelope.from;
     assert.match(bounceAddress, new RegExp(`^audit\\+${bounced}\\.0\\.${patTag}\\.[a-z2-7]{16}@${REPLY_DOMAIN.replace(/\./g, '\\.')}$`), 'the request went out from a signed VERP address');
@@ -227,30 +232,28 @@ describe('hostile mail through the SMTP gateway (own dev server, real worker, re
     assert.equal((await conn.command('EHLO mx.acme.example')).code, 250);
     await assertRecorded(await transaction(conn, '', [bounceAddress], dotStuff(raw)), messageId, 'bounce', bounced);
     assert.equal((await conn.command('QUIT')).code, 221);
-    const mails = await h.sink.waitFor(
-      (m) => m.some((x) => x.header('x-auditflow-demand') === bounced && x.header('x-auditflow-kind') === 'escalation' && x.envelope.to.includes(ERIN)),
-      'escalation step 1 to the deputy GC at once',
-    );
-    assert.ok(mails.some((x) => x.parsed.subject === '[auditflow] Undeliverable: Audit of API usage' && x.header('x-auditflow-demand') === bounced), 'the owner is told');
+    await h.sink.waitFor((m) => m.some((x) => x.parsed.subject === '[auditflow] Undeliverable: Audit of API usage' && x.header('x-auditflow-demand') === bounced), 'the owner is told');
     const s = await h.settled(bounced);
     assert.deepEqual(s.undeliverable, [PAT]);
+    // Before the deadline a bounce fires no ladder step (test/gateway/bounces.test.ts covers after it).
     assert.deepEqual(
       s.items.map((i) => [i.id, i.escalationLevel]),
       [
-        ['xbox', 1],
-        ['psn', 1],
-        ['stadia', 1],
+        ['xbox', 0],
+        ['psn', 0],
+        ['stadia', 0],
       ],
     );
-    assert.ok(s.decisions.some((d) => d.kind === 'bounce' && d.detail === `${PAT} is undeliverable`));
+    assert.ok(!h.sink.messages.some((x) => x.header('x-auditflow-demand') === bounced && x.header('x-auditflow-kind') === 'escalation'));
+    assert.ok(s.decisions.some((d) => d.kind === 'bounce' && d.detail?.startsWith(`${PAT} is undeliverable (the request `)));
     await stillServes();
   });
 
   it('keeps a delivery report naming another recipient than the bounce address was issued for', async () => {
-    const raw = fillFixture('dsn-other-recipient.eml', { BOUNCE_ADDRESS: request.envelope.from, MESSAGE_ID: newMessageId('dsn-other') });
+    const raw = fillFixture('dsn-other-recipient.eml', { BOUNCE_ADDRESS: request.envelope.from, MESSAGE_ID: newMessageId('dsn-other'), REQUEST_MESSAGE_ID: requestId() });
     const conn = await rawSmtp(gw.port);
     assert.equal((await conn.command('EHLO mx.acme.example')).code, 250);
-    await assertKept(await transaction(conn, '', [request.envelope.from], dotStuff(raw)), `a delivery report for ${ERIN} that came back to the bounce address of another recipient`);
+    await assertKept(await transaction(conn, '', [request.envelope.from], dotStuff(raw)), `unverifiable delivery report: it names ${ERIN}, but the message it references was sent to another recipient`);
     assert.equal((await conn.command('QUIT')).code, 221);
     const s = await h.settled(main);
     assert.deepEqual(s.undeliverable, []);
@@ -313,7 +316,9 @@ describe('hostile mail through the SMTP gateway (own dev server, real worker, re
     const s = await assertRecorded(await gw.send(raw, { from: PAT, to: [replyTo()] }), messageId, 'answer');
     const a = answerOf(s, messageId)!;
     assert.equal(a.itemId, 'psn');
-    assert.equal(a.attachments.length, 35, 'each forwarded email is kept as evidence');
+    // Too many to list in history: the stored manifest lists them, each kept as evidence.
+    assert.equal(a.attachments.length, 0);
+    assert.equal(a.attachmentManifest?.count, 35, 'each forwarded email is kept as evidence');
     await stillServes();
   });
 
@@ -407,14 +412,18 @@ describe('hostile mail through the SMTP gateway (own dev server, real worker, re
 
   it('never turns CR/LF in encoded display names or subjects into headers', async () => {
     const messageId = newMessageId('crlf');
-    const raw = await dkimSignRaw(fillFixture('crlf-display-name.eml', { REPLY_TO: replyTo(), MESSAGE_ID: messageId }), 'acme.example');
+    const crlfReplyTo = crlfRequest.parsed.replyTo?.value[0]?.address ?? '';
+    const raw = await dkimSignRaw(fillFixture('crlf-display-name.eml', { REPLY_TO: crlfReplyTo, MESSAGE_ID: messageId }), 'acme.example');
     assert.match(raw.toString('latin1'), /^From: =\?UTF-8\?B\?UGF0DQpCY2M6IHhAZXZpbC5leGFtcGxl\?= <pat@acme\.example>\r$/m, 'the CR/LF travels encoded');
-    await assertRecorded(await gw.send(raw, { from: PAT, to: [replyTo()] }), messageId, 'answer');
+    await assertRecorded(await gw.send(raw, { from: PAT, to: [crlfReplyTo] }), messageId, 'answer', crlf);
 
-    // What the workflow was told: one-line name and subject.
-    const history = await h.env.client.workflow.getHandle(demandWorkflowId(main)).fetchHistory();
+    // What the workflow was told (the gateway's recordReply update): one-line name and subject.
+    const history = await h.env.client.workflow.getHandle(demandWorkflowId(crlf)).fetchHistory();
     const signalled = (history.events ?? [])
-      .flatMap((e) => (e.workflowExecutionSignaledEventAttributes?.signalName === 'replyReceived' ? (e.workflowExecutionSignaledEventAttributes.input?.payloads ?? []) : []))
+      .flatMap((e) => {
+        const request = e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest;
+        return request?.input?.name === 'recordReply' ? (request.input.args?.payloads ?? []) : [];
+      })
       .map((p) => JSON.parse(Buffer.from(p.data ?? new Uint8Array()).toString('utf8')) as InboundReply)
       .find((r) => r.messageId === messageId)!;
     assert.equal(signalled.fromName, 'Pat Bcc: x@evil.example');

@@ -127,7 +127,7 @@ describe('replies through the IMAP poller (real dovecot, dev server, real worker
       assert.equal(entry.channel, 'imap');
       assert.equal(entry.from, 'mallory@evil.example');
       assert.equal(entry.status, 'open');
-      assert.match(entry.reason, new RegExp(`^sender mallory@evil\\.example is not a counterparty contact or domain of demand ${id}`));
+      assert.match(entry.reason, new RegExp(`^sender mallory@evil\\.example is not a listed contact of demand ${id}`));
       assert.equal((await item('psn')).answers.length, 0);
     } finally {
       await p.close();

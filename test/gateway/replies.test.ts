@@ -89,7 +89,7 @@ describe('replies through the SMTP gateway (dev server, real worker, real SMTP)'
     const listed = JSON.parse((await auditflow(['inbox', '--json'], cli)).stdout) as { id: string; reason: string; from: string }[];
     const reasons = listed.map((e) => e.reason);
     assert.ok(reasons.some((r) => /^unauthenticated: DMARC fail for acme\.example/.test(r)), reasons.join('\n'));
-    assert.ok(reasons.some((r) => /^sender mallory@evil\.example is not a counterparty contact or domain/.test(r)), reasons.join('\n'));
+    assert.ok(reasons.some((r) => /^sender mallory@evil\.example is not a listed contact of demand/.test(r)), reasons.join('\n'));
     assert.ok(reasons.some((r) => /^ambiguous: a reply to demand .* that names no item/.test(r)), reasons.join('\n'));
     const human = await auditflow(['inbox'], cli);
     assert.match(human.stdout, /id +received +from +subject +reason/);

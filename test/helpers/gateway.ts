@@ -2,6 +2,7 @@
 import { smtpSend } from '../../dev/smtp-send';
 import type { DnsResolver } from '../../gateway/auth';
 import { startGateway, type Gateway } from '../../gateway/main';
+import type { AuditflowConfig } from '../../worker/config';
 import type { Harness } from './harness';
 
 export interface TestGateway {
@@ -13,9 +14,10 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-export async function startTestGateway(h: Harness, resolver: DnsResolver): Promise<TestGateway> {
+export async function startTestGateway(h: Harness, resolver: DnsResolver, settings: Partial<AuditflowConfig['gateway']> = {}): Promise<TestGateway> {
   const log: string[] = [];
-  const gateway = await startGateway(h.config, h.env.client, (l) => log.push(l), { resolver, port: 0 });
+  const config = { ...h.config, gateway: { ...h.config.gateway, ...settings } };
+  const gateway = await startGateway(config, h.env.client, (l) => log.push(l), { resolver, port: 0 });
   const port = gateway.smtp.port;
   return {
     gateway,

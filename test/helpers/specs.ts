@@ -43,6 +43,27 @@ export function sampleSpec(id: string, over: Partial<DemandSpecInput> = {}): Dem
   };
 }
 
+/** A fixed-offset zone where it is about noon now, so a test of minutes never leaves an all-day send window. */
+export function noonZone(now: number): string {
+  const offset = ((12 - new Date(now).getUTCHours() + 36) % 24) - 12;
+  // Etc/GMT zones have inverted signs: Etc/GMT-3 is UTC+3.
+  return offset === 0 ? 'Etc/UTC' : `Etc/GMT${offset > 0 ? '-' : '+'}${Math.abs(offset)}`;
+}
+
+/** sampleSpec in a noon zone with mail allowed every day at any hour: for tests where deadlines pass in seconds. */
+export function allDaySpec(id: string, now: number, over: Partial<DemandSpecInput> = {}): DemandSpecInput {
+  const zone = noonZone(now);
+  const base = sampleSpec(id);
+  return {
+    ...base,
+    requester: { ...base.requester, timezone: zone },
+    counterparty: { ...base.counterparty, timezone: zone },
+    reminders: [],
+    calendar: { businessDays: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], holidays: [], sendWindow: { from: '00:00', to: '23:59' } },
+    ...over,
+  };
+}
+
 /** An InboundReply as the gateway signals it: references only. */
 export function reply(p: { messageId: string; from?: string; itemIds?: string[]; receivedAt: number | string; kind?: InboundReply['kind']; body?: string; requestedDeadline?: string; failedRecipient?: string }): InboundReply {
   const body = Buffer.from(p.body ?? `answer ${p.messageId}`);

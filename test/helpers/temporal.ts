@@ -25,6 +25,9 @@ export async function devServerAddress(): Promise<string> {
     // Hooks registered from inside another hook run too early; stop it when this process ends.
     const server = await ownServer;
     process.once('exit', () => server.child.kill('SIGKILL'));
+    // The server must not keep this process alive once its tests are done: 'exit' then stops it.
+    server.child.unref();
+    for (const stream of [server.child.stdout, server.child.stderr]) (stream as unknown as { unref?: () => void } | null)?.unref?.();
   }
   return (await ownServer).address;
 }

@@ -16,7 +16,7 @@ const fixtures = fs.readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json')
 
 describe('replay of recorded demand histories', () => {
   it('has fixtures for the main paths', () => {
-    for (const name of ['all-answered-on-time', 'never-answered-referred', 'extension-mid-ladder', 'pause-resume', 'follow-up-round', 'withdrawal', 'duplicate-reply', 'dst-deadline']) {
+    for (const name of ['all-answered-on-time', 'never-answered-referred', 'extension-mid-ladder', 'pause-resume', 'follow-up-round', 'withdrawal', 'duplicate-reply', 'dst-deadline', 'bounce-verified', 'replies-by-update', 'triage-inbox-pruned']) {
       assert.ok(fixtures.includes(`${name}.json`), `missing fixture ${name}.json`);
     }
   });

@@ -112,19 +112,24 @@ describe('review, follow-up, withdrawal and odd replies (time-skipping server, r
       await handle.terminate('test done');
     }));
 
-  it('a hard bounce marks the contact undeliverable and brings the next escalation step forward', () =>
+  it('a hard bounce that proves itself marks the contact undeliverable; the ladder keeps its time and nothing more goes there', () =>
     withHarness(async (h) => {
       const handle = await h.start(sampleSpec('bounced', { items: ONE }));
-      await h.sink.waitFor((m) => m.length === 1, 'the request');
+      const [request] = await h.sink.waitFor((m) => m.length === 1, 'the request');
       const now = await h.env.currentTimeMs();
-      await handle.signal(replyReceivedSignal, reply({ messageId: '<dsn1@mx.acme.example>', kind: 'bounce', from: 'mailer-daemon@acme.example', failedRecipient: PAT, receivedAt: now }));
-      await h.sink.waitFor((m) => m.some((x) => x.header('x-auditflow-kind') === 'escalation'), 'step 1 at once');
+      // A report that references no message of ours proves nothing: kept as a problem, nobody marked.
+      await handle.signal(replyReceivedSignal, reply({ messageId: '<dsn0@mx.acme.example>', kind: 'bounce', from: 'mailer-daemon@acme.example', failedRecipient: PAT, receivedAt: now }));
+      await handle.signal(replyReceivedSignal, { ...reply({ messageId: '<dsn1@mx.acme.example>', kind: 'bounce', from: 'mailer-daemon@acme.example', failedRecipient: PAT, receivedAt: now }), originalMessageId: request!.parsed.messageId });
       await h.sink.waitFor((m) => m.some((x) => x.parsed.subject === '[auditflow] Undeliverable: Audit of API usage'), 'the notice to the owner');
       const s = await h.status('bounced');
       assert.deepEqual(s.undeliverable, [PAT]);
-      assert.equal(s.items[0]!.escalationLevel, 1);
+      assert.equal(s.items[0]!.escalationLevel, 0, 'no ladder step before the deadline');
+      assert.ok(s.problems.some((p) => p.source === 'reply <dsn0@mx.acme.example>' && /^not recorded: a delivery report must name/.test(p.message)), JSON.stringify(s.problems));
+      // Step 1 is due a day after the deadline: it goes to the deputy GC then, not earlier.
       await h.skipTo(at('2027-06-09T00:00:00Z'));
+      await h.sink.waitFor((m) => m.some((x) => x.header('x-auditflow-kind') === 'escalation' && x.envelope.to.includes('erin@acme.example')), 'step 1 at its own time');
       assert.equal(h.sink.messages.filter((m) => m.envelope.to[0] === PAT).length, 1, 'nothing more is sent to an undeliverable address');
+      await exportHistory(handle, 'bounce-verified');
       await handle.terminate('test done');
     }));
 });
