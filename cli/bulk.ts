@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { checkDemand, type DemandSpec, type SpecProblem } from '../domain/demand';
-import { specSizeProblems } from './spec-file';
+import { isFreeMailDomain } from '../domain/free-mail';
+import { edgeProblems } from './spec-file';
 
 /** Columns a row may have; `<role>_email` / `<role>_name` pairs give the counterparty's contacts. */
 export const BULK_COLUMNS = ['id', 'organisation', 'timezone', 'domains', 'deadline', 'title'] as const;
@@ -85,7 +86,8 @@ function rowSpec(template: Record<string, unknown>, header: string[], values: Re
     counterparty.contacts = [...byAddress.values()];
     // Item contacts name template addresses, which this counterparty does not have.
     for (const item of spec.items ?? []) delete item.contacts;
-    if (!values.domains) counterparty.domains = [...new Set([...byAddress.keys()].map((a) => a.split('@')[1] ?? '').filter(Boolean))];
+    // A contact at gmail.com is fine; gmail.com as the counterparty's domain never is.
+    if (!values.domains) counterparty.domains = [...new Set([...byAddress.keys()].map((a) => a.split('@')[1] ?? '').filter((d) => d && !isFreeMailDomain(d)))];
   }
   if (values.domains) counterparty.domains = values.domains.split(/[\s;]+/).filter(Boolean);
   spec.counterparty = counterparty;
@@ -99,7 +101,7 @@ export function bulkSpecs(template: DemandSpec, file: string): BulkRow[] {
   return rows.map(({ line, values }) => {
     const id = values.id ?? '';
     const checked = checkDemand(rowSpec(template as unknown as Record<string, unknown>, header, values));
-    const problems = checked.ok ? specSizeProblems(checked.spec) : [...checked.problems];
+    const problems = checked.ok ? edgeProblems(checked.spec) : [...checked.problems];
     const first = seen.get(id);
     if (first !== undefined) problems.push({ path: 'id', message: `"${id}" is also the id on line ${first}; every row needs its own demand id` });
     else seen.set(id, line);

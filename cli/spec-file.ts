@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { checkDemand, type DemandSpec, type SpecProblem } from '../domain/demand';
+import { freeMailDomainProblems } from '../domain/free-mail';
 import { SPEC_MAX_BYTES } from '../domain/limits';
 import { printJson, safeLine } from './output';
 
@@ -47,6 +48,14 @@ export function specSizeProblems(spec: unknown): SpecProblem[] {
   return [{ path: '(top level)', message }];
 }
 
+/**
+ * What the CLI refuses besides the schema: a spec Temporal cannot hold, and a free-mail domain as the
+ * counterparty's (checked here, not in the schema the workflow replays, so running demands are untouched).
+ */
+export function edgeProblems(spec: DemandSpec): SpecProblem[] {
+  return [...specSizeProblems(spec), ...freeMailDomainProblems(spec.counterparty.domains)];
+}
+
 type Parsed = { ok: true; data: unknown } | { ok: false; problems: SpecProblem[] };
 
 /** YAML or JSON to plain data; every failure of the parser (including what it throws) is a problem. */
@@ -84,9 +93,9 @@ export function readSpecFile(file: string): SpecResult {
   if (!parsed.ok) return { ok: false, file, problems: parsed.problems };
   const checked = checkDemand(parsed.data);
   // Measured on the validated spec (defaults filled in) as the workflow gets it; on the input otherwise.
-  const tooBig = specSizeProblems(checked.ok ? checked.spec : parsed.data);
-  if (checked.ok && tooBig.length === 0) return { ok: true, spec: checked.spec, file };
-  return { ok: false, file, problems: [...tooBig, ...(checked.ok ? [] : checked.problems)] };
+  const edge = checked.ok ? edgeProblems(checked.spec) : specSizeProblems(parsed.data);
+  if (checked.ok && edge.length === 0) return { ok: true, spec: checked.spec, file };
+  return { ok: false, file, problems: [...edge, ...(checked.ok ? [] : checked.problems)] };
 }
 
 /** Reports an invalid spec as `validate` does: `{ok: false, file, problems}` as JSON, else one line a problem on stderr. */
