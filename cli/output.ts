@@ -3,6 +3,7 @@
  * from outside (email, specs, CSV files, other operators) made safe to print on a terminal.
  */
 import { formatLocal, formatUtc } from '../domain/time';
+import { jsonForTerminal, safeLine } from './terminal';
 
 /** Exit statuses, the same for every command. */
 export const Exit = { ok: 0, error: 1, invalid: 2 } as const;
@@ -24,49 +25,12 @@ export interface GlobalOptions {
   json?: boolean;
 }
 
-/** Prints a value as JSON (stable, 2-space indented). */
+/** Prints a value as JSON (stable, 2-space indented; exact once parsed, inert on a terminal). */
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  process.stdout.write(jsonForTerminal(value));
 }
 
-/**
- * What a terminal obeys instead of showing: C0 controls (ESC starts sequences that clear, move, recolour
- * or retitle; CR returns to column 0 to overwrite), DEL, C1 (U+0080-U+009F, 8-bit ESC sequences on some
- * terminals), the bidi embeddings, overrides, isolates and marks (they reorder what is shown), and the
- * Unicode line and paragraph separators.
- */
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const TERMINAL_CONTROLS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-
-/** `\x1b`, `\u202e`: the character written out, so it is seen and not obeyed. */
-function writtenOut(c: string): string {
-  const code = c.charCodeAt(0);
-  return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
-}
-
-/**
- * A value from outside as one line of human output: line breaks shown as ↵ (a crafted text cannot start
- * a line of its own), tabs as spaces, every other control written out as \xNN or \uNNNN.
- */
-export function safeLine(value: unknown): string {
-  return String(value ?? '')
-    .replace(/\r?\n/g, ' ↵ ')
-    .replace(/\t/g, ' ')
-    .replace(TERMINAL_CONTROLS, writtenOut);
-}
-
-/** Multi-line text with outside parts (a report, an error): newlines and tabs kept, every other control written out. */
-export function safeBlock(text: string): string {
-  return text.replace(/\r\n/g, '\n').replace(TERMINAL_CONTROLS, (c) => (c === '\n' || c === '\t' ? c : writtenOut(c)));
-}
-
-/** A copy of a JSON-like value with every string made a safeLine, for human views built from outside data. */
-export function safeStrings<T>(value: T): T {
-  if (typeof value === 'string') return safeLine(value) as T;
-  if (Array.isArray(value)) return value.map((v: unknown) => safeStrings(v)) as T;
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, safeStrings(v)])) as T;
-  return value;
-}
+export { safeBlock, safeLine, safeStrings } from './terminal';
 
 /** Renders rows as an aligned text table with a header; every cell is a safeLine. */
 export function table(headers: string[], rows: (string | number | undefined)[][]): string {

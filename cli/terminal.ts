@@ -25,3 +25,32 @@ export function jsonForTerminal(value: unknown): string {
   // \u escape is the same character to any JSON parser.
   return `${JSON.stringify(value, null, 2).replace(UNSAFE_IN_JSON, (c) => `\\u${hex(c, 4)}`)}\n`;
 }
+
+/**
+ * A value from outside as one line of human output: line breaks shown as ↵ (a crafted text cannot start
+ * a line of its own), tabs as spaces, every other control written out.
+ */
+export function safeLine(value: unknown): string {
+  return cleanForTerminal(
+    String(value ?? '')
+      .replace(/\r?\n/g, ' ↵ ')
+      .replace(/\t/g, ' '),
+  );
+}
+
+/** Multi-line text with outside parts (a report, an error): newlines and tabs kept, every other control written out. */
+export function safeBlock(text: string): string {
+  return text
+    .replace(/\r\n/g, '\n')
+    .split('\n')
+    .map((line) => line.split('\t').map(cleanForTerminal).join('\t'))
+    .join('\n');
+}
+
+/** A copy of a JSON-like value with every string made a safeLine, for human views built from outside data. */
+export function safeStrings<T>(value: T): T {
+  if (typeof value === 'string') return safeLine(value) as T;
+  if (Array.isArray(value)) return value.map((v: unknown) => safeStrings(v)) as T;
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, safeStrings(v)])) as T;
+  return value;
+}

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { createFileEvidenceStore, writeDurably } from '../../activities/evidence';
 import { buildCaseFile } from '../case-file/collect';
 import { withClient } from '../client';
+import { checkDemandId } from '../demands';
 import { CliError, Exit, printJson, type GlobalOptions } from '../output';
 import { loadReport } from '../report-source';
 
@@ -16,6 +17,7 @@ export function register(program: Command): void {
     .option('--json', 'print {ok, path, demandId, files, bytes, head, source, entries: [{path, size, sha256}]}')
     .addHelpText('after', '\nExample:\n  npx auditflow export northwind-api-audit-2027 --out northwind-case.tar.gz\n  npx auditflow verify northwind-case.tar.gz --expect-head <the head export printed>\n')
     .action(async (demandId: string, opts: GlobalOptions & { out: string }) => {
+      checkDemandId(demandId);
       if (/\.zip$/i.test(opts.out)) throw new CliError('zip case files are not supported; use --out <name>.tar.gz (any archive tool opens it)', Exit.invalid);
       if (!/\.(tar\.gz|tgz)$/i.test(opts.out)) throw new CliError(`--out ${opts.out}: a case file is a .tar.gz (or .tgz); name it e.g. ${demandId}-case.tar.gz`, Exit.invalid);
       await withClient(async (ctx) => {

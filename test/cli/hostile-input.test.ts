@@ -134,13 +134,15 @@ describe('auditflow with hostile input (no Temporal needed)', () => {
       ['review', (id) => ['review', id, 'atlas', '--accept']],
       ['withdraw', (id) => ['withdraw', id, '--reason', 'r']],
       ['report', (id) => ['report', id]],
+      ['export', (id) => ['export', id, '--out', 'case.tar.gz']],
+      ['inbox assign', (id) => ['inbox', 'assign', '0123456789abcdef', '--demand', id, '--item', 'atlas']],
     ];
     for (const [id, what] of bad) {
       it(`refuses ${what} in every command, naming the argument (exit 2)`, async () => {
         for (const [name, args] of commands) {
           const r = await run(...args(id));
           assert.equal(r.code, 2, `${name}: ${r.stderr}`);
-          assert.match(r.stderr, /^error: demandId "[^"]+" is not a demand id: a demand id must be 1-40 lower-case letters, digits or dashes/, name);
+          assert.match(r.stderr, /^error: (demandId|--demand) "[^"]+" is not a demand id: a demand id must be 1-40 lower-case letters, digits or dashes/, name);
         }
         const json = await run('show', id, '--json');
         assert.match((JSON.parse(json.stdout) as { error: string }).error, /^demandId ".+" is not a demand id/);
