@@ -1,13 +1,16 @@
 /**
  * Text that came from outside (a counterparty's email, a spec) on ops' terminal (issue 10, point 8):
- * `show`, `list` and `report` write escape sequences, carriage returns, C1 codes and bidi controls out
+ * `show`, `list`, `inbox` and `report` write escape sequences, carriage returns, C1 codes and bidi controls out
  * visibly instead of letting them clear the screen, retitle the window or fake a line; `--json` stays exact.
  */
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { WithStartWorkflowOperation } from '@temporalio/client';
 import { safeBlock, safeLine, table } from '../../cli/output';
 import { replyReceivedSignal } from '../../domain/messages';
 import type { DemandStatusView } from '../../domain/state';
+import { addTriageUpdate, inboxWorkflowId } from '../../domain/triage';
 import { auditflow, type RunResult } from '../helpers/cli';
 import { eventually } from '../helpers/eventually';
 import { harness, TEST_SECRET, type Harness } from '../helpers/harness';
@@ -109,6 +112,18 @@ describe('outside text in show, list and report (dev server, real worker)', () =
     const json = JSON.parse((await run('report', id, '--format', 'json')).stdout) as { demand: { title: string }; extensionRequests: { excerpt?: string }[] };
     assert.equal(json.demand.title, TITLE);
     assert.equal(json.extensionRequests[0]!.excerpt, EXCERPT);
+  });
+
+  it('inbox writes a kept message\'s subject, sender and reason out visibly; --json stays exact', async () => {
+    const entry = { id: crypto.randomBytes(8).toString('hex'), receivedAt: new Date().toISOString(), channel: 'smtp' as const, reason: `unmatched: ${RETURN_DATE}`, from: 'pat@acme.example', subject: EXCERPT.slice(0, 200), envelope: { to: [] }, raw: { sha256: crypto.randomBytes(32).toString('hex'), size: 1 }, attachments: [], status: 'open' as const, deliveries: 1 };
+    await h.env.client.workflow.executeUpdateWithStart(addTriageUpdate, { args: [entry], startWorkflowOperation: new WithStartWorkflowOperation('inboxWorkflow', { workflowId: inboxWorkflowId(h.config.taskQueue), taskQueue: h.config.taskQueue, args: [{}], workflowIdConflictPolicy: 'USE_EXISTING' }) });
+    const r = await run('inbox');
+    assert.equal(r.code, 0, r.stderr);
+    assertInert(r.stdout, 'inbox');
+    assert.ok(r.stdout.includes('Need more time\\x1b[2J'), r.stdout);
+    assert.doesNotMatch(r.stdout, /^(FAKE|\[ok\])/m);
+    const listed = JSON.parse((await run('inbox', '--json')).stdout) as { subject: string }[];
+    assert.equal(listed[0]!.subject, entry.subject);
   });
 
   it('the data really is in the workflow, raw (a control for the tests above)', async () => {
