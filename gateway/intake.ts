@@ -8,7 +8,7 @@
  * (parsing ran out of time, the inbox is full) it throws Deferred: the sender retries (SMTP 451) or the
  * message stays in the mailbox (IMAP).
  */
-import { WithStartWorkflowOperation, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import type { EvidenceStore } from '../activities/evidence';
 import { EmailAddress } from '../domain/demand';
@@ -62,6 +62,11 @@ export interface IntakeDeps {
   trustedArcSealers?: string[];
   /** How long one Temporal call may take before the message is refused with 451 (default 10 s). */
   rpcTimeoutMs?: number;
+  /**
+   * Recently read inbound profiles (the memo), so a burst of replies to one demand costs one describe.
+   * A demand that ended meanwhile is still caught: its update fails and the message is kept for triage.
+   */
+  profiles?: ProfileCache;
   /** Messages parsed at once (the others wait their turn), and how long one parse may take. */
   parseSlots?: Slots;
   parseMs?: number;
@@ -99,6 +104,32 @@ async function temporal<T>(deps: IntakeDeps, fn: () => Promise<T>): Promise<T> {
 
 const defaultSlots = createSlots(2);
 
+/** A small time-bounded cache of inbound profiles by demand id. */
+export interface ProfileCache {
+  get(demandId: string): InboundProfile | undefined;
+  set(demandId: string, profile: InboundProfile): void;
+}
+
+/** Profiles kept for `ttlMs` (default 30 s), at most `max` of them (the oldest go first). */
+export function createProfileCache(opts: { ttlMs?: number; max?: number; now?: () => number } = {}): ProfileCache {
+  const ttl = opts.ttlMs ?? 30_000;
+  const max = opts.max ?? 1000;
+  const now = opts.now ?? Date.now;
+  const entries = new Map<string, { until: number; profile: InboundProfile }>();
+  return {
+    get(demandId) {
+      const hit = entries.get(demandId);
+      if (hit && hit.until > now()) return hit.profile;
+      entries.delete(demandId);
+      return undefined;
+    },
+    set(demandId, profile) {
+      if (entries.size >= max) entries.delete(entries.keys().next().value!);
+      entries.set(demandId, { until: now() + ttl, profile });
+    },
+  };
+}
+
 /** Lists a message's attachments for history: inline when few, else as a stored manifest referenced by hash. */
 async function listAttachments(store: EvidenceStore, attachments: EvidenceRef[]): Promise<Pick<InboundReply, 'attachments' | 'attachmentManifest'>> {
   if (attachments.length <= INBOUND_LIMITS.inlineAttachments) return { attachments };
@@ -115,13 +146,18 @@ export async function processInbound(raw: EvidenceRef, env: InboundEnvelope, dep
 
   const triage = async (reason: string, extra: Partial<TriageEntry> = {}): Promise<IntakeOutcome> => {
     const entry: TriageEntry = { id: digest.slice(0, 16), receivedAt: now.toISOString(), channel: env.channel, envelope, raw, attachments: [], ...extra, reason: reason.slice(0, TRIAGE_LIMITS.reasonChars), status: 'open', deliveries: 1 };
+    const inbox = deps.client.workflow.getHandle(inboxWorkflowId(deps.taskQueue));
     try {
-      await temporal(deps, () =>
-        deps.client.workflow.executeUpdateWithStart(addTriageUpdate, {
-          args: [entry],
-          startWorkflowOperation: new WithStartWorkflowOperation('inboxWorkflow', { workflowId: inboxWorkflowId(deps.taskQueue), taskQueue: deps.taskQueue, args: [{}], workflowIdConflictPolicy: 'USE_EXISTING', staticSummary: 'auditflow triage inbox: replies kept for ops to assign or discard' }),
-        }),
-      );
+      await temporal(deps, async () => {
+        try {
+          return await inbox.executeUpdate(addTriageUpdate, { args: [entry] });
+        } catch (err) {
+          if (!(err instanceof WorkflowNotFoundError)) throw err;
+          // The first kept message starts the inbox (a plain start: no Update-with-Start needed on the server).
+          await deps.client.workflow.start('inboxWorkflow', { workflowId: inbox.workflowId, taskQueue: deps.taskQueue, args: [{}], workflowIdConflictPolicy: 'USE_EXISTING', staticSummary: 'auditflow triage inbox: replies kept for ops to assign or discard' });
+          return await inbox.executeUpdate(addTriageUpdate, { args: [entry] });
+        }
+      });
     } catch (err) {
       if (!(err instanceof WorkflowUpdateFailedError)) throw err;
       const why = (err.cause as Error | undefined)?.message ?? err.message;
@@ -181,14 +217,17 @@ export async function processInbound(raw: EvidenceRef, env: InboundEnvelope, dep
   const route = routed.route;
   const hint = { demandId: route.demandId };
   const handle = deps.client.workflow.getHandle(demandWorkflowId(route.demandId));
-  let profile: InboundProfile | undefined;
-  try {
-    const desc = await temporal(deps, () => handle.describe());
-    if (desc.status.name !== 'RUNNING') return keep(`demand ${route.demandId} has ended (${desc.status.name.toLowerCase()})`, hint);
-    profile = desc.memo?.[INBOUND_MEMO_KEY] as InboundProfile | undefined;
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return keep(`no demand ${route.demandId} on this Temporal namespace`, hint);
-    throw err;
+  let profile = deps.profiles?.get(route.demandId);
+  if (!profile) {
+    try {
+      const desc = await temporal(deps, () => handle.describe());
+      if (desc.status.name !== 'RUNNING') return keep(`demand ${route.demandId} has ended (${desc.status.name.toLowerCase()})`, hint);
+      profile = desc.memo?.[INBOUND_MEMO_KEY] as InboundProfile | undefined;
+      if (profile) deps.profiles?.set(route.demandId, profile);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return keep(`no demand ${route.demandId} on this Temporal namespace`, hint);
+      throw err;
+    }
   }
   if (!profile) return keep(`demand ${route.demandId} has not published its inbound profile yet`, hint);
   if (!draft) return keep('no From address', hint);

@@ -9,7 +9,7 @@ import { loadConfigOrExit, loadSecret, loadSecretOrExit, type AuditflowConfig } 
 import { connectClient, loadTemporalTarget, type TemporalTarget } from '../worker/temporal-target';
 import { cachingResolver, type DnsResolver } from './auth';
 import { startImapPoller, type ImapPoller } from './imap';
-import type { IntakeDeps } from './intake';
+import { createProfileCache, type IntakeDeps } from './intake';
 import { createSlots } from './slots';
 import { startSmtpGateway, type SmtpGateway } from './smtp';
 
@@ -26,6 +26,7 @@ export function intakeDeps(config: AuditflowConfig, client: Client, opts: { reso
     authMode: config.gateway.authMode,
     trustedArcSealers: config.gateway.trustedArcSealers,
     parseSlots: createSlots(config.gateway.parsers),
+    profiles: createProfileCache(),
     parseMs: config.gateway.parseTimeoutMs,
     resolver: opts.resolver ?? cachingResolver(),
     ...(opts.log ? { log: opts.log } : {}),

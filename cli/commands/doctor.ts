@@ -4,7 +4,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { temporal } from '@temporalio/proto';
-import type { Connection } from '@temporalio/client';
+import { Client, type Connection } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common';
+import { TRIAGE_LIMITS } from '../../domain/limits';
+import { inboxQuery, inboxWorkflowId } from '../../domain/triage';
 import { loadConfig, loadSecret, SecretError, type AuditflowConfig } from '../../worker/config';
 import { connectClient, loadTemporalTarget, type TemporalTarget } from '../../worker/temporal-target';
 import { createMailTransport, redactSmtpUrl } from '../../worker/transport';
@@ -58,10 +61,27 @@ async function temporalChecks(target: TemporalTarget, config: AuditflowConfig): 
         ? { name: 'worker', ok: true, detail: `${fresh.length} worker(s) polling task queue ${config.taskQueue} (${fresh.map((p) => p.identity).join(', ')})` }
         : { name: 'worker', ok: false, detail: `no worker is polling task queue ${config.taskQueue}`, fix: 'start one with: npm start   (or: node --import tsx worker/main.ts with the same settings)' },
     );
+    if (fresh.length > 0) checks.push(await inboxCheck(connection, target.namespace, config.taskQueue));
   } finally {
     await connection.close();
   }
   return checks;
+}
+
+/** How full the triage inbox is: when full, the gateway defers (451) what it would keep. */
+async function inboxCheck(connection: Connection, namespace: string, taskQueue: string): Promise<Check> {
+  const client = new Client({ connection, namespace });
+  try {
+    const state = await client.withDeadline(Date.now() + 10_000, () => client.workflow.getHandle(inboxWorkflowId(taskQueue)).query(inboxQuery));
+    const waiting = state.entries.filter((e) => e.status === 'open').length;
+    const detail = `${waiting} of at most ${TRIAGE_LIMITS.openEntries} messages wait for review${state.handled ? `, ${state.handled} decided` : ''}`;
+    return waiting >= TRIAGE_LIMITS.openEntries * 0.8
+      ? { name: 'triage-inbox', ok: false, detail: `${detail}; when it is full the gateway defers new ones (451)`, fix: 'decide some: npx auditflow inbox, then inbox assign or inbox discard' }
+      : { name: 'triage-inbox', ok: true, detail };
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return { name: 'triage-inbox', ok: true, detail: 'empty: no message was ever kept for review' };
+    return { name: 'triage-inbox', ok: false, detail: `cannot be read: ${(err as Error).message.split('\n')[0]}`, fix: 'check that a worker runs on this task queue (npm start)' };
+  }
 }
 
 async function smtpCheck(config: AuditflowConfig): Promise<Check> {

@@ -61,6 +61,7 @@ describe('auditflow doctor against the real dev server', () => {
       assert.deepEqual(report.checks.filter((c) => !c.ok), []);
       assert.equal(code, 0);
       assert.match(check(report, 'worker').detail, /1 worker\(s\) polling/);
+      assert.equal(check(report, 'triage-inbox').detail, 'empty: no message was ever kept for review');
     } finally {
       worker.shutdown();
       await running;
