@@ -4,40 +4,17 @@
  * ledger, then submitted. A retry after a recorded success sends nothing; a retry inside the
  * ambiguous window (submitted, not yet recorded) sends an identical copy with the same Message-ID.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { log } from '@temporalio/activity';
 import type { Transporter } from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { encodeReplyToken, outgoingMessageId, recipientTag, replyAddress, type Hmac, type ReplyRoute } from '../domain/ids';
-import type { EvidenceRef, PendingMail } from '../domain/state';
-import { sha256Hex, writeDurably, type EvidenceStore } from './evidence';
-import { renderMail, type MailDemandContext, type MailItemContext } from './templates/render';
-
-/** One message to send, with the facts its template needs. */
-export interface SendEmailInput {
-  mail: PendingMail;
-  demand: MailDemandContext;
-  items: MailItemContext[];
-  /** Message-ID of the request this message follows up (threading). */
-  inReplyTo?: string;
-  /** Day number (days since 1970-01-01) after which the reply address stops working. */
-  replyExpiresDay?: number;
-}
-
-/** What happened to the message. `rejected` = permanent (5xx) refusal; it is not retried. */
-export interface SendEmailResult {
-  messageId: string;
-  status: 'sent' | 'rejected';
-  accepted: string[];
-  rejected: string[];
-  response?: string;
-  raw: EvidenceRef;
-  subject: string;
-  /** True when the ledger showed an earlier attempt already delivered it (nothing was sent now). */
-  alreadySent?: boolean;
-}
+import type { PendingMail } from '../domain/state';
+import { writeDurably, type EvidenceStore } from '../platform/evidence';
+import { makeHmac, sha256Hex } from '../platform/hash';
+import type { SendEmailInput, SendEmailResult } from '../domain/contracts';
+import { renderMail } from './templates/render';
 
 export interface EmailDeps {
   transport: Transporter;
@@ -58,10 +35,6 @@ interface LedgerRecord {
   result?: SendEmailResult;
 }
 
-/** HMAC-SHA256 with the deployment's secret. */
-export function makeHmac(secret: string): Hmac {
-  return (data: string) => crypto.createHmac('sha256', secret).update(data).digest();
-}
 
 /** The routing data a reply to this message will carry back. */
 export function routeFor(mail: PendingMail, demandId: string, hmac: Hmac, expiresDay?: number): ReplyRoute {

@@ -4,9 +4,9 @@
  */
 import type { Transporter } from 'nodemailer';
 import { createEmailActivities } from './email';
-import type { EvidenceStore } from './evidence';
-import { createReportActivities } from './report';
-import { createTriageActivities } from './triage-log';
+import type { EvidenceStore } from '../platform/evidence';
+import { createReportActivities } from './write-report';
+import { createTriageActivities } from './triage';
 
 export interface ActivityDeps {
   transport: Transporter;
@@ -31,6 +31,3 @@ export function createActivities(deps: ActivityDeps) {
 /** The activity interface, as workflows import it (`import type`). */
 export type Activities = ReturnType<typeof createActivities>;
 
-export type { SendEmailInput, SendEmailResult } from './email';
-export type { WriteReportInput, WriteReportResult } from './report';
-export type { LogTriageDecisionInput } from './triage-log';

@@ -5,7 +5,7 @@
  */
 import { temporal } from '@temporalio/proto';
 import type { DemandSpecInput } from '../domain/demand';
-import { harness, type Harness } from '../test/helpers/harness';
+import { harness, type Harness } from '../dev/support/harness';
 import { benchSpec } from './specs';
 import { round } from './util';
 

@@ -9,7 +9,7 @@ import { execSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../worker/config';
+import { PROJECT_ROOT } from '../platform/paths';
 import { growth } from './growth';
 import { replyLatency } from './latency';
 import { lifecycle } from './lifecycle';

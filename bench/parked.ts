@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { stopChild } from '../dev/dev-server';
+import { stopChild } from '../platform/process';
 import { oursReply, requestCollector } from './latency';
 import { benchSpec, itemId } from './specs';
 import { spawnListening, type BenchStack, type OutboundMail } from './stack';

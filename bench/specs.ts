@@ -8,8 +8,8 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { checkDemand, type DemandSpec } from '../domain/demand';
 import { demandWorkflowId } from '../domain/ids';
-import { toWall } from '../domain/time';
-import { PROJECT_ROOT } from '../worker/config';
+import { zoneClearOfMidnight } from '../domain/time';
+import { PROJECT_ROOT } from '../platform/paths';
 import { dryRunUnanswered } from '../workflows/dry-run';
 import type { ShadowDemandInput } from './shadow-workflow';
 
@@ -18,16 +18,6 @@ let example: Record<string, unknown> | undefined;
 
 export const itemId = (i: number) => `item-${String(i + 1).padStart(3, '0')}`;
 
-/** The first zone in which [start, start + seconds] stays clear of local midnight (sending ends 23:59). */
-function safeZone(startMs: number, seconds: number): string {
-  const zones = ['America/Los_Angeles', 'America/New_York', 'Europe/London', 'Asia/Tokyo', 'Pacific/Kiritimati'];
-  const clear = (z: string) => {
-    const a = toWall(startMs, z);
-    const b = toWall(startMs + seconds * 1000, z);
-    return a.day === b.day && a.hour * 60 + a.minute >= 1 && b.hour * 60 + b.minute <= 23 * 60 + 58;
-  };
-  return zones.find(clear) ?? 'Pacific/Kiritimati';
-}
 
 export interface SpecOptions {
   id: string;
@@ -51,7 +41,7 @@ export function benchSpec(o: SpecOptions): DemandSpec {
   if (o.deadlineIn !== undefined) {
     const d = o.deadlineIn;
     const s = (f: number) => `PT${Math.max(1, Math.round(d * f))}S`;
-    const zone = safeZone(o.startMs, d * 3 + 600);
+    const zone = zoneClearOfMidnight(['America/Los_Angeles', 'America/New_York', 'Europe/London', 'Asia/Tokyo', 'Pacific/Kiritimati'], o.startMs, d * 3 + 600);
     spec.counterparty = { ...spec.counterparty, timezone: zone };
     spec.requester = { ...spec.requester, timezone: zone };
     spec.deadline = new Date(o.startMs + d * 1000).toISOString();

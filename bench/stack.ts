@@ -4,16 +4,19 @@
  * outbound SMTP sink in this process that hands every message auditflow sends to the scripted
  * counterparty, and a client.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { Client, Connection } from '@temporalio/client';
-import { SMTPServer } from 'smtp-server';
-import { freePort, isPortOpen, startDevServer, stopChild, type DevServer } from '../dev/dev-server';
-import { PROJECT_ROOT, workerNodeFlags } from '../worker/config';
+import { startSmtpSink } from '../dev/support/smtp-sink';
+import { startDevServer, type DevServer } from '../dev/dev-server';
+import { spawnEntry } from '../dev/support/spawn';
+import { stopChild } from '../platform/process';
+import { freePort, isPortOpen } from '../platform/net';
+import { eventually } from '../platform/wait';
 
 /** What the sink keeps of each outbound message: the headers the counterparty needs. */
 export interface OutboundMail {
@@ -33,59 +36,31 @@ export interface OutboundSink {
   close(): Promise<void>;
 }
 
-/** Header lines of a raw message, unfolded, lower-cased names. */
-function headers(raw: Buffer): Map<string, string> {
-  const text = raw.subarray(0, Math.max(0, raw.indexOf('\r\n\r\n')) || raw.length).toString('utf8');
-  const map = new Map<string, string>();
-  for (const line of text.replace(/\r\n[ \t]+/g, ' ').split('\r\n')) {
-    const i = line.indexOf(':');
-    if (i > 0) map.set(line.slice(0, i).trim().toLowerCase(), line.slice(i + 1).trim());
-  }
-  return map;
-}
-
 const address = (v: string | undefined) => v?.match(/<([^>]+)>/)?.[1] ?? v?.trim();
 
-/** An SMTP server that accepts everything and reports the auditflow headers of each message. */
+/** The shared SMTP sink, keeping nothing but reporting the auditflow headers of each message. */
 export async function startOutboundSink(): Promise<OutboundSink> {
-  const listeners: ((m: OutboundMail) => void)[] = [];
-  let count = 0;
-  const server = new SMTPServer({
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    authOptional: true,
-    logger: false,
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      const to = session.envelope.rcptTo[0]?.address ?? '';
-      stream.on('end', () => {
-        callback();
-        count += 1;
-        const h = headers(Buffer.concat(chunks));
-        const demandId = h.get('x-auditflow-demand');
-        if (!demandId) return;
-        const m: OutboundMail = {
-          demandId,
-          kind: h.get('x-auditflow-kind') ?? '',
-          itemIds: (h.get('x-auditflow-items') ?? '').split(',').filter(Boolean),
-          to,
-          replyTo: address(h.get('reply-to')),
-          messageId: h.get('message-id'),
-          subject: h.get('subject') ?? '',
-        };
-        for (const l of listeners) l(m);
-      });
-    },
-  });
-  const port = await freePort();
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const sink = await startSmtpSink({ keep: 'none' });
   return {
-    url: `smtp://127.0.0.1:${port}`,
+    url: sink.url,
     get count() {
-      return count;
+      return sink.count;
     },
-    onMail: (fn) => listeners.push(fn),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    onMail: (fn) =>
+      sink.onMail((m) => {
+        const demandId = m.header('x-auditflow-demand');
+        if (!demandId) return;
+        fn({
+          demandId,
+          kind: m.header('x-auditflow-kind') ?? '',
+          itemIds: (m.header('x-auditflow-items') ?? '').split(',').filter(Boolean),
+          to: m.envelope.to[0] ?? '',
+          replyTo: address(m.header('reply-to')),
+          messageId: m.header('message-id'),
+          subject: m.header('subject') ?? '',
+        });
+      }),
+    close: () => sink.close(),
   };
 }
 
@@ -121,19 +96,14 @@ export interface BenchStack {
 
 function spawnTs(script: string, env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
   const log = fs.openSync(logFile, 'a');
-  const child = spawn(process.execPath, [...(script.endsWith('worker/main.ts') ? workerNodeFlags(env) : []), '--import', 'tsx', path.join(PROJECT_ROOT, script)], { cwd: PROJECT_ROOT, env, stdio: ['ignore', log, log] });
+  const child = spawnEntry(script, { env, stdio: ['ignore', log, log] });
   fs.closeSync(log);
   return child;
 }
 
 async function waitFor(what: string, fn: () => Promise<boolean> | boolean, timeoutMs: number, alive: ChildProcess[] = []): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    for (const c of alive) if (c.exitCode !== null) throw new Error(`a bench process exited (${c.exitCode}) while waiting for ${what}`);
-    if (await fn()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  const exited = () => alive.find((c) => c.exitCode !== null);
+  await eventually(fn, what, { timeoutMs, intervalMs: 250, giveUp: () => (exited() ? `a bench process exited (${exited()!.exitCode})` : undefined) });
 }
 
 /** Starts everything; `progress` gets one line per step. */
@@ -201,7 +171,7 @@ export async function startBenchStack(progress: (line: string) => void): Promise
 
 /** Runs a TypeScript file of this repo as a child process and resolves with it once it prints `listening <port>`. */
 export async function spawnListening(script: string, logFile: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, script)], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', fs.openSync(logFile, 'a')] });
+  const child = spawnEntry(script, { stdio: ['ignore', 'pipe', fs.openSync(logFile, 'a')] });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`${script} exited (${code})`)));
     readline.createInterface({ input: child.stdout! }).on('line', (line) => {

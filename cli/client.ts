@@ -1,7 +1,7 @@
 /** The CLI's connection to Temporal: envconfig settings, a clear error when the server is not there. */
 import { Client, type Connection } from '@temporalio/client';
-import { loadConfig, type AuditflowConfig } from '../worker/config';
-import { connectClient, loadTemporalTarget, type TemporalTarget } from '../worker/temporal-target';
+import { loadConfig, type AuditflowConfig } from '../platform/config';
+import { connectClient, loadTemporalTarget, type TemporalTarget } from '../platform/temporal-target';
 import { CliError, Exit } from './output';
 
 /** Config, target and a connected client; call close() when done. */

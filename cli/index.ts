@@ -3,7 +3,7 @@
  * example) and --json. Exit 0 on success, 1 on an error, 2 on invalid input.
  */
 import { Command, CommanderError } from 'commander';
-import { SecretError } from '../worker/config';
+import { SecretError } from '../platform/config';
 import { CliError, Exit, printJson, safeBlock } from './output';
 import { registerCommands } from './registry';
 

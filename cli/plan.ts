@@ -6,7 +6,7 @@ import type { DemandSpec, EscalationStep } from '../domain/demand';
 import { demandWorkflowId } from '../domain/ids';
 import type { MoveReason, PlannedAction } from '../domain/schedule';
 import type { DemandState, DemandStatus, MailKind, PendingMail } from '../domain/state';
-import { formatLocal } from '../domain/time';
+import { formatLocal, isoInstant } from '../domain/time';
 import { dryRunUnanswered } from '../workflows/dry-run';
 import { itemPlan } from '../workflows/model';
 import { localAndUtc } from './output';
@@ -57,7 +57,6 @@ export interface DemandPlan {
   warnings: PlanWarning[];
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
 const ACTION_OF: Partial<Record<PlanTrigger, PlannedAction['kind']>> = { reminder: 'reminder', 'overdue-notice': 'overdue-notice', escalation: 'escalation', referral: 'escalation' };
 const REASON_TEXT: Record<MoveReason, (spec: DemandSpec) => string> = {
   holiday: () => 'a holiday',
@@ -136,7 +135,7 @@ export function planDemand(spec: DemandSpec, startAt: number): DemandPlan {
   for (const mail of mails) {
     const trigger = triggerOf(mail);
     const index = Number(mail.context?.index ?? 0);
-    const actions = mail.itemIds.flatMap((id) => plans.get(id)?.find((a) => a.kind === ACTION_OF[trigger] && a.index === index && iso(a.at) === mail.context?.scheduledAt) ?? []);
+    const actions = mail.itemIds.flatMap((id) => plans.get(id)?.find((a) => a.kind === ACTION_OF[trigger] && a.index === index && isoInstant(a.at) === mail.context?.scheduledAt) ?? []);
     for (const a of actions) sent.add(a.key);
     const step = trigger === 'escalation' || trigger === 'referral' ? spec.escalation[index - 1] : undefined;
     const key = [mail.at, mail.kind, trigger, index, mail.to.zone, mail.itemIds.join(',')].join('|');
@@ -151,7 +150,7 @@ export function planDemand(spec: DemandSpec, startAt: number): DemandPlan {
       ...(step ? { step: { index, ...(step.label ? { label: step.label } : {}), action: step.action } } : {}),
       recipients: [],
       itemIds: mail.itemIds,
-      ...(moved ? { moved: { from: iso(moved.nominalAt), reason: moved.moveReason! } } : {}),
+      ...(moved ? { moved: { from: isoInstant(moved.nominalAt), reason: moved.moveReason! } } : {}),
     };
     entry.recipients.push(recipientOf(spec, mail, trigger, step));
     entries.set(key, entry);

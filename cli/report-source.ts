@@ -6,10 +6,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { WorkflowNotFoundError } from '@temporalio/common';
-import { createFileEvidenceStore } from '../activities/evidence';
-import { expandAttachmentManifests } from '../activities/report/attachments';
-import { REPORT_FILES } from '../activities/report/formats';
-import { asReportDocument, buildReport, type ReportDocument } from '../activities/report/model';
+import { createFileEvidenceStore } from '../platform/evidence';
+import { expandAttachmentManifests } from '../platform/report/attachments';
+import { REPORT_FILES } from '../platform/report/formats';
+import { asReportDocument, buildReport, type ReportDocument } from '../platform/report/model';
 import { demandWorkflowId } from '../domain/ids';
 import { statusQuery } from '../domain/messages';
 import type { CliContext } from './client';

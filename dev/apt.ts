@@ -4,8 +4,8 @@
  * that would install them.
  */
 import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
+import { isExecutableFile } from './support/executables';
 
 export interface DebianProgram {
   /** File names to look for, in order of preference. */
@@ -15,15 +15,6 @@ export interface DebianProgram {
 }
 
 export type Resolved = { ok: true; path: string; how: 'found' | 'installed' } | { ok: false; reason: string };
-
-function isExecutableFile(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
 
 /** The first of `binaries` on PATH or in the usual sbin folders (often not on a non-root PATH), if any. */
 export function findProgram(binaries: string[], env: NodeJS.ProcessEnv = process.env): string | undefined {

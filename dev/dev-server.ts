@@ -3,11 +3,13 @@
  * ephemeral wrapper), waits until its namespace answers, and stops it cleanly.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import readline from 'node:readline';
 import { Connection } from '@temporalio/client';
 import { searchAttributeFlags } from '../domain/search-attributes';
+import { freePort } from '../platform/net';
+import { stopChild } from '../platform/process';
 import { resolveTemporalBinary, describeResolved, type ResolvedBinary } from './temporal-binaries';
+import { eventually } from '../platform/wait';
 
 export interface DevServerOptions {
   /** gRPC port; 0 picks a free one. */
@@ -36,66 +38,28 @@ export interface DevServer {
   stop(): Promise<void>;
 }
 
-/** Asks the OS for a free TCP port on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-/** True when something accepts TCP connections on host:port. */
-export function isPortOpen(host: string, port: number, timeoutMs = 500): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host, port });
-    const done = (ok: boolean) => {
-      sock.destroy();
-      resolve(ok);
-    };
-    sock.setTimeout(timeoutMs, () => done(false));
-    sock.once('connect', () => done(true));
-    sock.once('error', () => done(false));
-  });
-}
-
-/** Polls until the namespace can be described, or throws after the timeout. */
+/** Polls until the namespace can be described, or throws after the timeout (at once if the server exits). */
 export async function waitForTemporal(address: string, namespace: string, timeoutMs: number, isAlive = () => true): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
   let lastError = 'no answer yet';
-  while (Date.now() < deadline) {
-    if (!isAlive()) throw new Error(`the Temporal server exited before it was ready (last error: ${lastError})`);
-    let connection: Connection | undefined;
-    try {
-      connection = await Connection.connect({ address, connectTimeout: 1000 });
-      await connection.workflowService.describeNamespace({ namespace });
-      return;
-    } catch (err) {
-      lastError = (err as Error).message;
-    } finally {
-      await connection?.close();
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`Temporal at ${address} did not become ready within ${Math.round(timeoutMs / 1000)} s (last error: ${lastError})`);
+  await eventually(
+    async () => {
+      let connection: Connection | undefined;
+      try {
+        connection = await Connection.connect({ address, connectTimeout: 1000 });
+        await connection.workflowService.describeNamespace({ namespace });
+        return true;
+      } catch (err) {
+        lastError = (err as Error).message;
+        return undefined;
+      } finally {
+        await connection?.close();
+      }
+    },
+    () => `Temporal at ${address} (last error: ${lastError})`,
+    { timeoutMs, intervalMs: 250, giveUp: () => (isAlive() ? undefined : 'the Temporal server exited before it was ready') },
+  );
 }
 
-/** Stops a child process: SIGTERM, then SIGKILL after `graceMs`. Resolves once it has exited. */
-export function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
 
 /** Starts the dev server with auditflow's search attributes registered, and waits until it is ready. */
 export async function startDevServer(opts: DevServerOptions = {}): Promise<DevServer> {

@@ -9,8 +9,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { findProgram, installHint, resolveProgram, type DebianProgram } from './apt';
-import { freePort, isPortOpen } from './dev-server';
+import { freePort, isPortOpen } from '../platform/net';
 import { processGroupMembers } from './processes';
+import { eventually } from '../platform/wait';
 
 export { isRunning } from './processes';
 
@@ -128,11 +129,7 @@ service imap-login {
 }
 
 async function waitUntil(what: string, cond: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await eventually(cond, what, { timeoutMs, intervalMs: 50 });
 }
 
 function exited(child: ChildProcess): boolean {

@@ -9,12 +9,13 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PROJECT_ROOT } from '../platform/paths';
 import { bundleWorkflows } from '../worker/main';
 import { startDevServer } from './dev-server';
 import { componentLogger } from './log-stream';
 import { describeResolved, resolveTemporalBinary, TemporalBinaryNotFoundError } from './temporal-binaries';
 
-const ROOT = path.resolve(__dirname, '..');
+const ROOT = PROJECT_ROOT;
 const ARTIFACTS = path.join(ROOT, '.test-artifacts');
 const say = componentLogger('test');
 

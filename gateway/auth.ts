@@ -17,10 +17,8 @@ const DEFINITE_MISS = new Set(['ENOTFOUND', 'ENODATA']);
 
 /**
  * A DNS cache in front of a resolver (the system's by default): answers and definite misses are kept for
- * `ttlMs`, and concurrent lookups of the same name share one query. Every reply looks up the same few
- * records (the sender domain's SPF and DMARC, its DKIM key), and a burst of replies must not become a
- * burst of queries: a resolver that drops some of them (rate limits) makes each drop a retry of a second
- * or more while the sender waits for its 250.
+ * `ttlMs`, and concurrent lookups of the same name share one query: replies from one sender look up the
+ * same few records, and a resolver that rate-limits turns each dropped query into a wait of seconds.
  */
 export function cachingResolver(base: DnsResolver = (name, rrtype) => dns.promises.resolve(name, rrtype as 'TXT'), opts: { ttlMs?: number; max?: number; now?: () => number } = {}): DnsResolver {
   const ttlMs = opts.ttlMs ?? 60_000;

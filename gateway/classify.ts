@@ -3,6 +3,7 @@
  * or a delivery failure. Automatic messages are never answers and never get an acknowledgement.
  */
 import type { ParsedInbound } from './parse';
+import { MONTH_NAMES } from '../domain/time';
 
 export type InboundKind = 'answer' | 'extension-request' | 'out-of-office' | 'bounce';
 
@@ -23,7 +24,6 @@ export interface Classification {
 
 const OOO_SUBJECT = /\b(out of (the )?office|automatic reply|auto(matic)?[- ]?reply|autoreply|away from (the )?office|on vacation|abwesenheit|r[ée]ponse automatique|fuera de la oficina)\b/i;
 const EXTENSION = /\b(extension|more time|additional time|extend the deadline|further time|postpone|push back the deadline)\b/i;
-const MONTHS = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'];
 
 /** RFC 3834 and the de-facto headers of auto-responders and bulk mail. */
 export function isAutomatic(h: Map<string, string>): boolean {
@@ -67,12 +67,12 @@ export function autoReplyBlock(h: Map<string, string>, f: AutoReplyFacts): strin
 export function findDate(text: string): { iso: string; written: string } | undefined {
   const isoDate = /\b(20\d\d)-(\d\d)-(\d\d)\b/.exec(text);
   if (isoDate) return { iso: `${isoDate[1]}-${isoDate[2]}-${isoDate[3]}`, written: isoDate[0] };
-  const monthNames = MONTHS.join('|');
+  const monthNames = MONTH_NAMES.join('|');
   const dmy = new RegExp(`\\b(\\d{1,2})(?:st|nd|rd|th)?\\s+(${monthNames})\\s+(20\\d\\d)\\b`, 'i').exec(text);
   const mdy = new RegExp(`\\b(${monthNames})\\s+(\\d{1,2})(?:st|nd|rd|th)?,?\\s+(20\\d\\d)\\b`, 'i').exec(text);
   const hit = dmy ? { d: dmy[1]!, m: dmy[2]!, y: dmy[3]!, w: dmy[0] } : mdy ? { d: mdy[2]!, m: mdy[1]!, y: mdy[3]!, w: mdy[0] } : undefined;
   if (!hit) return undefined;
-  const month = MONTHS.indexOf(hit.m.toLowerCase()) + 1;
+  const month = MONTH_NAMES.indexOf(hit.m.toLowerCase() as (typeof MONTH_NAMES)[number]) + 1;
   return { iso: `${hit.y}-${String(month).padStart(2, '0')}-${hit.d.padStart(2, '0')}`, written: hit.w };
 }
 

@@ -10,7 +10,7 @@
  */
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
-import type { EvidenceStore } from '../activities/evidence';
+import type { EvidenceStore } from '../platform/evidence';
 import { EmailAddress } from '../domain/demand';
 import { demandWorkflowId, type Hmac } from '../domain/ids';
 import { INBOUND_MEMO_KEY, replyLimitProblem, type InboundProfile } from '../domain/inbound';
@@ -22,7 +22,8 @@ import { addTriageUpdate, inboxWorkflowId, type TriageEntry } from '../domain/tr
 import { checkSender, type DnsResolver } from './auth';
 import { verifyBounce } from './bounce-proof';
 import { autoReplyBlock, classify } from './classify';
-import { oneLine, parseStored, ParseTimeout, UnparseableMessage, type ParsedInbound } from './parse';
+import { oneLine } from '../platform/text';
+import { parseStored, ParseTimeout, UnparseableMessage, type ParsedInbound } from './parse';
 import { attributeItems, routeMessage } from './route';
 import { createSlots, type Slots } from './slots';
 

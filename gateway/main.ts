@@ -2,11 +2,12 @@
  * The inbound gateway process: the SMTP gateway (and the IMAP poller when AUDITFLOW_IMAP_URL is set),
  * both feeding the same pipeline. `npm start` runs it; `npm run gateway` runs it alone.
  */
-import { Client, type Connection } from '@temporalio/client';
-import { createFileEvidenceStore } from '../activities/evidence';
-import { makeHmac } from '../activities/email';
-import { loadConfigOrExit, loadSecret, loadSecretOrExit, type AuditflowConfig } from '../worker/config';
-import { connectClient, loadTemporalTarget, type TemporalTarget } from '../worker/temporal-target';
+import { Client } from '@temporalio/client';
+import { createFileEvidenceStore } from '../platform/evidence';
+import { makeHmac } from '../platform/hash';
+import { loadSecret, type AuditflowConfig } from '../platform/config';
+import { connectWithRetry, exitWithParent, loadProcessSettings } from '../platform/process';
+import { connectClient } from '../platform/temporal-target';
 import { cachingResolver, type DnsResolver } from './auth';
 import { startImapPoller, type ImapPoller } from './imap';
 import { createProfileCache, type IntakeDeps } from './intake';
@@ -55,38 +56,15 @@ export async function startGateway(config: AuditflowConfig, client: Client, log:
   };
 }
 
-async function connectWithRetry(target: TemporalTarget, log: (l: string) => void): Promise<Connection> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await connectClient(target);
-    } catch (err) {
-      if (attempt === 1) log(`waiting for Temporal at ${target.description}: ${(err as Error).message.split('\n')[0]}`);
-      if (attempt > 120) throw err;
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-  }
-}
-
 async function main(): Promise<void> {
   const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
-  const config = loadConfigOrExit();
-  loadSecretOrExit(config);
-  let target: TemporalTarget;
-  try {
-    target = loadTemporalTarget(process.env, `localhost:${config.temporalPort}`);
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n`);
-    process.exit(2);
-  }
+  const { config, target } = loadProcessSettings();
+  exitWithParent();
   // The gateway answers 451 while Temporal is down; it only needs a connection object to start.
-  const connection = await connectWithRetry(target, log);
+  const connection = await connectWithRetry(() => connectClient(target), target, { timeoutMs: 120_000, log });
   const client = new Client({ connection, namespace: target.namespace });
   const gateway = await startGateway(config, client, log);
   log(`gateway ready: SMTP on ${config.gateway.host}:${gateway.smtp.port} for *@${config.replyDomain} (authentication ${config.gateway.authMode}, limit ${config.gateway.maxBytes} bytes)${config.imap ? `; IMAP ${new URL(config.imap.url).host} folder ${config.imap.folder}` : ''}`);
-  if (process.env.AUDITFLOW_EXIT_WITH_PARENT === '1') {
-    const parent = process.ppid;
-    setInterval(() => process.ppid !== parent && process.kill(process.pid, 'SIGTERM'), 1000).unref();
-  }
   const stop = async () => {
     await gateway.close();
     await connection.close();

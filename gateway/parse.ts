@@ -6,10 +6,11 @@
  */
 import { Transform, type Readable } from 'node:stream';
 import { MailParser, type AddressObject, type HeaderValue } from 'mailparser';
-import type { EvidenceStore } from '../activities/evidence';
+import type { EvidenceStore } from '../platform/evidence';
 import { INBOUND_LIMITS } from '../domain/limits';
 import type { EvidenceRef } from '../domain/state';
 import { checkAddressCount, checkDepth, headerBlock, MIME_LIMITS, UnparseableMessage } from './mime-limits';
+import { oneLine } from '../platform/text';
 import { newTextOf, REPLY_SPLIT_LIMITS } from './reply-text';
 
 export { UnparseableMessage } from './mime-limits';
@@ -65,20 +66,9 @@ function headerText(v: unknown): string {
   return v === undefined ? '' : String(v);
 }
 
-// C0 controls, DEL, NEL and the Unicode line separators: none belongs in a one-line header value.
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const LINE_BREAKING = /[\u0000-\u001f\u007f\u0085\u2028\u2029]+/g;
-
 // eslint-disable-next-line no-control-regex -- a stored file name gets no control characters and no path
 const UNSAFE_IN_FILENAME = /[\u0000-\u001f\u007f/\\]+/g;
 
-/**
- * A decoded header value (Subject, display name) as one line: encoded-words can carry CR/LF, which must
- * never reach a header we write, a log line or a terminal.
- */
-export function oneLine(value: string, max: number): string {
-  return value.replace(LINE_BREAKING, ' ').replace(/ {2,}/g, ' ').trim().slice(0, max);
-}
 
 /** A file name safe to keep: no control characters, no path, at most INBOUND_LIMITS.fileNameChars (its end kept). */
 export function cleanFileName(name: string): string {

@@ -5,24 +5,12 @@
 import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type NativeConnection } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { createFileEvidenceStore } from '../activities/evidence';
-import { triageLogDir } from '../activities/triage-log';
-import { loadConfigOrExit, loadSecret, loadSecretOrExit, type AuditflowConfig } from './config';
-import { connectWorker, loadTemporalTarget, type TemporalTarget } from './temporal-target';
-import { createMailTransport, redactSmtpUrl } from './transport';
-
-/** Connects, retrying while the server starts up (npm start launches both at once). */
-async function connectWithRetry(target: TemporalTarget, timeoutMs: number): Promise<NativeConnection> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await connectWorker(target);
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`cannot reach Temporal at ${target.description}: ${(err as Error).message}. Is the server running? (npm start starts one; see README for TEMPORAL_ADDRESS)`, { cause: err });
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-  }
-}
+import { createFileEvidenceStore } from '../platform/evidence';
+import { triageLogDir } from '../platform/triage-log';
+import { loadSecret, type AuditflowConfig } from '../platform/config';
+import { connectWithRetry, exitWithParent, loadProcessSettings } from '../platform/process';
+import { connectWorker } from '../platform/temporal-target';
+import { createMailTransport, redactSmtpUrl } from '../platform/transport';
 
 /** Bundles the workflow code without webpack's per-module chatter in the log. */
 export async function bundleWorkflows(): Promise<{ code: string }> {
@@ -55,8 +43,8 @@ export async function createAuditWorker(config: AuditflowConfig, connection: Nat
     taskQueue: config.taskQueue,
     workflowBundle: bundle ? { codePath: bundle } : await bundleWorkflows(),
     activities,
-    // Parked demands wait for weeks: keeping every one in memory costs ~2 MB each (2.2 GB for 1,000 in the
-    // benchmark); evicted ones replay their short history when a timer or a reply wakes them.
+    // Parked demands wait for weeks and cost ~2 MB each in memory; evicted ones replay their short
+    // history when a timer or a reply wakes them.
     maxCachedWorkflows: config.workflowCache,
     shutdownGraceTime: '5s',
   });
@@ -64,23 +52,11 @@ export async function createAuditWorker(config: AuditflowConfig, connection: Nat
 }
 
 async function main(): Promise<void> {
-  const config = loadConfigOrExit();
-  loadSecretOrExit(config);
-  let target: TemporalTarget;
-  try {
-    target = loadTemporalTarget(process.env, `localhost:${config.temporalPort}`);
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n`);
-    process.exit(2);
-  }
+  const { config, target } = loadProcessSettings();
   Runtime.install({ logger: new DefaultLogger(config.logLevel) });
-  if (process.env.AUDITFLOW_EXIT_WITH_PARENT === '1') {
-    // Started by npm start: never outlive it, even if it was killed without a chance to stop us.
-    const parent = process.ppid;
-    setInterval(() => process.ppid !== parent && process.kill(process.pid, 'SIGTERM'), 1000).unref();
-  }
+  exitWithParent();
   const log = Runtime.instance().logger;
-  const connection = await connectWithRetry(target, 120_000);
+  const connection = await connectWithRetry(() => connectWorker(target), target, { timeoutMs: 120_000 });
   const { worker, close } = await createAuditWorker(config, connection, target.namespace);
   log.info(`worker ready: task queue ${config.taskQueue} on ${target.description}; mail via ${redactSmtpUrl(config.smtpUrl)}; data in ${config.dataDir}`);
   try {

@@ -14,14 +14,15 @@ import {
   upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities, SendEmailInput } from '../activities';
+import type { Activities } from '../activities';
+import type { SendEmailInput } from '../domain/contracts';
 import { checkDemand } from '../domain/demand';
 import { FailureType } from '../domain/errors';
 import { INBOUND_MEMO_KEY, inboundProfile } from '../domain/inbound';
 import type { DemandState, PendingMail } from '../domain/state';
 import { fireDueActions } from './fire';
 import { installHandlers } from './handlers';
-import { decide, demandStatus, describeAction, initialState, isFinished, nextActionGroup, queueInternal, queueRequests } from './model';
+import { recordDecision, demandStatus, describeAction, initialState, isFinished, nextActionGroup, queueInternal, queueRequests } from './model';
 import { Publisher } from './visibility';
 
 /** Starts a demand from its spec, or carries on one that continued-as-new. */
@@ -79,7 +80,7 @@ async function sendQueued(state: DemandState): Promise<void> {
       for (const item of state.items.filter((it) => mail.itemIds.includes(it.id))) item.lastMessage = { direction: 'out', kind: mail.kind, at: mail.at };
       if (r.status === 'rejected' && mail.audience === 'counterparty') {
         if (!state.undeliverable.includes(mail.to.address)) state.undeliverable.push(mail.to.address);
-        decide(state, { kind: 'undeliverable', itemIds: mail.itemIds, detail: `${mail.to.address} refused the ${mail.kind}: ${r.response ?? ''}` }, Date.now());
+        recordDecision(state, { kind: 'undeliverable', itemIds: mail.itemIds, detail: `${mail.to.address} refused the ${mail.kind}: ${r.response ?? ''}` }, Date.now());
         for (const id of mail.itemIds) if (!state.escalateNow.includes(id)) state.escalateNow.push(id);
       }
     });
@@ -119,7 +120,7 @@ export async function auditDemandWorkflow(input: AuditDemandInput): Promise<Audi
     if (workflowInfo().continueAsNewSuggested) {
       // No activity is in flight here; unsent mail travels in the state and goes out in the next run.
       await condition(allHandlersFinished);
-      decide(state, { kind: 'continue-as-new', itemIds: [], detail: `run ${state.runs} ends after ${workflowInfo().historyLength} events` }, Date.now());
+      recordDecision(state, { kind: 'continue-as-new', itemIds: [], detail: `run ${state.runs} ends after ${workflowInfo().historyLength} events` }, Date.now());
       log.info('continuing as new', { demandId: state.demandId, historyLength: workflowInfo().historyLength });
       return continueAsNew<typeof auditDemandWorkflow>({ spec: state.spec, startedBy: state.startedBy, carried: state });
     }

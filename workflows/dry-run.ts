@@ -23,7 +23,7 @@ export interface DryRunResult {
   finished: boolean;
 }
 
-// A schedule has at most 21 actions per item; this only stops a bug from looping forever.
+// A schedule has at most 23 actions per item (10 reminders, due, overdue, overdue notice, 10 steps); this only stops a bug from looping forever.
 const MAX_TURNS = 100_000;
 
 /** Runs the demand with nobody answering, every send succeeding, until it ends. */

@@ -6,9 +6,9 @@
 import type { PlannedAction } from '../domain/schedule';
 import { contactZone, resolveRef } from '../domain/schedule';
 import type { DemandState, ItemState } from '../domain/state';
-import { closeItem, decide, isAwaiting, itemPlan, queueMail, queueToItemContacts, refreshPhase } from './model';
+import { closeItem, recordDecision, isAwaiting, itemPlan, queueMail, queueToItemContacts, refreshPhase } from './model';
+import { isoInstant } from '../domain/time';
 
-const iso = (ms: number) => new Date(ms).toISOString();
 
 interface Batch {
   action: PlannedAction;
@@ -16,7 +16,7 @@ interface Batch {
 }
 
 function batchKey(a: PlannedAction): string {
-  return `${a.kind}${a.index}/${iso(a.at)}`;
+  return `${a.kind}${a.index}/${isoInstant(a.at)}`;
 }
 
 /** Marks due actions of one item as fired and returns those that send mail. */
@@ -34,7 +34,7 @@ function fireItem(state: DemandState, item: ItemState, now: number, force: boole
     if (a.kind === 'reminder') {
       // After downtime several reminders may be due at once: one message, the latest, is enough.
       if (a !== reminders[reminders.length - 1]) {
-        decide(state, { kind: 'reminder-superseded', itemIds: [item.id], detail: `reminder ${a.index} superseded by reminder ${reminders[reminders.length - 1]!.index}` }, now);
+        recordDecision(state, { kind: 'reminder-superseded', itemIds: [item.id], detail: `reminder ${a.index} superseded by reminder ${reminders[reminders.length - 1]!.index}` }, now);
         continue;
       }
       item.remindersSent += 1;
@@ -44,7 +44,7 @@ function fireItem(state: DemandState, item: ItemState, now: number, force: boole
     } else if (a.kind === 'escalation') {
       item.escalationLevel = a.index;
       item.maxEscalationLevel = Math.max(item.maxEscalationLevel, a.index);
-      decide(state, { kind: a.step?.action === 'refer' ? 'refer' : 'escalation', by: 'auditflow', itemIds: [item.id], detail: `step ${a.index}${a.step?.label ? `: ${a.step.label}` : ''}${a === forced ? ' (brought forward by a bounce)' : ''}` }, now);
+      recordDecision(state, { kind: a.step?.action === 'refer' ? 'refer' : 'escalation', by: 'auditflow', itemIds: [item.id], detail: `step ${a.index}${a.step?.label ? `: ${a.step.label}` : ''}${a === forced ? ' (brought forward by a bounce)' : ''}` }, now);
       sending.push(a);
       if (a.step?.action === 'refer') {
         closeItem(state, item, 'referred', now, 'auditflow', `escalation step ${a.index} refers the demand for legal action`);
@@ -52,7 +52,7 @@ function fireItem(state: DemandState, item: ItemState, now: number, force: boole
       }
     }
   }
-  refreshPhase(item, state.spec, now, true);
+  refreshPhase(item, state.spec, now);
   // Ladder exhausted without a referral (or no ladder at all): the item is closed as a gap.
   const left = plan.filter((a) => !a.skipped && !item.firedKeys.includes(a.key));
   if (isAwaiting(item) && left.length === 0 && now >= Date.parse(item.dueAt)) {
@@ -102,7 +102,7 @@ export function fireDueActions(state: DemandState, now: number, forcedItems: Set
 }
 
 function queueForAction(state: DemandState, a: PlannedAction, itemIds: string[], keyPart: string, now: number): void {
-  const context = { index: a.index, scheduledAt: iso(a.at), ...(a.step?.label ? { label: a.step.label } : {}), ...(a.text ? { note: a.text } : {}) };
+  const context = { index: a.index, scheduledAt: isoInstant(a.at), ...(a.step?.label ? { label: a.step.label } : {}), ...(a.text ? { note: a.text } : {}) };
   if (a.kind === 'reminder') {
     queueToItemContacts(state, itemIds, 'reminder', keyPart, now, { context });
     return;
@@ -117,13 +117,13 @@ function queueForAction(state: DemandState, a: PlannedAction, itemIds: string[],
     const side = ref.startsWith('counterparty:') ? 'counterparty' : 'requester';
     for (const person of resolveRef(state.spec, ref)) {
       if (!person.address || state.undeliverable.includes(person.address)) {
-        decide(state, { kind: 'undeliverable', itemIds, detail: `${ref}: ${person.name} ${person.address ? `(${person.address}) is marked undeliverable` : 'has no address'}; step ${a.index} could not reach them` }, now);
+        recordDecision(state, { kind: 'undeliverable', itemIds, detail: `${ref}: ${person.name} ${person.address ? `(${person.address}) is marked undeliverable` : 'has no address'}; step ${a.index} could not reach them` }, now);
         continue;
       }
       queueMail(state, {
         keyPart,
         kind: side === 'counterparty' ? step.message : 'internal',
-        at: iso(now),
+        at: isoInstant(now),
         itemIds,
         to: { name: person.name, address: person.address, zone: contactZone(state.spec, person, side) },
         audience: side === 'counterparty' ? 'counterparty' : 'internal',

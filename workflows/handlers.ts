@@ -26,12 +26,11 @@ import {
   type UpdateResult,
 } from '../domain/messages';
 import type { DemandState, DemandStatusView, ItemState } from '../domain/state';
-import { formatLocal, formatUtc, parseDeadline, parseDuration } from '../domain/time';
+import { formatLocal, formatUtc, parseDeadline, parseDuration, isoInstant } from '../domain/time';
 import { describeAction, findItem, isAwaiting, isFinished, isOpen, nextActionGroup } from './model';
-import * as ops from './operations';
+import { denyExtension, extend, pause, recordResponse, resume, review, withdraw } from './operations';
 import { addProblem, recordReply, replyRefusal } from './replies';
 
-const iso = (ms: number) => new Date(ms).toISOString();
 
 /** Throws the first zod problem as a one-line reason (a thrown error in a validator rejects the update). */
 function parseOrReject<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } }, input: unknown): T {
@@ -80,19 +79,19 @@ export function installHandlers(state: DemandState, changed: () => void): void {
     const next = nextActionGroup(state);
     return {
       ...state,
-      now: iso(Date.now()),
-      ...(next ? { nextAction: { at: iso(next.action.at), kind: next.action.kind, itemIds: next.itemIds, description: describeAction(next.action, next.itemIds) } } : {}),
+      now: isoInstant(Date.now()),
+      ...(next ? { nextAction: { at: isoInstant(next.action.at), kind: next.action.kind, itemIds: next.itemIds, description: describeAction(next.action, next.itemIds) } } : {}),
     };
   });
 
   setHandler(replyReceivedSignal, (payload: unknown) => {
     const parsed = InboundReply.safeParse(payload);
     if (!parsed.success) {
-      addProblem(state, { at: iso(Date.now()), source: 'replyReceived signal', message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+      addProblem(state, { at: isoInstant(Date.now()), source: 'replyReceived signal', message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
     } else if (patched('bounded-replies')) {
       // A signal cannot be refused: what the update would refuse is kept as a problem, never recorded.
       const refusal = replyRefusal(state, parsed.data);
-      if (refusal) addProblem(state, { at: iso(Date.now()), source: `reply ${parsed.data.messageId.slice(0, 250)}`, message: `not recorded: ${refusal}` });
+      if (refusal) addProblem(state, { at: isoInstant(Date.now()), source: `reply ${parsed.data.messageId.slice(0, 250)}`, message: `not recorded: ${refusal}` });
       else recordReply(state, parsed.data, Date.now(), true);
     } else {
       recordReply(state, parsed.data, Date.now(), false);
@@ -133,7 +132,7 @@ export function installHandlers(state: DemandState, changed: () => void): void {
       throw new Error(`there is no pending extension request "${input.requestId}"`);
     }
     return { input, targets };
-  }, ({ input, targets }) => ops.extend(state, targets, { reason: input.reason, by: input.approvedBy, requestId: input.requestId }, Date.now()));
+  }, ({ input, targets }) => extend(state, targets, { reason: input.reason, by: input.approvedBy, requestId: input.requestId }, Date.now()));
 
   update(decideExtensionUpdate, (raw) => {
     requireRunning(state);
@@ -150,22 +149,22 @@ export function installHandlers(state: DemandState, changed: () => void): void {
     return { input, request, targets };
   }, ({ input, request, targets }) =>
     input.approve
-      ? ops.extend(state, targets, { reason: input.reason, by: input.decidedBy, requestId: request.id }, Date.now())
-      : ops.denyExtension(state, request, input.reason, input.decidedBy, Date.now()));
+      ? extend(state, targets, { reason: input.reason, by: input.decidedBy, requestId: request.id }, Date.now())
+      : denyExtension(state, request, input.reason, input.decidedBy, Date.now()));
 
   update(pauseUpdate, (raw) => {
     requireRunning(state);
     const input = parseOrReject(PauseInput, raw);
     if (state.paused) throw new Error(`the clock is already stopped since ${state.paused.since} (by ${state.paused.by}: ${state.paused.reason})`);
     return input;
-  }, (input) => ops.pause(state, input.reason, input.by, Date.now()));
+  }, (input) => pause(state, input.reason, input.by, Date.now()));
 
   update(resumeUpdate, (raw) => {
     requireRunning(state);
     const input = parseOrReject(ResumeInput, raw);
     if (!state.paused) throw new Error('the clock is not stopped; nothing to resume');
     return input;
-  }, (input) => ops.resume(state, input.by, input.reason, Date.now()));
+  }, (input) => resume(state, input.by, input.reason, Date.now()));
 
   update(recordResponseUpdate, (raw) => {
     requireRunning(state);
@@ -173,7 +172,7 @@ export function installHandlers(state: DemandState, changed: () => void): void {
     requireItems(state, input.itemIds, (i) => (isOpen(i) ? undefined : `is closed (${i.closure}); a response to it cannot be recorded`));
     if (input.receivedAt && Date.parse(input.receivedAt) > Date.now()) throw new Error(`receivedAt ${input.receivedAt} is in the future`);
     return input;
-  }, (input) => ops.recordResponse(state, input, Date.now()));
+  }, (input) => recordResponse(state, input, Date.now()));
 
   update(reviewUpdate, (raw) => {
     requireRunning(state);
@@ -191,10 +190,10 @@ export function installHandlers(state: DemandState, changed: () => void): void {
       if (dueAt <= Date.now()) throw new Error(`dueAt ${formatLocal(dueAt, state.spec.counterparty.timezone)} (${formatUtc(dueAt)}) is in the past`);
     }
     return { input, item: item!, dueAt };
-  }, ({ input, item, dueAt }) => ops.review(state, item, input, dueAt, Date.now()));
+  }, ({ input, item, dueAt }) => review(state, item, input, dueAt, Date.now()));
 
   update(withdrawUpdate, (raw) => {
     requireRunning(state);
     return parseOrReject(WithdrawInput, raw);
-  }, (input) => ops.withdraw(state, input.reason, input.by, Date.now()));
+  }, (input) => withdraw(state, input.reason, input.by, Date.now()));
 }

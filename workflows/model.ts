@@ -7,9 +7,8 @@ import type { ActionKind, PlannedAction } from '../domain/schedule';
 import { initialDeadline, itemContacts, contactZone, planItemRound, resolveRef } from '../domain/schedule';
 import type { AnswerRecord, DecisionRecord, DemandState, DemandStatus, ItemClosure, ItemState, MailKind, PendingMail } from '../domain/state';
 import { TERMINAL_STATUSES } from '../domain/state';
-import { startOfLocalDay } from '../domain/time';
+import { startOfLocalDay, isoInstant } from '../domain/time';
 
-const iso = (ms: number) => new Date(ms).toISOString();
 const ms = (isoText: string) => Date.parse(isoText);
 
 /** A fresh state for a validated spec, before anything is sent. */
@@ -19,11 +18,11 @@ export function initialState(spec: DemandSpec, workflowId: string, startedBy: st
     workflowId,
     spec,
     status: 'starting',
-    startedAt: iso(now),
+    startedAt: isoInstant(now),
     startedBy,
     pausedTotalMs: 0,
     items: spec.items.map((item) => {
-      const dueAt = iso(initialDeadline(spec, item.id));
+      const dueAt = isoInstant(initialDeadline(spec, item.id));
       return {
         id: item.id,
         name: item.name,
@@ -31,7 +30,7 @@ export function initialState(spec: DemandSpec, workflowId: string, startedBy: st
         round: 0,
         rounds: [{ round: 0, questions: item.questions, dueAt }],
         dueAt,
-        plannedAt: iso(now),
+        plannedAt: isoInstant(now),
         firedKeys: [],
         escalationLevel: 0,
         maxEscalationLevel: 0,
@@ -41,7 +40,7 @@ export function initialState(spec: DemandSpec, workflowId: string, startedBy: st
       };
     }),
     messages: [],
-    decisions: [{ at: iso(now), kind: 'start', by: startedBy, itemIds: spec.items.map((i) => i.id) }],
+    decisions: [{ at: isoInstant(now), kind: 'start', by: startedBy, itemIds: spec.items.map((i) => i.id) }],
     extensionRequests: [],
     problems: [],
     seenMessageIds: [],
@@ -74,13 +73,13 @@ export function itemPlan(state: DemandState, item: ItemState): PlannedAction[] {
 }
 
 /** Recomputes an open item's phase from the clock and its escalation level. */
-export function refreshPhase(item: ItemState, spec: DemandSpec, now: number, requested: boolean): void {
+export function refreshPhase(item: ItemState, spec: DemandSpec, now: number): void {
   if (!isAwaiting(item)) return;
   const due = ms(item.dueAt);
   if (item.escalationLevel > 0) item.phase = 'escalated';
   else if (now >= due) item.phase = 'overdue';
   else if (now >= startOfLocalDay(due, spec.counterparty.timezone)) item.phase = 'due';
-  else item.phase = requested ? 'awaiting' : 'requested';
+  else item.phase = 'awaiting';
 }
 
 /** The demand's phase, derived from its items. */
@@ -110,12 +109,12 @@ export function isFinished(state: DemandState): boolean {
 export function closeItem(state: DemandState, item: ItemState, closure: ItemClosure, now: number, by: string, reason?: string): void {
   item.phase = 'closed';
   item.closure = closure;
-  item.closedAt = iso(now);
-  state.decisions.push({ at: iso(now), kind: 'closed', by, itemIds: [item.id], detail: closure, ...(reason ? { reason } : {}) });
+  item.closedAt = isoInstant(now);
+  state.decisions.push({ at: isoInstant(now), kind: 'closed', by, itemIds: [item.id], detail: closure, ...(reason ? { reason } : {}) });
 }
 
-export function decide(state: DemandState, d: Omit<DecisionRecord, 'at'>, now: number): void {
-  state.decisions.push({ at: iso(now), ...d });
+export function recordDecision(state: DemandState, d: Omit<DecisionRecord, 'at'>, now: number): void {
+  state.decisions.push({ at: isoInstant(now), ...d });
 }
 
 /** Records an answer on an item: stops its ladder; closes it or puts it in review. */
@@ -166,7 +165,7 @@ export function queueToItemContacts(
     queueMail(state, {
       keyPart,
       kind,
-      at: iso(now),
+      at: isoInstant(now),
       itemIds: e.items,
       to: { name: e.name, address, zone: e.zone },
       audience: 'counterparty',
@@ -186,7 +185,7 @@ export function queueInternal(state: DemandState, roles: string[], keyPart: stri
       queueMail(state, {
         keyPart,
         kind: 'internal',
-        at: iso(now),
+        at: isoInstant(now),
         itemIds,
         to: { name: p.name, address: p.address, zone: contactZone(state.spec, p, 'requester') },
         audience: 'internal',
@@ -201,8 +200,8 @@ export function queueInternal(state: DemandState, roles: string[], keyPart: stri
 export function queueRequests(state: DemandState, now: number): void {
   queueToItemContacts(state, state.items.map((i) => i.id), 'request', 'request', now);
   for (const item of state.items) {
-    if (item.rounds[0]) item.rounds[0].requestedAt = iso(now);
-    refreshPhase(item, state.spec, now, true);
+    if (item.rounds[0]) item.rounds[0].requestedAt = isoInstant(now);
+    refreshPhase(item, state.spec, now);
   }
 }
 

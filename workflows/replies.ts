@@ -8,9 +8,9 @@ import { replyLimitProblem } from '../domain/inbound';
 import type { InboundReply, RecordReplyResult } from '../domain/messages';
 import { itemContacts } from '../domain/schedule';
 import type { DemandState, ExtensionRequest, ItemState, MessageRecord, ProblemRecord } from '../domain/state';
-import { applyAnswer, decide, findItem, isAwaiting, isFinished, isOpen, queueInternal, queueMail } from './model';
+import { applyAnswer, recordDecision, findItem, isAwaiting, isFinished, isOpen, queueInternal, queueMail } from './model';
+import { isoInstant } from '../domain/time';
 
-const iso = (ms: number) => new Date(ms).toISOString();
 
 /** Keeps a problem, or counts it once INBOUND_LIMITS.problems are kept. */
 export function addProblem(state: DemandState, problem: ProblemRecord): void {
@@ -93,7 +93,7 @@ function recordBounce(state: DemandState, reply: InboundReply, original: Message
   const parts = [`${failed} is undeliverable (the ${original.kind} ${original.messageId} bounced)`];
   if (due.length) parts.push(`${due.map((i) => i.id).join(', ')} move to their next escalation step`);
   if (waiting.length) parts.push(`the ladder of ${waiting.map((i) => i.id).join(', ')} waits for the deadline`);
-  decide(state, { kind: 'bounce', itemIds: original.itemIds, detail: parts.join('; ') }, now);
+  recordDecision(state, { kind: 'bounce', itemIds: original.itemIds, detail: parts.join('; ') }, now);
   queueInternal(state, ['owner'], `bounce/${reply.digest.slice(0, 16)}`, original.itemIds, { event: 'bounce', failedRecipient: failed }, now);
 }
 
@@ -103,7 +103,7 @@ function recordBounceUnverified(state: DemandState, reply: InboundReply, known: 
   if (failed && !state.undeliverable.includes(failed)) state.undeliverable.push(failed);
   const affected = known.length ? known : state.items.filter((i) => isAwaiting(i) && failed !== undefined && itemContacts(state.spec, i.id).some((c) => c.address === failed)).map((i) => i.id);
   for (const id of affected) if (!state.escalateNow.includes(id)) state.escalateNow.push(id);
-  decide(state, { kind: 'bounce', itemIds: known, detail: `${failed ?? 'unknown recipient'} is undeliverable` }, now);
+  recordDecision(state, { kind: 'bounce', itemIds: known, detail: `${failed ?? 'unknown recipient'} is undeliverable` }, now);
   queueInternal(state, ['owner'], `bounce/${reply.digest.slice(0, 16)}`, known, { event: 'bounce', failedRecipient: failed }, now);
 }
 
@@ -116,7 +116,7 @@ export function recordReply(state: DemandState, reply: InboundReply, now: number
   const seen = seenEntry(state, reply);
   if (seen) {
     if (seen.includes('|') && seen !== `${reply.messageId}|${reply.digest}`) {
-      addProblem(state, { at: iso(now), source: `reply ${reply.messageId}`, message: 'a different message arrived with the Message-ID of one already recorded; kept as evidence, not recorded as an answer' });
+      addProblem(state, { at: isoInstant(now), source: `reply ${reply.messageId}`, message: 'a different message arrived with the Message-ID of one already recorded; kept as evidence, not recorded as an answer' });
     } else {
       state.duplicatesIgnored += 1;
     }
@@ -127,7 +127,7 @@ export function recordReply(state: DemandState, reply: InboundReply, now: number
   const named = original ? original.itemIds : reply.itemIds;
   const known = named.filter((id) => findItem(state, id));
   const unknown = named.filter((id) => !findItem(state, id));
-  if (unknown.length) addProblem(state, { at: iso(now), source: `reply ${reply.messageId}`, message: `names unknown item(s) ${unknown.join(', ')}` });
+  if (unknown.length) addProblem(state, { at: isoInstant(now), source: `reply ${reply.messageId}`, message: `names unknown item(s) ${unknown.join(', ')}` });
   state.messages.push({ direction: 'in', kind: reply.kind, messageId: reply.messageId, at: reply.receivedAt, from: reply.from, to: [], itemIds: known, status: 'recorded', raw: reply.raw, ...(reply.subject ? { subject: reply.subject } : {}), ...(reply.excerpt ? { detail: reply.excerpt } : {}) });
   const items = known.map((id) => findItem(state, id)!);
   for (const item of items) item.lastMessage = { direction: 'in', kind: reply.kind, at: reply.receivedAt };
@@ -135,30 +135,30 @@ export function recordReply(state: DemandState, reply: InboundReply, now: number
   if (reply.kind === 'answer') {
     const targets = answerTargets(state, known);
     if (targets.length === 0) {
-      addProblem(state, { at: iso(now), source: `reply ${reply.messageId}`, message: 'an answer that names no item, while several are open: assign it with `auditflow record`' });
+      addProblem(state, { at: isoInstant(now), source: `reply ${reply.messageId}`, message: 'an answer that names no item, while several are open: assign it with `auditflow record`' });
       return { outcome: 'recorded', kind: reply.kind, itemIds: [] };
     }
     for (const item of targets) {
       applyAnswer(state, item, { id: `${reply.messageId}#${item.id}`, receivedAt: reply.receivedAt, channel: 'email', from: reply.from, messageId: reply.messageId, attachments: reply.attachments, ...(reply.attachmentManifest ? { attachmentManifest: reply.attachmentManifest } : {}), raw: reply.raw, ...(reply.excerpt ? { summary: reply.excerpt } : {}), ...(reply.auth ? { auth: reply.auth } : {}) }, now);
     }
     if (bounded ? mayAcknowledge(state, reply, now) : state.spec.options.acknowledgeReplies) {
-      queueMail(state, { keyPart: `ack/${reply.digest.slice(0, 16)}`, kind: 'acknowledgement', at: iso(now), itemIds: targets.map((i) => i.id), to: { address: reply.from, zone: state.spec.counterparty.timezone, ...(reply.fromName ? { name: reply.fromName } : {}) }, audience: 'counterparty', expectsReply: true, context: { receivedAt: reply.receivedAt, subject: reply.subject } });
+      queueMail(state, { keyPart: `ack/${reply.digest.slice(0, 16)}`, kind: 'acknowledgement', at: isoInstant(now), itemIds: targets.map((i) => i.id), to: { address: reply.from, zone: state.spec.counterparty.timezone, ...(reply.fromName ? { name: reply.fromName } : {}) }, audience: 'counterparty', expectsReply: true, context: { receivedAt: reply.receivedAt, subject: reply.subject } });
     }
     return { outcome: 'recorded', kind: reply.kind, itemIds: targets.map((i) => i.id) };
   }
   if (reply.kind === 'extension-request') {
     const request: ExtensionRequest = { id: `ext-${state.extensionRequests.length + 1}`, itemIds: known, receivedAt: reply.receivedAt, from: reply.from, messageId: reply.messageId, status: 'pending', ...(reply.requestedDeadline ? { requestedDeadline: reply.requestedDeadline } : {}), ...(reply.excerpt ? { excerpt: reply.excerpt } : {}) };
     state.extensionRequests.push(request);
-    decide(state, { kind: 'extension-requested', by: reply.from, itemIds: known, detail: request.id, ...(reply.excerpt ? { reason: reply.excerpt } : {}) }, now);
+    recordDecision(state, { kind: 'extension-requested', by: reply.from, itemIds: known, detail: request.id, ...(reply.excerpt ? { reason: reply.excerpt } : {}) }, now);
     queueInternal(state, ['owner'], `extension-request/${request.id}`, known, { event: 'extension-request', requestId: request.id, from: reply.from, requestedDeadline: reply.requestedDeadline }, now);
   } else if (reply.kind === 'out-of-office') {
-    decide(state, { kind: 'out-of-office', by: reply.from, itemIds: known, detail: reply.returnDate ? `back on ${reply.returnDate}` : 'no return date given' }, now);
+    recordDecision(state, { kind: 'out-of-office', by: reply.from, itemIds: known, detail: reply.returnDate ? `back on ${reply.returnDate}` : 'no return date given' }, now);
   } else if (original) {
     recordBounce(state, reply, original, now);
   } else if (!bounded) {
     recordBounceUnverified(state, reply, known, now);
   } else {
-    addProblem(state, { at: iso(now), source: `reply ${reply.messageId}`, message: 'a delivery report that references no message of this demand sent to the recipient it names; kept as evidence, nobody marked undeliverable' });
+    addProblem(state, { at: isoInstant(now), source: `reply ${reply.messageId}`, message: 'a delivery report that references no message of this demand sent to the recipient it names; kept as evidence, nobody marked undeliverable' });
   }
   return { outcome: 'recorded', kind: reply.kind, itemIds: known };
 }

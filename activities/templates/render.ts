@@ -3,29 +3,9 @@
  * same input gives the same bytes, so a retried send produces an identical copy.
  */
 import type { MailKind, PendingMail } from '../../domain/state';
+import type { MailDemandContext, MailItemContext } from '../../domain/contracts';
 import { formatLocal, formatUtc } from '../../domain/time';
-
-/** The demand facts a message needs. */
-export interface MailDemandContext {
-  id: string;
-  title: string;
-  basis: string;
-  requesterOrg: string;
-  counterpartyOrg: string;
-  from: { name: string; address: string };
-}
-
-/** The item facts a message needs (the current round's questions and deadline). */
-export interface MailItemContext {
-  id: string;
-  name: string;
-  description?: string;
-  questions: string[];
-  dueAt: string;
-  round: number;
-  phase: string;
-  closure?: string;
-}
+import { escapeHtml, oneLine } from '../../platform/text';
 
 export interface RenderInput {
   mail: PendingMail;
@@ -43,14 +23,6 @@ export interface RenderedMail {
 
 /** A paragraph is a string; a list is an array of lines. */
 type Block = string | string[];
-
-function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
-}
-
-function oneLine(s: string): string {
-  return s.replace(/[\r\n\t]+/g, ' ').trim();
-}
 
 /** One line without a trailing full stop, so that a sentence can end it once. */
 function clause(s: string): string {

@@ -4,9 +4,9 @@
  * the hash-chained manifest. A stored object that is missing or damaged is an error naming it: a case
  * file is never produced incomplete.
  */
-import type { EvidenceStore } from '../../activities/evidence';
-import { REPORT_FILES, REPORT_FORMATS, renderReport } from '../../activities/report/formats';
-import type { ReportDocument } from '../../activities/report/model';
+import type { EvidenceStore } from '../../platform/evidence';
+import { REPORT_FILES, REPORT_FORMATS, renderReport } from '../../platform/report/formats';
+import type { ReportDocument } from '../../platform/report/model';
 import type { EvidenceRef } from '../../domain/state';
 import { CliError } from '../output';
 import { buildManifest, MANIFEST_PATH, type Manifest } from './manifest';

@@ -1,7 +1,8 @@
 /** `auditflow demo`: the example demand compressed to minutes, the counterparty played through the real gateway. */
 import type { Command } from 'commander';
-import { runDemo, SCENARIO } from '../../dev/demo';
-import { loadSecret } from '../../worker/config';
+import { runDemo } from '../demo/run';
+import { SCENARIO } from '../demo/scenario';
+import { loadSecret } from '../../platform/config';
 import { loadSettings } from '../client';
 import { CliError, Exit, printJson, type GlobalOptions } from '../output';
 

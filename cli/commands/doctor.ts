@@ -8,9 +8,9 @@ import { Client, type Connection } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { TRIAGE_LIMITS } from '../../domain/limits';
 import { inboxQuery, inboxWorkflowId } from '../../domain/triage';
-import { loadConfig, loadSecret, SecretError, type AuditflowConfig } from '../../worker/config';
-import { connectClient, loadTemporalTarget, type TemporalTarget } from '../../worker/temporal-target';
-import { createMailTransport, redactSmtpUrl } from '../../worker/transport';
+import { loadConfig, loadSecret, SecretError, type AuditflowConfig } from '../../platform/config';
+import { connectClient, loadTemporalTarget, type TemporalTarget } from '../../platform/temporal-target';
+import { createMailTransport, redactSmtpUrl } from '../../platform/transport';
 import { checkSearchAttributes, cliCreateCommand } from '../search-attributes';
 import { Exit, printJson, safeLine, type GlobalOptions } from '../output';
 

@@ -1,7 +1,7 @@
 /** `auditflow export <demandId> --out case.tar.gz`: the case file, with a hash-chained manifest. */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { createFileEvidenceStore, writeDurably } from '../../activities/evidence';
+import { createFileEvidenceStore, writeDurably } from '../../platform/evidence';
 import { buildCaseFile } from '../case-file/collect';
 import { withClient } from '../client';
 import { checkDemandId } from '../demands';

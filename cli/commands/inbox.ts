@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { readTriageLog, triageLogDir } from '../../activities/triage-log';
+import { readTriageLog, triageLogDir } from '../../platform/triage-log';
 import { TRIAGE_LIMITS } from '../../domain/limits';
 import { inboxWorkflowId, assignTriageUpdate, discardTriageUpdate, inboxQuery, type InboxState, type TriageEntry } from '../../domain/triage';
 import { withClient, type CliContext } from '../client';

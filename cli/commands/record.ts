@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { createFileEvidenceStore } from '../../activities/evidence';
+import { createFileEvidenceStore } from '../../platform/evidence';
 import { recordResponseUpdate } from '../../domain/messages';
 import type { EvidenceRef } from '../../domain/state';
 import { withClient } from '../client';

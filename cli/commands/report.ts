@@ -1,8 +1,8 @@
 /** `auditflow report <demandId>`: the demand's report as Markdown, HTML or JSON, to stdout or a file. */
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { writeDurably } from '../../activities/evidence';
-import { REPORT_FORMATS, renderReport, type ReportFormat } from '../../activities/report/formats';
+import { writeDurably } from '../../platform/evidence';
+import { REPORT_FORMATS, renderReport, type ReportFormat } from '../../platform/report/formats';
 import { withClient } from '../client';
 import { checkDemandId } from '../demands';
 import { CliError, Exit, printJson, safeBlock, type GlobalOptions } from '../output';

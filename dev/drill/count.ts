@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DemandStatusView } from '../../domain/state';
-import type { ReceivedMail } from '../../test/helpers/smtp-sink';
+import type { ReceivedMail } from '../support/smtp-sink';
 import { dryRunUnanswered } from '../../workflows/dry-run';
 import type { DrillDemand } from './stack';
 

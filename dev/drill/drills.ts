@@ -4,11 +4,12 @@
  * fault's own downtime), then counts lost and duplicated email (dev/drill/count.ts) and looks for
  * determinism errors in the worker's output and in every demand's history.
  */
-import { smtpSend } from '../smtp-send';
+import { smtpSend } from '../support/smtp-send';
 import { withdrawUpdate } from '../../domain/messages';
 import type { DemandStatusView } from '../../domain/state';
-import { compose } from '../../test/helpers/mail-auth';
+import { compose } from '../support/mail-auth';
 import { readLedger, tally, type Tally } from './count';
+import { eventually } from '../../platform/wait';
 import { startStack, type DrillDemand, type DrillStack } from './stack';
 
 export interface DrillResult {
@@ -31,12 +32,36 @@ export interface DrillResult {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-async function until(what: string, fn: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${secs(timeoutMs)} waiting for ${what}`);
-    await sleep(100);
+/** The stack a drill runs on, what it did (one line each), its start; the stack always stops at the end. */
+interface DrillRun {
+  stack: DrillStack;
+  did: string[];
+  log: (line: string) => void;
+  t0: number;
+}
+
+async function runDrill(o: { log?: (line: string) => void }, stackOptions: { gateway?: boolean }, body: (run: DrillRun) => Promise<DrillResult>): Promise<DrillResult> {
+  const log = o.log ?? (() => {});
+  const t0 = Date.now();
+  const stack = await startStack({ log, ...stackOptions });
+  try {
+    return await body({ stack, did: [], log, t0 });
+  } finally {
+    await stack.close();
   }
+}
+
+/** Starts `count` demands and waits until each one's request has arrived. */
+async function startAndAwaitRequests(stack: DrillStack, count: number, deadlineIn: number, prefix: string): Promise<DrillDemand[]> {
+  const demands = await stack.startDemands(count, deadlineIn, prefix);
+  await eventually(() => stack.sink.messages.length >= demands.length, 'every request to arrive', { timeoutMs: 60_000, intervalMs: 100 });
+  return demands;
+}
+
+/** Sleeps until just before the reminders fall due (they are half way to the deadline): where a fault starts. */
+async function untilReminders(start: number, deadlineIn: number): Promise<void> {
+  const at = start + deadlineIn * 400;
+  if (at > Date.now()) await sleep(at - Date.now());
 }
 
 /** Workflow task failures (a determinism error shows up as one) in the demands' histories, and in the worker log. */
@@ -97,12 +122,8 @@ export interface WorkerKillOptions {
 
 /** Drill 1: SIGKILL the worker process `kills` times at random moments while demands run; restart it after 2 s. */
 export async function workerKillDrill(o: WorkerKillOptions): Promise<DrillResult> {
-  const log = o.log ?? (() => {});
   const random = o.random ?? Math.random;
-  const t0 = Date.now();
-  const stack = await startStack({ log });
-  const did: string[] = [];
-  try {
+  return runDrill(o, {}, async ({ stack, did, log, t0 }) => {
     const start = Date.now();
     await stack.startDemands(o.demands, o.deadlineIn, 'kill');
     const horizon = o.deadlineIn * 1.75 * 1000;
@@ -127,9 +148,7 @@ export async function workerKillDrill(o: WorkerKillOptions): Promise<DrillResult
       did.push(`${retried} activity attempts were retries after a kill (most attempts for one: ${maxAttempt}); all demands ended ${secs(Date.now() - start)} after the start`);
       return [];
     });
-  } finally {
-    await stack.close();
-  }
+  });
 }
 
 export interface OutageOptions {
@@ -142,16 +161,10 @@ export interface OutageOptions {
 
 /** Drill 2: outbound SMTP refuses connections while reminders and notices fall due; everything arrives once afterwards. */
 export async function smtpOutageDrill(o: OutageOptions): Promise<DrillResult> {
-  const log = o.log ?? (() => {});
-  const t0 = Date.now();
-  const stack = await startStack({ log });
-  const did: string[] = [];
-  try {
+  return runDrill(o, {}, async ({ stack, did, log, t0 }) => {
     const start = Date.now();
-    const demands = await stack.startDemands(o.demands, o.deadlineIn, 'smtp');
-    await until('every request to arrive', () => stack.sink.messages.length >= demands.length, 60_000);
-    const downAt = start + o.deadlineIn * 400; // before the reminders (half way to the deadline)
-    if (downAt > Date.now()) await sleep(downAt - Date.now());
+    await startAndAwaitRequests(stack, o.demands, o.deadlineIn, 'smtp');
+    await untilReminders(start, o.deadlineIn);
     const before = stack.sink.messages.length;
     stack.smtp.down();
     const downSince = Date.now();
@@ -162,7 +175,7 @@ export async function smtpOutageDrill(o: OutageOptions): Promise<DrillResult> {
     stack.smtp.up();
     const upAt = Date.now();
     did.push(`SMTP back at +${secs(upAt - start)}; ${duringOutage} emails arrived while it was down`);
-    return await finish('smtp-outage', stack, t0, did, 1, 240_000, async () => {
+    return finish('smtp-outage', stack, t0, did, 1, 240_000, async () => {
       const { retried, maxAttempt } = await activityRetries(stack);
       const due = stack.sink.messages.filter((m) => inWindow(m, downSince, upAt));
       did.push(`${due.length} emails fell due during the outage and arrived afterwards; ${retried} send attempts were retries (most attempts for one send: ${maxAttempt})`);
@@ -172,9 +185,7 @@ export async function smtpOutageDrill(o: OutageOptions): Promise<DrillResult> {
       if (retried === 0) problems.push('no send was retried');
       return problems;
     });
-  } finally {
-    await stack.close();
-  }
+  });
 }
 
 /** True when the message was scheduled for an instant inside [from, to]. */
@@ -192,16 +203,10 @@ export interface ServerRestartOptions {
 
 /** Drill 3: SIGKILL the dev server across the reminders' instant and start it again on its SQLite file. */
 export async function serverRestartDrill(o: ServerRestartOptions): Promise<DrillResult> {
-  const log = o.log ?? (() => {});
-  const t0 = Date.now();
-  const stack = await startStack({ log });
-  const did: string[] = [];
-  try {
+  return runDrill(o, {}, async ({ stack, did, log, t0 }) => {
     const start = Date.now();
-    const demands = await stack.startDemands(o.demands, o.deadlineIn, 'server');
-    await until('every request to arrive', () => stack.sink.messages.length >= demands.length, 60_000);
-    const killAt = start + o.deadlineIn * 400;
-    if (killAt > Date.now()) await sleep(killAt - Date.now());
+    await startAndAwaitRequests(stack, o.demands, o.deadlineIn, 'server');
+    await untilReminders(start, o.deadlineIn);
     await stack.server.kill();
     const downSince = Date.now();
     await sleep(o.downSeconds * 1000); // the fault itself
@@ -210,7 +215,7 @@ export async function serverRestartDrill(o: ServerRestartOptions): Promise<Drill
     const upAt = Date.now();
     did.push(`${o.demands} demands; dev server SIGKILLed at +${secs(downSince - start)}, restarted on its SQLite file at +${secs(upAt - start)}`);
     log(did.at(-1)!);
-    return await finish('server-restart', stack, t0, did, 0, 240_000, () => {
+    return finish('server-restart', stack, t0, did, 0, 240_000, () => {
       const fired = stack.sink.messages.filter((m) => inWindow(m, downSince, upAt));
       did.push(`${fired.length} emails whose timers fell due during the downtime arrived afterwards`);
       const problems: string[] = [];
@@ -218,9 +223,7 @@ export async function serverRestartDrill(o: ServerRestartOptions): Promise<Drill
       if (arrivedWhileDown > 0) problems.push(`${arrivedWhileDown} emails due in the downtime arrived while the server was down`);
       return problems;
     });
-  } finally {
-    await stack.close();
-  }
+  });
 }
 
 export interface GatewayOptions {
@@ -237,14 +240,9 @@ export interface GatewayOptions {
  * Each demand gets one reply on one item and ends when ops withdraw it, so its end is `withdrawn`.
  */
 export async function gatewayDrill(o: GatewayOptions): Promise<DrillResult> {
-  const log = o.log ?? (() => {});
-  const t0 = Date.now();
-  const stack = await startStack({ log, gateway: true });
-  const did: string[] = [];
-  try {
+  return runDrill(o, { gateway: true }, async ({ stack, did, log, t0 }) => {
     const outage = o.temporalOutage ?? true;
-    const demands = await stack.startDemands(o.kills + (outage ? 1 : 0), 3600, 'gateway');
-    await until('every request to arrive', () => stack.sink.messages.length >= demands.length, 60_000);
+    const demands = await startAndAwaitRequests(stack, o.kills + (outage ? 1 : 0), 3600, 'gateway');
     const replyFor = async (d: DrillDemand, n: number) => {
       const request = stack.sink.messages.find((m) => m.header('x-auditflow-demand') === d.spec.id && m.header('x-auditflow-kind') === 'request')!;
       const to = request.parsed.replyTo?.value[0]?.address ?? '';
@@ -271,10 +269,8 @@ export async function gatewayDrill(o: GatewayOptions): Promise<DrillResult> {
       d.expectedEnd = 'withdrawn';
       await stack.client.workflow.getHandle(d.workflowId).executeUpdate(withdrawUpdate, { args: [{ reason: 'drill over', by: 'drill' }] });
     }
-    return await finish('gateway', stack, t0, did, 0, 120_000, () => problems);
-  } finally {
-    await stack.close();
-  }
+    return finish('gateway', stack, t0, did, 0, 120_000, () => problems);
+  });
 }
 
 /** Temporal unreachable from the gateway: it answers 451; the sender's retries are recorded once. */

@@ -10,9 +10,10 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import nodemailer, { type Transporter } from 'nodemailer';
-import { composeMessage, createEmailActivities, type SendEmailInput, type SendEmailResult } from '../../activities/email';
-import { createFileEvidenceStore } from '../../activities/evidence';
-import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink';
+import type { SendEmailInput, SendEmailResult } from '../../domain/contracts';
+import { composeMessage, createEmailActivities } from '../../activities/email';
+import { createFileEvidenceStore } from '../../platform/evidence';
+import { startSmtpSink, type SmtpSink } from '../../dev/support/smtp-sink';
 
 const SECRET = 'test-secret-0123456789abcdef0123456789abcdef';
 

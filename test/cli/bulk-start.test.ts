@@ -10,8 +10,8 @@ import { after, before, describe, it } from 'node:test';
 import type { BulkResult } from '../../cli/bulk';
 import type { DemandStatusView } from '../../domain/state';
 import { auditflow, ROOT, type RunResult } from '../helpers/cli';
-import { harness, TEST_SECRET, type Harness } from '../helpers/harness';
-import { devServerAddress } from '../helpers/temporal';
+import { harness, TEST_SECRET, type Harness } from '../../dev/support/harness';
+import { devServerAddress } from '../../dev/support/temporal';
 
 describe('auditflow start --for (dev server, real worker, real SMTP)', () => {
   let h: Harness;

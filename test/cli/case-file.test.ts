@@ -13,8 +13,8 @@ import { after, before, describe, it } from 'node:test';
 import type { Manifest } from '../../cli/case-file/manifest';
 import { answeredDemand, endByWithdrawal, type AnsweredDemand } from '../helpers/answered-demand';
 import { startTestGateway, type TestGateway } from '../helpers/gateway';
-import { harness, type Harness } from '../helpers/harness';
-import { dnsFor, resolverFor } from '../helpers/mail-auth';
+import { harness, type Harness } from '../../dev/support/harness';
+import { dnsFor, resolverFor } from '../../dev/support/mail-auth';
 
 const sha = (b: Buffer | string) => crypto.createHash('sha256').update(b).digest('hex');
 const short = (h: string) => `${h.slice(0, 12)}...`;

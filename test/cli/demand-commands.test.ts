@@ -10,8 +10,8 @@ import { after, before, describe, it } from 'node:test';
 import YAML from 'yaml';
 import type { DemandStatusView } from '../../domain/state';
 import { auditflow, ROOT, type RunResult } from '../helpers/cli';
-import { harness, type Harness } from '../helpers/harness';
-import { devServerAddress } from '../helpers/temporal';
+import { harness, type Harness } from '../../dev/support/harness';
+import { devServerAddress } from '../../dev/support/temporal';
 
 describe('auditflow demand commands (dev server, real worker, real SMTP)', () => {
   let h: Harness;

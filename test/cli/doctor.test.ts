@@ -6,11 +6,12 @@ import { after, before, describe, it } from 'node:test';
 import { Connection } from '@temporalio/client';
 import Long from 'long';
 import { NativeConnection } from '@temporalio/worker';
-import { loadConfig } from '../../worker/config';
+import { loadConfig } from '../../platform/config';
 import { createAuditWorker } from '../../worker/main';
 import { auditflow } from '../helpers/cli';
-import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink';
-import { devServerAddress, uniqueName, workflowBundlePath } from '../helpers/temporal';
+import { startSmtpSink, type SmtpSink } from '../../dev/support/smtp-sink';
+import { devServerAddress, uniqueName, workflowBundlePath } from '../../dev/support/temporal';
+import { eventually } from '../../platform/wait';
 
 interface DoctorJson {
   ok: boolean;
@@ -82,16 +83,7 @@ describe('auditflow doctor against the real dev server', () => {
     const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
     try {
       await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: { seconds: Long.fromNumber(86_400) } });
-      const deadline = Date.now() + 20_000;
-      for (;;) {
-        try {
-          await connection.workflowService.describeNamespace({ namespace });
-          break;
-        } catch (err) {
-          if (Date.now() > deadline) throw err;
-          await new Promise((r) => setTimeout(r, 200));
-        }
-      }
+      await eventually(() => connection.workflowService.describeNamespace({ namespace }).then(() => true, () => undefined), `namespace ${namespace} to be usable`, 20_000);
     } finally {
       await connection.close();
     }

@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { checkDemand } from '../../domain/demand';
 import { SPEC_MAX_BYTES } from '../../domain/limits';
 import { auditflow, ROOT, type RunResult } from '../helpers/cli';
-import { sampleSpec } from '../helpers/specs';
+import { sampleSpec } from '../../dev/support/specs';
 
 interface SpecProblems {
   ok: false;

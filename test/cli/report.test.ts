@@ -10,13 +10,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/common';
-import type { ReportDocument } from '../../activities/report/model';
+import type { ReportDocument } from '../../platform/report/model';
 import { ROOT } from '../helpers/cli';
 import { answeredDemand, endByWithdrawal, HOSTILE_SUBJECT, type AnsweredDemand } from '../helpers/answered-demand';
-import { eventually } from '../helpers/eventually';
+import { eventually } from '../../platform/wait';
 import { startTestGateway, type TestGateway } from '../helpers/gateway';
-import { harness, type Harness } from '../helpers/harness';
-import { dnsFor, resolverFor } from '../helpers/mail-auth';
+import { harness, type Harness } from '../../dev/support/harness';
+import { dnsFor, resolverFor } from '../../dev/support/mail-auth';
 
 const ARTIFACTS = path.join(ROOT, '.test-artifacts', 'report');
 const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');

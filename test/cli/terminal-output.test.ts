@@ -12,10 +12,10 @@ import { replyReceivedSignal } from '../../domain/messages';
 import type { DemandStatusView } from '../../domain/state';
 import { addTriageUpdate, inboxWorkflowId } from '../../domain/triage';
 import { auditflow, type RunResult } from '../helpers/cli';
-import { eventually } from '../helpers/eventually';
-import { harness, TEST_SECRET, type Harness } from '../helpers/harness';
-import { reply, sampleSpec } from '../helpers/specs';
-import { devServerAddress } from '../helpers/temporal';
+import { eventually } from '../../platform/wait';
+import { harness, TEST_SECRET, type Harness } from '../../dev/support/harness';
+import { reply, sampleSpec } from '../../dev/support/specs';
+import { devServerAddress } from '../../dev/support/temporal';
 
 // Clear screen, set the window title, return to column 0 and overwrite, reverse the text, CSI as one C1
 // byte, a Unicode line separator and a right-to-left mark.

@@ -10,8 +10,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { freePort } from '../../dev/dev-server';
-import type { DemoResult } from '../../dev/demo';
+import { freePort } from '../../platform/net';
+import type { DemoResult } from '../../cli/demo/run';
 import { auditflow } from '../helpers/cli';
 
 describe('auditflow demo', () => {

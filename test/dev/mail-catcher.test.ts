@@ -5,14 +5,14 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import nodemailer from 'nodemailer';
 import { simpleParser } from 'mailparser';
-import { startMailCatcher, type MailCatcher } from '../../dev/mail-catcher';
+import { startSmtpSink, type SmtpSink } from '../../dev/support/smtp-sink';
 
 describe('local mail catcher', () => {
-  let catcher: MailCatcher;
+  let catcher: SmtpSink;
   let dir: string;
   before(async () => {
     dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'auditflow-catcher-')), 'mail', 'outbox');
-    catcher = await startMailCatcher({ dir, port: 0, maxBytes: 64 * 1024 });
+    catcher = await startSmtpSink({ dir, keep: 'none', port: 0, maxBytes: 64 * 1024 });
   });
   after(() => catcher.close());
 

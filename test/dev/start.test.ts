@@ -6,11 +6,12 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { simpleParser } from 'mailparser';
 import nodemailer from 'nodemailer';
-import { freePort, isPortOpen } from '../../dev/dev-server';
+import { freePort, isPortOpen } from '../../platform/net';
 import { auditflow, ROOT } from '../helpers/cli';
-import { sampleSpec } from '../helpers/specs';
-import { startSmtpSink } from '../helpers/smtp-sink';
-import { devServerAddress, uniqueName } from '../helpers/temporal';
+import { sampleSpec } from '../../dev/support/specs';
+import { startSmtpSink } from '../../dev/support/smtp-sink';
+import { devServerAddress, uniqueName } from '../../dev/support/temporal';
+import { eventually } from '../../platform/wait';
 
 interface Running {
   child: ChildProcess;
@@ -23,12 +24,7 @@ async function npmStart(env: Record<string, string | undefined>): Promise<Runnin
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
-  const deadline = Date.now() + 150_000;
-  while (!out.includes('auditflow is running')) {
-    if (child.exitCode !== null) throw new Error(`npm start exited early (${child.exitCode}):\n${out}`);
-    if (Date.now() > deadline) throw new Error(`npm start did not get ready:\n${out}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await eventually(() => out.includes('auditflow is running'), () => `npm start to get ready:\n${out}`, { timeoutMs: 150_000, giveUp: () => (child.exitCode !== null ? `npm start exited early (${child.exitCode})` : undefined) });
   return { child, output: () => out };
 }
 
@@ -44,15 +40,6 @@ function processesUsing(marker: string): string[] {
   return ps.split('\n').filter((l) => l.includes(marker) && !l.includes('ps -eo'));
 }
 
-async function waitFor<T>(fn: () => T | undefined, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describe('npm start: the whole stack on embedded defaults', () => {
   it('with TEMPORAL_ADDRESS and SMTP_URL set, starts only the worker and connects it there', async () => {
@@ -112,7 +99,7 @@ describe('npm start: the whole stack on embedded defaults', () => {
       const started = await auditflow(['start', specFile, '--json'], cli);
       assert.equal(started.code, 0, started.stderr);
       const outbox = path.join(dataDir, 'mail', 'outbox');
-      const eml = await waitFor(() => (fs.existsSync(outbox) ? fs.readdirSync(outbox).find((f) => f.endsWith('.eml')) : undefined), 'the request in the catcher');
+      const eml = await eventually(() => (fs.existsSync(outbox) ? fs.readdirSync(outbox).find((f) => f.endsWith('.eml')) : undefined), 'the request in the catcher');
       assert.match(fs.readFileSync(path.join(outbox, eml), 'utf8'), /Subject: Audit demand: Audit of API usage/);
 
       // Reply to the caught request through the local gateway, as any mail client would.
@@ -122,7 +109,7 @@ describe('npm start: the whole stack on embedded defaults', () => {
       const sent = await transport.sendMail({ from: 'Pat Primary <pat@acme.example>', to: replyTo, subject: `Re: ${request.subject} [xbox]`.replace(' [xbox] [psn] [stadia]', ''), text: 'It read the friends list only.', inReplyTo: request.messageId });
       transport.close();
       assert.match(sent.response, /^250 .*Recorded for start-e2e \(answer\)/);
-      const answered = await waitFor(() => {
+      const answered = await eventually(() => {
         const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'auditflow.js'), 'show', 'start-e2e', '--json'], { env: { ...process.env, ...cli }, encoding: 'utf8' });
         const st = JSON.parse(r.stdout || '{}') as { items?: { id: string; phase: string }[] };
         return st.items?.find((i) => i.id === 'xbox' && i.phase === 'in-review');

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { resolveTemporalBinary, TemporalBinaryNotFoundError } from '../../dev/temporal-binaries';
-import { freePort } from '../../dev/dev-server';
+import { freePort } from '../../platform/net';
 import { runNode, ROOT } from '../helpers/cli';
 
 describe('Temporal binary resolution', () => {

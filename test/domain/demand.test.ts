@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import YAML from 'yaml';
 import { checkDemand } from '../../domain/demand';
 import { ROOT } from '../helpers/cli';
-import { sampleSpec } from '../helpers/specs';
+import { sampleSpec } from '../../dev/support/specs';
 
 const example = () => YAML.parse(fs.readFileSync(path.join(ROOT, 'examples', 'api-usage-audit.yaml'), 'utf8'));
 

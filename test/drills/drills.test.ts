@@ -19,7 +19,7 @@ import { seeded } from '../../dev/drill/main';
 import { compressedSpec, type DrillDemand } from '../../dev/drill/stack';
 import { demandWorkflowId } from '../../domain/ids';
 import { dryRunUnanswered } from '../../workflows/dry-run';
-import type { ReceivedMail } from '../helpers/smtp-sink';
+import type { ReceivedMail } from '../../dev/support/smtp-sink';
 
 /** Everything a drill must show, with what went wrong in the message. */
 function assertClean(r: DrillResult, minEmails: number): void {
@@ -65,8 +65,12 @@ describe('drill counting (negative controls)', () => {
 });
 
 describe('fault drills, short versions (real worker and gateway processes, own dev server)', () => {
-  it('worker SIGKILLed 2 times at random moments while 5 demands run to referral: nothing lost, duplicates only identical and within the kills', async () => {
-    const r = await workerKillDrill({ demands: 5, kills: 2, deadlineIn: 20, random: seeded(Date.now() % 1000) });
+  it('worker SIGKILLed 2 times at random moments while 5 demands run to referral: nothing lost, duplicates only identical and within the kills', async (t) => {
+    // Said before the drill runs, so a failure can be replayed: npm run drill -- --only worker-kill --seed <seed>
+    const seed = Number(process.env.AUDITFLOW_DRILL_SEED ?? Date.now() % 100_000);
+    t.diagnostic(`seed ${seed} (replay: AUDITFLOW_DRILL_SEED=${seed}, or npm run drill -- --only worker-kill --seed ${seed})`);
+    process.stdout.write(`# worker-kill drill seed ${seed}\n`);
+    const r = await workerKillDrill({ demands: 5, kills: 2, deadlineIn: 20, random: seeded(seed) });
     // A reminder already past when a late-started workflow plans it is skipped (as `plan` says), so not all of them.
     assertClean(r, 5 * (mails.length - 2));
   });

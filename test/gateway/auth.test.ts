@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkSender } from '../../gateway/auth';
 import { dkimSignRaw } from '../helpers/eml';
-import { dnsFor, resolverFor } from '../helpers/mail-auth';
+import { dnsFor, resolverFor } from '../../dev/support/mail-auth';
 
 const message = (from: string) =>
   Buffer.from(

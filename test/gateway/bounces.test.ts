@@ -11,12 +11,12 @@ import { after, before, describe, it } from 'node:test';
 import { demandWorkflowId } from '../../domain/ids';
 import { inboxQuery, inboxWorkflowId, type TriageEntry } from '../../domain/triage';
 import { dotStuff, fillFixture, rawSmtp, transaction, type SmtpReply } from '../helpers/eml';
-import { eventually } from '../helpers/eventually';
+import { eventually } from '../../platform/wait';
 import { startTestGateway, type TestGateway } from '../helpers/gateway';
-import { harness, type Harness } from '../helpers/harness';
-import { dnsFor, resolverFor } from '../helpers/mail-auth';
-import type { ReceivedMail } from '../helpers/smtp-sink';
-import { allDaySpec, sampleSpec } from '../helpers/specs';
+import { harness, type Harness } from '../../dev/support/harness';
+import { dnsFor, resolverFor } from '../../dev/support/mail-auth';
+import type { ReceivedMail } from '../../dev/support/smtp-sink';
+import { allDaySpec, sampleSpec } from '../../dev/support/specs';
 
 const PAT = 'pat@acme.example';
 const ERIN = 'erin@acme.example';

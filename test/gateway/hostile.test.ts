@@ -9,36 +9,39 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { authenticate } from 'mailauth';
-import { makeHmac } from '../../activities/email';
+import { makeHmac } from '../../platform/hash';
 import { startDevServer, type DevServer } from '../../dev/dev-server';
 import { demandWorkflowId, encodeReplyToken, recipientTag, replyAddress, type Hmac } from '../../domain/ids';
 import type { InboundReply } from '../../domain/messages';
 import type { DemandStatusView } from '../../domain/state';
 import { inboxWorkflowId, inboxQuery, type TriageEntry } from '../../domain/triage';
 import { LIMITS } from '../../gateway/parse';
-import { loadSecret } from '../../worker/config';
+import { loadSecret } from '../../platform/config';
 import { auditflow } from '../helpers/cli';
 import { arcSealRaw, dkimSignRaw, dotStuff, fillFixture, rawSmtp, transaction, type RawSmtp, type SmtpReply } from '../helpers/eml';
 import { startTestGateway, type TestGateway } from '../helpers/gateway';
-import { harness, type Harness } from '../helpers/harness';
-import { dnsFor, resolverFor } from '../helpers/mail-auth';
-import type { ReceivedMail } from '../helpers/smtp-sink';
-import { sampleSpec } from '../helpers/specs';
+import { harness, type Harness } from '../../dev/support/harness';
+import { dnsFor, resolverFor } from '../../dev/support/mail-auth';
+import type { ReceivedMail } from '../../dev/support/smtp-sink';
+import { sampleSpec } from '../../dev/support/specs';
+import { eventually } from '../../platform/wait';
 
 const PAT = 'pat@acme.example';
 const ERIN = 'erin@acme.example';
 const REPLY_DOMAIN = 'reply.auditflow.localhost';
 const MAX_BYTES = 1024 * 1024;
 
-/** Polls `read` until `ok` holds; waits are on conditions, never fixed sleeps. */
+/** Reads until `ok` holds, showing the last value read when it never does. */
 async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v).slice(0, 2000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  let last: T | undefined;
+  return eventually(
+    async () => {
+      last = await read();
+      return ok(last) ? last : undefined;
+    },
+    () => `${what}: ${JSON.stringify(last).slice(0, 2000)}`,
+    { timeoutMs, intervalMs: 100 },
+  );
 }
 
 const newMessageId = (label: string) => `<${label}.${crypto.randomUUID()}@acme.example>`;

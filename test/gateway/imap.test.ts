@@ -18,24 +18,19 @@ import { startImapPoller, type ImapPoller } from '../../gateway/imap';
 import type { IntakeDeps } from '../../gateway/intake';
 import { intakeDeps } from '../../gateway/main';
 import { auditflow } from '../helpers/cli';
-import { harness, TEST_SECRET, type Harness } from '../helpers/harness';
+import { harness, TEST_SECRET, type Harness } from '../../dev/support/harness';
 import { openMailbox, type TestMailbox } from '../helpers/imap-mailbox';
-import { compose, dnsFor, replyTo as replyToRequest, resolverFor } from '../helpers/mail-auth';
-import type { ReceivedMail } from '../helpers/smtp-sink';
-import { sampleSpec } from '../helpers/specs';
-import { startTcpProxy } from '../helpers/tcp-proxy';
+import { compose, dnsFor, replyTo as replyToRequest, resolverFor } from '../../dev/support/mail-auth';
+import type { ReceivedMail } from '../../dev/support/smtp-sink';
+import { sampleSpec } from '../../dev/support/specs';
+import { startTcpProxy } from '../../dev/support/tcp-proxy';
+import { eventually } from '../../platform/wait';
 
 const dovecot = resolveDovecot();
 
 /** Polls `check` every 100 ms until it returns a truthy value, or throws after the timeout with the poller's log. */
 async function until<T>(what: string, check: () => Promise<T> | T, log: string[] = [], timeoutMs = 60_000): Promise<Exclude<T, false | null | undefined>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v as Exclude<T, false | null | undefined>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; poller log:\n${log.join('\n')}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return eventually(async () => ((await check()) || undefined) as Exclude<T, false | null | undefined> | undefined, () => `${what}; poller log:\n${log.join('\n')}`, { timeoutMs, intervalMs: 100 });
 }
 
 describe('replies through the IMAP poller (real dovecot, dev server, real worker)', { skip: dovecot.ok ? false : `dovecot is needed: ${dovecot.reason}` }, () => {

@@ -8,12 +8,12 @@ import crypto from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { auditflow } from '../helpers/cli';
 import { startTestGateway, type TestGateway } from '../helpers/gateway';
-import { harness, TEST_SECRET, type Harness } from '../helpers/harness';
+import { harness, TEST_SECRET, type Harness } from '../../dev/support/harness';
 import type Mail from 'nodemailer/lib/mailer';
-import { compose, dnsFor, replyAddress, replyTo as replyToRequest, resolverFor } from '../helpers/mail-auth';
-import type { ReceivedMail } from '../helpers/smtp-sink';
-import { sampleSpec } from '../helpers/specs';
-import { devServerAddress } from '../helpers/temporal';
+import { compose, dnsFor, replyAddress, replyTo as replyToRequest, resolverFor } from '../../dev/support/mail-auth';
+import type { ReceivedMail } from '../../dev/support/smtp-sink';
+import { sampleSpec } from '../../dev/support/specs';
+import { devServerAddress } from '../../dev/support/temporal';
 
 describe('replies through the SMTP gateway (dev server, real worker, real SMTP)', () => {
   let h: Harness;

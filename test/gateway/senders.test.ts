@@ -13,13 +13,13 @@ import { demandWorkflowId } from '../../domain/ids';
 import { ACK_LIMITS } from '../../domain/limits';
 import type { DemandStatusView } from '../../domain/state';
 import { dotStuff, rawSmtp, transaction } from '../helpers/eml';
-import { eventually } from '../helpers/eventually';
+import { eventually } from '../../platform/wait';
 import { startTestGateway, type TestGateway } from '../helpers/gateway';
-import { harness, type Harness } from '../helpers/harness';
+import { harness, type Harness } from '../../dev/support/harness';
 import { exportHistory } from '../helpers/histories';
-import { compose, dnsFor, resolverFor } from '../helpers/mail-auth';
-import type { ReceivedMail } from '../helpers/smtp-sink';
-import { sampleSpec } from '../helpers/specs';
+import { compose, dnsFor, resolverFor } from '../../dev/support/mail-auth';
+import type { ReceivedMail } from '../../dev/support/smtp-sink';
+import { sampleSpec } from '../../dev/support/specs';
 
 const PAT = 'pat@acme.example';
 const ERIN = 'erin@acme.example';

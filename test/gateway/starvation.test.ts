@@ -12,16 +12,16 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import nodemailer from 'nodemailer';
-import { freePort } from '../../dev/dev-server';
+import { freePort } from '../../platform/net';
 import { ROOT } from '../helpers/cli';
-import { eventually } from '../helpers/eventually';
+import { eventually } from '../../platform/wait';
 import { dotStuff, rawSmtp, transaction } from '../helpers/eml';
 import { startTestGateway, type TestGateway } from '../helpers/gateway';
-import { harness, TEST_SECRET, type Harness } from '../helpers/harness';
-import { compose, dnsFor, resolverFor } from '../helpers/mail-auth';
-import type { ReceivedMail } from '../helpers/smtp-sink';
-import { sampleSpec } from '../helpers/specs';
-import { devServerAddress } from '../helpers/temporal';
+import { harness, TEST_SECRET, type Harness } from '../../dev/support/harness';
+import { compose, dnsFor, resolverFor } from '../../dev/support/mail-auth';
+import type { ReceivedMail } from '../../dev/support/smtp-sink';
+import { sampleSpec } from '../../dev/support/specs';
+import { devServerAddress } from '../../dev/support/temporal';
 
 const PAT = 'pat@acme.example';
 

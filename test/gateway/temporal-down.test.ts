@@ -8,11 +8,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { freePort, startDevServer, type DevServer } from '../../dev/dev-server';
+import { startDevServer, type DevServer } from '../../dev/dev-server';
+import { freePort } from '../../platform/net';
 import { startTestGateway, type TestGateway } from '../helpers/gateway';
-import { harness, type Harness } from '../helpers/harness';
-import { compose, dnsFor, resolverFor } from '../helpers/mail-auth';
-import { sampleSpec } from '../helpers/specs';
+import { harness, type Harness } from '../../dev/support/harness';
+import { compose, dnsFor, resolverFor } from '../../dev/support/mail-auth';
+import { sampleSpec } from '../../dev/support/specs';
 
 describe('Temporal unreachable while a reply arrives', () => {
   let server: DevServer;

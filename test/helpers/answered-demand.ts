@@ -8,13 +8,13 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { auditflow, type RunResult } from './cli';
-import { eventually } from './eventually';
+import { eventually } from '../../platform/wait';
 import type { TestGateway } from './gateway';
-import { TEST_SECRET, type Harness } from './harness';
-import { compose, replyAddress, replyTo } from './mail-auth';
-import type { ReceivedMail } from './smtp-sink';
-import { sampleSpec } from './specs';
-import { devServerAddress } from './temporal';
+import { TEST_SECRET, type Harness } from '../../dev/support/harness';
+import { compose, replyAddress, replyTo } from '../../dev/support/mail-auth';
+import type { ReceivedMail } from '../../dev/support/smtp-sink';
+import { sampleSpec } from '../../dev/support/specs';
+import { devServerAddress } from '../../dev/support/temporal';
 
 /** Text a counterparty controls, made to break HTML that is not escaped. */
 export const HOSTILE_SUBJECT = 'Re: Audit demand [xbox] <script>alert(1)</script>';

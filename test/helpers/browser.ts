@@ -5,6 +5,7 @@
 import { chromium, type Browser } from 'playwright-core';
 import { resolveProgram, type DebianProgram, type Resolved } from '../../dev/apt';
 import { childProcesses, isRunning, processExecutable, processGroupMembers, runningProcesses } from '../../dev/processes';
+import { eventually } from '../../platform/wait';
 
 const CHROMIUM: DebianProgram = { binaries: ['chromium', 'chromium-browser'], package: 'chromium' };
 
@@ -29,11 +30,7 @@ const ARGS = [
 ];
 
 async function until(what: string, cond: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await eventually(cond, what, { timeoutMs, intervalMs: 50 });
 }
 
 function kill(pid: number): void {

@@ -1,8 +1,9 @@
 /** Runs the real `auditflow` command (bin/auditflow.js) or another entry point as a child process. */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { PROJECT_ROOT } from '../../platform/paths';
 
-export const ROOT = path.resolve(__dirname, '..', '..');
+export const ROOT = PROJECT_ROOT;
 
 export interface RunResult {
   code: number | null;

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { authenticate, dkimSign, sealMessage } from 'mailauth';
-import { DKIM_PRIVATE_KEY, DKIM_SELECTOR, dnsFor, resolverFor } from './mail-auth';
+import { DKIM_PRIVATE_KEY, DKIM_SELECTOR, dnsFor, resolverFor } from '../../dev/support/mail-auth';
 
 export const EMAIL_FIXTURES = path.resolve(__dirname, '..', 'fixtures', 'emails');
 

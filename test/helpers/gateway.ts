@@ -1,9 +1,9 @@
 /** A running inbound gateway for tests, on a free port, with an injected DNS resolver. */
-import { smtpSend } from '../../dev/smtp-send';
+import { smtpSend } from '../../dev/support/smtp-send';
 import type { DnsResolver } from '../../gateway/auth';
 import { startGateway, type Gateway } from '../../gateway/main';
-import type { AuditflowConfig } from '../../worker/config';
-import type { Harness } from './harness';
+import type { AuditflowConfig } from '../../platform/config';
+import type { Harness } from '../../dev/support/harness';
 
 export interface TestGateway {
   gateway: Gateway;

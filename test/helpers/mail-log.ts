@@ -1,5 +1,5 @@
 /** Turns what the SMTP sink received into rows a test can compare exactly. */
-import type { ReceivedMail } from './smtp-sink';
+import type { ReceivedMail } from '../../dev/support/smtp-sink';
 
 export interface MailRow {
   kind: string;

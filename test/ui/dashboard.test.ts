@@ -16,9 +16,9 @@ import { demandWorkflowId } from '../../domain/ids';
 import { AuditDemandId, AuditStatus } from '../../domain/search-attributes';
 import { demandSummary } from '../../domain/summary';
 import { launchChromium, resolveChromium, type TestBrowser } from '../helpers/browser';
-import { eventually } from '../helpers/eventually';
-import { harness, type Harness } from '../helpers/harness';
-import { sampleSpec } from '../helpers/specs';
+import { eventually } from '../../platform/wait';
+import { harness, type Harness } from '../../dev/support/harness';
+import { sampleSpec } from '../../dev/support/specs';
 
 const SHOTS = path.resolve(__dirname, '../../.test-artifacts/ui');
 const uiUrl = process.env.AUDITFLOW_TEST_UI_URL;

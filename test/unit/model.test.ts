@@ -72,7 +72,7 @@ describe('refreshPhase and demandStatus', () => {
     const state = stateOf();
     const item = state.items[0]!;
     const phaseAt = (iso: string) => {
-      refreshPhase(item, state.spec, ms(iso), true);
+      refreshPhase(item, state.spec, ms(iso));
       return item.phase;
     };
     assert.equal(phaseAt('2027-06-07T06:59:59.999Z'), 'awaiting');

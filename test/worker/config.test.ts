@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig } from '../../worker/config';
+import { ConfigError, loadConfig } from '../../platform/config';
 import { runNode, ROOT } from '../helpers/cli';
 
 describe('worker settings from the environment', () => {

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { loadConfig, loadSecret, SecretError } from '../../worker/config';
+import { loadConfig, loadSecret, SecretError } from '../../platform/config';
 import { auditflow } from '../helpers/cli';
 
 const dirs: string[] = [];

@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { DefaultLogger, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { HISTORIES_DIR } from '../helpers/histories';
-import { workflowBundlePath } from '../helpers/temporal';
+import { workflowBundlePath } from '../../dev/support/temporal';
 
 const fixtures = fs.readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json')).sort();
 

@@ -7,9 +7,9 @@ import { after, before, describe, it } from 'node:test';
 import { startDevServer, type DevServer } from '../../dev/dev-server';
 import { ACK_LIMITS } from '../../domain/limits';
 import { replyReceivedSignal, reviewUpdate } from '../../domain/messages';
-import { eventually } from '../helpers/eventually';
-import { harness, type Harness } from '../helpers/harness';
-import { reply, sampleSpec } from '../helpers/specs';
+import { eventually } from '../../platform/wait';
+import { harness, type Harness } from '../../dev/support/harness';
+import { reply, sampleSpec } from '../../dev/support/specs';
 
 describe('continue-as-new keeps the state (dev server, threshold 40 events)', () => {
   let server: DevServer;
@@ -34,11 +34,10 @@ describe('continue-as-new keeps the state (dev server, threshold 40 events)', ()
       await eventually(async () => ((await h.settled(id)).seenMessageIds.length === i + 1 ? true : undefined), `answer ${i + 1}`);
       if (i < ACK_LIMITS.perHour) await h.sink.waitFor((m) => m.length === 2 + i, `acknowledgement ${i + 1}`);
     }
-    let s = await h.status(id);
-    for (let i = 0; i < 100 && s.runs < 2; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      s = await h.status(id);
-    }
+    const s = await eventually(async () => {
+      const now = await h.status(id);
+      return now.runs >= 2 ? now : undefined;
+    }, 'a second run', { timeoutMs: 10_000, intervalMs: 100 });
     const desc = await handle.describe();
     assert.notEqual(desc.runId, handle.firstExecutionRunId, 'the demand continued as new at least once');
     assert.ok(s.runs >= 2, `runs = ${s.runs}`);

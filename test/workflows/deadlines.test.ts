@@ -5,25 +5,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decideExtensionUpdate, extendDeadlineUpdate, pauseUpdate, replyReceivedSignal, resumeUpdate } from '../../domain/messages';
-import { harness, rejectsWith, type Harness } from '../helpers/harness';
+import { rejectsWith, withHarness, type Harness } from '../../dev/support/harness';
 import { exportHistory } from '../helpers/histories';
 import { mailRows, row } from '../helpers/mail-log';
-import { at, reply, sampleSpec } from '../helpers/specs';
+import { at, reply, sampleSpec } from '../../dev/support/specs';
 
 const PAT = 'pat@acme.example';
 const ERIN = 'erin@acme.example';
 const OWNER = 'owner@platform.example.com';
 const COUNSEL = 'counsel@platform.example.com';
 const ONE = [{ id: 'xbox', name: 'Xbox companion app', questions: ['What data did it read?'] }];
-
-async function withHarness(fn: (h: Harness) => Promise<void>): Promise<void> {
-  const h = await harness('time-skipping');
-  try {
-    await fn(h);
-  } finally {
-    await h.close();
-  }
-}
 
 const sent = (h: Harness, after: string) => mailRows(h.sink.messages).filter((r) => r.date > new Date(after).toISOString());
 

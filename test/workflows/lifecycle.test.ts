@@ -6,24 +6,15 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { describe, it } from 'node:test';
 import { replyReceivedSignal, reviewUpdate } from '../../domain/messages';
-import { harness, type Harness } from '../helpers/harness';
+import { withHarness, type Harness } from '../../dev/support/harness';
 import { exportHistory } from '../helpers/histories';
 import { mailRows, row } from '../helpers/mail-log';
-import { at, reply, sampleSpec } from '../helpers/specs';
+import { at, reply, sampleSpec } from '../../dev/support/specs';
 
 const PAT = 'pat@acme.example';
 const ERIN = 'erin@acme.example';
 const OWNER = 'owner@platform.example.com';
 const COUNSEL = 'counsel@platform.example.com';
-
-async function withHarness(fn: (h: Harness) => Promise<void>): Promise<void> {
-  const h = await harness('time-skipping');
-  try {
-    await fn(h);
-  } finally {
-    await h.close();
-  }
-}
 
 async function acceptAll(h: Harness, demandId: string, items: string[]): Promise<void> {
   const handle = h.env.client.workflow.getHandle(`audit:${demandId}`);

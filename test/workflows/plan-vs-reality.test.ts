@@ -12,8 +12,8 @@ import YAML from 'yaml';
 import type { DemandPlan, PlanEntry } from '../../cli/plan';
 import type { DemandSpecInput } from '../../domain/demand';
 import { auditflow, ROOT } from '../helpers/cli';
-import { harness } from '../helpers/harness';
-import type { ReceivedMail } from '../helpers/smtp-sink';
+import { harness } from '../../dev/support/harness';
+import type { ReceivedMail } from '../../dev/support/smtp-sink';
 
 const SPEC = path.join(ROOT, 'test', 'fixtures', 'specs', 'plan-ladder.yaml');
 const SCHEDULED: PlanEntry['trigger'][] = ['reminder', 'overdue-notice', 'escalation', 'referral'];

@@ -3,23 +3,14 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { describe, it } from 'node:test';
 import { replyReceivedSignal, reviewUpdate, withdrawUpdate } from '../../domain/messages';
-import { harness, type Harness } from '../helpers/harness';
+import { withHarness } from '../../dev/support/harness';
 import { exportHistory } from '../helpers/histories';
 import { mailRows, row } from '../helpers/mail-log';
-import { at, reply, sampleSpec } from '../helpers/specs';
+import { at, reply, sampleSpec } from '../../dev/support/specs';
 
 const PAT = 'pat@acme.example';
 const ERIN = 'erin@acme.example';
 const ONE = [{ id: 'xbox', name: 'Xbox companion app', questions: ['What data did it read?'] }];
-
-async function withHarness(fn: (h: Harness) => Promise<void>): Promise<void> {
-  const h = await harness('time-skipping');
-  try {
-    await fn(h);
-  } finally {
-    await h.close();
-  }
-}
 
 describe('review, follow-up, withdrawal and odd replies (time-skipping server, real SMTP)', () => {
   it('a follow-up round has its own questions, deadline, reminders and ladder', () =>

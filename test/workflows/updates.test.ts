@@ -16,8 +16,8 @@ import {
   statusQuery,
   withdrawUpdate,
 } from '../../domain/messages';
-import { harness, rejectsWith, type Harness } from '../helpers/harness';
-import { reply, sampleSpec } from '../helpers/specs';
+import { harness, rejectsWith, type Harness } from '../../dev/support/harness';
+import { reply, sampleSpec } from '../../dev/support/specs';
 
 describe('updates refuse bad input and change nothing (dev server)', () => {
   let h: Harness;

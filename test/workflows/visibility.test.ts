@@ -15,9 +15,9 @@ import {
   AuditOverdueItems,
   AuditStatus,
 } from '../../domain/search-attributes';
-import { eventually } from '../helpers/eventually';
-import { harness, type Harness } from '../helpers/harness';
-import { sampleSpec } from '../helpers/specs';
+import { eventually } from '../../platform/wait';
+import { harness, type Harness } from '../../dev/support/harness';
+import { sampleSpec } from '../../dev/support/specs';
 
 describe('the Temporal UI as the dashboard (dev server)', () => {
   let h: Harness;

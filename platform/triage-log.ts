@@ -5,17 +5,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { log } from '@temporalio/activity';
 import type { TriageEntry } from '../domain/triage';
 import { writeDurably } from './evidence';
 
 /** Where the log of decided triage entries lives in a data folder. */
 export function triageLogDir(dataDir: string): string {
   return path.join(dataDir, 'triage-log');
-}
-
-export interface LogTriageDecisionInput {
-  entry: TriageEntry;
 }
 
 /** Reads every decided entry of the log, oldest decision first; unreadable files are named, not skipped silently. */
@@ -39,16 +34,10 @@ export function readTriageLog(dir: string): { entries: TriageEntry[]; unreadable
   return { entries, unreadable };
 }
 
-/** Creates the triage-log activity. */
-export function createTriageActivities(deps: { triageLogDir: string }) {
-  return {
-    /** Writes a decided triage entry to the log (idempotent: the same entry gives the same file). */
-    async logTriageDecision(input: LogTriageDecisionInput): Promise<{ path: string }> {
-      if (!/^[0-9a-f]{16}$/.test(input.entry.id)) throw new Error(`not a triage entry id: ${input.entry.id}`);
-      const file = path.join(deps.triageLogDir, `${input.entry.id}.json`);
-      writeDurably(file, `${JSON.stringify(input.entry, null, 2)}\n`);
-      log.info('triage decision logged', { id: input.entry.id, status: input.entry.status, path: file });
-      return { path: file };
-    },
-  };
+/** Writes a decided triage entry to the log durably (the same entry gives the same file); returns its path. */
+export function writeTriageEntry(dir: string, entry: TriageEntry): string {
+  if (!/^[0-9a-f]{16}$/.test(entry.id)) throw new Error(`not a triage entry id: ${entry.id}`);
+  const file = path.join(dir, `${entry.id}.json`);
+  writeDurably(file, `${JSON.stringify(entry, null, 2)}\n`);
+  return file;
 }

@@ -14,11 +14,12 @@ import type { DemandSpecInput } from '../../domain/demand';
 import type { DemandStatusView } from '../../domain/state';
 import { demandSummary } from '../../domain/summary';
 import { checkDemand } from '../../domain/demand';
-import { loadConfig, type AuditflowConfig } from '../../worker/config';
+import { loadConfig, type AuditflowConfig } from '../../platform/config';
 import { createAuditWorker } from '../../worker/main';
 import type { auditDemandWorkflow } from '../../workflows';
 import { startSmtpSink, type SmtpSink } from './smtp-sink';
 import { devEnv, timeSkippingEnv, uniqueName, workflowBundlePath } from './temporal';
+import { eventually } from '../../platform/wait';
 
 export const TEST_SECRET = 'test-secret-0123456789abcdef0123456789abcdef';
 
@@ -61,14 +62,17 @@ export async function harness(kind: 'time-skipping' | 'dev', extraEnv: Record<st
       });
     },
     status: (demandId) => client.workflow.getHandle(demandWorkflowId(demandId)).query(statusQuery),
-    async settled(demandId) {
-      const deadline = Date.now() + 30_000;
-      for (;;) {
-        const s = await client.workflow.getHandle(demandWorkflowId(demandId)).query(statusQuery);
-        if (s.outbox.length === 0) return s;
-        if (Date.now() > deadline) throw new Error(`demand ${demandId} still has ${s.outbox.length} message(s) to send`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
+    settled(demandId) {
+      let left = 0;
+      return eventually(
+        async () => {
+          const s = await client.workflow.getHandle(demandWorkflowId(demandId)).query(statusQuery);
+          left = s.outbox.length;
+          return left === 0 ? s : undefined;
+        },
+        () => `demand ${demandId} to send its ${left} queued message(s)`,
+        { intervalMs: 100 },
+      );
     },
     async skipTo(ms) {
       const now = await env.currentTimeMs();
@@ -83,6 +87,16 @@ export async function harness(kind: 'time-skipping' | 'dev', extraEnv: Record<st
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Runs `fn` with a time-skipping harness and always tears it down. */
+export async function withHarness(fn: (h: Harness) => Promise<void>): Promise<void> {
+  const h = await harness('time-skipping');
+  try {
+    await fn(h);
+  } finally {
+    await h.close();
+  }
 }
 
 /** Asserts that an update was refused and that its reason (the cause's message) matches. */

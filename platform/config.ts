@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { PROJECT_ROOT } from './paths';
 
-export const PROJECT_ROOT = path.resolve(__dirname, '..');
 export const DEFAULT_TASK_QUEUE = 'audit-demands';
 
 const port = (fallback: number) =>

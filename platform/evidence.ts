@@ -9,6 +9,7 @@ import path from 'node:path';
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import type { EvidenceRef } from '../domain/state';
+import { sha256Hex } from './hash';
 
 /** What a streamed write stored: the ref, or nothing when the stream was longer than allowed (it was still read to the end). */
 export interface StreamPutResult {
@@ -36,9 +37,6 @@ export interface EvidenceStore {
   locate(sha256: string): string;
 }
 
-export function sha256Hex(data: Buffer | string): string {
-  return crypto.createHash('sha256').update(data).digest('hex');
-}
 
 function fsyncPath(p: string): void {
   const fd = fs.openSync(p, 'r');

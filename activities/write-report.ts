@@ -5,24 +5,12 @@
  */
 import path from 'node:path';
 import { log } from '@temporalio/activity';
-import type { DemandState } from '../domain/state';
-import { sha256Hex, writeDurably, type EvidenceStore } from './evidence';
-import { expandAttachmentManifests } from './report/attachments';
-import { REPORT_FILES, REPORT_FORMATS, renderReport } from './report/formats';
-import { buildReport } from './report/model';
-
-export interface WriteReportInput {
-  state: DemandState;
-}
-
-export interface WriteReportResult {
-  /** The Markdown report. */
-  path: string;
-  jsonPath: string;
-  htmlPath: string;
-  /** sha256 of the Markdown report. */
-  sha256: string;
-}
+import type { WriteReportInput, WriteReportResult } from '../domain/contracts';
+import { writeDurably, type EvidenceStore } from '../platform/evidence';
+import { sha256Hex } from '../platform/hash';
+import { expandAttachmentManifests } from '../platform/report/attachments';
+import { REPORT_FILES, REPORT_FORMATS, renderReport } from '../platform/report/formats';
+import { buildReport } from '../platform/report/model';
 
 /** Creates the report activities. */
 export function createReportActivities(deps: { reportsDir: string; evidence: EvidenceStore }) {

@@ -6,8 +6,8 @@
 import './quiet';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { temporal } from '@temporalio/proto';
-import { startDevServer, type DevServer } from '../../dev/dev-server';
-import { resolveTemporalBinary } from '../../dev/temporal-binaries';
+import { startDevServer, type DevServer } from '../dev-server';
+import { resolveTemporalBinary } from '../temporal-binaries';
 import { AUDIT_SEARCH_ATTRIBUTES } from '../../domain/search-attributes';
 import { bundleWorkflows } from '../../worker/main';
 import fs from 'node:fs';

@@ -1,0 +1,72 @@
+/**
+ * The contracts between the workflows, their activities and the clients that read their results: what
+ * goes into and comes out of each activity. Types only, so workflow code imports them freely.
+ */
+import type { DemandState, EvidenceRef, PendingMail } from './state';
+import type { TriageEntry } from './triage';
+
+/** The demand facts a message needs. */
+export interface MailDemandContext {
+  id: string;
+  title: string;
+  basis: string;
+  requesterOrg: string;
+  counterpartyOrg: string;
+  from: { name: string; address: string };
+}
+
+/** The item facts a message needs (the current round's questions and deadline). */
+export interface MailItemContext {
+  id: string;
+  name: string;
+  description?: string;
+  questions: string[];
+  dueAt: string;
+  round: number;
+  phase: string;
+  closure?: string;
+}
+
+/** One message to send, with the facts its template needs. */
+export interface SendEmailInput {
+  mail: PendingMail;
+  demand: MailDemandContext;
+  items: MailItemContext[];
+  /** Message-ID of the request this message follows up (threading). */
+  inReplyTo?: string;
+  /** Day number (days since 1970-01-01) after which the reply address stops working. */
+  replyExpiresDay?: number;
+}
+
+/** What happened to the message. `rejected` = permanent (5xx) refusal; it is not retried. */
+export interface SendEmailResult {
+  messageId: string;
+  status: 'sent' | 'rejected';
+  accepted: string[];
+  rejected: string[];
+  response?: string;
+  raw: EvidenceRef;
+  subject: string;
+  /** True when the ledger showed an earlier attempt already delivered it (nothing was sent now). */
+  alreadySent?: boolean;
+}
+
+/** The writeReport activity's input: the demand's final state. */
+export interface WriteReportInput {
+  state: DemandState;
+}
+
+/** Where the report files were written. */
+export interface WriteReportResult {
+  /** The Markdown report. */
+  path: string;
+  jsonPath: string;
+  htmlPath: string;
+  /** sha256 of the Markdown report. */
+  sha256: string;
+}
+
+/** The logTriageDecision activity's input: a decided triage entry. */
+export interface LogTriageDecisionInput {
+  entry: TriageEntry;
+}
