@@ -100,8 +100,10 @@ export function classify(p: ParsedInbound, now: Date): Classification {
   const bounce = classifyBounce(p);
   if (bounce) return bounce;
   if (isAutomatic(p.headers) || OOO_SUBJECT.test(p.subject)) {
-    const back = /\b(?:until|back on|return(?:ing)? on|returns? on|back in the office on|from)\b[^.\n]{0,60}/i.exec(p.newText || p.text);
-    const date = back ? findDate(back[0]) : findDate(p.newText || p.text);
+    const text = p.newText || p.text;
+    // "away from 1 June until 14 June": the return is what follows "until", "back on" and the like; "from" only when nothing else says it.
+    const back = /\b(?:until|back on|return(?:ing)? on|returns? on|back in the office on)\b[^.\n]{0,60}/i.exec(text) ?? /\bfrom\b[^.\n]{0,60}/i.exec(text);
+    const date = back ? findDate(back[0]) : findDate(text);
     return { kind: 'out-of-office', ...(date ? { returnDate: date.iso } : back ? { returnDate: back[0].trim().slice(0, 80) } : {}), returnedMessageIds: [] };
   }
   const text = p.newText || p.text;

@@ -131,7 +131,13 @@ export async function auditDemandWorkflow(input: AuditDemandInput): Promise<Audi
     else await condition(wake);
     const forced = new Set(state.escalateNow);
     state.escalateNow = [];
-    fireDueActions(state, Date.now(), forced, () => patched('merge-reminders-at-one-instant'));
+    fireDueActions(
+      state,
+      Date.now(),
+      forced,
+      () => patched('merge-reminders-at-one-instant'),
+      () => patched('distinct-early-step-keys'),
+    );
   }
 
   state.finishedAt = new Date(Date.now()).toISOString();

@@ -81,16 +81,19 @@ function mergeReminders(batches: Map<string, Batch>, allowed: () => boolean): Ma
 
 /**
  * Fires everything due at `now` for every awaiting item; returns true when anything changed.
- * `mergeAllowed` says whether reminders at one instant may be merged (the workflow asks `patched()`,
- * so that histories recorded before the merge existed replay unchanged).
+ * `mergeAllowed` says whether reminders at one instant may be merged, and `earlyKeysAllowed` whether a
+ * step brought forward gets a key of its own (the workflow asks `patched()` for each, so that histories
+ * recorded before them replay unchanged).
  */
-export function fireDueActions(state: DemandState, now: number, forcedItems: Set<string> = new Set(), mergeAllowed: () => boolean = () => true): boolean {
+export function fireDueActions(state: DemandState, now: number, forcedItems: Set<string> = new Set(), mergeAllowed: () => boolean = () => true, earlyKeysAllowed: () => boolean = () => true): boolean {
   if (state.paused) return false;
   const batches = new Map<string, Batch>();
   const before = state.decisions.length + state.items.reduce((n, i) => n + i.firedKeys.length, 0);
   for (const item of state.items.filter(isAwaiting)) {
     for (const a of fireItem(state, item, now, forcedItems.has(item.id))) {
-      const k = batchKey(a);
+      // A step brought forward gets a key of its own: the other items still reach it at its time, and their
+      // mail to the same recipients must not be taken for this one (histories before this replay unchanged).
+      const k = a.at > now && earlyKeysAllowed() ? `${batchKey(a)}/early/${isoInstant(now)}` : batchKey(a);
       const batch = batches.get(k) ?? { action: a, itemIds: [] };
       batch.itemIds.push(item.id);
       batches.set(k, batch);
