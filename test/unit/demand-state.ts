@@ -2,7 +2,7 @@
 import { checkDemand, type DemandSpec, type DemandSpecInput } from '../../domain/demand';
 import type { DemandState, PendingMail } from '../../domain/state';
 import { initialState, queueRequests } from '../../workflows/model';
-import { sampleSpec } from '../helpers/specs';
+import { sampleSpec } from '../../dev/support/specs';
 
 /** Mon 3 May 2027, 09:00 in Los Angeles: five weeks before the sample deadline. */
 export const START = Date.parse('2027-05-03T16:00:00Z');

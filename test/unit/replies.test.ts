@@ -7,7 +7,7 @@ import type { DemandState } from '../../domain/state';
 import { fireDueActions } from '../../workflows/fire';
 import { findItem } from '../../workflows/model';
 import { mayAcknowledge, recordReply, replyRefusal } from '../../workflows/replies';
-import { reply } from '../helpers/specs';
+import { reply } from '../../dev/support/specs';
 import { ERIN, OWNER, PAT, SAMPLE, mailRow, ms, sendOutbox, stateOf } from './demand-state';
 
 const QUINN = 'quinn@acme.example';
