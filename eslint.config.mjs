@@ -43,7 +43,16 @@ const toolingZones = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.data/**', '.tools/**', '.test-artifacts/**', 'test-artifacts/**', 'bench-results.json'] },
+  {
+    ignores: [
+      'node_modules/**',
+      '.data/**',
+      '.tools/**',
+      '.test-artifacts/**',
+      'test-artifacts/**',
+      'bench-results.json',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -53,9 +62,19 @@ export default tseslint.config(
     // Our imports are extensionless TypeScript paths: without a resolver the import rules see nothing.
     settings: { 'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.d.ts', '.js', '.json'] })] },
     rules: {
-      '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafeCalls: [{ from: 'package', name: ['describe', 'it', 'test', 'suite'], package: 'node:test' }] }],
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', name: ['describe', 'it', 'test', 'suite'], package: 'node:test' },
+          ],
+        },
+      ],
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/no-non-null-assertion': 'off',
       'import-x/no-cycle': 'error',
       'import-x/no-duplicates': 'error',
@@ -70,13 +89,28 @@ export default tseslint.config(
     plugins: { 'import-x': importX },
     rules: {
       'import-x/no-nodejs-modules': 'error',
-      'no-restricted-imports': ['error', { paths: sandboxBanned.map((name) => ({ name, message: 'not allowed in workflow sandbox code; use an activity' })) }],
-      'no-restricted-globals': ['error', { name: 'process', message: 'not available in the workflow sandbox' }, { name: 'Buffer', message: 'not available in the workflow sandbox; use TextEncoder' }, { name: 'setTimeout', message: 'use sleep() or condition() from @temporalio/workflow' }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: sandboxBanned.map((name) => ({
+            name,
+            message: 'not allowed in workflow sandbox code; use an activity',
+          })),
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        { name: 'process', message: 'not available in the workflow sandbox' },
+        { name: 'Buffer', message: 'not available in the workflow sandbox; use TextEncoder' },
+        { name: 'setTimeout', message: 'use sleep() or condition() from @temporalio/workflow' },
+      ],
     },
   },
   {
     files: ['bin/**/*.js', 'eslint.config.mjs'],
-    languageOptions: { globals: { require: 'readonly', module: 'readonly', process: 'readonly', __dirname: 'readonly' } },
+    languageOptions: {
+      globals: { require: 'readonly', module: 'readonly', process: 'readonly', __dirname: 'readonly' },
+    },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );

@@ -9,7 +9,14 @@ import path from 'node:path';
 import { log } from '@temporalio/activity';
 import type { Transporter } from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer';
-import { encodeReplyToken, outgoingMessageId, recipientTag, replyAddress, type Hmac, type ReplyRoute } from '../domain/ids';
+import {
+  encodeReplyToken,
+  outgoingMessageId,
+  recipientTag,
+  replyAddress,
+  type Hmac,
+  type ReplyRoute,
+} from '../domain/ids';
 import type { PendingMail } from '../domain/state';
 import { writeDurably, type EvidenceStore } from '../platform/evidence';
 import { makeHmac, sha256Hex } from '../platform/hash';
@@ -35,14 +42,21 @@ interface LedgerRecord {
   result?: SendEmailResult;
 }
 
-
 /** The routing data a reply to this message will carry back. */
 export function routeFor(mail: PendingMail, demandId: string, hmac: Hmac, expiresDay?: number): ReplyRoute {
-  return { demandId, ...(mail.itemIds.length === 1 ? { itemId: mail.itemIds[0] } : {}), recipientTag: recipientTag(mail.to.address, hmac), ...(expiresDay !== undefined ? { expiresDay } : {}) };
+  return {
+    demandId,
+    ...(mail.itemIds.length === 1 ? { itemId: mail.itemIds[0] } : {}),
+    recipientTag: recipientTag(mail.to.address, hmac),
+    ...(expiresDay !== undefined ? { expiresDay } : {}),
+  };
 }
 
 /** Builds the exact bytes of a message; the same input always gives the same bytes. */
-export async function composeMessage(input: SendEmailInput, deps: Pick<EmailDeps, 'secret' | 'replyDomain' | 'replyLocalPart'>): Promise<{ raw: Buffer; messageId: string; subject: string; envelopeFrom: string }> {
+export async function composeMessage(
+  input: SendEmailInput,
+  deps: Pick<EmailDeps, 'secret' | 'replyDomain' | 'replyLocalPart'>,
+): Promise<{ raw: Buffer; messageId: string; subject: string; envelopeFrom: string }> {
   const hmac = makeHmac(deps.secret);
   const { mail, demand } = input;
   const route = routeFor(mail, demand.id, hmac, input.replyExpiresDay);
@@ -71,7 +85,13 @@ export async function composeMessage(input: SendEmailInput, deps: Pick<EmailDeps
       ...(mail.audience === 'internal' ? { 'Auto-Submitted': 'auto-generated' } : {}),
       // An acknowledgement answers a message automatically (RFC 3834): marked so, no responder answers it,
       // and X-Loop lets our gateway recognise one that comes back.
-      ...(mail.kind === 'acknowledgement' ? { 'Auto-Submitted': 'auto-replied', 'X-Auto-Response-Suppress': 'All', 'X-Loop': `${deps.replyLocalPart}@${deps.replyDomain}` } : {}),
+      ...(mail.kind === 'acknowledgement'
+        ? {
+            'Auto-Submitted': 'auto-replied',
+            'X-Auto-Response-Suppress': 'All',
+            'X-Loop': `${deps.replyLocalPart}@${deps.replyDomain}`,
+          }
+        : {}),
     },
     baseBoundary: sha256Hex(mail.key).slice(0, 24),
     disableFileAccess: true,
@@ -110,21 +130,73 @@ export function createEmailActivities(deps: EmailDeps) {
         return { ...previous.result, alreadySent: true };
       }
       const { raw, messageId, subject, envelopeFrom } = await composeMessage(input, deps);
-      const stored = await deps.evidence.put(raw, { contentType: 'message/rfc822', filename: `${messageId.replace(/[<>]/g, '')}.eml` });
+      const stored = await deps.evidence.put(raw, {
+        contentType: 'message/rfc822',
+        filename: `${messageId.replace(/[<>]/g, '')}.eml`,
+      });
       const attempts = (previous?.attempts ?? 0) + 1;
-      writeDurably(ledgerFile, JSON.stringify({ key: input.mail.key, messageId, sha256: stored.sha256, status: 'sending', attempts } satisfies LedgerRecord));
+      writeDurably(
+        ledgerFile,
+        JSON.stringify({
+          key: input.mail.key,
+          messageId,
+          sha256: stored.sha256,
+          status: 'sending',
+          attempts,
+        } satisfies LedgerRecord),
+      );
       let result: SendEmailResult;
       try {
-        const info = await deps.transport.sendMail({ envelope: { from: envelopeFrom, to: [input.mail.to.address] }, raw });
-        result = { messageId, status: 'sent', accepted: (info.accepted ?? []).map(String), rejected: (info.rejected ?? []).map(String), response: info.response, raw: stored, subject };
+        const info = await deps.transport.sendMail({
+          envelope: { from: envelopeFrom, to: [input.mail.to.address] },
+          raw,
+        });
+        result = {
+          messageId,
+          status: 'sent',
+          accepted: (info.accepted ?? []).map(String),
+          rejected: (info.rejected ?? []).map(String),
+          response: info.response,
+          raw: stored,
+          subject,
+        };
       } catch (err) {
         if (!isPermanent(err)) throw err;
         const e = err as { responseCode?: number; response?: string; message: string };
-        log.warn('message refused permanently', { key: input.mail.key, responseCode: e.responseCode, response: e.response });
-        result = { messageId, status: 'rejected', accepted: [], rejected: [input.mail.to.address], response: e.response ?? e.message, raw: stored, subject };
+        log.warn('message refused permanently', {
+          key: input.mail.key,
+          responseCode: e.responseCode,
+          response: e.response,
+        });
+        result = {
+          messageId,
+          status: 'rejected',
+          accepted: [],
+          rejected: [input.mail.to.address],
+          response: e.response ?? e.message,
+          raw: stored,
+          subject,
+        };
       }
-      writeDurably(ledgerFile, JSON.stringify({ key: input.mail.key, messageId, sha256: stored.sha256, status: result.status, attempts, result } satisfies LedgerRecord));
-      log.info('message sent', { key: input.mail.key, messageId, kind: input.mail.kind, to: input.mail.to.address, attempts, status: result.status });
+      writeDurably(
+        ledgerFile,
+        JSON.stringify({
+          key: input.mail.key,
+          messageId,
+          sha256: stored.sha256,
+          status: result.status,
+          attempts,
+          result,
+        } satisfies LedgerRecord),
+      );
+      log.info('message sent', {
+        key: input.mail.key,
+        messageId,
+        kind: input.mail.kind,
+        to: input.mail.to.address,
+        attempts,
+        status: result.status,
+      });
       return result;
     },
   };

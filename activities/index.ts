@@ -30,4 +30,3 @@ export function createActivities(deps: ActivityDeps) {
 
 /** The activity interface, as workflows import it (`import type`). */
 export type Activities = ReturnType<typeof createActivities>;
-

@@ -18,7 +18,10 @@ export function createReportActivities(deps: { reportsDir: string; evidence: Evi
     /** Writes report.json, report.md and report.html for a demand (overwrites: the last state wins). */
     async writeReport(input: WriteReportInput): Promise<WriteReportResult> {
       const dir = path.join(deps.reportsDir, input.state.demandId);
-      const doc = await expandAttachmentManifests(buildReport(input.state, { generatedAt: new Date().toISOString(), source: { kind: 'workflow' } }), deps.evidence);
+      const doc = await expandAttachmentManifests(
+        buildReport(input.state, { generatedAt: new Date().toISOString(), source: { kind: 'workflow' } }),
+        deps.evidence,
+      );
       const written = Object.fromEntries(
         REPORT_FORMATS.map((format) => {
           const file = path.join(dir, REPORT_FILES[format]);
@@ -28,7 +31,12 @@ export function createReportActivities(deps: { reportsDir: string; evidence: Evi
         }),
       ) as Record<(typeof REPORT_FORMATS)[number], { file: string; sha256: string }>;
       log.info('report written', { demandId: input.state.demandId, path: written.md.file });
-      return { path: written.md.file, jsonPath: written.json.file, htmlPath: written.html.file, sha256: written.md.sha256 };
+      return {
+        path: written.md.file,
+        jsonPath: written.json.file,
+        htmlPath: written.html.file,
+        sha256: written.md.sha256,
+      };
     },
   };
 }

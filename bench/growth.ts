@@ -13,12 +13,27 @@ const DAY = 86_400_000;
 
 async function historySize(h: Harness, workflowId: string): Promise<{ events: number; bytes: number }> {
   const history = await h.env.client.workflow.getHandle(workflowId).fetchHistory();
-  return { events: history.events?.length ?? 0, bytes: temporal.api.history.v1.History.encode(history).finish().length };
+  return {
+    events: history.events?.length ?? 0,
+    bytes: temporal.api.history.v1.History.encode(history).finish().length,
+  };
 }
 
 export interface GrowthResult {
-  perDemand: { items: number; historyEvents: number; historyBytes: number; messages: number; eventsPerItem: number; bytesPerItem: number; eventsPerMessage: number }[];
-  waited: { day1: { events: number; bytes: number; messages: number }; day30: { events: number; bytes: number; messages: number }; grewBy: number };
+  perDemand: {
+    items: number;
+    historyEvents: number;
+    historyBytes: number;
+    messages: number;
+    eventsPerItem: number;
+    bytesPerItem: number;
+    eventsPerMessage: number;
+  }[];
+  waited: {
+    day1: { events: number; bytes: number; messages: number };
+    day30: { events: number; bytes: number; messages: number };
+    grewBy: number;
+  };
 }
 
 export async function growth(o: { itemCounts: number[]; progress: (l: string) => void }): Promise<GrowthResult> {
@@ -33,7 +48,15 @@ export async function growth(o: { itemCounts: number[]; progress: (l: string) =>
       await handle.result();
       const size = await historySize(h, handle.workflowId);
       const messages = (await h.status(spec.id)).messages.length;
-      perDemand.push({ items, historyEvents: size.events, historyBytes: size.bytes, messages, eventsPerItem: round(size.events / items, 2), bytesPerItem: Math.round(size.bytes / items), eventsPerMessage: round(size.events / messages, 2) });
+      perDemand.push({
+        items,
+        historyEvents: size.events,
+        historyBytes: size.bytes,
+        messages,
+        eventsPerItem: round(size.events / items, 2),
+        bytesPerItem: Math.round(size.bytes / items),
+        eventsPerMessage: round(size.events / messages, 2),
+      });
       o.progress(`growth: ${items} items -> ${size.events} events, ${size.bytes} bytes, ${messages} messages`);
     }
     const now = await h.env.currentTimeMs();

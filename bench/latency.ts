@@ -22,7 +22,8 @@ export function requestCollector(stack: BenchStack, ids: Set<string>) {
     async all(timeoutMs: number): Promise<void> {
       const deadline = Date.now() + timeoutMs;
       while (requests.size < ids.size) {
-        if (Date.now() > deadline) throw new Error(`only ${requests.size} of ${ids.size} demands sent their request in time`);
+        if (Date.now() > deadline)
+          throw new Error(`only ${requests.size} of ${ids.size} demands sent their request in time`);
         await sleep(200);
       }
     },
@@ -40,11 +41,18 @@ async function until(check: () => Promise<boolean>, timeoutMs = 60_000): Promise
 }
 
 /** One answer through the gateway; milliseconds until the status query shows it. */
-export async function oursReply(client: Client, cp: ReturnType<typeof counterparty>, request: OutboundMail, item: string): Promise<number> {
+export async function oursReply(
+  client: Client,
+  cp: ReturnType<typeof counterparty>,
+  request: OutboundMail,
+  item: string,
+): Promise<number> {
   const handle = client.workflow.getHandle(`audit:${request.demandId}`);
   const t0 = performance.now();
   await cp.answer(request, item);
-  const seen = await until(async () => ((await handle.query(statusQuery)).items.find((i) => i.id === item)?.answers.length ?? 0) > 0);
+  const seen = await until(
+    async () => ((await handle.query(statusQuery)).items.find((i) => i.id === item)?.answers.length ?? 0) > 0,
+  );
   return seen - t0;
 }
 
@@ -64,7 +72,10 @@ export interface LatencyResult {
   ratios: { replyLatencyP50: number; replyLatencyP95: number; replyLatencyP99: number };
 }
 
-export async function replyLatency(stack: BenchStack, o: { demands: number; progress: (l: string) => void }): Promise<LatencyResult> {
+export async function replyLatency(
+  stack: BenchStack,
+  o: { demands: number; progress: (l: string) => void },
+): Promise<LatencyResult> {
   const tag = `lat-${Date.now().toString(36)}`;
   const ids = Array.from({ length: o.demands }, (_, i) => `${tag}-${i}`);
   const collector = requestCollector(stack, new Set(ids));
@@ -92,5 +103,14 @@ export async function replyLatency(stack: BenchStack, o: { demands: number; prog
   }
   const a = percentiles(ours);
   const b = percentiles(shadow);
-  return { samplesPerSide: ours.length, gatewayReplyMs: a, signalRpcMs: b, ratios: { replyLatencyP50: round(a.p50 / b.p50), replyLatencyP95: round(a.p95 / b.p95), replyLatencyP99: round(a.p99 / b.p99) } };
+  return {
+    samplesPerSide: ours.length,
+    gatewayReplyMs: a,
+    signalRpcMs: b,
+    ratios: {
+      replyLatencyP50: round(a.p50 / b.p50),
+      replyLatencyP95: round(a.p95 / b.p95),
+      replyLatencyP99: round(a.p99 / b.p99),
+    },
+  };
 }

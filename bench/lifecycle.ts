@@ -36,7 +36,13 @@ export interface LifecycleResult {
   unanswered: number;
   ours: Side;
   shadow: Side;
-  ratios: { stateTransitionsPerItem: number; historyEventsPerItem: number; historyBytesPerItem: number; workerCpuPerItem: number; throughput: number };
+  ratios: {
+    stateTransitionsPerItem: number;
+    historyEventsPerItem: number;
+    historyBytesPerItem: number;
+    workerCpuPerItem: number;
+    throughput: number;
+  };
 }
 
 /** 0: on time, 1: after the reminder, 2: never. */
@@ -77,10 +83,18 @@ export async function lifecycle(stack: BenchStack, o: LifecycleOptions): Promise
       if (behaviour(i) === 1) timers.push(setTimeout(() => pending.push(signal(i)), o.deadlineIn * 500 + 300));
     }
   }
-  o.progress(`lifecycle: started ${o.demands} demands and ${o.demands} shadows in ${((Date.now() - t0) / 1000).toFixed(1)} s; deadline ${o.deadlineIn} s, ladder to ${Math.round(o.deadlineIn * 1.75)} s`);
+  o.progress(
+    `lifecycle: started ${o.demands} demands and ${o.demands} shadows in ${((Date.now() - t0) / 1000).toFixed(1)} s; deadline ${o.deadlineIn} s, ladder to ${Math.round(o.deadlineIn * 1.75)} s`,
+  );
   let done = 0;
   const all = Promise.all(results.map((p) => p.then(() => void (done += 1))));
-  const ticker = setInterval(() => o.progress(`lifecycle: ${done}/${results.length} workflows finished, ${replies} replies through the gateway, ${stack.sink.count} mails out (${Math.round((Date.now() - t0) / 1000)} s)`), 10_000);
+  const ticker = setInterval(
+    () =>
+      o.progress(
+        `lifecycle: ${done}/${results.length} workflows finished, ${replies} replies through the gateway, ${stack.sink.count} mails out (${Math.round((Date.now() - t0) / 1000)} s)`,
+      ),
+    10_000,
+  );
   try {
     await all;
     await Promise.all(pending);
@@ -106,8 +120,14 @@ export async function lifecycle(stack: BenchStack, o: LifecycleOptions): Promise
       completed: costs.filter((c) => c.status === 2).length,
     };
   };
-  const ours = await side(ids.map((id) => `audit:${id}`), after.worker.cpuSeconds - before.worker.cpuSeconds);
-  const shadow = await side(ids.map((id) => `shadow:${id}`), after.shadowWorker.cpuSeconds - before.shadowWorker.cpuSeconds);
+  const ours = await side(
+    ids.map((id) => `audit:${id}`),
+    after.worker.cpuSeconds - before.worker.cpuSeconds,
+  );
+  const shadow = await side(
+    ids.map((id) => `shadow:${id}`),
+    after.shadowWorker.cpuSeconds - before.shadowWorker.cpuSeconds,
+  );
   const per = Array.from({ length: o.items }, (_, i) => behaviour(i));
   return {
     demands: o.demands,

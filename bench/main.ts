@@ -18,15 +18,26 @@ import { startBenchStack, type BenchStack } from './stack';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
-const onlyArg = argv.find((a) => a.startsWith('--only'))?.split('=')[1] ?? (argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined);
+const onlyArg =
+  argv.find((a) => a.startsWith('--only'))?.split('=')[1] ??
+  (argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined);
 const only = new Set((onlyArg ?? '1,2,3,4,5').split(',').map(Number));
 
 const SIZES = quick
   ? { demands: 12, items: 8, deadlineIn: 20, latencyDemands: 4, parked: 150, gatewayMessages: 300, growth: [1, 8, 32] }
-  : { demands: 50, items: 8, deadlineIn: 40, latencyDemands: 12, parked: 1000, gatewayMessages: 1000, growth: [1, 8, 32, 128] };
+  : {
+      demands: 50,
+      items: 8,
+      deadlineIn: 40,
+      latencyDemands: 12,
+      parked: 1000,
+      gatewayMessages: 1000,
+      growth: [1, 8, 32, 128],
+    };
 
 const began = Date.now();
-const progress = (line: string) => process.stdout.write(`[${String(Math.round((Date.now() - began) / 1000)).padStart(4)} s] ${line}\n`);
+const progress = (line: string) =>
+  process.stdout.write(`[${String(Math.round((Date.now() - began) / 1000)).padStart(4)} s] ${line}\n`);
 
 function machine() {
   let cpuModel = os.cpus()[0]?.model ?? 'unknown';
@@ -38,13 +49,27 @@ function machine() {
   } catch {
     // not a git checkout
   }
-  return { cores: os.cpus().length, cpuModel, memoryGiB: Math.round(os.totalmem() / 1073741824), node: process.version, platform: `${os.platform()} ${os.release()}`, loadAverageAtStart: load, commit };
+  return {
+    cores: os.cpus().length,
+    cpuModel,
+    memoryGiB: Math.round(os.totalmem() / 1073741824),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+    loadAverageAtStart: load,
+    commit,
+  };
 }
 
 type Row = [string, string, string];
 
 async function main(): Promise<void> {
-  const results: Record<string, unknown> = { date: new Date().toISOString(), mode: quick ? 'quick' : 'full', machine: machine(), temporal: 'temporal server start-dev, in-memory SQLite (no --db-filename), 1 history shard', sizes: SIZES };
+  const results: Record<string, unknown> = {
+    date: new Date().toISOString(),
+    mode: quick ? 'quick' : 'full',
+    machine: machine(),
+    temporal: 'temporal server start-dev, in-memory SQLite (no --db-filename), 1 history shard',
+    sizes: SIZES,
+  };
   const errors: Record<string, string> = {};
   const ratios: Record<string, number> = {};
   const rows: Row[] = [];
@@ -68,35 +93,83 @@ async function main(): Promise<void> {
     const lat = await run(2, 'replyLatency', () => replyLatency(s, { demands: SIZES.latencyDemands, progress }));
     if (lat) {
       ratios.replyLatencyP95 = lat.ratios.replyLatencyP95;
-      rows.push(['reply latency p50/p95/p99, gateway', `${lat.gatewayReplyMs.p50} / ${lat.gatewayReplyMs.p95} / ${lat.gatewayReplyMs.p99} ms`, `x${lat.ratios.replyLatencyP95} (p95) vs signal RPC; target <= 2`]);
-      rows.push(['reply latency p50/p95/p99, raw signal', `${lat.signalRpcMs.p50} / ${lat.signalRpcMs.p95} / ${lat.signalRpcMs.p99} ms`, `${lat.samplesPerSide} samples each`]);
+      rows.push([
+        'reply latency p50/p95/p99, gateway',
+        `${lat.gatewayReplyMs.p50} / ${lat.gatewayReplyMs.p95} / ${lat.gatewayReplyMs.p99} ms`,
+        `x${lat.ratios.replyLatencyP95} (p95) vs signal RPC; target <= 2`,
+      ]);
+      rows.push([
+        'reply latency p50/p95/p99, raw signal',
+        `${lat.signalRpcMs.p50} / ${lat.signalRpcMs.p95} / ${lat.signalRpcMs.p99} ms`,
+        `${lat.samplesPerSide} samples each`,
+      ]);
     }
-    const life = await run(1, 'lifecycle', () => lifecycle(s, { demands: SIZES.demands, items: SIZES.items, deadlineIn: SIZES.deadlineIn, progress }));
+    const life = await run(1, 'lifecycle', () =>
+      lifecycle(s, { demands: SIZES.demands, items: SIZES.items, deadlineIn: SIZES.deadlineIn, progress }),
+    );
     if (life) {
       ratios.stateTransitionsPerItem = life.ratios.stateTransitionsPerItem;
       ratios.throughput = life.ratios.throughput;
       ratios.historyBytesPerItem = life.ratios.historyBytesPerItem;
       ratios.workerCpuPerItem = life.ratios.workerCpuPerItem;
       const { ours: a, shadow: b } = life;
-      rows.push(['state transitions / item (ours, shadow)', `${a.stateTransitionsPerItem}, ${b.stateTransitionsPerItem}`, `x${life.ratios.stateTransitionsPerItem}; target <= 1.15`]);
-      rows.push(['history events / item', `${a.historyEventsPerItem}, ${b.historyEventsPerItem}`, `x${life.ratios.historyEventsPerItem}`]);
-      rows.push(['history bytes / item', `${a.historyBytesPerItem}, ${b.historyBytesPerItem}`, `x${life.ratios.historyBytesPerItem}`]);
-      rows.push(['worker CPU s / item', `${a.workerCpuSecondsPerItem}, ${b.workerCpuSecondsPerItem}`, `x${life.ratios.workerCpuPerItem}`]);
-      rows.push(['items completed / s', `${a.itemsPerSecond}, ${b.itemsPerSecond}`, `x${life.ratios.throughput}; target >= 0.85`]);
+      rows.push([
+        'state transitions / item (ours, shadow)',
+        `${a.stateTransitionsPerItem}, ${b.stateTransitionsPerItem}`,
+        `x${life.ratios.stateTransitionsPerItem}; target <= 1.15`,
+      ]);
+      rows.push([
+        'history events / item',
+        `${a.historyEventsPerItem}, ${b.historyEventsPerItem}`,
+        `x${life.ratios.historyEventsPerItem}`,
+      ]);
+      rows.push([
+        'history bytes / item',
+        `${a.historyBytesPerItem}, ${b.historyBytesPerItem}`,
+        `x${life.ratios.historyBytesPerItem}`,
+      ]);
+      rows.push([
+        'worker CPU s / item',
+        `${a.workerCpuSecondsPerItem}, ${b.workerCpuSecondsPerItem}`,
+        `x${life.ratios.workerCpuPerItem}`,
+      ]);
+      rows.push([
+        'items completed / s',
+        `${a.itemsPerSecond}, ${b.itemsPerSecond}`,
+        `x${life.ratios.throughput}; target >= 0.85`,
+      ]);
     }
     const park = await run(4, 'parked', () => parked(s, { demands: SIZES.parked, progress }));
     if (park) {
       const p = park.result;
       results.parked = p;
-      rows.push([`parked ${p.demands} x ${p.itemsPerDemand}: worker RSS`, `${p.workerRssMB} MB (idle ${p.workerRssMBBefore} MB)`, `target <= 1024 MB`]);
+      rows.push([
+        `parked ${p.demands} x ${p.itemsPerDemand}: worker RSS`,
+        `${p.workerRssMB} MB (idle ${p.workerRssMBBefore} MB)`,
+        `target <= 1024 MB`,
+      ]);
       rows.push(['parked: server RSS', `${p.serverRssMB} MB (before ${p.serverRssMBBefore} MB)`, '']);
       rows.push(['parked: time to start all', `${p.startSeconds} s`, `${p.startsPerSecond} starts/s`]);
-      rows.push(['parked: reply to a random demand', `p50 ${p.randomReplyMs.p50} ms, max ${p.randomReplyMs.max} ms`, `${p.randomReplyMs.n} samples`]);
-      const gw = await run(3, 'gatewayThroughput', () => gatewayThroughput(s, park.requests, { messages: SIZES.gatewayMessages, progress }));
+      rows.push([
+        'parked: reply to a random demand',
+        `p50 ${p.randomReplyMs.p50} ms, max ${p.randomReplyMs.max} ms`,
+        `${p.randomReplyMs.n} samples`,
+      ]);
+      const gw = await run(3, 'gatewayThroughput', () =>
+        gatewayThroughput(s, park.requests, { messages: SIZES.gatewayMessages, progress }),
+      );
       if (gw) {
         ratios.gatewayThroughput = gw.ratios.gatewayThroughput;
-        rows.push([`gateway msg/s, ${gw.clients} clients (bare, full)`, `${gw.bareMessagesPerSecond}, ${gw.gatewayMessagesPerSecond}`, `x${gw.ratios.gatewayThroughput}; target >= 0.5`]);
-        rows.push(['disk fsync/s (4 KiB write + fdatasync)', `${gw.fsyncPerSecond}`, `gateway = x${gw.ratios.gatewayVsFsync} of it`]);
+        rows.push([
+          `gateway msg/s, ${gw.clients} clients (bare, full)`,
+          `${gw.bareMessagesPerSecond}, ${gw.gatewayMessagesPerSecond}`,
+          `x${gw.ratios.gatewayThroughput}; target >= 0.5`,
+        ]);
+        rows.push([
+          'disk fsync/s (4 KiB write + fdatasync)',
+          `${gw.fsyncPerSecond}`,
+          `gateway = x${gw.ratios.gatewayVsFsync} of it`,
+        ]);
       }
     } else if (only.has(3)) {
       errors.gatewayThroughput = 'needs the parked demands of scenario 4 (their reply addresses)';
@@ -108,8 +181,17 @@ async function main(): Promise<void> {
     }
     const g = await run(5, 'growth', () => growth({ itemCounts: SIZES.growth, progress }));
     if (g) {
-      for (const d of g.perDemand) rows.push([`growth: demand of ${d.items} items, to referral`, `${d.historyEvents} events, ${d.historyBytes} B`, `${d.eventsPerItem} ev/item, ${d.messages} msgs, ${d.eventsPerMessage} ev/msg`]);
-      rows.push(['growth: parked history after 1 d, 30 d', `${g.waited.day1.events} / ${g.waited.day30.events} events, ${g.waited.day1.bytes} / ${g.waited.day30.bytes} B`, `grew by ${g.waited.grewBy} B`]);
+      for (const d of g.perDemand)
+        rows.push([
+          `growth: demand of ${d.items} items, to referral`,
+          `${d.historyEvents} events, ${d.historyBytes} B`,
+          `${d.eventsPerItem} ev/item, ${d.messages} msgs, ${d.eventsPerMessage} ev/msg`,
+        ]);
+      rows.push([
+        'growth: parked history after 1 d, 30 d',
+        `${g.waited.day1.events} / ${g.waited.day30.events} events, ${g.waited.day1.bytes} / ${g.waited.day30.bytes} B`,
+        `grew by ${g.waited.grewBy} B`,
+      ]);
     }
   } finally {
     await stack?.close();
@@ -121,8 +203,12 @@ async function main(): Promise<void> {
   fs.writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length), 6));
   const line = (r: Row) => `${r[0].padEnd(w[0]!)}  ${r[1].padEnd(w[1]!)}  ${r[2]}`;
-  process.stdout.write(`\n${line(['figure', 'value', 'ratio / note'])}\n${w.map((n) => '-'.repeat(n)).join('  ')}\n${rows.map(line).join('\n')}\n\n`);
-  process.stdout.write(`ratios: ${JSON.stringify(ratios)}\nwrote ${file} (${results.mode}, ${results.durationSeconds} s)\n`);
+  process.stdout.write(
+    `\n${line(['figure', 'value', 'ratio / note'])}\n${w.map((n) => '-'.repeat(n)).join('  ')}\n${rows.map(line).join('\n')}\n\n`,
+  );
+  process.stdout.write(
+    `ratios: ${JSON.stringify(ratios)}\nwrote ${file} (${results.mode}, ${results.durationSeconds} s)\n`,
+  );
   if (Object.keys(errors).length) {
     process.stdout.write(`failed scenarios: ${Object.keys(errors).join(', ')} (details in bench-results.json)\n`);
     process.exitCode = 1;

@@ -27,17 +27,27 @@ export interface ParkedResult {
 
 const MB = (b: number) => Math.round(b / 1048576);
 
-export async function parked(stack: BenchStack, o: { demands: number; progress: (l: string) => void }): Promise<{ result: ParkedResult; requests: Map<string, OutboundMail> }> {
+export async function parked(
+  stack: BenchStack,
+  o: { demands: number; progress: (l: string) => void },
+): Promise<{ result: ParkedResult; requests: Map<string, OutboundMail> }> {
   const tag = `park-${Date.now().toString(36)}`;
   const ids = Array.from({ length: o.demands }, (_, i) => `${tag}-${i}`);
   const collector = requestCollector(stack, new Set(ids));
   const before = stack.usage();
   const t0 = Date.now();
   let started = 0;
-  const ticker = setInterval(() => o.progress(`parked: ${started}/${o.demands} started, ${collector.requests.size} requests sent`), 10_000);
+  const ticker = setInterval(
+    () => o.progress(`parked: ${started}/${o.demands} started, ${collector.requests.size} requests sent`),
+    10_000,
+  );
   try {
     await pool(ids, 16, async (id) => {
-      await startOurs(stack.client, stack.taskQueue, benchSpec({ id, items: 8, startMs: Date.now(), deadlineDays: 60 }));
+      await startOurs(
+        stack.client,
+        stack.taskQueue,
+        benchSpec({ id, items: 8, startMs: Date.now(), deadlineDays: 60 }),
+      );
       started += 1;
     });
     const startSeconds = (Date.now() - t0) / 1000;
@@ -105,19 +115,26 @@ export function fsyncRate(dir: string, seconds = 2): number {
   return round(n / seconds, 0);
 }
 
-export async function gatewayThroughput(stack: BenchStack, requests: Map<string, OutboundMail>, o: { messages: number; progress: (l: string) => void }): Promise<GatewayResult> {
+export async function gatewayThroughput(
+  stack: BenchStack,
+  requests: Map<string, OutboundMail>,
+  o: { messages: number; progress: (l: string) => void },
+): Promise<GatewayResult> {
   const clients = 8;
   const fsyncPerSecond = fsyncRate(stack.dataDir);
-  o.progress(`gateway throughput: disk does ${fsyncPerSecond} fsync/s; ${o.messages} messages from ${clients} clients into a bare smtp-server`);
+  o.progress(
+    `gateway throughput: disk does ${fsyncPerSecond} fsync/s; ${o.messages} messages from ${clients} clients into a bare smtp-server`,
+  );
   const bare = await spawnListening('bench/bare-smtp.ts', path.join(stack.dataDir, 'bare-smtp.log'));
   const targets: { m: OutboundMail; item: string }[] = [];
   // Item-major: consecutive messages go to different demands, as replies from many counterparties do
   // (eight clients answering the same demand at once measure that one workflow's signal queue instead).
   const reqs = [...requests.values()];
-  for (let i = 0; i < 8; i++) for (const m of reqs) {
-    const item = m.itemIds[i];
-    if (item) targets.push({ m, item });
-  }
+  for (let i = 0; i < 8; i++)
+    for (const m of reqs) {
+      const item = m.itemIds[i];
+      if (item) targets.push({ m, item });
+    }
   const work = targets.slice(0, o.messages);
   const blast = async (send: (t: (typeof work)[number], client: number) => Promise<void>) => {
     let next = 0;

@@ -35,7 +35,10 @@ export interface ShadowActivities {
 export const shadowReplySignal = defineSignal<[{ itemId: string }]>('replyReceived');
 export const shadowStatusQuery = defineQuery<{ answered: string[] }>('status');
 
-const { noop } = proxyActivities<ShadowActivities>({ startToCloseTimeout: '2m', retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5m' } });
+const { noop } = proxyActivities<ShadowActivities>({
+  startToCloseTimeout: '2m',
+  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5m' },
+});
 
 export async function shadowDemandWorkflow(input: ShadowDemandInput): Promise<ShadowDemandResult> {
   const start = Date.now();
@@ -63,7 +66,8 @@ export async function shadowDemandWorkflow(input: ShadowDemandInput): Promise<Sh
   for (;;) {
     const now = Date.now() - start;
     let due = 0;
-    for (; next < input.mails.length && input.mails[next]!.at <= now; next++) if (relevant(input.mails[next]!)) due += 1;
+    for (; next < input.mails.length && input.mails[next]!.at <= now; next++)
+      if (relevant(input.mails[next]!)) due += 1;
     // An unanswered item ends with the last step of its schedule (the referral).
     for (const id of [...open]) if ((lastAt.get(id) ?? 0) <= now) open.delete(id);
     const n = due + acks;

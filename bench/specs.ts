@@ -18,7 +18,6 @@ let example: Record<string, unknown> | undefined;
 
 export const itemId = (i: number) => `item-${String(i + 1).padStart(3, '0')}`;
 
-
 export interface SpecOptions {
   id: string;
   items: number;
@@ -32,31 +31,58 @@ export interface SpecOptions {
 /** The example with `items` items, every reply accepted without sender authentication or review. */
 export function benchSpec(o: SpecOptions): DemandSpec {
   example ??= YAML.parse(fs.readFileSync(EXAMPLE, 'utf8')) as Record<string, unknown>;
-  const spec = structuredClone(example) as Record<string, unknown> & { items: Record<string, unknown>[]; counterparty: Record<string, unknown>; requester: Record<string, unknown> };
+  const spec = structuredClone(example) as Record<string, unknown> & {
+    items: Record<string, unknown>[];
+    counterparty: Record<string, unknown>;
+    requester: Record<string, unknown>;
+  };
   const template = spec.items[0]!;
   spec.id = o.id;
-  spec.items = Array.from({ length: o.items }, (_, i) => ({ id: itemId(i), name: `Application ${i + 1} (app id ${1000 + i})`, questions: template.questions }));
+  spec.items = Array.from({ length: o.items }, (_, i) => ({
+    id: itemId(i),
+    name: `Application ${i + 1} (app id ${1000 + i})`,
+    questions: template.questions,
+  }));
   spec.review = { required: false };
   spec.inbound = { authentication: 'none' };
   if (o.deadlineIn !== undefined) {
     const d = o.deadlineIn;
     const s = (f: number) => `PT${Math.max(1, Math.round(d * f))}S`;
-    const zone = zoneClearOfMidnight(['America/Los_Angeles', 'America/New_York', 'Europe/London', 'Asia/Tokyo', 'Pacific/Kiritimati'], o.startMs, d * 3 + 600);
+    const zone = zoneClearOfMidnight(
+      ['America/Los_Angeles', 'America/New_York', 'Europe/London', 'Asia/Tokyo', 'Pacific/Kiritimati'],
+      o.startMs,
+      d * 3 + 600,
+    );
     spec.counterparty = { ...spec.counterparty, timezone: zone };
     spec.requester = { ...spec.requester, timezone: zone };
     spec.deadline = new Date(o.startMs + d * 1000).toISOString();
     spec.reminders = [{ before: s(0.5) }];
     spec.escalation = [
       { after: s(0.25), notify: ['counterparty:escalation'], label: 'notice to deputy GC' },
-      { after: s(0.5), notify: ['counterparty:escalation', 'requester:counsel'], message: 'final-notice', label: 'final notice' },
-      { after: s(0.75), notify: ['requester:counsel', 'requester:owner'], action: 'refer', label: 'referral for legal action' },
+      {
+        after: s(0.5),
+        notify: ['counterparty:escalation', 'requester:counsel'],
+        message: 'final-notice',
+        label: 'final notice',
+      },
+      {
+        after: s(0.75),
+        notify: ['requester:counsel', 'requester:owner'],
+        action: 'refer',
+        label: 'referral for legal action',
+      },
     ];
-    spec.calendar = { businessDays: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], holidays: [], sendWindow: { from: '00:00', to: '23:59' } };
+    spec.calendar = {
+      businessDays: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'],
+      holidays: [],
+      sendWindow: { from: '00:00', to: '23:59' },
+    };
   } else {
     spec.deadline = new Date(o.startMs + (o.deadlineDays ?? 60) * 86_400_000).toISOString();
   }
   const checked = checkDemand(spec);
-  if (!checked.ok) throw new Error(`bench spec invalid: ${checked.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
+  if (!checked.ok)
+    throw new Error(`bench spec invalid: ${checked.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
   return checked.spec;
 }
 
@@ -66,7 +92,9 @@ export function shadowInput(spec: DemandSpec, startMs: number): ShadowDemandInpu
   const isFinal = (key: string) => key.includes('/final/');
   return {
     itemIds: spec.items.map((i) => i.id),
-    mails: run.mails.filter((m) => !isFinal(m.key)).map((m) => ({ at: Date.parse(m.at) - startMs, itemIds: m.itemIds })),
+    mails: run.mails
+      .filter((m) => !isFinal(m.key))
+      .map((m) => ({ at: Date.parse(m.at) - startMs, itemIds: m.itemIds })),
     finalMails: run.mails.filter((m) => isFinal(m.key)).length,
     acknowledge: spec.options.acknowledgeReplies,
   };

@@ -101,9 +101,18 @@ function spawnTs(script: string, env: NodeJS.ProcessEnv, logFile: string): Child
   return child;
 }
 
-async function waitFor(what: string, fn: () => Promise<boolean> | boolean, timeoutMs: number, alive: ChildProcess[] = []): Promise<void> {
+async function waitFor(
+  what: string,
+  fn: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  alive: ChildProcess[] = [],
+): Promise<void> {
   const exited = () => alive.find((c) => c.exitCode !== null);
-  await eventually(fn, what, { timeoutMs, intervalMs: 250, giveUp: () => (exited() ? `a bench process exited (${exited()!.exitCode})` : undefined) });
+  await eventually(fn, what, {
+    timeoutMs,
+    intervalMs: 250,
+    giveUp: () => (exited() ? `a bench process exited (${exited()!.exitCode})` : undefined),
+  });
 }
 
 /** Starts everything; `progress` gets one line per step. */
@@ -113,7 +122,10 @@ export async function startBenchStack(progress: (line: string) => void): Promise
   progress(`data and logs in ${dataDir}`);
   const sink = await startOutboundSink();
   progress('starting the Temporal dev server (in-memory SQLite)');
-  const server = await startDevServer({ uiPort: false, onLine: (l) => fs.appendFileSync(logFile, `temporal | ${l}\n`) });
+  const server = await startDevServer({
+    uiPort: false,
+    onLine: (l) => fs.appendFileSync(logFile, `temporal | ${l}\n`),
+  });
   const gatewayPort = await freePort();
   const taskQueue = 'bench-audit-demands';
   const shadowTaskQueue = 'bench-shadow';
@@ -141,10 +153,20 @@ export async function startBenchStack(progress: (line: string) => void): Promise
   const client = new Client({ connection, namespace: server.namespace });
   const children = [worker, shadowWorker, gateway];
   const polling = async (tq: string) => {
-    const r = await client.workflowService.describeTaskQueue({ namespace: server.namespace, taskQueue: { name: tq }, taskQueueType: 1 });
+    const r = await client.workflowService.describeTaskQueue({
+      namespace: server.namespace,
+      taskQueue: { name: tq },
+      taskQueueType: 1,
+    });
     return (r.pollers?.length ?? 0) > 0;
   };
-  await waitFor('the worker, shadow worker and gateway', async () => (await polling(taskQueue)) && (await polling(shadowTaskQueue)) && (await isPortOpen('127.0.0.1', gatewayPort)), 300_000, children);
+  await waitFor(
+    'the worker, shadow worker and gateway',
+    async () =>
+      (await polling(taskQueue)) && (await polling(shadowTaskQueue)) && (await isPortOpen('127.0.0.1', gatewayPort)),
+    300_000,
+    children,
+  );
   progress('stack ready');
   const pid = (c: ChildProcess) => c.pid ?? 0;
   return {
@@ -159,7 +181,12 @@ export async function startBenchStack(progress: (line: string) => void): Promise
     worker,
     shadowWorker,
     gateway,
-    usage: () => ({ worker: processUsage(pid(worker)), shadowWorker: processUsage(pid(shadowWorker)), gateway: processUsage(pid(gateway)), server: processUsage(pid(server.child)) }),
+    usage: () => ({
+      worker: processUsage(pid(worker)),
+      shadowWorker: processUsage(pid(shadowWorker)),
+      gateway: processUsage(pid(gateway)),
+      server: processUsage(pid(server.child)),
+    }),
     async close() {
       await Promise.all(children.map((c) => stopChild(c, 8000)));
       await connection.close();

@@ -19,7 +19,8 @@ export interface Percentiles {
 /** Nearest-rank percentiles of a sample, in the sample's unit (rounded to 0.1). */
 export function percentiles(values: number[]): Percentiles {
   const s = [...values].sort((a, b) => a - b);
-  const at = (p: number) => (s.length ? s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]! : NaN);
+  const at = (p: number) =>
+    s.length ? s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]! : NaN;
   const r = (v: number) => Math.round(v * 10) / 10;
   return { n: s.length, p50: r(at(50)), p95: r(at(95)), p99: r(at(99)), max: r(s[s.length - 1] ?? NaN) };
 }
@@ -28,7 +29,15 @@ export const round = (v: number, digits = 3) => Math.round(v * 10 ** digits) / 1
 
 /** The counterparty: answers an item by replying to a message auditflow sent, through the gateway. */
 export function counterparty(gatewayPort: number, connections = 4) {
-  const transport = nodemailer.createTransport({ host: '127.0.0.1', port: gatewayPort, secure: false, ignoreTLS: true, pool: true, maxConnections: connections, maxMessages: Infinity });
+  const transport = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port: gatewayPort,
+    secure: false,
+    ignoreTLS: true,
+    pool: true,
+    maxConnections: connections,
+    maxMessages: Infinity,
+  });
   return {
     async answer(m: OutboundMail, itemId: string): Promise<void> {
       if (!m.replyTo) throw new Error(`the ${m.kind} of ${m.demandId} has no Reply-To`);
@@ -48,7 +57,11 @@ export function counterparty(gatewayPort: number, connections = 4) {
 
 /** Starts a demand exactly as the CLI does (one workflow per demand, id from the business key). */
 export function startOurs(client: Client, taskQueue: string, spec: DemandSpec) {
-  return client.workflow.start('auditDemandWorkflow', { workflowId: demandWorkflowId(spec.id), taskQueue, args: [{ spec, startedBy: 'bench' }] });
+  return client.workflow.start('auditDemandWorkflow', {
+    workflowId: demandWorkflowId(spec.id),
+    taskQueue,
+    args: [{ spec, startedBy: 'bench' }],
+  });
 }
 
 export function startShadow(client: Client, taskQueue: string, demandId: string, input: ShadowDemandInput) {
@@ -57,9 +70,13 @@ export function startShadow(client: Client, taskQueue: string, demandId: string,
 
 /** stateTransitionCount, history events and bytes, start and close of one workflow. */
 export async function describeCost(client: Client, workflowId: string) {
-  const d = await client.workflowService.describeWorkflowExecution({ namespace: client.options.namespace, execution: { workflowId } });
+  const d = await client.workflowService.describeWorkflowExecution({
+    namespace: client.options.namespace,
+    execution: { workflowId },
+  });
   const info = d.workflowExecutionInfo!;
-  const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => (t ? Number(t.seconds) * 1000 + Math.round((t.nanos ?? 0) / 1e6) : NaN);
+  const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
+    t ? Number(t.seconds) * 1000 + Math.round((t.nanos ?? 0) / 1e6) : NaN;
   return {
     stateTransitions: Number(info.stateTransitionCount ?? 0),
     historyEvents: Number(info.historyLength ?? 0),

@@ -15,7 +15,8 @@ export const BULK_COLUMNS = ['id', 'organisation', 'timezone', 'domains', 'deadl
 const CONTACT_COLUMN = /^([a-z][a-z0-9-]{0,31})_(email|name|title)$/;
 
 /** One CSV row turned into a demand, or the problems that stop it. */
-export type BulkRow = { line: number; id: string; spec: DemandSpec } | { line: number; id: string; problems: SpecProblem[] };
+export type BulkRow =
+  { line: number; id: string; spec: DemandSpec } | { line: number; id: string; problems: SpecProblem[] };
 
 /** The outcome of one row, as printed and as `--json` gives it. */
 export interface BulkResult {
@@ -36,40 +37,65 @@ function readRows(file: string): { header: string[]; rows: { line: number; value
   try {
     text = fs.readFileSync(path.resolve(file), 'utf8');
   } catch (err) {
-    throw new BulkFileError((err as NodeJS.ErrnoException).code === 'ENOENT' ? `no such file: ${path.resolve(file)}` : `cannot read ${file}: ${(err as Error).message}`);
+    throw new BulkFileError(
+      (err as NodeJS.ErrnoException).code === 'ENOENT'
+        ? `no such file: ${path.resolve(file)}`
+        : `cannot read ${file}: ${(err as Error).message}`,
+    );
   }
   let records: { record: string[]; info: { lines: number } }[];
   try {
-    records = parse(text, { bom: true, skip_empty_lines: true, trim: true, info: true, relax_column_count: false }) as unknown as { record: string[]; info: { lines: number } }[];
+    records = parse(text, {
+      bom: true,
+      skip_empty_lines: true,
+      trim: true,
+      info: true,
+      relax_column_count: false,
+    }) as unknown as { record: string[]; info: { lines: number } }[];
   } catch (err) {
     throw new BulkFileError(`${file} is not valid CSV: ${(err as Error).message}`);
   }
-  if (records.length === 0) throw new BulkFileError(`${file} is empty; the first line must name the columns, e.g. id,organisation,primary_email`);
+  if (records.length === 0)
+    throw new BulkFileError(
+      `${file} is empty; the first line must name the columns, e.g. id,organisation,primary_email`,
+    );
   const header = records[0]!.record.map((h) => h.toLowerCase());
   const unknown = header.filter((h) => !(BULK_COLUMNS as readonly string[]).includes(h) && !CONTACT_COLUMN.test(h));
   if (unknown.length) {
-    throw new BulkFileError(`${file}: unknown column${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `"${u}"`).join(', ')}; the columns are ${BULK_COLUMNS.join(', ')} and <role>_email, <role>_name, <role>_title (e.g. primary_email)`);
+    throw new BulkFileError(
+      `${file}: unknown column${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `"${u}"`).join(', ')}; the columns are ${BULK_COLUMNS.join(', ')} and <role>_email, <role>_name, <role>_title (e.g. primary_email)`,
+    );
   }
   const dup = header.find((h, i) => header.indexOf(h) !== i);
   if (dup) throw new BulkFileError(`${file}: column "${dup}" appears twice`);
-  for (const required of ['id', 'organisation']) if (!header.includes(required)) throw new BulkFileError(`${file}: the column "${required}" is required (columns: ${header.join(', ')})`);
+  for (const required of ['id', 'organisation'])
+    if (!header.includes(required))
+      throw new BulkFileError(`${file}: the column "${required}" is required (columns: ${header.join(', ')})`);
   if (records.length === 1) throw new BulkFileError(`${file} has a header but no rows`);
   return {
     header,
-    rows: records.slice(1).map(({ record, info }) => ({ line: info.lines, values: Object.fromEntries(header.map((h, i) => [h, record[i] ?? ''])) })),
+    rows: records.slice(1).map(({ record, info }) => ({
+      line: info.lines,
+      values: Object.fromEntries(header.map((h, i) => [h, record[i] ?? ''])),
+    })),
   };
 }
 
 /** The template with one row's values: organisation, zone, deadline, title, and its own contacts. */
 function rowSpec(template: Record<string, unknown>, header: string[], values: Record<string, string>): unknown {
-  const spec = structuredClone(template) as Record<string, unknown> & { counterparty?: Record<string, unknown>; items?: Record<string, unknown>[] };
+  const spec = structuredClone(template) as Record<string, unknown> & {
+    counterparty?: Record<string, unknown>;
+    items?: Record<string, unknown>[];
+  };
   const counterparty = { ...(spec.counterparty ?? {}) };
   spec.id = values.id;
   counterparty.organisation = values.organisation;
   if (values.timezone) counterparty.timezone = values.timezone;
   if (values.title) spec.title = values.title;
   if (values.deadline) spec.deadline = values.deadline;
-  const roles = [...new Set(header.map((h) => CONTACT_COLUMN.exec(h)?.[1]).filter((r): r is string => r !== undefined))];
+  const roles = [
+    ...new Set(header.map((h) => CONTACT_COLUMN.exec(h)?.[1]).filter((r): r is string => r !== undefined)),
+  ];
   if (roles.length) {
     // A row's contacts replace the template's: one contact per address, with every role it is given.
     const byAddress = new Map<string, { name: string; address: string; roles: string[]; title?: string }>();
@@ -87,7 +113,10 @@ function rowSpec(template: Record<string, unknown>, header: string[], values: Re
     // Item contacts name template addresses, which this counterparty does not have.
     for (const item of spec.items ?? []) delete item.contacts;
     // A contact at gmail.com is fine; gmail.com as the counterparty's domain never is.
-    if (!values.domains) counterparty.domains = [...new Set([...byAddress.keys()].map((a) => a.split('@')[1] ?? '').filter((d) => d && !isFreeMailDomain(d)))];
+    if (!values.domains)
+      counterparty.domains = [
+        ...new Set([...byAddress.keys()].map((a) => a.split('@')[1] ?? '').filter((d) => d && !isFreeMailDomain(d))),
+      ];
   }
   if (values.domains) counterparty.domains = values.domains.split(/[\s;]+/).filter(Boolean);
   spec.counterparty = counterparty;
@@ -103,7 +132,11 @@ export function bulkSpecs(template: DemandSpec, file: string): BulkRow[] {
     const checked = checkDemand(rowSpec(template as unknown as Record<string, unknown>, header, values));
     const problems = checked.ok ? edgeProblems(checked.spec) : [...checked.problems];
     const first = seen.get(id);
-    if (first !== undefined) problems.push({ path: 'id', message: `"${id}" is also the id on line ${first}; every row needs its own demand id` });
+    if (first !== undefined)
+      problems.push({
+        path: 'id',
+        message: `"${id}" is also the id on line ${first}; every row needs its own demand id`,
+      });
     else seen.set(id, line);
     return checked.ok && problems.length === 0 ? { line, id, spec: checked.spec } : { line, id, problems };
   });
@@ -116,7 +149,12 @@ export function progressBar(done: number, total: number, started: number, refuse
 }
 
 /** Runs `fn` over the items with at most `limit` at a time, calling `onDone` as each one finishes. */
-export async function eachLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>, onDone: (result: R) => void): Promise<R[]> {
+export async function eachLimited<T, R>(
+  items: T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+  onDone: (result: R) => void,
+): Promise<R[]> {
   const results: R[] = new Array<R>(items.length);
   let next = 0;
   const lane = async () => {

@@ -30,7 +30,10 @@ export function checkDemandId(value: string, argument = 'demandId'): string {
   if (checked.success) return value;
   // JSON quoting shows control characters as escapes; a very long value is cut, not echoed whole.
   const shown = JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}...` : value);
-  throw new CliError(`${argument} ${shown} is not a demand id: ${checked.error.issues[0]?.message ?? 'see README, "The demand spec"'}`, Exit.invalid);
+  throw new CliError(
+    `${argument} ${shown} is not a demand id: ${checked.error.issues[0]?.message ?? 'see README, "The demand spec"'}`,
+    Exit.invalid,
+  );
 }
 
 /** The refusal for a demand Temporal does not know. */
@@ -56,15 +59,23 @@ export async function fetchStatus(ctx: CliContext, demandId: string): Promise<De
   try {
     return await handle.query(statusQuery);
   } catch (err) {
-    throw new CliError(`could not read the state of demand "${demandId}": ${(err as Error).message}\nIs a worker running? (npx auditflow doctor)`);
+    throw new CliError(
+      `could not read the state of demand "${demandId}": ${(err as Error).message}\nIs a worker running? (npx auditflow doctor)`,
+    );
   }
 }
 
 /** Sends an update; a refusal by the workflow becomes a CliError carrying its reason. */
-export async function sendUpdate<I>(ctx: CliContext, demandId: string, def: UpdateDefinition<UpdateResult, [I]>, input: I): Promise<UpdateResult> {
+export async function sendUpdate<I>(
+  ctx: CliContext,
+  demandId: string,
+  def: UpdateDefinition<UpdateResult, [I]>,
+  input: I,
+): Promise<UpdateResult> {
   const handle = await demandHandle(ctx, demandId);
   const desc = await handle.describe();
-  if (desc.status.name !== 'RUNNING') throw new CliError(`demand "${demandId}" has ended (${desc.status.name.toLowerCase()}); nothing can change it now`);
+  if (desc.status.name !== 'RUNNING')
+    throw new CliError(`demand "${demandId}" has ended (${desc.status.name.toLowerCase()}); nothing can change it now`);
   try {
     return await handle.executeUpdate(def, { args: [input] });
   } catch (err) {

@@ -28,7 +28,8 @@ async function main(argv: string[]): Promise<number> {
     }
     const json = argv.includes('--json');
     if (err instanceof CliError) {
-      if (json) printJson({ ok: false, error: err.message, ...(err.details !== undefined ? { details: err.details } : {}) });
+      if (json)
+        printJson({ ok: false, error: err.message, ...(err.details !== undefined ? { details: err.details } : {}) });
       // Messages quote what they were given (ids, file contents, server replies): controls are written out.
       else process.stderr.write(`error: ${safeBlock(err.message)}\n`);
       return err.exitCode;

@@ -36,10 +36,15 @@ export { safeBlock, safeLine, safeStrings } from './terminal';
 export function table(headers: string[], rows: (string | number | undefined)[][]): string {
   const cells = [headers, ...rows].map((r) => r.map((c) => safeLine(c)));
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  return cells.map((r, n) => {
-    const line = r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
-    return n === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
-  }).join('\n');
+  return cells
+    .map((r, n) => {
+      const line = r
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+        .join('  ')
+        .trimEnd();
+      return n === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
+    })
+    .join('\n');
 }
 
 /** "Mon 7 Jun 2027, 17:00 PDT (2027-06-08 00:00Z)". */

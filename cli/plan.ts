@@ -38,7 +38,16 @@ export interface PlanEntry {
 
 /** Something in the schedule people should know before starting the demand. */
 export interface PlanWarning {
-  code: 'reminder-moved' | 'notice-moved' | 'step-held-back' | 'reminder-skipped' | 'already-past' | 'reminder-superseded' | 'no-address' | 'after-referral' | 'never-ends';
+  code:
+    | 'reminder-moved'
+    | 'notice-moved'
+    | 'step-held-back'
+    | 'reminder-skipped'
+    | 'already-past'
+    | 'reminder-superseded'
+    | 'no-address'
+    | 'after-referral'
+    | 'never-ends';
   /** When it bites: the instant of the action concerned (the start for the spec's own problems). */
   at: string;
   message: string;
@@ -57,11 +66,17 @@ export interface DemandPlan {
   warnings: PlanWarning[];
 }
 
-const ACTION_OF: Partial<Record<PlanTrigger, PlannedAction['kind']>> = { reminder: 'reminder', 'overdue-notice': 'overdue-notice', escalation: 'escalation', referral: 'escalation' };
+const ACTION_OF: Partial<Record<PlanTrigger, PlannedAction['kind']>> = {
+  reminder: 'reminder',
+  'overdue-notice': 'overdue-notice',
+  escalation: 'escalation',
+  referral: 'escalation',
+};
 const REASON_TEXT: Record<MoveReason, (spec: DemandSpec) => string> = {
   holiday: () => 'a holiday',
   'non-business-day': () => 'a non-business day',
-  'outside-send-window': (spec) => `outside sending hours ${spec.calendar.sendWindow.from}-${spec.calendar.sendWindow.to}`,
+  'outside-send-window': (spec) =>
+    `outside sending hours ${spec.calendar.sendWindow.from}-${spec.calendar.sendWindow.to}`,
   'ladder-order': () => 'before the step above it',
 };
 
@@ -83,15 +98,27 @@ function recipientOf(spec: DemandSpec, mail: PendingMail, trigger: PlanTrigger, 
   const side = mail.audience === 'internal' ? 'requester' : 'counterparty';
   const pool = side === 'counterparty' ? spec.counterparty.contacts : spec.requester.people;
   const roles = pool.find((c) => c.address === mail.to.address)?.roles ?? [];
-  const wanted = step ? step.notify.filter((r) => r.startsWith(`${side}:`)).map((r) => r.slice(side.length + 1)) : [trigger === 'demand-ended' ? 'owner' : 'primary'];
-  return { side, role: wanted.find((r) => roles.includes(r)) ?? roles[0] ?? '', name: mail.to.name ?? '', address: mail.to.address };
+  const wanted = step
+    ? step.notify.filter((r) => r.startsWith(`${side}:`)).map((r) => r.slice(side.length + 1))
+    : [trigger === 'demand-ended' ? 'owner' : 'primary'];
+  return {
+    side,
+    role: wanted.find((r) => roles.includes(r)) ?? roles[0] ?? '',
+    name: mail.to.name ?? '',
+    address: mail.to.address,
+  };
 }
 
 /** Groups what several items share into one warning listing them, in the order the schedule meets them. */
 class Warnings {
   private readonly byText = new Map<string, PlanWarning>();
   add(code: PlanWarning['code'], at: number | string, message: string, itemIds: string[] = []): void {
-    const w = this.byText.get(`${code}|${message}`) ?? { code, at: new Date(at).toISOString(), message, ...(itemIds.length ? { itemIds: [] as string[] } : {}) };
+    const w = this.byText.get(`${code}|${message}`) ?? {
+      code,
+      at: new Date(at).toISOString(),
+      message,
+      ...(itemIds.length ? { itemIds: [] as string[] } : {}),
+    };
     for (const id of itemIds) if (!w.itemIds!.includes(id)) w.itemIds!.push(id);
     this.byText.set(`${code}|${message}`, w);
   }
@@ -100,28 +127,64 @@ class Warnings {
   }
 }
 
-function scheduleWarnings(spec: DemandSpec, state: DemandState, plans: Map<string, PlannedAction[]>, sent: Set<string>, w: Warnings): void {
+function scheduleWarnings(
+  spec: DemandSpec,
+  state: DemandState,
+  plans: Map<string, PlannedAction[]>,
+  sent: Set<string>,
+  w: Warnings,
+): void {
   const start = localAndUtc(state.startedAt, spec.counterparty.timezone);
   for (const item of state.items) {
     for (const a of plans.get(item.id) ?? []) {
       if (a.kind === 'due' || a.kind === 'overdue') continue;
       const name = actionName(a);
-      if (a.skipped) w.add(a.kind === 'reminder' ? 'reminder-skipped' : 'already-past', a.at, `${name} would be at ${localAndUtc(a.at, a.zone)}, before the request at ${start}: it is not sent`, [item.id]);
-      else if (item.closure === 'referred' && !item.firedKeys.includes(a.key)) w.add('after-referral', a.at, `${name} comes after the referral and never fires`, [item.id]);
-      else if (sent.has(a.key) && a.moveReason === 'ladder-order') w.add('step-held-back', a.at, `${name}: its offset puts it at ${localAndUtc(a.nominalAt, a.zone)}, before the step above it; held back to ${localAndUtc(a.at, a.zone)}`, [item.id]);
+      if (a.skipped)
+        w.add(
+          a.kind === 'reminder' ? 'reminder-skipped' : 'already-past',
+          a.at,
+          `${name} would be at ${localAndUtc(a.at, a.zone)}, before the request at ${start}: it is not sent`,
+          [item.id],
+        );
+      else if (item.closure === 'referred' && !item.firedKeys.includes(a.key))
+        w.add('after-referral', a.at, `${name} comes after the referral and never fires`, [item.id]);
+      else if (sent.has(a.key) && a.moveReason === 'ladder-order')
+        w.add(
+          'step-held-back',
+          a.at,
+          `${name}: its offset puts it at ${localAndUtc(a.nominalAt, a.zone)}, before the step above it; held back to ${localAndUtc(a.at, a.zone)}`,
+          [item.id],
+        );
       else if (sent.has(a.key) && a.moveReason) {
         const direction = a.kind === 'reminder' ? 'earlier' : 'later';
-        w.add(a.kind === 'reminder' ? 'reminder-moved' : 'notice-moved', a.at, `${name} would fall on ${localAndUtc(a.nominalAt, a.zone)}, ${REASON_TEXT[a.moveReason](spec)}; moved ${direction} to ${localAndUtc(a.at, a.zone)}`, [item.id]);
+        w.add(
+          a.kind === 'reminder' ? 'reminder-moved' : 'notice-moved',
+          a.at,
+          `${name} would fall on ${localAndUtc(a.nominalAt, a.zone)}, ${REASON_TEXT[a.moveReason](spec)}; moved ${direction} to ${localAndUtc(a.at, a.zone)}`,
+          [item.id],
+        );
       }
     }
   }
   for (const d of state.decisions) {
-    if (d.kind === 'reminder-superseded') w.add('reminder-superseded', d.at, `${d.detail ?? ''}: both fall due at ${localAndUtc(d.at, spec.counterparty.timezone)} and only one reminder is sent`, d.itemIds);
+    if (d.kind === 'reminder-superseded')
+      w.add(
+        'reminder-superseded',
+        d.at,
+        `${d.detail ?? ''}: both fall due at ${localAndUtc(d.at, spec.counterparty.timezone)} and only one reminder is sent`,
+        d.itemIds,
+      );
     if (d.kind === 'undeliverable') w.add('no-address', d.at, d.detail ?? '', d.itemIds);
   }
   const byDefault = spec.items.filter((i) => !i.contacts).map((i) => i.id);
   for (const c of spec.counterparty.contacts.filter((c) => c.roles.includes('primary') && !c.address)) {
-    if (byDefault.length) w.add('no-address', state.startedAt, `counterparty:primary: ${c.name} has no address; the request, reminders and notices go to the other primary contacts only`, byDefault);
+    if (byDefault.length)
+      w.add(
+        'no-address',
+        state.startedAt,
+        `counterparty:primary: ${c.name} has no address; the request, reminders and notices go to the other primary contacts only`,
+        byDefault,
+      );
   }
 }
 
@@ -135,7 +198,14 @@ export function planDemand(spec: DemandSpec, startAt: number): DemandPlan {
   for (const mail of mails) {
     const trigger = triggerOf(mail);
     const index = Number(mail.context?.index ?? 0);
-    const actions = mail.itemIds.flatMap((id) => plans.get(id)?.find((a) => a.kind === ACTION_OF[trigger] && a.index === index && isoInstant(a.at) === mail.context?.scheduledAt) ?? []);
+    const actions = mail.itemIds.flatMap(
+      (id) =>
+        plans
+          .get(id)
+          ?.find(
+            (a) => a.kind === ACTION_OF[trigger] && a.index === index && isoInstant(a.at) === mail.context?.scheduledAt,
+          ) ?? [],
+    );
     for (const a of actions) sent.add(a.key);
     const step = trigger === 'escalation' || trigger === 'referral' ? spec.escalation[index - 1] : undefined;
     const key = [mail.at, mail.kind, trigger, index, mail.to.zone, mail.itemIds.join(',')].join('|');
@@ -158,7 +228,12 @@ export function planDemand(spec: DemandSpec, startAt: number): DemandPlan {
   const w = new Warnings();
   scheduleWarnings(spec, state, plans, sent, w);
   const last = mails[mails.length - 1]?.at ?? state.startedAt;
-  if (!finished) w.add('never-ends', last, `nothing is scheduled after ${localAndUtc(last, spec.counterparty.timezone)}: the demand waits until someone answers, extends or withdraws it`);
+  if (!finished)
+    w.add(
+      'never-ends',
+      last,
+      `nothing is scheduled after ${localAndUtc(last, spec.counterparty.timezone)}: the demand waits until someone answers, extends or withdraws it`,
+    );
   const deadlines = new Map<string, string[]>();
   for (const i of state.items) deadlines.set(i.dueAt, [...(deadlines.get(i.dueAt) ?? []), i.id]);
   const zone = spec.counterparty.timezone;
@@ -168,7 +243,9 @@ export function planDemand(spec: DemandSpec, startAt: number): DemandPlan {
     startAt: state.startedAt,
     outcome: finished ? state.status : 'waiting',
     ...(state.finishedAt ? { endsAt: state.finishedAt } : {}),
-    deadlines: [...deadlines].sort(([a], [b]) => a.localeCompare(b)).map(([at, itemIds]) => ({ at, local: formatLocal(Date.parse(at), zone), zone, itemIds })),
+    deadlines: [...deadlines]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([at, itemIds]) => ({ at, local: formatLocal(Date.parse(at), zone), zone, itemIds })),
     entries: [...entries.values()].sort((a, b) => a.at.localeCompare(b.at)),
     warnings: w.list(),
   };

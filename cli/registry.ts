@@ -18,7 +18,25 @@ import * as validate from './commands/validate';
 import * as verify from './commands/verify';
 import * as withdraw from './commands/withdraw';
 
-const COMMANDS = [validate, plan, start, show, list, extend, pause, record, review, withdraw, report, exportCase, verify, inbox, demo, doctor, setup];
+const COMMANDS = [
+  validate,
+  plan,
+  start,
+  show,
+  list,
+  extend,
+  pause,
+  record,
+  review,
+  withdraw,
+  report,
+  exportCase,
+  verify,
+  inbox,
+  demo,
+  doctor,
+  setup,
+];
 
 export function registerCommands(program: Command): void {
   for (const c of COMMANDS) c.register(program);

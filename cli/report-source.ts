@@ -32,8 +32,12 @@ function readFinalReport(file: string, demandId: string, note: string): LoadedRe
   }
   const checked = asReportDocument(parsed);
   if (!checked.ok) throw new CliError(`${note}, and ${file} is not a report auditflow can read (${checked.reason})`);
-  if (checked.doc.demand.id !== demandId) throw new CliError(`${file} is the report of demand "${checked.doc.demand.id}", not "${demandId}"`);
-  return { doc: { ...checked.doc, source: { kind: 'final-report', path: file, note } }, fallback: `${note}; using the final report written when it ended (${file}, generated ${checked.doc.generatedAt})` };
+  if (checked.doc.demand.id !== demandId)
+    throw new CliError(`${file} is the report of demand "${checked.doc.demand.id}", not "${demandId}"`);
+  return {
+    doc: { ...checked.doc, source: { kind: 'final-report', path: file, note } },
+    fallback: `${note}; using the final report written when it ended (${file}, generated ${checked.doc.generatedAt})`,
+  };
 }
 
 /** The demand's report document, from Temporal or from the stored final report. */
@@ -46,16 +50,29 @@ export async function loadReport(ctx: CliContext, demandId: string): Promise<Loa
   } catch (err) {
     if (!(err instanceof WorkflowNotFoundError)) throw err;
     if (!fs.existsSync(file)) throw notFound(demandId);
-    return readFinalReport(file, demandId, `demand "${demandId}" is no longer in Temporal (its history was deleted, e.g. by the namespace's retention)`);
+    return readFinalReport(
+      file,
+      demandId,
+      `demand "${demandId}" is no longer in Temporal (its history was deleted, e.g. by the namespace's retention)`,
+    );
   }
   try {
     // An ended workflow answers queries only through a worker; do not wait long for one.
-    const state = await ctx.client.withDeadline(Date.now() + (running ? 30_000 : 10_000), () => handle.query(statusQuery));
+    const state = await ctx.client.withDeadline(Date.now() + (running ? 30_000 : 10_000), () =>
+      handle.query(statusQuery),
+    );
     const doc = buildReport(state, { generatedAt: new Date().toISOString(), source: { kind: 'workflow' } });
     return { doc: await expandAttachmentManifests(doc, createFileEvidenceStore(ctx.config.evidenceDir)) };
   } catch (err) {
     const why = (err as Error).message.split('\n')[0];
-    if (!running && fs.existsSync(file)) return readFinalReport(file, demandId, `demand "${demandId}" has ended and its state could not be queried (${why})`);
-    throw new CliError(`could not read the state of demand "${demandId}": ${why}\nIs a worker running? (npx auditflow doctor)`);
+    if (!running && fs.existsSync(file))
+      return readFinalReport(
+        file,
+        demandId,
+        `demand "${demandId}" has ended and its state could not be queried (${why})`,
+      );
+    throw new CliError(
+      `could not read the state of demand "${demandId}": ${why}\nIs a worker running? (npx auditflow doctor)`,
+    );
   }
 }

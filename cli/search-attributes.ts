@@ -25,20 +25,29 @@ export async function checkSearchAttributes(connection: Connection, namespace: s
   for (const key of AUDIT_SEARCH_ATTRIBUTES) {
     const has = custom[key.name];
     if (has === undefined || has === null) out.missing.push(key.name);
-    else if (has !== WANT[key.type]) out.wrongType.push({ name: key.name, has: IVT[has] ?? String(has), want: key.type });
+    else if (has !== WANT[key.type])
+      out.wrongType.push({ name: key.name, has: IVT[has] ?? String(has), want: key.type });
     else out.present.push(key.name);
   }
   return out;
 }
 
 /** Registers the missing attributes. */
-export async function registerSearchAttributes(connection: Connection, namespace: string, names: string[]): Promise<void> {
-  const searchAttributes = Object.fromEntries(AUDIT_SEARCH_ATTRIBUTES.filter((k) => names.includes(k.name)).map((k) => [k.name, WANT[k.type]!]));
+export async function registerSearchAttributes(
+  connection: Connection,
+  namespace: string,
+  names: string[],
+): Promise<void> {
+  const searchAttributes = Object.fromEntries(
+    AUDIT_SEARCH_ATTRIBUTES.filter((k) => names.includes(k.name)).map((k) => [k.name, WANT[k.type]!]),
+  );
   await connection.operatorService.addSearchAttributes({ namespace, searchAttributes });
 }
 
 /** The equivalent `temporal operator search-attribute create` command line. */
 export function cliCreateCommand(namespace: string, names: string[]): string {
-  const pairs = AUDIT_SEARCH_ATTRIBUTES.filter((k) => names.includes(k.name)).map((k) => `--name ${k.name} --type ${SEARCH_ATTRIBUTE_CLI_TYPES[k.type]}`);
+  const pairs = AUDIT_SEARCH_ATTRIBUTES.filter((k) => names.includes(k.name)).map(
+    (k) => `--name ${k.name} --type ${SEARCH_ATTRIBUTE_CLI_TYPES[k.type]}`,
+  );
   return `temporal operator search-attribute create --namespace ${namespace} ${pairs.join(' ')}`;
 }

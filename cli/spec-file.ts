@@ -7,7 +7,8 @@ import { freeMailDomainProblems } from '../domain/free-mail';
 import { SPEC_MAX_BYTES } from '../domain/limits';
 import { printJson, safeLine } from './output';
 
-export type SpecResult = { ok: true; spec: DemandSpec; file: string } | { ok: false; file: string; problems: SpecProblem[] };
+export type SpecResult =
+  { ok: true; spec: DemandSpec; file: string } | { ok: false; file: string; problems: SpecProblem[] };
 
 /** Files bigger than this are refused unread: a valid spec is at most SPEC_MAX_BYTES, and YAML is not much longer. */
 export const SPEC_FILE_MAX_BYTES = 4 * 1024 * 1024;
@@ -64,13 +65,25 @@ function parseSpecText(text: string, json: boolean): Parsed {
     if (json) return { ok: true, data: JSON.parse(text) };
     const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
     if (doc.errors.length) {
-      return { ok: false, problems: doc.errors.map((e) => ({ path: `(line ${e.linePos?.[0]?.line ?? '?'})`, message: `YAML syntax: ${e.message.split('\n')[0]}` })) };
+      return {
+        ok: false,
+        problems: doc.errors.map((e) => ({
+          path: `(line ${e.linePos?.[0]?.line ?? '?'})`,
+          message: `YAML syntax: ${e.message.split('\n')[0]}`,
+        })),
+      };
     }
     // toJS throws on an alias bomb (a few lines that expand to billions of nodes) instead of expanding it.
     return { ok: true, data: doc.toJS() };
   } catch (err) {
     const message = (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
-    if (/alias/i.test(message)) return { ok: false, problems: [{ path: '(file)', message: `its YAML aliases (*name) expand to more than a demand spec can be: ${message}` }] };
+    if (/alias/i.test(message))
+      return {
+        ok: false,
+        problems: [
+          { path: '(file)', message: `its YAML aliases (*name) expand to more than a demand spec can be: ${message}` },
+        ],
+      };
     return { ok: false, problems: [{ path: '(file)', message: `not valid ${json ? 'JSON' : 'YAML'}: ${message}` }] };
   }
 }
@@ -83,11 +96,29 @@ export function readSpecFile(file: string): SpecResult {
     bytes = readBounded(abs, SPEC_FILE_MAX_BYTES);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return { ok: false, file, problems: [{ path: '(file)', message: code === 'ENOENT' ? `no such file: ${abs}` : `cannot read ${abs}: ${(err as Error).message}` }] };
+    return {
+      ok: false,
+      file,
+      problems: [
+        {
+          path: '(file)',
+          message: code === 'ENOENT' ? `no such file: ${abs}` : `cannot read ${abs}: ${(err as Error).message}`,
+        },
+      ],
+    };
   }
   if (bytes.length > SPEC_FILE_MAX_BYTES) {
     const limit = `${SPEC_FILE_MAX_BYTES / 1024 / 1024} MiB (${SPEC_FILE_MAX_BYTES.toLocaleString('en-US')} bytes)`;
-    return { ok: false, file, problems: [{ path: '(file)', message: `the file is over ${limit}; a demand spec is at most ${SPEC_MAX_BYTES / 1024} KiB once validated, so this cannot be one` }] };
+    return {
+      ok: false,
+      file,
+      problems: [
+        {
+          path: '(file)',
+          message: `the file is over ${limit}; a demand spec is at most ${SPEC_MAX_BYTES / 1024} KiB once validated, so this cannot be one`,
+        },
+      ],
+    };
   }
   const parsed = parseSpecText(bytes.toString('utf8'), /\.json$/i.test(abs));
   if (!parsed.ok) return { ok: false, file, problems: parsed.problems };

@@ -51,6 +51,7 @@ export function safeBlock(text: string): string {
 export function safeStrings<T>(value: T): T {
   if (typeof value === 'string') return safeLine(value) as T;
   if (Array.isArray(value)) return value.map((v: unknown) => safeStrings(v)) as T;
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, safeStrings(v)])) as T;
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, safeStrings(v)])) as T;
   return value;
 }

@@ -39,11 +39,18 @@ function aptGet(args: string[]): { ok: boolean; output: string } {
     timeout: 15 * 60_000,
     maxBuffer: 64 * 1024 * 1024,
   });
-  return { ok: res.status === 0, output: `${res.stdout ?? ''}${res.stderr ?? ''}${res.error ? res.error.message : ''}` };
+  return {
+    ok: res.status === 0,
+    output: `${res.stdout ?? ''}${res.stderr ?? ''}${res.error ? res.error.message : ''}`,
+  };
 }
 
 function canInstall(): boolean {
-  return process.platform === 'linux' && process.getuid?.() === 0 && spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status === 0;
+  return (
+    process.platform === 'linux' &&
+    process.getuid?.() === 0 &&
+    spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status === 0
+  );
 }
 
 /**
@@ -53,7 +60,11 @@ function canInstall(): boolean {
 export function resolveProgram(p: DebianProgram, opts: { install?: boolean } = {}): Resolved {
   const found = findProgram(p.binaries);
   if (found) return { ok: true, path: found, how: 'found' };
-  if (!(opts.install ?? true) || !canInstall()) return { ok: false, reason: `${p.binaries[0]} is not installed and cannot be installed here (needs root and apt-get); ${installHint(p)}` };
+  if (!(opts.install ?? true) || !canInstall())
+    return {
+      ok: false,
+      reason: `${p.binaries[0]} is not installed and cannot be installed here (needs root and apt-get); ${installHint(p)}`,
+    };
   const install = ['install', '-y', '--no-install-recommends', p.package];
   let res = aptGet(install);
   if (!res.ok) {

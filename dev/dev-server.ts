@@ -39,7 +39,12 @@ export interface DevServer {
 }
 
 /** Polls until the namespace can be described, or throws after the timeout (at once if the server exits). */
-export async function waitForTemporal(address: string, namespace: string, timeoutMs: number, isAlive = () => true): Promise<void> {
+export async function waitForTemporal(
+  address: string,
+  namespace: string,
+  timeoutMs: number,
+  isAlive = () => true,
+): Promise<void> {
   let lastError = 'no answer yet';
   await eventually(
     async () => {
@@ -56,10 +61,13 @@ export async function waitForTemporal(address: string, namespace: string, timeou
       }
     },
     () => `Temporal at ${address} (last error: ${lastError})`,
-    { timeoutMs, intervalMs: 250, giveUp: () => (isAlive() ? undefined : 'the Temporal server exited before it was ready') },
+    {
+      timeoutMs,
+      intervalMs: 250,
+      giveUp: () => (isAlive() ? undefined : 'the Temporal server exited before it was ready'),
+    },
   );
 }
-
 
 /** Starts the dev server with auditflow's search attributes registered, and waits until it is ready. */
 export async function startDevServer(opts: DevServerOptions = {}): Promise<DevServer> {

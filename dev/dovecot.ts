@@ -50,7 +50,9 @@ export function findDovecot(env: NodeJS.ProcessEnv = process.env): string | unde
  * Finds dovecot or, as root with apt-get, installs `dovecot-imapd` (running `apt-get update` only when
  * the install fails without it). Returns why not when it cannot be had, with how to install it.
  */
-export function resolveDovecot(opts: { install?: boolean } = {}): { ok: true; binary: DovecotBinary } | { ok: false; reason: string } {
+export function resolveDovecot(
+  opts: { install?: boolean } = {},
+): { ok: true; binary: DovecotBinary } | { ok: false; reason: string } {
   const r = resolveProgram(DOVECOT, opts);
   return r.ok ? { ok: true, binary: { path: r.path, how: r.how } } : r;
 }
@@ -78,11 +80,19 @@ interface Accounts {
 /** Who runs what: as root, dovecot's own users (made by the package); otherwise everything as us. */
 function accounts(): Accounts {
   const me = os.userInfo();
-  if (me.uid !== 0) return { login: me.username, internal: me.username, internalGroup: id(['-gn']) ?? String(me.gid), uid: me.uid, gid: me.gid };
+  if (me.uid !== 0)
+    return {
+      login: me.username,
+      internal: me.username,
+      internalGroup: id(['-gn']) ?? String(me.gid),
+      uid: me.uid,
+      gid: me.gid,
+    };
   // Dovecot refuses mail processes running as root, so the mailbox belongs to the `dovecot` user.
   const uid = id(['-u', 'dovecot']);
   const gid = id(['-g', 'dovecot']);
-  if (uid === undefined || gid === undefined || id(['-u', 'dovenull']) === undefined) throw new Error('the dovecot and dovenull users are missing; reinstall dovecot-core');
+  if (uid === undefined || gid === undefined || id(['-u', 'dovenull']) === undefined)
+    throw new Error('the dovecot and dovenull users are missing; reinstall dovecot-core');
   return { login: 'dovenull', internal: 'dovecot', internalGroup: 'dovecot', uid: Number(uid), gid: Number(gid) };
 }
 
@@ -154,23 +164,40 @@ async function killGroup(child: ChildProcess): Promise<void> {
   await waitUntil(`dovecot processes of group ${pgid} to end`, () => processGroupMembers(pgid).length === 0, 10_000);
 }
 
-async function launch(binary: string, dir: string, port: number, password: string, timeoutMs: number): Promise<ChildProcess> {
+async function launch(
+  binary: string,
+  dir: string,
+  port: number,
+  password: string,
+  timeoutMs: number,
+): Promise<ChildProcess> {
   fs.writeFileSync(path.join(dir, 'dovecot.conf'), dovecotConfig({ dir, port, password, ...accounts() }));
   // Its own process group, so that stop() can find and end every process it forks.
-  const child = spawn(binary, ['-F', '-c', path.join(dir, 'dovecot.conf')], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(binary, ['-F', '-c', path.join(dir, 'dovecot.conf')], {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   try {
-    await waitUntil(`dovecot to listen on 127.0.0.1:${port}`, async () => {
-      if (exited(child)) throw new Error(`dovecot exited with ${child.exitCode ?? child.signalCode}`);
-      return isPortOpen('127.0.0.1', port, 500);
-    }, timeoutMs);
+    await waitUntil(
+      `dovecot to listen on 127.0.0.1:${port}`,
+      async () => {
+        if (exited(child)) throw new Error(`dovecot exited with ${child.exitCode ?? child.signalCode}`);
+        return isPortOpen('127.0.0.1', port, 500);
+      },
+      timeoutMs,
+    );
     return child;
   } catch (err) {
     await killGroup(child);
-    const log = fs.existsSync(path.join(dir, 'dovecot.log')) ? fs.readFileSync(path.join(dir, 'dovecot.log'), 'utf8') : '';
-    throw new Error(`${(err as Error).message}\n${`${output}${log}`.trim().split('\n').slice(-10).join('\n')}`, { cause: err });
+    const log = fs.existsSync(path.join(dir, 'dovecot.log'))
+      ? fs.readFileSync(path.join(dir, 'dovecot.log'), 'utf8')
+      : '';
+    throw new Error(`${(err as Error).message}\n${`${output}${log}`.trim().split('\n').slice(-10).join('\n')}`, {
+      cause: err,
+    });
   }
 }
 
@@ -212,7 +239,8 @@ export async function startDovecot(opts: DovecotOptions = {}): Promise<Dovecot> 
     }
   };
   process.once('exit', onExit);
-  const urlFor = (name: string, via = port) => `imap://${encodeURIComponent(name)}:${encodeURIComponent(password)}@127.0.0.1:${via}`;
+  const urlFor = (name: string, via = port) =>
+    `imap://${encodeURIComponent(name)}:${encodeURIComponent(password)}@127.0.0.1:${via}`;
   let stopped: Promise<void> | undefined;
   return {
     port,

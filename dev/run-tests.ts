@@ -65,7 +65,9 @@ async function main(): Promise<number> {
   const server = await startDevServer({ binary: cli, dbFile: undefined, uiPort: 0, log: say, onLine: () => {} });
   say(`Temporal dev server for this run: ${server.address} (UI ${server.uiUrl}), in-memory`);
   const tap = path.join(ARTIFACTS, 'results.tap');
-  const concurrency = Number(process.env.AUDITFLOW_TEST_CONCURRENCY ?? Math.max(1, Math.min(2, os.availableParallelism())));
+  const concurrency = Number(
+    process.env.AUDITFLOW_TEST_CONCURRENCY ?? Math.max(1, Math.min(2, os.availableParallelism())),
+  );
   const args = [
     '--import',
     'tsx',

@@ -33,12 +33,22 @@ function fail(message: string, code = 1): never {
 
 async function ensurePortFree(port: number, variable: string, what: string): Promise<void> {
   if (await isPortOpen('127.0.0.1', port)) {
-    fail(`port ${port} (${what}) is already in use: is another \`npm start\` or Temporal server running? Stop it, or set ${variable} to another port.`);
+    fail(
+      `port ${port} (${what}) is already in use: is another \`npm start\` or Temporal server running? Stop it, or set ${variable} to another port.`,
+    );
   }
 }
 
 /** Starts a component (worker, gateway) as a child process and restarts it if it dies unexpectedly. */
-function supervise(stack: Stack, name: 'worker' | 'gateway', script: string, env: NodeJS.ProcessEnv, readyMarker: string, onReady: () => void, onGiveUp: () => void): void {
+function supervise(
+  stack: Stack,
+  name: 'worker' | 'gateway',
+  script: string,
+  env: NodeJS.ProcessEnv,
+  readyMarker: string,
+  onReady: () => void,
+  onGiveUp: () => void,
+): void {
   const log = componentLogger(name);
   const crashes: number[] = [];
   const launch = () => {
@@ -60,7 +70,9 @@ function supervise(stack: Stack, name: 'worker' | 'gateway', script: string, env
       crashes.push(now);
       while (crashes.length && crashes[0]! < now - 60_000) crashes.shift();
       if (crashes.length > 5) {
-        say(`the ${name} exited ${crashes.length} times within a minute (last: ${signal ?? `code ${code}`}); giving up. Fix the error above and run npm start again.`);
+        say(
+          `the ${name} exited ${crashes.length} times within a minute (last: ${signal ?? `code ${code}`}); giving up. Fix the error above and run npm start again.`,
+        );
         onGiveUp();
         return;
       }
@@ -93,11 +105,15 @@ function printBanner(config: AuditflowConfig, target: TemporalTarget, stack: Sta
   const lines = [
     '',
     'auditflow is running. Press Ctrl-C to stop.',
-    stack.server ? `  Temporal Web UI (dashboard):  ${stack.server.uiUrl}/namespaces/${target.namespace}/workflows` : `  Temporal:                     ${target.description} (your own server; no dev server started)`,
+    stack.server
+      ? `  Temporal Web UI (dashboard):  ${stack.server.uiUrl}/namespaces/${target.namespace}/workflows`
+      : `  Temporal:                     ${target.description} (your own server; no dev server started)`,
     `  Temporal gRPC:                ${target.address} namespace ${target.namespace}`,
     `  Worker task queue:            ${config.taskQueue}`,
     `  Inbound reply gateway (SMTP): ${config.gateway.host}:${config.gateway.port} for *@${config.replyDomain}${authMode === 'report' ? ' (sender authentication recorded, not enforced: local sandbox)' : ''}`,
-    stack.catcher ? `  Outbound mail catcher (SMTP): 127.0.0.1:${stack.catcher.port} -> ${path.relative(process.cwd(), config.outboxDir) || '.'}/*.eml` : `  Outbound mail:                ${redactSmtpUrl(config.smtpUrl)}`,
+    stack.catcher
+      ? `  Outbound mail catcher (SMTP): 127.0.0.1:${stack.catcher.port} -> ${path.relative(process.cwd(), config.outboxDir) || '.'}/*.eml`
+      : `  Outbound mail:                ${redactSmtpUrl(config.smtpUrl)}`,
     `  Data folder:                  ${config.dataDir}`,
     '  Try: npx auditflow doctor    |    npx auditflow start examples/api-usage-audit.yaml    |    npx auditflow inbox',
     '',
@@ -128,7 +144,11 @@ async function main(): Promise<void> {
     }
   }, 1000).unref();
 
-  const workerEnv: NodeJS.ProcessEnv = { ...process.env, AUDITFLOW_DATA_DIR: config.dataDir, AUDITFLOW_EXIT_WITH_PARENT: '1' };
+  const workerEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    AUDITFLOW_DATA_DIR: config.dataDir,
+    AUDITFLOW_EXIT_WITH_PARENT: '1',
+  };
   if (!target.explicit) {
     await ensurePortFree(config.temporalPort, 'AUDITFLOW_TEMPORAL_PORT', 'Temporal gRPC');
     await ensurePortFree(config.uiPort, 'AUDITFLOW_UI_PORT', 'Temporal Web UI');
@@ -141,7 +161,8 @@ async function main(): Promise<void> {
         dbFile: path.join(config.dataDir, 'temporal.db'),
         log: say,
         // Pollers complain while the server shuts down; that noise hides the useful lines.
-        onLine: (line) => !(stack.stopping && /Failed to poll|network dial error|graceful_stop/.test(line)) && tlog(line),
+        onLine: (line) =>
+          !(stack.stopping && /Failed to poll|network dial error|graceful_stop/.test(line)) && tlog(line),
       });
     } catch (err) {
       if (err instanceof TemporalBinaryNotFoundError) fail(err.message, 1);
@@ -160,7 +181,14 @@ async function main(): Promise<void> {
 
   if (!config.smtpExplicit) {
     await ensurePortFree(config.catcherPort, 'AUDITFLOW_SMTP_PORT', 'mail catcher');
-    stack.catcher = await startSmtpSink({ dir: config.outboxDir, keep: 'none', port: config.catcherPort, host: '127.0.0.1', banner: 'auditflow mail catcher (stores, never relays)', log: componentLogger('mail') });
+    stack.catcher = await startSmtpSink({
+      dir: config.outboxDir,
+      keep: 'none',
+      port: config.catcherPort,
+      host: '127.0.0.1',
+      banner: 'auditflow mail catcher (stores, never relays)',
+      log: componentLogger('mail'),
+    });
   } else {
     say(`SMTP_URL is set: sending through ${redactSmtpUrl(config.smtpUrl)}; no mail catcher started`);
   }
@@ -177,7 +205,15 @@ async function main(): Promise<void> {
   };
   const giveUp = () => void stopAll(stack, 1);
   supervise(stack, 'worker', path.join('worker', 'main.ts'), workerEnv, 'worker ready', readyOnce('worker'), giveUp);
-  supervise(stack, 'gateway', path.join('gateway', 'main.ts'), gatewayEnv, 'gateway ready', readyOnce('gateway'), giveUp);
+  supervise(
+    stack,
+    'gateway',
+    path.join('gateway', 'main.ts'),
+    gatewayEnv,
+    'gateway ready',
+    readyOnce('gateway'),
+    giveUp,
+  );
 }
 
 main().catch((err) => {

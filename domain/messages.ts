@@ -7,8 +7,16 @@ import { z } from 'zod';
 import { EmailAddress } from './demand';
 import type { DemandStatusView } from './state';
 
-const who = z.string({ error: 'must say who (a name or address)' }).trim().min(1, 'must say who (a name or address)').max(200, 'must be at most 200 characters');
-const reason = z.string({ error: 'must give a reason' }).trim().min(1, 'must give a reason').max(2000, 'must be at most 2000 characters');
+const who = z
+  .string({ error: 'must say who (a name or address)' })
+  .trim()
+  .min(1, 'must say who (a name or address)')
+  .max(200, 'must be at most 200 characters');
+const reason = z
+  .string({ error: 'must give a reason' })
+  .trim()
+  .min(1, 'must give a reason')
+  .max(2000, 'must be at most 2000 characters');
 const itemIds = z.array(z.string().min(1)).min(1, 'must name at least one item');
 const instant = z.iso.datetime({ offset: true, error: 'must be an ISO instant such as 2027-06-08T00:00:00Z' });
 
@@ -62,17 +70,22 @@ export const InboundReply = z.strictObject({
 export type InboundReply = z.infer<typeof InboundReply>;
 
 /** Move a deadline later: for some items, or all open ones. */
-export const ExtendDeadlineInput = z.strictObject({
-  itemIds: itemIds.optional(),
-  /** New deadline: local to the counterparty (2027-06-21T17:00) or an ISO instant. */
-  newDeadline: z.string().trim().min(1).optional(),
-  /** Or: how much later, as an ISO 8601 duration (P7D). */
-  by: z.string().trim().min(1).optional(),
-  reason,
-  approvedBy: who,
-  /** The counterparty's emailed request this approves, if any. */
-  requestId: z.string().optional(),
-}).refine((v) => (v.newDeadline === undefined) !== (v.by === undefined), { message: 'give exactly one of newDeadline or by', path: ['newDeadline'] });
+export const ExtendDeadlineInput = z
+  .strictObject({
+    itemIds: itemIds.optional(),
+    /** New deadline: local to the counterparty (2027-06-21T17:00) or an ISO instant. */
+    newDeadline: z.string().trim().min(1).optional(),
+    /** Or: how much later, as an ISO 8601 duration (P7D). */
+    by: z.string().trim().min(1).optional(),
+    reason,
+    approvedBy: who,
+    /** The counterparty's emailed request this approves, if any. */
+    requestId: z.string().optional(),
+  })
+  .refine((v) => (v.newDeadline === undefined) !== (v.by === undefined), {
+    message: 'give exactly one of newDeadline or by',
+    path: ['newDeadline'],
+  });
 export type ExtendDeadlineInput = z.infer<typeof ExtendDeadlineInput>;
 
 /** Approve or deny a counterparty's emailed request for more time. */
@@ -97,26 +110,38 @@ export type ResumeInput = z.infer<typeof ResumeInput>;
 /** An answer received outside email (post, portal, call). */
 export const RecordResponseInput = z.strictObject({
   itemIds,
-  channel: z.enum(['post', 'portal', 'call', 'email', 'other'], { error: 'must be post, portal, call, email or other' }),
+  channel: z.enum(['post', 'portal', 'call', 'email', 'other'], {
+    error: 'must be post, portal, call, email or other',
+  }),
   summary: z.string().trim().min(1, 'must summarise the answer').max(4000),
   receivedAt: instant.optional(),
-  attachments: z.array(EvidenceRefInput.extend({ ref: z.string().max(500).optional() })).max(100).default([]),
+  attachments: z
+    .array(EvidenceRefInput.extend({ ref: z.string().max(500).optional() }))
+    .max(100)
+    .default([]),
   by: who,
 });
 export type RecordResponseInput = z.infer<typeof RecordResponseInput>;
 
 /** A reviewer's decision on an answered item. */
-export const ReviewInput = z.strictObject({
-  itemId: z.string().min(1, 'must name the item'),
-  decision: z.enum(['accept', 'more-info', 'reject'], { error: 'must be accept, more-info or reject' }),
-  reason: reason.optional(),
-  questions: z.array(z.string().trim().min(1).max(2000)).max(100).optional(),
-  /** Due date of the follow-up round (local or instant); default: review.followUpPeriod from now. */
-  dueAt: z.string().trim().min(1).optional(),
-  by: who,
-})
-  .refine((v) => v.decision !== 'reject' || v.reason !== undefined, { message: 'a rejection needs a reason', path: ['reason'] })
-  .refine((v) => v.decision !== 'more-info' || (v.questions?.length ?? 0) > 0, { message: 'asking for more information needs at least one question', path: ['questions'] });
+export const ReviewInput = z
+  .strictObject({
+    itemId: z.string().min(1, 'must name the item'),
+    decision: z.enum(['accept', 'more-info', 'reject'], { error: 'must be accept, more-info or reject' }),
+    reason: reason.optional(),
+    questions: z.array(z.string().trim().min(1).max(2000)).max(100).optional(),
+    /** Due date of the follow-up round (local or instant); default: review.followUpPeriod from now. */
+    dueAt: z.string().trim().min(1).optional(),
+    by: who,
+  })
+  .refine((v) => v.decision !== 'reject' || v.reason !== undefined, {
+    message: 'a rejection needs a reason',
+    path: ['reason'],
+  })
+  .refine((v) => v.decision !== 'more-info' || (v.questions?.length ?? 0) > 0, {
+    message: 'asking for more information needs at least one question',
+    path: ['questions'],
+  });
 export type ReviewInput = z.infer<typeof ReviewInput>;
 
 /** Cancel the demand; a withdrawal notice is sent. */

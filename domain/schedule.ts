@@ -71,7 +71,9 @@ export function applyOffset(ms: number, offset: Offset, spec: DemandSpec, sign: 
 
 /** "P7D" / "3 business days", for people. */
 export function describeOffset(offset: Offset): string {
-  return typeof offset === 'string' ? offset : `${offset.businessDays} business day${offset.businessDays === 1 ? '' : 's'}`;
+  return typeof offset === 'string'
+    ? offset
+    : `${offset.businessDays} business day${offset.businessDays === 1 ? '' : 's'}`;
 }
 
 /** The item's first deadline as written in the spec (its own, else the demand's). */
@@ -152,7 +154,9 @@ export function planItemRound(input: PlanItemInput): PlannedAction[] {
       key: `${base}/${a.kind}${a.kind === 'reminder' || a.kind === 'escalation' ? a.index : ''}`,
       itemId,
       round,
-      ...(skipped ? { skipped, note: a.note ? `${a.note}; already past when planned` : 'already past when planned' } : {}),
+      ...(skipped
+        ? { skipped, note: a.note ? `${a.note}; already past when planned` : 'already past when planned' }
+        : {}),
     });
   };
 
@@ -162,7 +166,16 @@ export function planItemRound(input: PlanItemInput): PlannedAction[] {
   reminders.forEach(({ r, nominal }, i) => {
     const at = latestInWindow(nominal, itemZone, cal);
     const reason = at !== nominal ? outsideWindowReason(nominal, itemZone, cal) : undefined;
-    push({ kind: 'reminder', index: i + 1, at, nominalAt: nominal, zone: itemZone, recipients: 'item-contacts', ...(r.note ? { text: r.note } : {}), ...(reason ? { note: `moved earlier: ${whyMoved(reason, cal)}`, moveReason: reason } : {}) });
+    push({
+      kind: 'reminder',
+      index: i + 1,
+      at,
+      nominalAt: nominal,
+      zone: itemZone,
+      recipients: 'item-contacts',
+      ...(r.note ? { text: r.note } : {}),
+      ...(reason ? { note: `moved earlier: ${whyMoved(reason, cal)}`, moveReason: reason } : {}),
+    });
   });
 
   const dayStart = startOfLocalDay(dueAt, spec.counterparty.timezone);
@@ -171,7 +184,15 @@ export function planItemRound(input: PlanItemInput): PlannedAction[] {
   if (spec.options.overdueNotice) {
     const at = earliestInWindow(dueAt, itemZone, cal);
     const reason = at !== dueAt ? outsideWindowReason(dueAt, itemZone, cal) : undefined;
-    push({ kind: 'overdue-notice', index: 0, at, nominalAt: dueAt, zone: itemZone, recipients: 'item-contacts', ...(reason ? { note: `moved later: ${whyMoved(reason, cal)}`, moveReason: reason } : {}) });
+    push({
+      kind: 'overdue-notice',
+      index: 0,
+      at,
+      nominalAt: dueAt,
+      zone: itemZone,
+      recipients: 'item-contacts',
+      ...(reason ? { note: `moved later: ${whyMoved(reason, cal)}`, moveReason: reason } : {}),
+    });
   }
 
   let previous = dueAt;
@@ -188,7 +209,18 @@ export function planItemRound(input: PlanItemInput): PlannedAction[] {
       note = `held back to keep the ladder in order (its offset would put it before step ${i})`;
     }
     previous = at;
-    push({ kind: 'escalation', index: i + 1, at, nominalAt: nominal, zone, recipients: step.notify, step, ...(step.note ? { text: step.note } : {}), ...(note ? { note } : {}), ...(reason ? { moveReason: reason } : {}) });
+    push({
+      kind: 'escalation',
+      index: i + 1,
+      at,
+      nominalAt: nominal,
+      zone,
+      recipients: step.notify,
+      step,
+      ...(step.note ? { text: step.note } : {}),
+      ...(note ? { note } : {}),
+      ...(reason ? { moveReason: reason } : {}),
+    });
   });
 
   return actions.sort((a, b) => a.at - b.at || order(a) - order(b));

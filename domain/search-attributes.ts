@@ -42,5 +42,8 @@ export const SEARCH_ATTRIBUTE_CLI_TYPES: Record<string, string> = {
 
 /** `Name=Type` pairs for the dev server command line. */
 export function searchAttributeFlags(): string[] {
-  return AUDIT_SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k.name}=${SEARCH_ATTRIBUTE_CLI_TYPES[k.type]}`]);
+  return AUDIT_SEARCH_ATTRIBUTES.flatMap((k) => [
+    '--search-attribute',
+    `${k.name}=${SEARCH_ATTRIBUTE_CLI_TYPES[k.type]}`,
+  ]);
 }

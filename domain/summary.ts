@@ -16,4 +16,3 @@ export function demandSummary(spec: DemandSpec): string {
   // The UI limit is 200 bytes; organisation names can be long.
   return new TextEncoder().encode(line).length <= 200 ? line : `${line.slice(0, 180)}...`;
 }
-

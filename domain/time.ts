@@ -246,11 +246,19 @@ export function parseDeadline(text: string, timeZone: string): { ms: number } | 
   }
   const m = LOCAL_RE.exec(s);
   if (!m) {
-    return { error: `"${s}" is not a date-time: write a local time like 2027-06-07T17:00 (read in ${timeZone}) or an instant like 2027-06-08T00:00:00Z` };
+    return {
+      error: `"${s}" is not a date-time: write a local time like 2027-06-07T17:00 (read in ${timeZone}) or an instant like 2027-06-08T00:00:00Z`,
+    };
   }
   const w: WallTime = { year: +m[1]!, month: +m[2]!, day: +m[3]!, hour: +m[4]!, minute: +m[5]!, second: +(m[6] ?? 0) };
   const check = new Date(Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second));
-  if (check.getUTCMonth() !== w.month - 1 || check.getUTCDate() !== w.day || w.hour > 23 || w.minute > 59 || w.second > 59) {
+  if (
+    check.getUTCMonth() !== w.month - 1 ||
+    check.getUTCDate() !== w.day ||
+    w.hour > 23 ||
+    w.minute > 59 ||
+    w.second > 59
+  ) {
     return { error: `"${s}" is not a real date-time` };
   }
   return { ms: fromWall(w, timeZone) };
@@ -262,7 +270,20 @@ export function isoInstant(ms: number): string {
 }
 
 /** English month names, lower-case, January first (for reading dates in text). */
-export const MONTH_NAMES = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'] as const;
+export const MONTH_NAMES = [
+  'january',
+  'february',
+  'march',
+  'april',
+  'may',
+  'june',
+  'july',
+  'august',
+  'september',
+  'october',
+  'november',
+  'december',
+] as const;
 /** "Jan" .. "Dec", for showing dates. */
 export const MONTH_ABBREVIATIONS = MONTH_NAMES.map((m) => `${m[0]!.toUpperCase()}${m.slice(1, 3)}`);
 const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];

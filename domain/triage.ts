@@ -32,7 +32,10 @@ export interface TriageEntry {
   /** What routing found before it stopped: demand and items, if any. */
   hint?: { demandId?: string; itemIds?: string[] };
   /** The reply, ready to be signalled once ops say where it belongs; its attachments are the entry's. */
-  reply?: Omit<InboundReply, 'itemIds' | 'kind' | 'attachments' | 'attachmentManifest'> & { kind?: InboundReply['kind']; attachments?: EvidenceRef[] };
+  reply?: Omit<InboundReply, 'itemIds' | 'kind' | 'attachments' | 'attachmentManifest'> & {
+    kind?: InboundReply['kind'];
+    attachments?: EvidenceRef[];
+  };
   status: 'open' | 'assigned' | 'discarded';
   decidedBy?: string;
   decidedAt?: string;
@@ -56,20 +59,27 @@ export interface InboxState {
 /** Why the inbox cannot take one more message (then the gateway answers 451: the sender tries again later). */
 export function inboxFullReason(state: InboxState, entry: TriageEntry): string | undefined {
   const open = state.entries.filter((e) => e.status === 'open').length;
-  if (open >= TRIAGE_LIMITS.openEntries) return `the triage inbox is full: ${open} messages wait for review (limit ${TRIAGE_LIMITS.openEntries}); discard or assign some (auditflow inbox)`;
+  if (open >= TRIAGE_LIMITS.openEntries)
+    return `the triage inbox is full: ${open} messages wait for review (limit ${TRIAGE_LIMITS.openEntries}); discard or assign some (auditflow inbox)`;
   const bytes = JSON.stringify(state).length + JSON.stringify(entry).length;
-  if (bytes > TRIAGE_LIMITS.stateBytes) return `the triage inbox is full: it holds ${Math.round(bytes / 1024)} KB (limit ${TRIAGE_LIMITS.stateBytes / 1024} KB); discard or assign some (auditflow inbox)`;
+  if (bytes > TRIAGE_LIMITS.stateBytes)
+    return `the triage inbox is full: it holds ${Math.round(bytes / 1024)} KB (limit ${TRIAGE_LIMITS.stateBytes / 1024} KB); discard or assign some (auditflow inbox)`;
   return undefined;
 }
 
 /** Checks that an entry is within the sizes the inbox keeps (the gateway builds entries to fit). */
 export function triageEntryProblem(e: TriageEntry): string | undefined {
   if (!/^[0-9a-f]{16}$/.test(e.id)) return 'id must be 16 hex digits';
-  if (e.reason.length > TRIAGE_LIMITS.reasonChars) return `reason has ${e.reason.length} characters (limit ${TRIAGE_LIMITS.reasonChars})`;
-  if ((e.subject?.length ?? 0) > INBOUND_LIMITS.subjectChars) return `subject has ${e.subject!.length} characters (limit ${INBOUND_LIMITS.subjectChars})`;
-  if ((e.messageId?.length ?? 0) > INBOUND_LIMITS.messageIdChars) return `Message-ID has ${e.messageId!.length} characters (limit ${INBOUND_LIMITS.messageIdChars})`;
-  if (e.envelope.to.length > TRIAGE_LIMITS.envelopeRecipients) return `${e.envelope.to.length} envelope recipients (limit ${TRIAGE_LIMITS.envelopeRecipients})`;
-  if (e.attachments.length > INBOUND_LIMITS.inlineAttachments || (e.reply?.attachments?.length ?? 0) > 0) return 'attachments must be listed once, at most ' + INBOUND_LIMITS.inlineAttachments + ' inline';
+  if (e.reason.length > TRIAGE_LIMITS.reasonChars)
+    return `reason has ${e.reason.length} characters (limit ${TRIAGE_LIMITS.reasonChars})`;
+  if ((e.subject?.length ?? 0) > INBOUND_LIMITS.subjectChars)
+    return `subject has ${e.subject!.length} characters (limit ${INBOUND_LIMITS.subjectChars})`;
+  if ((e.messageId?.length ?? 0) > INBOUND_LIMITS.messageIdChars)
+    return `Message-ID has ${e.messageId!.length} characters (limit ${INBOUND_LIMITS.messageIdChars})`;
+  if (e.envelope.to.length > TRIAGE_LIMITS.envelopeRecipients)
+    return `${e.envelope.to.length} envelope recipients (limit ${TRIAGE_LIMITS.envelopeRecipients})`;
+  if (e.attachments.length > INBOUND_LIMITS.inlineAttachments || (e.reply?.attachments?.length ?? 0) > 0)
+    return 'attachments must be listed once, at most ' + INBOUND_LIMITS.inlineAttachments + ' inline';
   return undefined;
 }
 

@@ -20,7 +20,10 @@ const DEFINITE_MISS = new Set(['ENOTFOUND', 'ENODATA']);
  * `ttlMs`, and concurrent lookups of the same name share one query: replies from one sender look up the
  * same few records, and a resolver that rate-limits turns each dropped query into a wait of seconds.
  */
-export function cachingResolver(base: DnsResolver = (name, rrtype) => dns.promises.resolve(name, rrtype as 'TXT'), opts: { ttlMs?: number; max?: number; now?: () => number } = {}): DnsResolver {
+export function cachingResolver(
+  base: DnsResolver = (name, rrtype) => dns.promises.resolve(name, rrtype as 'TXT'),
+  opts: { ttlMs?: number; max?: number; now?: () => number } = {},
+): DnsResolver {
   const ttlMs = opts.ttlMs ?? 60_000;
   const max = opts.max ?? 10_000;
   const now = opts.now ?? Date.now;
@@ -83,7 +86,9 @@ function firstSealer(arcResult: unknown): string | undefined {
   const chain = arcResult ? (arcResult as { chain?: ArcHop[] }).chain : undefined;
   const first = Array.isArray(chain) ? chain.find((hop) => hop.i === 1) : undefined;
   const seal = first?.['arc-seal']?.original;
-  return seal ? /(?:^|[\s;])d\s*=\s*([a-z0-9.-]+)/i.exec(String(seal).replace(/\r?\n[ \t]+/g, ' '))?.[1]?.toLowerCase() : undefined;
+  return seal
+    ? /(?:^|[\s;])d\s*=\s*([a-z0-9.-]+)/i.exec(String(seal).replace(/\r?\n[ \t]+/g, ' '))?.[1]?.toLowerCase()
+    : undefined;
 }
 
 /**
@@ -110,7 +115,12 @@ function firstHopDmarcPass(arcResult: unknown, fromDomain: string): boolean {
 }
 
 /** Authenticates a raw message (bytes, or a stream of them) and applies the demand's policy. */
-export async function checkSender(raw: Buffer | Readable, input: AuthInput, profile: Pick<InboundProfile, 'authentication' | 'warnDomains'>, fromAddress: string): Promise<AuthVerdict> {
+export async function checkSender(
+  raw: Buffer | Readable,
+  input: AuthInput,
+  profile: Pick<InboundProfile, 'authentication' | 'warnDomains'>,
+  fromAddress: string,
+): Promise<AuthVerdict> {
   const r = await authenticate(raw, {
     ...(input.ip ? { ip: input.ip } : {}),
     ...(input.helo ? { helo: input.helo } : {}),
@@ -127,10 +137,16 @@ export async function checkSender(raw: Buffer | Readable, input: AuthInput, prof
   const dmarc = r.dmarc ? String(r.dmarc.status?.result ?? 'none') : 'none';
   const arc = r.arc ? String(r.arc.status?.result ?? 'none') : 'none';
   const sealer = firstSealer(r.arc);
-  const trusted = (input.trustedArcSealers ?? []).some((t) => sealer !== undefined && (sealer === t.toLowerCase() || sealer.endsWith(`.${t.toLowerCase()}`)));
+  const trusted = (input.trustedArcSealers ?? []).some(
+    (t) => sealer !== undefined && (sealer === t.toLowerCase() || sealer.endsWith(`.${t.toLowerCase()}`)),
+  );
   // Anyone can seal a chain that claims dmarc=pass; only a forwarder we trust may vouch.
   const arcVouches = arc === 'pass' && trusted && firstHopDmarcPass(r.arc, fromDomain);
-  const dkimText = dkimResults.length ? dkimResults.map((d) => `${d.status?.result ?? 'none'}${d.signingDomain ? ` (${d.signingDomain})` : ''}`).join(', ') : 'none';
+  const dkimText = dkimResults.length
+    ? dkimResults
+        .map((d) => `${d.status?.result ?? 'none'}${d.signingDomain ? ` (${d.signingDomain})` : ''}`)
+        .join(', ')
+    : 'none';
   let ok: boolean;
   let detail: string;
   if (profile.authentication === 'none') {
@@ -138,10 +154,19 @@ export async function checkSender(raw: Buffer | Readable, input: AuthInput, prof
     detail = 'the demand does not require authentication';
   } else if (profile.authentication === 'aligned-dkim') {
     ok = alignedDkim || arcVouches;
-    detail = alignedDkim ? `DKIM signature aligned with ${fromDomain}` : arcVouches ? 'ARC chain vouches for DMARC pass at the forwarder' : `no DKIM signature aligned with ${fromDomain}`;
+    detail = alignedDkim
+      ? `DKIM signature aligned with ${fromDomain}`
+      : arcVouches
+        ? 'ARC chain vouches for DMARC pass at the forwarder'
+        : `no DKIM signature aligned with ${fromDomain}`;
   } else {
     ok = dmarc === 'pass' || arcVouches;
-    detail = dmarc === 'pass' ? `DMARC pass for ${fromDomain}` : arcVouches ? 'ARC chain vouches for DMARC pass at the forwarder' : `DMARC ${dmarc} for ${fromDomain}`;
+    detail =
+      dmarc === 'pass'
+        ? `DMARC pass for ${fromDomain}`
+        : arcVouches
+          ? 'ARC chain vouches for DMARC pass at the forwarder'
+          : `DMARC ${dmarc} for ${fromDomain}`;
   }
   const warnable = !ok && profile.warnDomains.includes(fromDomain);
   return {

@@ -37,14 +37,21 @@ export interface ImapPoller {
 function recipientsFromHeaders(raw: Buffer): string[] {
   const end = raw.indexOf('\r\n\r\n');
   const head = raw.subarray(0, end === -1 ? Math.min(raw.length, 64 * 1024) : end).toString('latin1');
-  return [...head.matchAll(/^(?:delivered-to|x-original-to|envelope-to):\s*<?([^>\s]+)>?/gim)].map((m) => m[1]!.toLowerCase());
+  return [...head.matchAll(/^(?:delivered-to|x-original-to|envelope-to):\s*<?([^>\s]+)>?/gim)].map((m) =>
+    m[1]!.toLowerCase(),
+  );
 }
 
 function responseText(err: unknown): string {
   return String((err as { responseText?: string }).responseText ?? (err as Error).message);
 }
 
-const add = (a: PassCounts, b: PassCounts): PassCounts => ({ recorded: a.recorded + b.recorded, triaged: a.triaged + b.triaged, deferred: a.deferred + b.deferred, failed: a.failed + b.failed });
+const add = (a: PassCounts, b: PassCounts): PassCounts => ({
+  recorded: a.recorded + b.recorded,
+  triaged: a.triaged + b.triaged,
+  deferred: a.deferred + b.deferred,
+  failed: a.failed + b.failed,
+});
 
 /** Connects, makes sure the destination folders exist, and starts watching. */
 export async function startImapPoller(opts: ImapPollerOptions): Promise<ImapPoller> {
@@ -122,9 +129,14 @@ export async function startImapPoller(opts: ImapPollerOptions): Promise<ImapPoll
           if (!msg || !msg.source) continue;
           try {
             const raw = await opts.intake.evidence.put(msg.source, { contentType: 'message/rfc822' });
-            const outcome = await processInbound(raw, { channel: 'imap', rcptTo: recipientsFromHeaders(msg.source) }, opts.intake);
+            const outcome = await processInbound(
+              raw,
+              { channel: 'imap', rcptTo: recipientsFromHeaders(msg.source) },
+              opts.intake,
+            );
             destination = outcome.result === 'recorded' ? opts.processed : opts.quarantine;
-            done = outcome.result === 'recorded' ? `recorded for ${outcome.demandId}` : `kept for triage: ${outcome.reason}`;
+            done =
+              outcome.result === 'recorded' ? `recorded for ${outcome.demandId}` : `kept for triage: ${outcome.reason}`;
           } catch (err) {
             if (err instanceof TemporalUnavailable || err instanceof Deferred) {
               counts.deferred += 1;
@@ -145,7 +157,9 @@ export async function startImapPoller(opts: ImapPollerOptions): Promise<ImapPoll
         } else {
           unmoved.set(key, destination);
           counts.failed += 1;
-          opts.log(`IMAP uid ${uid}: ${done}, but the move to ${destination} failed; it stays in ${opts.folder} until a move succeeds`);
+          opts.log(
+            `IMAP uid ${uid}: ${done}, but the move to ${destination} failed; it stays in ${opts.folder} until a move succeeds`,
+          );
         }
       }
     } finally {

@@ -84,12 +84,25 @@ export interface InboundEnvelope {
 }
 
 export type IntakeOutcome =
-  | { result: 'recorded'; demandId: string; itemIds: string[]; kind: InboundReply['kind']; messageId: string; duplicate: boolean; auth?: string }
+  | {
+      result: 'recorded';
+      demandId: string;
+      itemIds: string[];
+      kind: InboundReply['kind'];
+      messageId: string;
+      duplicate: boolean;
+      auth?: string;
+    }
   | { result: 'triaged'; id: string; reason: string };
 
 function isConnectivity(err: unknown): boolean {
   const e = err as { code?: number; name?: string; message?: string };
-  return e.name === 'ServiceError' || e.code === 14 || e.code === 4 || /UNAVAILABLE|DEADLINE_EXCEEDED|ECONNREFUSED|No connection established/i.test(e.message ?? '');
+  return (
+    e.name === 'ServiceError' ||
+    e.code === 14 ||
+    e.code === 4 ||
+    /UNAVAILABLE|DEADLINE_EXCEEDED|ECONNREFUSED|No connection established/i.test(e.message ?? '')
+  );
 }
 
 /** A Temporal call with a deadline: a sender waits at most this long before hearing 451. */
@@ -132,21 +145,49 @@ export function createProfileCache(opts: { ttlMs?: number; max?: number; now?: (
 }
 
 /** Lists a message's attachments for history: inline when few, else as a stored manifest referenced by hash. */
-async function listAttachments(store: EvidenceStore, attachments: EvidenceRef[]): Promise<Pick<InboundReply, 'attachments' | 'attachmentManifest'>> {
+async function listAttachments(
+  store: EvidenceStore,
+  attachments: EvidenceRef[],
+): Promise<Pick<InboundReply, 'attachments' | 'attachmentManifest'>> {
   if (attachments.length <= INBOUND_LIMITS.inlineAttachments) return { attachments };
-  const manifest = Buffer.from(`${JSON.stringify({ format: 'auditflow-attachments', version: 1, attachments }, null, 1)}\n`);
+  const manifest = Buffer.from(
+    `${JSON.stringify({ format: 'auditflow-attachments', version: 1, attachments }, null, 1)}\n`,
+  );
   const ref = await store.put(manifest, { contentType: 'application/json', filename: 'attachments.json' });
-  return { attachments: [], attachmentManifest: { sha256: ref.sha256, size: ref.size, count: attachments.length, bytes: attachments.reduce((n, a) => n + a.size, 0) } };
+  return {
+    attachments: [],
+    attachmentManifest: {
+      sha256: ref.sha256,
+      size: ref.size,
+      count: attachments.length,
+      bytes: attachments.reduce((n, a) => n + a.size, 0),
+    },
+  };
 }
 
 /** Runs one stored message through the pipeline. */
 export async function processInbound(raw: EvidenceRef, env: InboundEnvelope, deps: IntakeDeps): Promise<IntakeOutcome> {
   const now = deps.now?.() ?? new Date();
   const digest = raw.sha256;
-  const envelope = { ...(env.mailFrom ? { from: env.mailFrom.slice(0, 254) } : {}), to: env.rcptTo.slice(0, TRIAGE_LIMITS.envelopeRecipients).map((r) => r.slice(0, 254)), ...(env.remoteAddress ? { remoteAddress: env.remoteAddress } : {}) };
+  const envelope = {
+    ...(env.mailFrom ? { from: env.mailFrom.slice(0, 254) } : {}),
+    to: env.rcptTo.slice(0, TRIAGE_LIMITS.envelopeRecipients).map((r) => r.slice(0, 254)),
+    ...(env.remoteAddress ? { remoteAddress: env.remoteAddress } : {}),
+  };
 
   const triage = async (reason: string, extra: Partial<TriageEntry> = {}): Promise<IntakeOutcome> => {
-    const entry: TriageEntry = { id: digest.slice(0, 16), receivedAt: now.toISOString(), channel: env.channel, envelope, raw, attachments: [], ...extra, reason: reason.slice(0, TRIAGE_LIMITS.reasonChars), status: 'open', deliveries: 1 };
+    const entry: TriageEntry = {
+      id: digest.slice(0, 16),
+      receivedAt: now.toISOString(),
+      channel: env.channel,
+      envelope,
+      raw,
+      attachments: [],
+      ...extra,
+      reason: reason.slice(0, TRIAGE_LIMITS.reasonChars),
+      status: 'open',
+      deliveries: 1,
+    };
     const inbox = deps.client.workflow.getHandle(inboxWorkflowId(deps.taskQueue));
     try {
       await temporal(deps, async () => {
@@ -155,7 +196,13 @@ export async function processInbound(raw: EvidenceRef, env: InboundEnvelope, dep
         } catch (err) {
           if (!(err instanceof WorkflowNotFoundError)) throw err;
           // The first kept message starts the inbox (a plain start: no Update-with-Start needed on the server).
-          await deps.client.workflow.start('inboxWorkflow', { workflowId: inbox.workflowId, taskQueue: deps.taskQueue, args: [{}], workflowIdConflictPolicy: 'USE_EXISTING', staticSummary: 'auditflow triage inbox: replies kept for ops to assign or discard' });
+          await deps.client.workflow.start('inboxWorkflow', {
+            workflowId: inbox.workflowId,
+            taskQueue: deps.taskQueue,
+            args: [{}],
+            workflowIdConflictPolicy: 'USE_EXISTING',
+            staticSummary: 'auditflow triage inbox: replies kept for ops to assign or discard',
+          });
           return await inbox.executeUpdate(addTriageUpdate, { args: [entry] });
         }
       });
@@ -174,21 +221,34 @@ export async function processInbound(raw: EvidenceRef, env: InboundEnvelope, dep
     p = await (deps.parseSlots ?? defaultSlots).run(() => parseStored(raw, deps.evidence, deps.parseMs));
   } catch (err) {
     if (err instanceof UnparseableMessage) return triage(`malformed: ${err.reason}`);
-    if (err instanceof ParseTimeout) throw new Deferred(err.message, '4.3.0 The message could not be processed in time; please try again later');
+    if (err instanceof ParseTimeout)
+      throw new Deferred(err.message, '4.3.0 The message could not be processed in time; please try again later');
     throw err;
   }
   const longId = p.messageId !== undefined && p.messageId.length > INBOUND_LIMITS.messageIdChars;
   // An absurd Message-ID is not carried into history: the message keeps a name made from its hash.
   const messageId = p.messageId && !longId ? p.messageId : `<${digest}@${longId ? 'long' : 'no'}-message-id.invalid>`;
   const c = classify(p, now);
-  const settings = { hmac: deps.hmac, replyDomain: deps.replyDomain, replyLocalPart: deps.replyLocalPart, now: now.getTime() };
+  const settings = {
+    hmac: deps.hmac,
+    replyDomain: deps.replyDomain,
+    replyLocalPart: deps.replyLocalPart,
+    now: now.getTime(),
+  };
   let routed = routeMessage(p, env.rcptTo, settings);
-  if (!routed.ok && c.kind === 'bounce' && c.returnedMessageIds.length) routed = routeMessage({ ...p, inReplyTo: c.returnedMessageIds[0], references: c.returnedMessageIds }, [], settings);
+  if (!routed.ok && c.kind === 'bounce' && c.returnedMessageIds.length)
+    routed = routeMessage({ ...p, inReplyTo: c.returnedMessageIds[0], references: c.returnedMessageIds }, [], settings);
 
-  const textRef = p.newText ? await deps.evidence.put(Buffer.from(p.newText, 'utf8'), { contentType: 'text/plain', filename: 'new-text.txt' }) : undefined;
+  const textRef = p.newText
+    ? await deps.evidence.put(Buffer.from(p.newText, 'utf8'), { contentType: 'text/plain', filename: 'new-text.txt' })
+    : undefined;
   const listed = await listAttachments(deps.evidence, p.attachments);
   const from = p.from && EmailAddress.safeParse(p.from.address).success ? p.from : undefined;
-  const noAutoReply = autoReplyBlock(p.headers, { channel: env.channel, ...(env.mailFrom !== undefined ? { mailFrom: env.mailFrom } : {}), replyDomain: deps.replyDomain });
+  const noAutoReply = autoReplyBlock(p.headers, {
+    channel: env.channel,
+    ...(env.mailFrom !== undefined ? { mailFrom: env.mailFrom } : {}),
+    replyDomain: deps.replyDomain,
+  });
   const draft = from
     ? {
         messageId,
@@ -213,7 +273,10 @@ export async function processInbound(raw: EvidenceRef, env: InboundEnvelope, dep
       ...(draft ? { reply: { ...draft, kind: c.kind === 'extension-request' ? 'extension-request' : 'answer' } } : {}),
     });
 
-  if (longId) return keep(`malformed: its Message-ID has ${p.messageId!.length} characters (limit ${INBOUND_LIMITS.messageIdChars})`);
+  if (longId)
+    return keep(
+      `malformed: its Message-ID has ${p.messageId!.length} characters (limit ${INBOUND_LIMITS.messageIdChars})`,
+    );
   if (!routed.ok) return keep(`unmatched: ${routed.reason}`);
   const route = routed.route;
   const hint = { demandId: route.demandId };
@@ -222,11 +285,13 @@ export async function processInbound(raw: EvidenceRef, env: InboundEnvelope, dep
   if (!profile) {
     try {
       const desc = await temporal(deps, () => handle.describe());
-      if (desc.status.name !== 'RUNNING') return keep(`demand ${route.demandId} has ended (${desc.status.name.toLowerCase()})`, hint);
+      if (desc.status.name !== 'RUNNING')
+        return keep(`demand ${route.demandId} has ended (${desc.status.name.toLowerCase()})`, hint);
       profile = desc.memo?.[INBOUND_MEMO_KEY] as InboundProfile | undefined;
       if (profile) deps.profiles?.set(route.demandId, profile);
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return keep(`no demand ${route.demandId} on this Temporal namespace`, hint);
+      if (err instanceof WorkflowNotFoundError)
+        return keep(`no demand ${route.demandId} on this Temporal namespace`, hint);
       throw err;
     }
   }
@@ -237,7 +302,11 @@ export async function processInbound(raw: EvidenceRef, env: InboundEnvelope, dep
   let bounceFacts: Pick<InboundReply, 'failedRecipient' | 'originalMessageId'> = {};
   if (c.kind === 'bounce') {
     // A report comes from the null sender and proves nothing about its From: it must prove itself.
-    if (!c.permanent) return keep(`a temporary delivery delay report for ${c.failedRecipient ?? 'a recipient'}; nothing to do unless it becomes permanent`, hint);
+    if (!c.permanent)
+      return keep(
+        `a temporary delivery delay report for ${c.failedRecipient ?? 'a recipient'}; nothing to do unless it becomes permanent`,
+        hint,
+      );
     const proof = verifyBounce(p, c, route, routed.via, deps.hmac, deps.replyDomain, now.getTime());
     if (!proof.ok) return keep(`unverifiable delivery report: ${proof.reason}`, hint);
     bounceFacts = { failedRecipient: proof.failedRecipient, originalMessageId: proof.originalMessageId };
@@ -245,17 +314,43 @@ export async function processInbound(raw: EvidenceRef, env: InboundEnvelope, dep
     // A reply address is bound to its recipient: another listed contact may use it, nobody else.
     if (!profile.contacts.includes(draft.from)) {
       const domain = draft.from.split('@')[1] ?? '';
-      const why = profile.domains.includes(domain) ? ` (it writes from the counterparty's domain ${domain}; assign it if it answers)` : '';
+      const why = profile.domains.includes(domain)
+        ? ` (it writes from the counterparty's domain ${domain}; assign it if it answers)`
+        : '';
       return keep(`sender ${draft.from} is not a listed contact of demand ${route.demandId}${why}`, hint);
     }
-    const verdict = await checkSender(deps.evidence.open(raw.sha256), { ...(env.remoteAddress ? { ip: env.remoteAddress } : {}), ...(env.helo ? { helo: env.helo } : {}), ...(env.mailFrom ? { mailFrom: env.mailFrom } : {}), mta: deps.mta, ...(deps.resolver ? { resolver: deps.resolver } : {}), trustedArcSealers: deps.trustedArcSealers ?? [] }, profile, draft.from);
-    auth = Object.fromEntries(Object.entries({ ...verdict, mode: deps.authMode, routedBy: routed.via }).map(([k, v]) => [k, String(v).slice(0, INBOUND_LIMITS.authValueChars)]));
-    if (verdict.decision === 'fail' && deps.authMode === 'enforce') return keep(`unauthenticated: ${verdict.detail} (spf=${verdict.spf}, dkim=${verdict.dkim}, dmarc=${verdict.dmarc}, arc=${verdict.arc})`, hint);
+    const verdict = await checkSender(
+      deps.evidence.open(raw.sha256),
+      {
+        ...(env.remoteAddress ? { ip: env.remoteAddress } : {}),
+        ...(env.helo ? { helo: env.helo } : {}),
+        ...(env.mailFrom ? { mailFrom: env.mailFrom } : {}),
+        mta: deps.mta,
+        ...(deps.resolver ? { resolver: deps.resolver } : {}),
+        trustedArcSealers: deps.trustedArcSealers ?? [],
+      },
+      profile,
+      draft.from,
+    );
+    auth = Object.fromEntries(
+      Object.entries({ ...verdict, mode: deps.authMode, routedBy: routed.via }).map(([k, v]) => [
+        k,
+        String(v).slice(0, INBOUND_LIMITS.authValueChars),
+      ]),
+    );
+    if (verdict.decision === 'fail' && deps.authMode === 'enforce')
+      return keep(
+        `unauthenticated: ${verdict.detail} (spf=${verdict.spf}, dkim=${verdict.dkim}, dmarc=${verdict.dmarc}, arc=${verdict.arc})`,
+        hint,
+      );
   }
 
   const itemIds = c.kind === 'bounce' ? [] : route.itemId ? [route.itemId] : attributeItems(p, profile);
   if (c.kind === 'answer' && itemIds.length === 0 && profile.items.length > 1) {
-    return keep(`ambiguous: a reply to demand ${route.demandId} that names no item (tag the subject with [item-id] or assign it)`, hint);
+    return keep(
+      `ambiguous: a reply to demand ${route.demandId} that names no item (tag the subject with [item-id] or assign it)`,
+      hint,
+    );
   }
   const requested = c.requestedDate ? parseDeadlineIn(profile, c.requestedDate) : undefined;
   const payload: InboundReply = {
@@ -274,13 +369,34 @@ export async function processInbound(raw: EvidenceRef, env: InboundEnvelope, dep
   try {
     result = await temporal(deps, () => handle.executeUpdate(recordReplyUpdate, { args: [payload] }));
   } catch (err) {
-    const why = err instanceof WorkflowUpdateFailedError ? ((err.cause as Error | undefined)?.message ?? err.message) : undefined;
-    if (why !== undefined) return keep(c.kind === 'bounce' ? `unverifiable delivery report: ${why}` : `refused by demand ${route.demandId}: ${why}`, hint);
-    if (err instanceof WorkflowNotFoundError || /already completed|not found/i.test((err as Error).message)) return keep(`demand ${route.demandId} ended while the message was being recorded`, hint);
+    const why =
+      err instanceof WorkflowUpdateFailedError ? ((err.cause as Error | undefined)?.message ?? err.message) : undefined;
+    if (why !== undefined)
+      return keep(
+        c.kind === 'bounce' ? `unverifiable delivery report: ${why}` : `refused by demand ${route.demandId}: ${why}`,
+        hint,
+      );
+    if (err instanceof WorkflowNotFoundError || /already completed|not found/i.test((err as Error).message))
+      return keep(`demand ${route.demandId} ended while the message was being recorded`, hint);
     throw err;
   }
-  deps.log?.('recorded', { demandId: route.demandId, itemIds: result.itemIds, kind: c.kind, messageId, auth: auth?.decision, duplicate: result.outcome === 'duplicate' });
-  return { result: 'recorded', demandId: route.demandId, itemIds: result.itemIds, kind: c.kind, messageId, duplicate: result.outcome === 'duplicate', ...(auth ? { auth: auth.decision } : {}) };
+  deps.log?.('recorded', {
+    demandId: route.demandId,
+    itemIds: result.itemIds,
+    kind: c.kind,
+    messageId,
+    auth: auth?.decision,
+    duplicate: result.outcome === 'duplicate',
+  });
+  return {
+    result: 'recorded',
+    demandId: route.demandId,
+    itemIds: result.itemIds,
+    kind: c.kind,
+    messageId,
+    duplicate: result.outcome === 'duplicate',
+    ...(auth ? { auth: auth.decision } : {}),
+  };
 }
 
 /** The date a counterparty asked for, as an instant at the demand's deadline time in its zone. */

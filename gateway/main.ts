@@ -15,7 +15,11 @@ import { createSlots } from './slots';
 import { startSmtpGateway, type SmtpGateway } from './smtp';
 
 /** The pipeline's dependencies for a config and a client. */
-export function intakeDeps(config: AuditflowConfig, client: Client, opts: { resolver?: DnsResolver; log?: IntakeDeps['log'] } = {}): IntakeDeps {
+export function intakeDeps(
+  config: AuditflowConfig,
+  client: Client,
+  opts: { resolver?: DnsResolver; log?: IntakeDeps['log'] } = {},
+): IntakeDeps {
   return {
     client,
     evidence: createFileEvidenceStore(config.evidenceDir),
@@ -42,9 +46,24 @@ export interface Gateway {
 }
 
 /** Starts the SMTP gateway and, when configured, the IMAP poller. */
-export async function startGateway(config: AuditflowConfig, client: Client, log: (line: string) => void, opts: { resolver?: DnsResolver; port?: number } = {}): Promise<Gateway> {
+export async function startGateway(
+  config: AuditflowConfig,
+  client: Client,
+  log: (line: string) => void,
+  opts: { resolver?: DnsResolver; port?: number } = {},
+): Promise<Gateway> {
   const deps = intakeDeps(config, client, opts);
-  const smtp = await startSmtpGateway({ host: config.gateway.host, port: opts.port ?? config.gateway.port, maxBytes: config.gateway.maxBytes, ...(config.gateway.tls ? { tls: config.gateway.tls } : {}), name: config.gateway.hostname, intake: deps, log, maxClientsPerAddress: config.gateway.connectionsPerClient, idleTimeoutMs: config.gateway.idleTimeoutMs });
+  const smtp = await startSmtpGateway({
+    host: config.gateway.host,
+    port: opts.port ?? config.gateway.port,
+    maxBytes: config.gateway.maxBytes,
+    ...(config.gateway.tls ? { tls: config.gateway.tls } : {}),
+    name: config.gateway.hostname,
+    intake: deps,
+    log,
+    maxClientsPerAddress: config.gateway.connectionsPerClient,
+    idleTimeoutMs: config.gateway.idleTimeoutMs,
+  });
   const imap = config.imap ? await startImapPoller({ ...config.imap, intake: deps, log }) : undefined;
   return {
     smtp,
@@ -64,7 +83,9 @@ async function main(): Promise<void> {
   const connection = await connectWithRetry(() => connectClient(target), target, { timeoutMs: 120_000, log });
   const client = new Client({ connection, namespace: target.namespace });
   const gateway = await startGateway(config, client, log);
-  log(`gateway ready: SMTP on ${config.gateway.host}:${gateway.smtp.port} for *@${config.replyDomain} (authentication ${config.gateway.authMode}, limit ${config.gateway.maxBytes} bytes)${config.imap ? `; IMAP ${new URL(config.imap.url).host} folder ${config.imap.folder}` : ''}`);
+  log(
+    `gateway ready: SMTP on ${config.gateway.host}:${gateway.smtp.port} for *@${config.replyDomain} (authentication ${config.gateway.authMode}, limit ${config.gateway.maxBytes} bytes)${config.imap ? `; IMAP ${new URL(config.imap.url).host} folder ${config.imap.folder}` : ''}`,
+  );
   const stop = async () => {
     await gateway.close();
     await connection.close();

@@ -25,8 +25,10 @@ export function headerBlock(prefix: Buffer, totalSize: number): string {
   const crlf = prefix.indexOf('\r\n\r\n');
   const lf = prefix.indexOf('\n\n');
   const end = crlf === -1 ? lf : lf === -1 ? crlf : Math.min(crlf, lf);
-  if (end === -1 && totalSize > MIME_LIMITS.headerBytes) throw new UnparseableMessage(`header block larger than ${MIME_LIMITS.headerBytes} bytes`);
-  if (end > MIME_LIMITS.headerBytes) throw new UnparseableMessage(`header block of ${end} bytes is larger than ${MIME_LIMITS.headerBytes}`);
+  if (end === -1 && totalSize > MIME_LIMITS.headerBytes)
+    throw new UnparseableMessage(`header block larger than ${MIME_LIMITS.headerBytes} bytes`);
+  if (end > MIME_LIMITS.headerBytes)
+    throw new UnparseableMessage(`header block of ${end} bytes is larger than ${MIME_LIMITS.headerBytes}`);
   return prefix.subarray(0, end === -1 ? prefix.length : end).toString('latin1');
 }
 
@@ -34,7 +36,8 @@ export function headerBlock(prefix: Buffer, totalSize: number): string {
 export function checkAddressCount(head: string): void {
   const addressHeaders = head.match(/^(to|cc|bcc|from|reply-to):.*(?:\r?\n[ \t].*)*/gim) ?? [];
   const addressCount = addressHeaders.reduce((n, h) => n + (h.match(/@/g)?.length ?? 0), 0);
-  if (addressCount > MIME_LIMITS.addresses) throw new UnparseableMessage(`${addressCount} addresses in the headers (limit ${MIME_LIMITS.addresses})`);
+  if (addressCount > MIME_LIMITS.addresses)
+    throw new UnparseableMessage(`${addressCount} addresses in the headers (limit ${MIME_LIMITS.addresses})`);
 }
 
 /** The boundary parameter of a Content-Type, also when split into RFC 2231 continuations (boundary*0, boundary*1). */
@@ -132,7 +135,8 @@ export async function checkDepth(source: Readable): Promise<void> {
   try {
     for await (const line of lines) {
       scanner.line(line);
-      if (scanner.max > MIME_LIMITS.multipartDepth) throw new UnparseableMessage(`multipart parts nested more than ${MIME_LIMITS.multipartDepth} levels deep`);
+      if (scanner.max > MIME_LIMITS.multipartDepth)
+        throw new UnparseableMessage(`multipart parts nested more than ${MIME_LIMITS.multipartDepth} levels deep`);
     }
   } finally {
     lines.close();

@@ -69,7 +69,6 @@ function headerText(v: unknown): string {
 // eslint-disable-next-line no-control-regex -- a stored file name gets no control characters and no path
 const UNSAFE_IN_FILENAME = /[\u0000-\u001f\u007f/\\]+/g;
 
-
 /** A file name safe to keep: no control characters, no path, at most INBOUND_LIMITS.fileNameChars (its end kept). */
 export function cleanFileName(name: string): string {
   const cleaned = name.replace(UNSAFE_IN_FILENAME, '_').trim();
@@ -122,7 +121,15 @@ const REPORT_TYPES = new Set(['message/delivery-status', 'text/rfc822-headers', 
 function runMailParser(source: Readable, store: EvidenceStore, signal: AbortSignal): Promise<Collected> {
   return new Promise((resolve, reject) => {
     const out: Collected = { attachments: [], count: 0 };
-    const parser = new MailParser({ keepDeliveryStatus: true, skipHtmlToText: false, skipTextToHtml: true, skipTextLinks: true, skipImageLinks: true, maxHtmlLengthToParse: 2 * 1024 * 1024, checksumAlgo: false } as never);
+    const parser = new MailParser({
+      keepDeliveryStatus: true,
+      skipHtmlToText: false,
+      skipTextToHtml: true,
+      skipTextLinks: true,
+      skipImageLinks: true,
+      maxHtmlLengthToParse: 2 * 1024 * 1024,
+      checksumAlgo: false,
+    } as never);
     let failed = false;
     const fail = (err: unknown) => {
       if (failed) return;
@@ -146,7 +153,10 @@ function runMailParser(source: Readable, store: EvidenceStore, signal: AbortSign
         await new Promise<void>((r) => a.content.once('end', () => r()));
       } else {
         const filename = a.filename ? cleanFileName(a.filename) : undefined;
-        const stored = await store.putStream(tap ? a.content.pipe(tap) : a.content, { contentType: a.contentType.slice(0, 100), ...(filename ? { filename } : {}) });
+        const stored = await store.putStream(tap ? a.content.pipe(tap) : a.content, {
+          contentType: a.contentType.slice(0, 100),
+          ...(filename ? { filename } : {}),
+        });
         if (stored.ref) out.attachments.push(stored.ref);
       }
       if (a.contentType === 'message/delivery-status') out.deliveryStatus ??= tap!.captured();
@@ -168,13 +178,10 @@ function runMailParser(source: Readable, store: EvidenceStore, signal: AbortSign
         }
         if (data.type === 'attachment') {
           const a = data as MimeAttachment;
-          onAttachment(a).then(
-            () => {
-              a.release?.();
-              reader();
-            },
-            fail,
-          );
+          onAttachment(a).then(() => {
+            a.release?.();
+            reader();
+          }, fail);
           return;
         }
       }
@@ -194,23 +201,34 @@ function runMailParser(source: Readable, store: EvidenceStore, signal: AbortSign
  * Parses a stored message; throws UnparseableMessage when a limit is hit or the parser fails, and
  * ParseTimeout when it takes longer than `timeoutMs`.
  */
-export async function parseStored(raw: EvidenceRef, store: EvidenceStore, timeoutMs: number = LIMITS.parseMs): Promise<ParsedInbound> {
+export async function parseStored(
+  raw: EvidenceRef,
+  store: EvidenceStore,
+  timeoutMs: number = LIMITS.parseMs,
+): Promise<ParsedInbound> {
   const head = headerBlock(await store.readPrefix(raw.sha256, LIMITS.headerBytes * 2), raw.size);
   checkAddressCount(head);
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(new ParseTimeout(timeoutMs)), timeoutMs);
   let mail: Collected;
   try {
-    await Promise.race([checkDepth(store.open(raw.sha256)), new Promise<never>((_, reject) => abort.signal.addEventListener('abort', () => reject(abort.signal.reason), { once: true }))]);
+    await Promise.race([
+      checkDepth(store.open(raw.sha256)),
+      new Promise<never>((_, reject) =>
+        abort.signal.addEventListener('abort', () => reject(abort.signal.reason), { once: true }),
+      ),
+    ]);
     mail = await runMailParser(store.open(raw.sha256), store, abort.signal);
   } catch (err) {
     if (err instanceof UnparseableMessage || err instanceof ParseTimeout) throw err;
-    if (/Max allowed child nodes/.test((err as Error).message)) throw new UnparseableMessage('more than 1000 MIME parts (the parser\'s limit)');
+    if (/Max allowed child nodes/.test((err as Error).message))
+      throw new UnparseableMessage("more than 1000 MIME parts (the parser's limit)");
     throw new UnparseableMessage(`the MIME parser failed: ${(err as Error).message}`);
   } finally {
     clearTimeout(timer);
   }
-  if (mail.count > LIMITS.attachments) throw new UnparseableMessage(`${mail.count} attachments (limit ${LIMITS.attachments})`);
+  if (mail.count > LIMITS.attachments)
+    throw new UnparseableMessage(`${mail.count} attachments (limit ${LIMITS.attachments})`);
   const h = mail.headers ?? new Map<string, HeaderValue>();
   const headers = new Map<string, string>();
   for (const [k, v] of h) headers.set(k.toLowerCase(), headerText(v));
@@ -227,7 +245,9 @@ export async function parseStored(raw: EvidenceRef, store: EvidenceStore, timeou
     ...(inReplyTo ? { inReplyTo } : {}),
     references: refs.filter(Boolean),
     subject: oneLine(String(h.get('subject') ?? ''), 998),
-    ...(fromValue?.address ? { from: { address: fromValue.address.toLowerCase(), ...(fromName ? { name: fromName } : {}) } } : {}),
+    ...(fromValue?.address
+      ? { from: { address: fromValue.address.toLowerCase(), ...(fromName ? { name: fromName } : {}) } }
+      : {}),
     to: addresses(h.get('to') as AddressObject | AddressObject[] | undefined),
     cc: addresses(h.get('cc') as AddressObject | AddressObject[] | undefined),
     ...(date instanceof Date && !Number.isNaN(date.getTime()) ? { date } : {}),

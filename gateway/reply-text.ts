@@ -31,7 +31,12 @@ parentPort.postMessage(new EmailReplyParser().read(workerData.text).getVisibleTe
 /** email-reply-parser in a worker thread, terminated after REPLY_SPLIT_LIMITS.replySplitMs; undefined when it fails or runs out of time. */
 function splitInWorker(text: string): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const worker = new Worker(SPLIT_WORKER, { eval: true, execArgv: [], workerData: { text, module: require.resolve('email-reply-parser') }, resourceLimits: { maxOldGenerationSizeMb: 256 } });
+    const worker = new Worker(SPLIT_WORKER, {
+      eval: true,
+      execArgv: [],
+      workerData: { text, module: require.resolve('email-reply-parser') },
+      resourceLimits: { maxOldGenerationSizeMb: 256 },
+    });
     const done = (value: string | undefined) => {
       clearTimeout(timer);
       resolve(value);
@@ -47,13 +52,18 @@ function splitInWorker(text: string): Promise<string | undefined> {
 /** A linear fallback: the text above the first quoted line, "On ... wrote:" line or forwarded-message marker. */
 function textAboveQuote(text: string): string {
   const lines = text.split(/\r?\n/);
-  const quote = lines.findIndex((l) => /^\s*>/.test(l) || /^-{2,}\s*(Original|Forwarded) Message\s*-{2,}\s*$/i.test(l) || (l.length <= 400 && /^On .+ wrote:?\s*$/.test(l)));
+  const quote = lines.findIndex(
+    (l) =>
+      /^\s*>/.test(l) ||
+      /^-{2,}\s*(Original|Forwarded) Message\s*-{2,}\s*$/i.test(l) ||
+      (l.length <= 400 && /^On .+ wrote:?\s*$/.test(l)),
+  );
   return (quote === -1 ? lines : lines.slice(0, quote)).join('\n');
 }
 
 /** The new text of a reply, trimmed. */
 export async function newTextOf(text: string): Promise<string> {
-  const visible = text.length <= REPLY_SPLIT_LIMITS.replySplitInlineChars ? splitInline(text) : await splitInWorker(text);
+  const visible =
+    text.length <= REPLY_SPLIT_LIMITS.replySplitInlineChars ? splitInline(text) : await splitInWorker(text);
   return (visible ?? textAboveQuote(text)).trim();
 }
-

@@ -39,7 +39,12 @@ const smtpError = (code: number, message: string) => Object.assign(new Error(mes
 
 /** Starts the gateway; resolves once it listens. */
 export async function startSmtpGateway(opts: SmtpGatewayOptions): Promise<SmtpGateway> {
-  const recipientSettings = () => ({ hmac: opts.intake.hmac, replyDomain: opts.intake.replyDomain, replyLocalPart: opts.intake.replyLocalPart, now: Date.now() });
+  const recipientSettings = () => ({
+    hmac: opts.intake.hmac,
+    replyDomain: opts.intake.replyDomain,
+    replyLocalPart: opts.intake.replyLocalPart,
+    now: Date.now(),
+  });
   const perAddress = new Map<string, number>();
   const maxPerAddress = opts.maxClientsPerAddress ?? 20;
   const server = new SMTPServer({
@@ -84,10 +89,18 @@ export async function startSmtpGateway(opts: SmtpGatewayOptions): Promise<SmtpGa
       };
       const handle = async () => {
         // Streamed to the evidence store as it arrives; past the limit the rest is read and dropped.
-        const stored = await opts.intake.evidence.putStream(stream, { contentType: 'message/rfc822' }, { maxBytes: opts.maxBytes });
+        const stored = await opts.intake.evidence.putStream(
+          stream,
+          { contentType: 'message/rfc822' },
+          { maxBytes: opts.maxBytes },
+        );
         if (stored.exceeded || stream.sizeExceeded || !stored.ref) {
           opts.log(`refused a message over ${opts.maxBytes} bytes from ${session.remoteAddress}`);
-          return answer(552, '5.3.4 Message too big', smtpError(552, `5.3.4 Message exceeds the limit of ${opts.maxBytes} bytes`));
+          return answer(
+            552,
+            '5.3.4 Message too big',
+            smtpError(552, `5.3.4 Message exceeds the limit of ${opts.maxBytes} bytes`),
+          );
         }
         const outcome = await processInbound(
           stored.ref,
@@ -106,14 +119,22 @@ export async function startSmtpGateway(opts: SmtpGatewayOptions): Promise<SmtpGa
             : outcome.duplicate
               ? `2.0.0 Already recorded for ${outcome.demandId} (${outcome.kind})`
               : `2.0.0 Recorded for ${outcome.demandId} (${outcome.kind})`;
-        opts.log(`${outcome.result === 'recorded' ? 'recorded' : 'kept for triage'} message from ${session.remoteAddress}: ${outcome.result === 'recorded' ? `${outcome.demandId} ${outcome.itemIds.join(',')} ${outcome.kind}` : outcome.reason}`);
+        opts.log(
+          `${outcome.result === 'recorded' ? 'recorded' : 'kept for triage'} message from ${session.remoteAddress}: ${outcome.result === 'recorded' ? `${outcome.demandId} ${outcome.itemIds.join(',')} ${outcome.kind}` : outcome.reason}`,
+        );
         answer(250, text);
       };
       handle().catch((err: Error) => {
         // Anything unexpected is transient for the sender: it must retry, we must not lose it.
-        const why = err instanceof TemporalUnavailable || err instanceof Deferred ? err.message : `internal error: ${err.message}`;
+        const why =
+          err instanceof TemporalUnavailable || err instanceof Deferred
+            ? err.message
+            : `internal error: ${err.message}`;
         opts.log(`451 to ${session.remoteAddress}: ${why}`);
-        const text = err instanceof Deferred ? err.smtpText : '4.3.0 Temporarily unable to record the message; please try again later';
+        const text =
+          err instanceof Deferred
+            ? err.smtpText
+            : '4.3.0 Temporarily unable to record the message; please try again later';
         answer(451, why, smtpError(451, text));
       });
     },
@@ -124,5 +145,8 @@ export async function startSmtpGateway(opts: SmtpGatewayOptions): Promise<SmtpGa
     server.listen(opts.port, opts.host, () => resolve());
   });
   const addr = server.server.address();
-  return { port: typeof addr === 'object' && addr ? addr.port : opts.port, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return {
+    port: typeof addr === 'object' && addr ? addr.port : opts.port,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }

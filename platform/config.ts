@@ -34,7 +34,10 @@ const domainName = z
   .string()
   .trim()
   .toLowerCase()
-  .regex(/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/, 'must be a domain name such as replies.example.com');
+  .regex(
+    /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/,
+    'must be a domain name such as replies.example.com',
+  );
 
 /** Every environment variable auditflow reads (Temporal's own TEMPORAL_* are read by envconfig). */
 export const EnvSchema = z.object({
@@ -57,20 +60,52 @@ export const EnvSchema = z.object({
     .regex(/^[a-z0-9][a-z0-9._-]{0,20}$/, 'must be 1-21 lower-case letters, digits, dot, dash or underscore')
     .default('audit'),
   AUDITFLOW_GATEWAY_HOST: z.string().trim().min(1, 'must not be empty').default('127.0.0.1'),
-  AUDITFLOW_GATEWAY_MAX_BYTES: z.coerce.number({ error: 'must be a number of bytes' }).int('must be a whole number').min(64 * 1024, 'must be at least 65536').max(200 * 1024 * 1024, 'must be at most 209715200').default(25 * 1024 * 1024),
+  AUDITFLOW_GATEWAY_MAX_BYTES: z.coerce
+    .number({ error: 'must be a number of bytes' })
+    .int('must be a whole number')
+    .min(64 * 1024, 'must be at least 65536')
+    .max(200 * 1024 * 1024, 'must be at most 209715200')
+    .default(25 * 1024 * 1024),
   AUDITFLOW_GATEWAY_TLS_KEY: z.string().trim().min(1).optional(),
   AUDITFLOW_GATEWAY_TLS_CERT: z.string().trim().min(1).optional(),
   AUDITFLOW_GATEWAY_HOSTNAME: z.string().trim().min(1).optional(),
   AUDITFLOW_TRUSTED_ARC_SEALERS: z
     .string()
-    .transform((v) => v.split(',').map((d) => d.trim().toLowerCase()).filter(Boolean))
-    .refine((list) => list.every((d) => /^[a-z0-9.-]+\.[a-z]{2,}$/.test(d)), 'must be a comma-separated list of domains such as forwarder.example.com')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((d) => d.trim().toLowerCase())
+        .filter(Boolean),
+    )
+    .refine(
+      (list) => list.every((d) => /^[a-z0-9.-]+\.[a-z]{2,}$/.test(d)),
+      'must be a comma-separated list of domains such as forwarder.example.com',
+    )
     .optional(),
   AUDITFLOW_INBOUND_AUTH: z.enum(['enforce', 'report'], { error: 'must be enforce or report' }).default('enforce'),
-  AUDITFLOW_GATEWAY_CONNECTIONS_PER_CLIENT: z.coerce.number({ error: 'must be a number of connections' }).int('must be a whole number').min(1, 'must be at least 1').max(1000, 'must be at most 1000').default(20),
-  AUDITFLOW_GATEWAY_IDLE_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).int('must be a whole number').min(5, 'must be at least 5').max(600, 'must be at most 600').default(60),
-  AUDITFLOW_GATEWAY_PARSERS: z.coerce.number({ error: 'must be a number of messages' }).int('must be a whole number').min(1, 'must be at least 1').max(64, 'must be at most 64').default(2),
-  AUDITFLOW_GATEWAY_PARSE_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).min(0.001, 'must be more than 0').max(600, 'must be at most 600').default(15),
+  AUDITFLOW_GATEWAY_CONNECTIONS_PER_CLIENT: z.coerce
+    .number({ error: 'must be a number of connections' })
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(1000, 'must be at most 1000')
+    .default(20),
+  AUDITFLOW_GATEWAY_IDLE_SECONDS: z.coerce
+    .number({ error: 'must be a number of seconds' })
+    .int('must be a whole number')
+    .min(5, 'must be at least 5')
+    .max(600, 'must be at most 600')
+    .default(60),
+  AUDITFLOW_GATEWAY_PARSERS: z.coerce
+    .number({ error: 'must be a number of messages' })
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(64, 'must be at most 64')
+    .default(2),
+  AUDITFLOW_GATEWAY_PARSE_SECONDS: z.coerce
+    .number({ error: 'must be a number of seconds' })
+    .min(0.001, 'must be more than 0')
+    .max(600, 'must be at most 600')
+    .default(15),
   AUDITFLOW_IMAP_URL: z
     .string()
     .trim()
@@ -85,11 +120,30 @@ export const EnvSchema = z.object({
   AUDITFLOW_IMAP_FOLDER: z.string().trim().min(1).default('INBOX'),
   AUDITFLOW_IMAP_PROCESSED: z.string().trim().min(1).default('Processed'),
   AUDITFLOW_IMAP_QUARANTINE: z.string().trim().min(1).default('Quarantine'),
-  AUDITFLOW_IMAP_POLL_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).int('must be a whole number').min(5, 'must be at least 5').max(3600, 'must be at most 3600').default(60),
-  AUDITFLOW_UI_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://temporal.example.com' }).optional(),
-  AUDITFLOW_WORKFLOW_CACHE: z.coerce.number({ error: 'must be a number of workflows' }).int('must be a whole number').min(10, 'must be at least 10').max(100_000, 'must be at most 100000').default(150),
-  AUDITFLOW_WORKER_HEAP_MB: z.coerce.number({ error: 'must be a number of megabytes' }).int('must be a whole number').min(256, 'must be at least 256').max(65_536, 'must be at most 65536').default(640),
-  AUDITFLOW_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'], { error: 'must be one of TRACE, DEBUG, INFO, WARN, ERROR' }).default('INFO'),
+  AUDITFLOW_IMAP_POLL_SECONDS: z.coerce
+    .number({ error: 'must be a number of seconds' })
+    .int('must be a whole number')
+    .min(5, 'must be at least 5')
+    .max(3600, 'must be at most 3600')
+    .default(60),
+  AUDITFLOW_UI_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://temporal.example.com' })
+    .optional(),
+  AUDITFLOW_WORKFLOW_CACHE: z.coerce
+    .number({ error: 'must be a number of workflows' })
+    .int('must be a whole number')
+    .min(10, 'must be at least 10')
+    .max(100_000, 'must be at most 100000')
+    .default(150),
+  AUDITFLOW_WORKER_HEAP_MB: z.coerce
+    .number({ error: 'must be a number of megabytes' })
+    .int('must be a whole number')
+    .min(256, 'must be at least 256')
+    .max(65_536, 'must be at most 65536')
+    .default(640),
+  AUDITFLOW_LOG_LEVEL: z
+    .enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'], { error: 'must be one of TRACE, DEBUG, INFO, WARN, ERROR' })
+    .default('INFO'),
 });
 
 export type EnvSettings = z.infer<typeof EnvSchema>;
@@ -141,7 +195,9 @@ export interface AuditflowConfig {
 /** A bad environment setting: the message names every variable at fault. */
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super(`Invalid environment settings:\n${problems.map((p) => `  - ${p}`).join('\n')}\nFix these variables (see README, "Environment variables") and start again.`);
+    super(
+      `Invalid environment settings:\n${problems.map((p) => `  - ${p}`).join('\n')}\nFix these variables (see README, "Environment variables") and start again.`,
+    );
     this.name = 'ConfigError';
   }
 }
@@ -152,11 +208,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AuditflowConfi
     Object.keys(EnvSchema.shape).flatMap((k) => (env[k] === undefined || env[k] === '' ? [] : [[k, env[k]]])),
   );
   const parsed = EnvSchema.safeParse(picked);
-  if (parsed.success && Boolean(parsed.data.AUDITFLOW_GATEWAY_TLS_KEY) !== Boolean(parsed.data.AUDITFLOW_GATEWAY_TLS_CERT)) {
-    throw new ConfigError(['AUDITFLOW_GATEWAY_TLS_KEY and AUDITFLOW_GATEWAY_TLS_CERT: set both (PEM file paths) or neither']);
+  if (
+    parsed.success &&
+    Boolean(parsed.data.AUDITFLOW_GATEWAY_TLS_KEY) !== Boolean(parsed.data.AUDITFLOW_GATEWAY_TLS_CERT)
+  ) {
+    throw new ConfigError([
+      'AUDITFLOW_GATEWAY_TLS_KEY and AUDITFLOW_GATEWAY_TLS_CERT: set both (PEM file paths) or neither',
+    ]);
   }
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${String(i.path[0])}=${JSON.stringify(picked[String(i.path[0])])}: ${i.message}`));
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${String(i.path[0])}=${JSON.stringify(picked[String(i.path[0])])}: ${i.message}`),
+    );
   }
   const s = parsed.data;
   const dataDir = path.resolve(PROJECT_ROOT, s.AUDITFLOW_DATA_DIR ?? '.data');
@@ -180,7 +243,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AuditflowConfi
       host: s.AUDITFLOW_GATEWAY_HOST,
       port: s.AUDITFLOW_GATEWAY_PORT,
       maxBytes: s.AUDITFLOW_GATEWAY_MAX_BYTES,
-      ...(s.AUDITFLOW_GATEWAY_TLS_KEY && s.AUDITFLOW_GATEWAY_TLS_CERT ? { tls: { key: s.AUDITFLOW_GATEWAY_TLS_KEY, cert: s.AUDITFLOW_GATEWAY_TLS_CERT } } : {}),
+      ...(s.AUDITFLOW_GATEWAY_TLS_KEY && s.AUDITFLOW_GATEWAY_TLS_CERT
+        ? { tls: { key: s.AUDITFLOW_GATEWAY_TLS_KEY, cert: s.AUDITFLOW_GATEWAY_TLS_CERT } }
+        : {}),
       hostname: s.AUDITFLOW_GATEWAY_HOSTNAME ?? os.hostname(),
       authMode: s.AUDITFLOW_INBOUND_AUTH,
       trustedArcSealers: s.AUDITFLOW_TRUSTED_ARC_SEALERS ?? [],
@@ -190,7 +255,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AuditflowConfi
       parseTimeoutMs: Math.round(s.AUDITFLOW_GATEWAY_PARSE_SECONDS * 1000),
     },
     ...(s.AUDITFLOW_IMAP_URL
-      ? { imap: { url: s.AUDITFLOW_IMAP_URL, folder: s.AUDITFLOW_IMAP_FOLDER, processed: s.AUDITFLOW_IMAP_PROCESSED, quarantine: s.AUDITFLOW_IMAP_QUARANTINE, pollSeconds: s.AUDITFLOW_IMAP_POLL_SECONDS } }
+      ? {
+          imap: {
+            url: s.AUDITFLOW_IMAP_URL,
+            folder: s.AUDITFLOW_IMAP_FOLDER,
+            processed: s.AUDITFLOW_IMAP_PROCESSED,
+            quarantine: s.AUDITFLOW_IMAP_QUARANTINE,
+            pollSeconds: s.AUDITFLOW_IMAP_POLL_SECONDS,
+          },
+        }
       : {}),
     outboxDir: path.join(dataDir, 'mail', 'outbox'),
     evidenceDir: path.join(dataDir, 'evidence'),
@@ -238,7 +311,11 @@ function createSecretFile(config: AuditflowConfig, file: string): string {
     return fresh;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return readSecretFile(file) ?? '';
-    throw new SecretError(file, `cannot be created (${(err as Error).message})`, 'Make the data folder writable, or set AUDITFLOW_SECRET (at least 32 characters; try: openssl rand -hex 32).');
+    throw new SecretError(
+      file,
+      `cannot be created (${(err as Error).message})`,
+      'Make the data folder writable, or set AUDITFLOW_SECRET (at least 32 characters; try: openssl rand -hex 32).',
+    );
   } finally {
     fs.rmSync(temp, { force: true });
   }

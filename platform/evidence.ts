@@ -26,7 +26,11 @@ export interface EvidenceStore {
    * Stores a stream without holding it in memory (hashed while written to a temporary file). Past
    * `maxBytes` the rest is read and dropped, and nothing is stored.
    */
-  putStream(source: Readable, meta?: { contentType?: string; filename?: string }, opts?: { maxBytes?: number }): Promise<StreamPutResult>;
+  putStream(
+    source: Readable,
+    meta?: { contentType?: string; filename?: string },
+    opts?: { maxBytes?: number },
+  ): Promise<StreamPutResult>;
   /** The object's bytes as a stream (for parsing without loading it). */
   open(sha256: string): Readable;
   /** The first `bytes` bytes of an object (fewer when it is shorter). */
@@ -36,7 +40,6 @@ export interface EvidenceStore {
   /** Where the object lives, for people (a file path or a URL). */
   locate(sha256: string): string;
 }
-
 
 function fsyncPath(p: string): void {
   const fd = fs.openSync(p, 'r');
@@ -76,7 +79,12 @@ export function createFileEvidenceStore(root: string): EvidenceStore {
       const sha256 = sha256Hex(data);
       const target = file(sha256);
       if (!fs.existsSync(target)) writeDurably(target, data);
-      return { sha256, size: data.length, ...(meta.contentType ? { contentType: meta.contentType } : {}), ...(meta.filename ? { filename: meta.filename } : {}) };
+      return {
+        sha256,
+        size: data.length,
+        ...(meta.contentType ? { contentType: meta.contentType } : {}),
+        ...(meta.filename ? { filename: meta.filename } : {}),
+      };
     },
     async putStream(source, meta = {}, opts = {}) {
       const max = opts.maxBytes ?? Number.MAX_SAFE_INTEGER;
@@ -106,7 +114,10 @@ export function createFileEvidenceStore(root: string): EvidenceStore {
           }
           if (!out.write(chunk)) await once(out, 'drain');
         }
-        if (out) await new Promise<void>((resolve, reject) => out!.end((err?: Error | null) => (err ? reject(err) : resolve())));
+        if (out)
+          await new Promise<void>((resolve, reject) =>
+            out!.end((err?: Error | null) => (err ? reject(err) : resolve())),
+          );
         if (exceeded) return { bytes, exceeded: true };
         const sha256 = hash.digest('hex');
         const target = file(sha256);
@@ -120,7 +131,16 @@ export function createFileEvidenceStore(root: string): EvidenceStore {
             fsyncPath(path.dirname(target));
           }
         }
-        return { ref: { sha256, size: bytes, ...(meta.contentType ? { contentType: meta.contentType } : {}), ...(meta.filename ? { filename: meta.filename } : {}) }, bytes, exceeded: false };
+        return {
+          ref: {
+            sha256,
+            size: bytes,
+            ...(meta.contentType ? { contentType: meta.contentType } : {}),
+            ...(meta.filename ? { filename: meta.filename } : {}),
+          },
+          bytes,
+          exceeded: false,
+        };
       } finally {
         out?.destroy();
         if (tmp) fs.rmSync(tmp, { force: true });

@@ -20,14 +20,23 @@ export function loadProcessSettings(): { config: AuditflowConfig; target: Tempor
 }
 
 /** Calls `connect` once a second until it succeeds, or throws its last error, with what to do, after `timeoutMs`. */
-export async function connectWithRetry<T>(connect: () => Promise<T>, target: TemporalTarget, opts: { timeoutMs: number; log?: (line: string) => void }): Promise<T> {
+export async function connectWithRetry<T>(
+  connect: () => Promise<T>,
+  target: TemporalTarget,
+  opts: { timeoutMs: number; log?: (line: string) => void },
+): Promise<T> {
   const deadline = Date.now() + opts.timeoutMs;
   for (let attempt = 1; ; attempt++) {
     try {
       return await connect();
     } catch (err) {
-      if (attempt === 1) opts.log?.(`waiting for Temporal at ${target.description}: ${(err as Error).message.split('\n')[0]}`);
-      if (Date.now() > deadline) throw new Error(`cannot reach Temporal at ${target.description}: ${(err as Error).message}. Is the server running? (npm start starts one; see README for TEMPORAL_ADDRESS)`, { cause: err });
+      if (attempt === 1)
+        opts.log?.(`waiting for Temporal at ${target.description}: ${(err as Error).message.split('\n')[0]}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `cannot reach Temporal at ${target.description}: ${(err as Error).message}. Is the server running? (npm start starts one; see README for TEMPORAL_ADDRESS)`,
+          { cause: err },
+        );
       await new Promise((r) => setTimeout(r, 1000));
     }
   }

@@ -18,7 +18,10 @@ export interface TemporalTarget {
 }
 
 /** Loads the target; throws an Error naming the variable when the Temporal settings are unusable. */
-export function loadTemporalTarget(env: NodeJS.ProcessEnv = process.env, fallbackAddress = 'localhost:7233'): TemporalTarget {
+export function loadTemporalTarget(
+  env: NodeJS.ProcessEnv = process.env,
+  fallbackAddress = 'localhost:7233',
+): TemporalTarget {
   const configFile = env.TEMPORAL_CONFIG_FILE;
   if (configFile && !fs.existsSync(configFile)) {
     throw new Error(`TEMPORAL_CONFIG_FILE=${configFile}: no such file. Fix the path or unset TEMPORAL_CONFIG_FILE.`);

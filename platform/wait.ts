@@ -16,7 +16,11 @@ export interface WaitOptions {
  * Polls `fn` until it returns a value other than undefined or false, and returns it; throws naming
  * `what` (a text, or a function giving one with the latest details) after the timeout.
  */
-export async function eventually<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, what: string | (() => string), opts: number | WaitOptions = {}): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  what: string | (() => string),
+  opts: number | WaitOptions = {},
+): Promise<T> {
   const o = typeof opts === 'number' ? { timeoutMs: opts } : opts;
   const timeoutMs = o.timeoutMs ?? 30_000;
   const deadline = Date.now() + timeoutMs;

@@ -24,7 +24,12 @@ export interface AuditWorker {
 }
 
 /** Builds a worker for a config and connection; used by main() and by tests. */
-export async function createAuditWorker(config: AuditflowConfig, connection: NativeConnection, namespace: string, opts: { workflowBundlePath?: string } = {}): Promise<AuditWorker> {
+export async function createAuditWorker(
+  config: AuditflowConfig,
+  connection: NativeConnection,
+  namespace: string,
+  opts: { workflowBundlePath?: string } = {},
+): Promise<AuditWorker> {
   const transport = createMailTransport(config);
   const activities = createActivities({
     transport,
@@ -58,7 +63,9 @@ async function main(): Promise<void> {
   const log = Runtime.instance().logger;
   const connection = await connectWithRetry(() => connectWorker(target), target, { timeoutMs: 120_000 });
   const { worker, close } = await createAuditWorker(config, connection, target.namespace);
-  log.info(`worker ready: task queue ${config.taskQueue} on ${target.description}; mail via ${redactSmtpUrl(config.smtpUrl)}; data in ${config.dataDir}`);
+  log.info(
+    `worker ready: task queue ${config.taskQueue} on ${target.description}; mail via ${redactSmtpUrl(config.smtpUrl)}; data in ${config.dataDir}`,
+  );
   try {
     await worker.run();
   } finally {

@@ -22,7 +22,16 @@ import { INBOUND_MEMO_KEY, inboundProfile } from '../domain/inbound';
 import type { DemandState, PendingMail } from '../domain/state';
 import { fireDueActions } from './fire';
 import { installHandlers } from './handlers';
-import { recordDecision, demandStatus, describeAction, initialState, isFinished, nextActionGroup, queueInternal, queueRequests } from './model';
+import {
+  recordDecision,
+  demandStatus,
+  describeAction,
+  initialState,
+  isFinished,
+  nextActionGroup,
+  queueInternal,
+  queueRequests,
+} from './model';
 import { Publisher } from './visibility';
 
 /** Starts a demand from its spec, or carries on one that continued-as-new. */
@@ -42,21 +51,45 @@ export interface AuditDemandResult {
 
 const RETRY = { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5m' } as const;
 const { sendEmail } = proxyActivities<Activities>({ startToCloseTimeout: '2m', retry: RETRY });
-const { writeReport } = proxyActivities<Activities>({ startToCloseTimeout: '5m', retry: RETRY, summary: 'write the final report' });
+const { writeReport } = proxyActivities<Activities>({
+  startToCloseTimeout: '5m',
+  retry: RETRY,
+  summary: 'write the final report',
+});
 
 function mailInput(state: DemandState, mail: PendingMail): SendEmailInput {
   const spec = state.spec;
   return {
     mail,
-    demand: { id: state.demandId, title: spec.title, basis: spec.basis, requesterOrg: spec.requester.organisation, counterpartyOrg: spec.counterparty.organisation, from: spec.requester.from },
+    demand: {
+      id: state.demandId,
+      title: spec.title,
+      basis: spec.basis,
+      requesterOrg: spec.requester.organisation,
+      counterpartyOrg: spec.counterparty.organisation,
+      from: spec.requester.from,
+    },
     items: state.items
       .filter((i) => mail.itemIds.includes(i.id))
       .map((i) => {
         const item = spec.items.find((s) => s.id === i.id);
-        return { id: i.id, name: i.name, questions: i.rounds[i.round]?.questions ?? [], dueAt: i.dueAt, round: i.round, phase: i.phase, ...(i.closure ? { closure: i.closure } : {}), ...(item?.description ? { description: item.description } : {}) };
+        return {
+          id: i.id,
+          name: i.name,
+          questions: i.rounds[i.round]?.questions ?? [],
+          dueAt: i.dueAt,
+          round: i.round,
+          phase: i.phase,
+          ...(i.closure ? { closure: i.closure } : {}),
+          ...(item?.description ? { description: item.description } : {}),
+        };
       }),
-    ...(mail.kind !== 'request' && state.threadRoots[mail.to.address] ? { inReplyTo: state.threadRoots[mail.to.address] } : {}),
-    ...(spec.inbound.replyAddressDays ? { replyExpiresDay: Math.floor(Date.parse(mail.at) / 86_400_000) + spec.inbound.replyAddressDays } : {}),
+    ...(mail.kind !== 'request' && state.threadRoots[mail.to.address]
+      ? { inReplyTo: state.threadRoots[mail.to.address] }
+      : {}),
+    ...(spec.inbound.replyAddressDays
+      ? { replyExpiresDay: Math.floor(Date.parse(mail.at) / 86_400_000) + spec.inbound.replyAddressDays }
+      : {}),
   };
 }
 
@@ -69,18 +102,50 @@ async function sendQueued(state: DemandState): Promise<void> {
     const batch = state.outbox.slice();
     const results = await Promise.all(
       batch.map((mail) =>
-        sendEmail.executeWithOptions({ startToCloseTimeout: '2m', retry: RETRY, summary: `send ${mail.kind}${mail.context?.index ? ` ${mail.context.index}` : ''} to ${mail.to.address} (${mail.itemIds.join(', ') || 'demand'})`.slice(0, 190) }, [mailInput(state, mail)]),
+        sendEmail.executeWithOptions(
+          {
+            startToCloseTimeout: '2m',
+            retry: RETRY,
+            summary:
+              `send ${mail.kind}${mail.context?.index ? ` ${mail.context.index}` : ''} to ${mail.to.address} (${mail.itemIds.join(', ') || 'demand'})`.slice(
+                0,
+                190,
+              ),
+          },
+          [mailInput(state, mail)],
+        ),
       ),
     );
     batch.forEach((mail, i) => {
       const r = results[i]!;
       state.outbox = state.outbox.filter((m) => m.key !== mail.key);
-      state.messages.push({ direction: 'out', kind: mail.kind, messageId: r.messageId, at: mail.at, to: [mail.to.address], itemIds: mail.itemIds, subject: r.subject, key: mail.key, status: r.status, raw: r.raw, ...(r.status === 'rejected' ? { detail: r.response } : {}) });
+      state.messages.push({
+        direction: 'out',
+        kind: mail.kind,
+        messageId: r.messageId,
+        at: mail.at,
+        to: [mail.to.address],
+        itemIds: mail.itemIds,
+        subject: r.subject,
+        key: mail.key,
+        status: r.status,
+        raw: r.raw,
+        ...(r.status === 'rejected' ? { detail: r.response } : {}),
+      });
       if (mail.kind === 'request' && r.status === 'sent') state.threadRoots[mail.to.address] = r.messageId;
-      for (const item of state.items.filter((it) => mail.itemIds.includes(it.id))) item.lastMessage = { direction: 'out', kind: mail.kind, at: mail.at };
+      for (const item of state.items.filter((it) => mail.itemIds.includes(it.id)))
+        item.lastMessage = { direction: 'out', kind: mail.kind, at: mail.at };
       if (r.status === 'rejected' && mail.audience === 'counterparty') {
         if (!state.undeliverable.includes(mail.to.address)) state.undeliverable.push(mail.to.address);
-        recordDecision(state, { kind: 'undeliverable', itemIds: mail.itemIds, detail: `${mail.to.address} refused the ${mail.kind}: ${r.response ?? ''}` }, Date.now());
+        recordDecision(
+          state,
+          {
+            kind: 'undeliverable',
+            itemIds: mail.itemIds,
+            detail: `${mail.to.address} refused the ${mail.kind}: ${r.response ?? ''}`,
+          },
+          Date.now(),
+        );
         for (const id of mail.itemIds) if (!state.escalateNow.includes(id)) state.escalateNow.push(id);
       }
     });
@@ -96,7 +161,10 @@ export async function auditDemandWorkflow(input: AuditDemandInput): Promise<Audi
   } else {
     const checked = checkDemand(input.spec);
     if (!checked.ok) {
-      throw ApplicationFailure.nonRetryable(`invalid demand spec: ${checked.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`, FailureType.InvalidDemand);
+      throw ApplicationFailure.nonRetryable(
+        `invalid demand spec: ${checked.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`,
+        FailureType.InvalidDemand,
+      );
     }
     state = initialState(checked.spec, workflowInfo().workflowId, input.startedBy, Date.now());
     queueRequests(state, Date.now());
@@ -120,14 +188,29 @@ export async function auditDemandWorkflow(input: AuditDemandInput): Promise<Audi
     if (workflowInfo().continueAsNewSuggested) {
       // No activity is in flight here; unsent mail travels in the state and goes out in the next run.
       await condition(allHandlersFinished);
-      recordDecision(state, { kind: 'continue-as-new', itemIds: [], detail: `run ${state.runs} ends after ${workflowInfo().historyLength} events` }, Date.now());
+      recordDecision(
+        state,
+        {
+          kind: 'continue-as-new',
+          itemIds: [],
+          detail: `run ${state.runs} ends after ${workflowInfo().historyLength} events`,
+        },
+        Date.now(),
+      );
       log.info('continuing as new', { demandId: state.demandId, historyLength: workflowInfo().historyLength });
-      return continueAsNew<typeof auditDemandWorkflow>({ spec: state.spec, startedBy: state.startedBy, carried: state });
+      return continueAsNew<typeof auditDemandWorkflow>({
+        spec: state.spec,
+        startedBy: state.startedBy,
+        carried: state,
+      });
     }
     const seen = version;
     const next = nextActionGroup(state);
     const wake = () => version !== seen || state.outbox.length > 0 || state.escalateNow.length > 0;
-    if (next) await condition(wake, Math.max(next.action.at - Date.now(), 1), { summary: describeAction(next.action, next.itemIds).slice(0, 190) });
+    if (next)
+      await condition(wake, Math.max(next.action.at - Date.now(), 1), {
+        summary: describeAction(next.action, next.itemIds).slice(0, 190),
+      });
     else await condition(wake);
     const forced = new Set(state.escalateNow);
     state.escalateNow = [];
@@ -143,10 +226,22 @@ export async function auditDemandWorkflow(input: AuditDemandInput): Promise<Audi
   state.finishedAt = new Date(Date.now()).toISOString();
   const report = await writeReport({ state });
   state.report = { path: report.path, at: state.finishedAt };
-  queueInternal(state, ['owner'], 'final', state.items.map((i) => i.id), { event: 'final', outcome: state.status, report: report.path }, Date.now());
+  queueInternal(
+    state,
+    ['owner'],
+    'final',
+    state.items.map((i) => i.id),
+    { event: 'final', outcome: state.status, report: report.path },
+    Date.now(),
+  );
   while (state.outbox.length > 0) await sendQueued(state);
   await writeReport({ state });
   publisher.publish(state, Date.now());
   await condition(allHandlersFinished);
-  return { demandId: state.demandId, status: state.status, reportPath: report.path, items: state.items.map((i) => ({ itemId: i.id, ...(i.closure ? { closure: i.closure } : {}) })) };
+  return {
+    demandId: state.demandId,
+    status: state.status,
+    reportPath: report.path,
+    items: state.items.map((i) => ({ itemId: i.id, ...(i.closure ? { closure: i.closure } : {}) })),
+  };
 }

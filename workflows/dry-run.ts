@@ -34,7 +34,15 @@ export function dryRunUnanswered(input: DryRunInput): DryRunResult {
   const sendQueued = () => {
     for (const mail of state.outbox) {
       mails.push(mail);
-      state.messages.push({ direction: 'out', kind: mail.kind, at: mail.at, to: [mail.to.address], itemIds: mail.itemIds, key: mail.key, status: 'sent' });
+      state.messages.push({
+        direction: 'out',
+        kind: mail.kind,
+        at: mail.at,
+        to: [mail.to.address],
+        itemIds: mail.itemIds,
+        key: mail.key,
+        status: 'sent',
+      });
     }
     state.outbox = [];
   };
@@ -51,7 +59,14 @@ export function dryRunUnanswered(input: DryRunInput): DryRunResult {
     fireDueActions(state, now);
   }
   state.finishedAt = new Date(now).toISOString();
-  queueInternal(state, ['owner'], 'final', state.items.map((i) => i.id), { event: 'final', outcome: state.status }, now);
+  queueInternal(
+    state,
+    ['owner'],
+    'final',
+    state.items.map((i) => i.id),
+    { event: 'final', outcome: state.status },
+    now,
+  );
   sendQueued();
   return { mails, state, finished: true };
 }

@@ -9,7 +9,6 @@ import type { DemandState, ItemState } from '../domain/state';
 import { closeItem, recordDecision, isAwaiting, itemPlan, queueMail, queueToItemContacts, refreshPhase } from './model';
 import { isoInstant } from '../domain/time';
 
-
 interface Batch {
   action: PlannedAction;
   itemIds: string[];
@@ -34,7 +33,15 @@ function fireItem(state: DemandState, item: ItemState, now: number, force: boole
     if (a.kind === 'reminder') {
       // After downtime several reminders may be due at once: one message, the latest, is enough.
       if (a !== reminders[reminders.length - 1]) {
-        recordDecision(state, { kind: 'reminder-superseded', itemIds: [item.id], detail: `reminder ${a.index} superseded by reminder ${reminders[reminders.length - 1]!.index}` }, now);
+        recordDecision(
+          state,
+          {
+            kind: 'reminder-superseded',
+            itemIds: [item.id],
+            detail: `reminder ${a.index} superseded by reminder ${reminders[reminders.length - 1]!.index}`,
+          },
+          now,
+        );
         continue;
       }
       item.remindersSent += 1;
@@ -44,10 +51,26 @@ function fireItem(state: DemandState, item: ItemState, now: number, force: boole
     } else if (a.kind === 'escalation') {
       item.escalationLevel = a.index;
       item.maxEscalationLevel = Math.max(item.maxEscalationLevel, a.index);
-      recordDecision(state, { kind: a.step?.action === 'refer' ? 'refer' : 'escalation', by: 'auditflow', itemIds: [item.id], detail: `step ${a.index}${a.step?.label ? `: ${a.step.label}` : ''}${a === forced ? ' (brought forward by a bounce)' : ''}` }, now);
+      recordDecision(
+        state,
+        {
+          kind: a.step?.action === 'refer' ? 'refer' : 'escalation',
+          by: 'auditflow',
+          itemIds: [item.id],
+          detail: `step ${a.index}${a.step?.label ? `: ${a.step.label}` : ''}${a === forced ? ' (brought forward by a bounce)' : ''}`,
+        },
+        now,
+      );
       sending.push(a);
       if (a.step?.action === 'refer') {
-        closeItem(state, item, 'referred', now, 'auditflow', `escalation step ${a.index} refers the demand for legal action`);
+        closeItem(
+          state,
+          item,
+          'referred',
+          now,
+          'auditflow',
+          `escalation step ${a.index} refers the demand for legal action`,
+        );
         break;
       }
     }
@@ -56,7 +79,16 @@ function fireItem(state: DemandState, item: ItemState, now: number, force: boole
   // Ladder exhausted without a referral (or no ladder at all): the item is closed as a gap.
   const left = plan.filter((a) => !a.skipped && !item.firedKeys.includes(a.key));
   if (isAwaiting(item) && left.length === 0 && now >= Date.parse(item.dueAt)) {
-    closeItem(state, item, 'unanswered', now, 'auditflow', state.spec.escalation.length ? 'escalation ladder exhausted without an answer' : 'deadline passed without an answer and the spec has no escalation ladder');
+    closeItem(
+      state,
+      item,
+      'unanswered',
+      now,
+      'auditflow',
+      state.spec.escalation.length
+        ? 'escalation ladder exhausted without an answer'
+        : 'deadline passed without an answer and the spec has no escalation ladder',
+    );
   }
   return sending;
 }
@@ -72,7 +104,9 @@ function mergeReminders(batches: Map<string, Batch>, allowed: () => boolean): Ma
   if (instants.size === reminders.length || !allowed()) return batches;
   const merged = new Map([...batches].filter(([, b]) => b.action.kind !== 'reminder'));
   for (const at of instants) {
-    const same = reminders.filter(([, b]) => b.action.at === at).sort(([, a], [, b]) => b.action.index - a.action.index);
+    const same = reminders
+      .filter(([, b]) => b.action.at === at)
+      .sort(([, a], [, b]) => b.action.index - a.action.index);
     const [key, latest] = same[0]!;
     merged.set(key, { action: latest.action, itemIds: same.flatMap(([, b]) => b.itemIds) });
   }
@@ -85,7 +119,13 @@ function mergeReminders(batches: Map<string, Batch>, allowed: () => boolean): Ma
  * step brought forward gets a key of its own (the workflow asks `patched()` for each, so that histories
  * recorded before them replay unchanged).
  */
-export function fireDueActions(state: DemandState, now: number, forcedItems: Set<string> = new Set(), mergeAllowed: () => boolean = () => true, earlyKeysAllowed: () => boolean = () => true): boolean {
+export function fireDueActions(
+  state: DemandState,
+  now: number,
+  forcedItems: Set<string> = new Set(),
+  mergeAllowed: () => boolean = () => true,
+  earlyKeysAllowed: () => boolean = () => true,
+): boolean {
   if (state.paused) return false;
   const batches = new Map<string, Batch>();
   const before = state.decisions.length + state.items.reduce((n, i) => n + i.firedKeys.length, 0);
@@ -99,13 +139,19 @@ export function fireDueActions(state: DemandState, now: number, forcedItems: Set
       batches.set(k, batch);
     }
   }
-  for (const [k, { action, itemIds }] of mergeReminders(batches, mergeAllowed)) queueForAction(state, action, itemIds, k, now);
+  for (const [k, { action, itemIds }] of mergeReminders(batches, mergeAllowed))
+    queueForAction(state, action, itemIds, k, now);
   const after = state.decisions.length + state.items.reduce((n, i) => n + i.firedKeys.length, 0);
   return after !== before;
 }
 
 function queueForAction(state: DemandState, a: PlannedAction, itemIds: string[], keyPart: string, now: number): void {
-  const context = { index: a.index, scheduledAt: isoInstant(a.at), ...(a.step?.label ? { label: a.step.label } : {}), ...(a.text ? { note: a.text } : {}) };
+  const context = {
+    index: a.index,
+    scheduledAt: isoInstant(a.at),
+    ...(a.step?.label ? { label: a.step.label } : {}),
+    ...(a.text ? { note: a.text } : {}),
+  };
   if (a.kind === 'reminder') {
     queueToItemContacts(state, itemIds, 'reminder', keyPart, now, { context });
     return;
@@ -120,7 +166,15 @@ function queueForAction(state: DemandState, a: PlannedAction, itemIds: string[],
     const side = ref.startsWith('counterparty:') ? 'counterparty' : 'requester';
     for (const person of resolveRef(state.spec, ref)) {
       if (!person.address || state.undeliverable.includes(person.address)) {
-        recordDecision(state, { kind: 'undeliverable', itemIds, detail: `${ref}: ${person.name} ${person.address ? `(${person.address}) is marked undeliverable` : 'has no address'}; step ${a.index} could not reach them` }, now);
+        recordDecision(
+          state,
+          {
+            kind: 'undeliverable',
+            itemIds,
+            detail: `${ref}: ${person.name} ${person.address ? `(${person.address}) is marked undeliverable` : 'has no address'}; step ${a.index} could not reach them`,
+          },
+          now,
+        );
         continue;
       }
       queueMail(state, {

@@ -31,22 +31,32 @@ import { describeAction, findItem, isAwaiting, isFinished, isOpen, nextActionGro
 import { denyExtension, extend, pause, recordResponse, resume, review, withdraw } from './operations';
 import { addProblem, recordReply, replyRefusal } from './replies';
 
-
 /** Throws the first zod problem as a one-line reason (a thrown error in a validator rejects the update). */
-function parseOrReject<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } }, input: unknown): T {
+function parseOrReject<T>(
+  schema: {
+    safeParse(
+      v: unknown,
+    ): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } };
+  },
+  input: unknown,
+): T {
   const r = schema.safeParse(input);
   if (r.success) return r.data;
   throw new Error(r.error.issues.map((i) => `${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`).join('; '));
 }
 
 function requireRunning(state: DemandState): void {
-  if (isFinished(state)) throw new Error(`demand ${state.demandId} has ended (${state.status}); nothing can change it now`);
+  if (isFinished(state))
+    throw new Error(`demand ${state.demandId} has ended (${state.status}); nothing can change it now`);
 }
 
 function requireItems(state: DemandState, itemIds: string[], check: (i: ItemState) => string | undefined): ItemState[] {
   return itemIds.map((id) => {
     const item = findItem(state, id);
-    if (!item) throw new Error(`item "${id}" is not part of demand ${state.demandId} (items: ${state.items.map((i) => i.id).join(', ')})`);
+    if (!item)
+      throw new Error(
+        `item "${id}" is not part of demand ${state.demandId} (items: ${state.items.map((i) => i.id).join(', ')})`,
+      );
     const problem = check(item);
     if (problem) throw new Error(`item "${id}" ${problem}`);
     return item;
@@ -54,7 +64,12 @@ function requireItems(state: DemandState, itemIds: string[], check: (i: ItemStat
 }
 
 /** Resolves a new deadline for an item from `newDeadline` or `by`, and checks it moves later and is in the future. */
-export function resolveNewDeadline(state: DemandState, item: ItemState, input: { newDeadline?: string; by?: string }, now: number): number {
+export function resolveNewDeadline(
+  state: DemandState,
+  item: ItemState,
+  input: { newDeadline?: string; by?: string },
+  now: number,
+): number {
   let target: number;
   if (input.newDeadline !== undefined) {
     const parsed = parseDeadline(input.newDeadline, state.spec.counterparty.timezone);
@@ -66,12 +81,18 @@ export function resolveNewDeadline(state: DemandState, item: ItemState, input: {
   }
   const zone = state.spec.counterparty.timezone;
   const shown = `${formatLocal(target, zone)} (${formatUtc(target)})`;
-  if (target <= Date.parse(item.dueAt)) throw new Error(`the new deadline ${shown} is not later than the current one (${formatLocal(Date.parse(item.dueAt), zone)}) for item "${item.id}"`);
+  if (target <= Date.parse(item.dueAt))
+    throw new Error(
+      `the new deadline ${shown} is not later than the current one (${formatLocal(Date.parse(item.dueAt), zone)}) for item "${item.id}"`,
+    );
   if (target <= now) throw new Error(`the new deadline ${shown} is in the past`);
   return target;
 }
 
-const notAwaiting = (i: ItemState) => (isAwaiting(i) ? undefined : `is ${i.phase === 'closed' ? `closed (${i.closure})` : i.phase}; only items still waiting for an answer can get a new deadline`);
+const notAwaiting = (i: ItemState) =>
+  isAwaiting(i)
+    ? undefined
+    : `is ${i.phase === 'closed' ? `closed (${i.closure})` : i.phase}; only items still waiting for an answer can get a new deadline`;
 
 /** Installs every handler; `changed` wakes the main loop. */
 export function installHandlers(state: DemandState, changed: () => void): void {
@@ -80,18 +101,36 @@ export function installHandlers(state: DemandState, changed: () => void): void {
     return {
       ...state,
       now: isoInstant(Date.now()),
-      ...(next ? { nextAction: { at: isoInstant(next.action.at), kind: next.action.kind, itemIds: next.itemIds, description: describeAction(next.action, next.itemIds) } } : {}),
+      ...(next
+        ? {
+            nextAction: {
+              at: isoInstant(next.action.at),
+              kind: next.action.kind,
+              itemIds: next.itemIds,
+              description: describeAction(next.action, next.itemIds),
+            },
+          }
+        : {}),
     };
   });
 
   setHandler(replyReceivedSignal, (payload: unknown) => {
     const parsed = InboundReply.safeParse(payload);
     if (!parsed.success) {
-      addProblem(state, { at: isoInstant(Date.now()), source: 'replyReceived signal', message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+      addProblem(state, {
+        at: isoInstant(Date.now()),
+        source: 'replyReceived signal',
+        message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+      });
     } else if (patched('bounded-replies')) {
       // A signal cannot be refused: what the update would refuse is kept as a problem, never recorded.
       const refusal = replyRefusal(state, parsed.data);
-      if (refusal) addProblem(state, { at: isoInstant(Date.now()), source: `reply ${parsed.data.messageId.slice(0, 250)}`, message: `not recorded: ${refusal}` });
+      if (refusal)
+        addProblem(state, {
+          at: isoInstant(Date.now()),
+          source: `reply ${parsed.data.messageId.slice(0, 250)}`,
+          message: `not recorded: ${refusal}`,
+        });
       else recordReply(state, parsed.data, Date.now(), true);
     } else {
       recordReply(state, parsed.data, Date.now(), false);
@@ -114,86 +153,149 @@ export function installHandlers(state: DemandState, changed: () => void): void {
     },
   );
 
-  const update = <I>(def: Parameters<typeof setHandler>[0], validate: (input: unknown) => I, apply: (input: I) => UpdateResult) => {
-    setHandler(def as typeof extendDeadlineUpdate, (input: unknown) => {
-      const result = apply(validate(input));
-      changed();
-      return result;
-    }, { validator: (input: unknown) => void validate(input) });
+  const update = <I>(
+    def: Parameters<typeof setHandler>[0],
+    validate: (input: unknown) => I,
+    apply: (input: I) => UpdateResult,
+  ) => {
+    setHandler(
+      def as typeof extendDeadlineUpdate,
+      (input: unknown) => {
+        const result = apply(validate(input));
+        changed();
+        return result;
+      },
+      { validator: (input: unknown) => void validate(input) },
+    );
   };
 
-  update(extendDeadlineUpdate, (raw) => {
-    requireRunning(state);
-    const input = parseOrReject(ExtendDeadlineInput, raw);
-    const ids = input.itemIds ?? state.items.filter(isAwaiting).map((i) => i.id);
-    if (ids.length === 0) throw new Error('no item is waiting for an answer, so there is no deadline to extend');
-    const targets = requireItems(state, ids, notAwaiting).map((item) => ({ item, dueAt: resolveNewDeadline(state, item, input, Date.now()) }));
-    if (input.requestId !== undefined && !state.extensionRequests.some((r) => r.id === input.requestId && r.status === 'pending')) {
-      throw new Error(`there is no pending extension request "${input.requestId}"`);
-    }
-    return { input, targets };
-  }, ({ input, targets }) => extend(state, targets, { reason: input.reason, by: input.approvedBy, requestId: input.requestId }, Date.now()));
-
-  update(decideExtensionUpdate, (raw) => {
-    requireRunning(state);
-    const input = parseOrReject(DecideExtensionInput, raw);
-    const request = state.extensionRequests.find((r) => r.id === input.requestId);
-    if (!request) throw new Error(`there is no extension request "${input.requestId}" (see the extensionRequests in: auditflow show ${state.demandId})`);
-    if (request.status !== 'pending') throw new Error(`extension request "${input.requestId}" was already ${request.status}`);
-    if (!input.approve) return { input, request, targets: [] };
-    const ids = request.itemIds.length ? request.itemIds : state.items.filter(isAwaiting).map((i) => i.id);
-    const given = input.newDeadline !== undefined || input.by !== undefined;
-    const wanted = given ? input : request.requestedDeadline ? { newDeadline: request.requestedDeadline } : undefined;
-    if (!wanted) throw new Error('the request names no date: give newDeadline or by');
-    const targets = requireItems(state, ids, notAwaiting).map((item) => ({ item, dueAt: resolveNewDeadline(state, item, wanted, Date.now()) }));
-    return { input, request, targets };
-  }, ({ input, request, targets }) =>
-    input.approve
-      ? extend(state, targets, { reason: input.reason, by: input.decidedBy, requestId: request.id }, Date.now())
-      : denyExtension(state, request, input.reason, input.decidedBy, Date.now()));
-
-  update(pauseUpdate, (raw) => {
-    requireRunning(state);
-    const input = parseOrReject(PauseInput, raw);
-    if (state.paused) throw new Error(`the clock is already stopped since ${state.paused.since} (by ${state.paused.by}: ${state.paused.reason})`);
-    return input;
-  }, (input) => pause(state, input.reason, input.by, Date.now()));
-
-  update(resumeUpdate, (raw) => {
-    requireRunning(state);
-    const input = parseOrReject(ResumeInput, raw);
-    if (!state.paused) throw new Error('the clock is not stopped; nothing to resume');
-    return input;
-  }, (input) => resume(state, input.by, input.reason, Date.now()));
-
-  update(recordResponseUpdate, (raw) => {
-    requireRunning(state);
-    const input = parseOrReject(RecordResponseInput, raw);
-    requireItems(state, input.itemIds, (i) => (isOpen(i) ? undefined : `is closed (${i.closure}); a response to it cannot be recorded`));
-    if (input.receivedAt && Date.parse(input.receivedAt) > Date.now()) throw new Error(`receivedAt ${input.receivedAt} is in the future`);
-    return input;
-  }, (input) => recordResponse(state, input, Date.now()));
-
-  update(reviewUpdate, (raw) => {
-    requireRunning(state);
-    const input = parseOrReject(ReviewInput, raw);
-    const [item] = requireItems(state, [input.itemId], (i) => (i.phase === 'in-review' ? undefined : `is ${i.phase === 'closed' ? `closed (${i.closure})` : i.phase}; only answered items (in-review) can be reviewed`));
-    let dueAt: number | undefined;
-    if (input.decision === 'more-info') {
-      if (input.dueAt !== undefined) {
-        const parsed = parseDeadline(input.dueAt, state.spec.counterparty.timezone);
-        if ('error' in parsed) throw new Error(`dueAt: ${parsed.error}`);
-        dueAt = parsed.ms;
-      } else {
-        dueAt = applyOffset(Date.now(), state.spec.review.followUpPeriod, state.spec, 1);
+  update(
+    extendDeadlineUpdate,
+    (raw) => {
+      requireRunning(state);
+      const input = parseOrReject(ExtendDeadlineInput, raw);
+      const ids = input.itemIds ?? state.items.filter(isAwaiting).map((i) => i.id);
+      if (ids.length === 0) throw new Error('no item is waiting for an answer, so there is no deadline to extend');
+      const targets = requireItems(state, ids, notAwaiting).map((item) => ({
+        item,
+        dueAt: resolveNewDeadline(state, item, input, Date.now()),
+      }));
+      if (
+        input.requestId !== undefined &&
+        !state.extensionRequests.some((r) => r.id === input.requestId && r.status === 'pending')
+      ) {
+        throw new Error(`there is no pending extension request "${input.requestId}"`);
       }
-      if (dueAt <= Date.now()) throw new Error(`dueAt ${formatLocal(dueAt, state.spec.counterparty.timezone)} (${formatUtc(dueAt)}) is in the past`);
-    }
-    return { input, item: item!, dueAt };
-  }, ({ input, item, dueAt }) => review(state, item, input, dueAt, Date.now()));
+      return { input, targets };
+    },
+    ({ input, targets }) =>
+      extend(state, targets, { reason: input.reason, by: input.approvedBy, requestId: input.requestId }, Date.now()),
+  );
 
-  update(withdrawUpdate, (raw) => {
-    requireRunning(state);
-    return parseOrReject(WithdrawInput, raw);
-  }, (input) => withdraw(state, input.reason, input.by, Date.now()));
+  update(
+    decideExtensionUpdate,
+    (raw) => {
+      requireRunning(state);
+      const input = parseOrReject(DecideExtensionInput, raw);
+      const request = state.extensionRequests.find((r) => r.id === input.requestId);
+      if (!request)
+        throw new Error(
+          `there is no extension request "${input.requestId}" (see the extensionRequests in: auditflow show ${state.demandId})`,
+        );
+      if (request.status !== 'pending')
+        throw new Error(`extension request "${input.requestId}" was already ${request.status}`);
+      if (!input.approve) return { input, request, targets: [] };
+      const ids = request.itemIds.length ? request.itemIds : state.items.filter(isAwaiting).map((i) => i.id);
+      const given = input.newDeadline !== undefined || input.by !== undefined;
+      const wanted = given ? input : request.requestedDeadline ? { newDeadline: request.requestedDeadline } : undefined;
+      if (!wanted) throw new Error('the request names no date: give newDeadline or by');
+      const targets = requireItems(state, ids, notAwaiting).map((item) => ({
+        item,
+        dueAt: resolveNewDeadline(state, item, wanted, Date.now()),
+      }));
+      return { input, request, targets };
+    },
+    ({ input, request, targets }) =>
+      input.approve
+        ? extend(state, targets, { reason: input.reason, by: input.decidedBy, requestId: request.id }, Date.now())
+        : denyExtension(state, request, input.reason, input.decidedBy, Date.now()),
+  );
+
+  update(
+    pauseUpdate,
+    (raw) => {
+      requireRunning(state);
+      const input = parseOrReject(PauseInput, raw);
+      if (state.paused)
+        throw new Error(
+          `the clock is already stopped since ${state.paused.since} (by ${state.paused.by}: ${state.paused.reason})`,
+        );
+      return input;
+    },
+    (input) => pause(state, input.reason, input.by, Date.now()),
+  );
+
+  update(
+    resumeUpdate,
+    (raw) => {
+      requireRunning(state);
+      const input = parseOrReject(ResumeInput, raw);
+      if (!state.paused) throw new Error('the clock is not stopped; nothing to resume');
+      return input;
+    },
+    (input) => resume(state, input.by, input.reason, Date.now()),
+  );
+
+  update(
+    recordResponseUpdate,
+    (raw) => {
+      requireRunning(state);
+      const input = parseOrReject(RecordResponseInput, raw);
+      requireItems(state, input.itemIds, (i) =>
+        isOpen(i) ? undefined : `is closed (${i.closure}); a response to it cannot be recorded`,
+      );
+      if (input.receivedAt && Date.parse(input.receivedAt) > Date.now())
+        throw new Error(`receivedAt ${input.receivedAt} is in the future`);
+      return input;
+    },
+    (input) => recordResponse(state, input, Date.now()),
+  );
+
+  update(
+    reviewUpdate,
+    (raw) => {
+      requireRunning(state);
+      const input = parseOrReject(ReviewInput, raw);
+      const [item] = requireItems(state, [input.itemId], (i) =>
+        i.phase === 'in-review'
+          ? undefined
+          : `is ${i.phase === 'closed' ? `closed (${i.closure})` : i.phase}; only answered items (in-review) can be reviewed`,
+      );
+      let dueAt: number | undefined;
+      if (input.decision === 'more-info') {
+        if (input.dueAt !== undefined) {
+          const parsed = parseDeadline(input.dueAt, state.spec.counterparty.timezone);
+          if ('error' in parsed) throw new Error(`dueAt: ${parsed.error}`);
+          dueAt = parsed.ms;
+        } else {
+          dueAt = applyOffset(Date.now(), state.spec.review.followUpPeriod, state.spec, 1);
+        }
+        if (dueAt <= Date.now())
+          throw new Error(
+            `dueAt ${formatLocal(dueAt, state.spec.counterparty.timezone)} (${formatUtc(dueAt)}) is in the past`,
+          );
+      }
+      return { input, item: item!, dueAt };
+    },
+    ({ input, item, dueAt }) => review(state, item, input, dueAt, Date.now()),
+  );
+
+  update(
+    withdrawUpdate,
+    (raw) => {
+      requireRunning(state);
+      return parseOrReject(WithdrawInput, raw);
+    },
+    (input) => withdraw(state, input.reason, input.by, Date.now()),
+  );
 }

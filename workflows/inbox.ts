@@ -5,7 +5,16 @@
  * state, so the inbox holds only what waits (at most TRIAGE_LIMITS); when full, the gateway answers 451
  * and the sender tries again later. Continues as new when the server suggests it.
  */
-import { allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  patched,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { demandWorkflowId } from '../domain/ids';
 import { TRIAGE_LIMITS } from '../domain/limits';
@@ -25,7 +34,11 @@ import {
   type TriageEntry,
 } from '../domain/triage';
 
-const { logTriageDecision } = proxyActivities<Activities>({ startToCloseTimeout: '1m', retry: { initialInterval: '2s', maximumInterval: '1m' }, summary: 'write the decision to the triage log' });
+const { logTriageDecision } = proxyActivities<Activities>({
+  startToCloseTimeout: '1m',
+  retry: { initialInterval: '2s', maximumInterval: '1m' },
+  summary: 'write the decision to the triage log',
+});
 
 export interface InboxInput {
   carried?: InboxState;
@@ -35,9 +48,14 @@ function open(state: InboxState, id: string): TriageEntry {
   const entry = state.entries.find((e) => e.id === id);
   if (!entry) {
     const decided = state.handledIds?.includes(id);
-    throw new Error(decided ? `message "${id}" was already decided (see: npx auditflow inbox --all)` : `no kept message "${id}" (list them with: npx auditflow inbox)`);
+    throw new Error(
+      decided
+        ? `message "${id}" was already decided (see: npx auditflow inbox --all)`
+        : `no kept message "${id}" (list them with: npx auditflow inbox)`,
+    );
   }
-  if (entry.status !== 'open') throw new Error(`message "${id}" was already ${entry.status} by ${entry.decidedBy ?? '?'}`);
+  if (entry.status !== 'open')
+    throw new Error(`message "${id}" was already ${entry.status} by ${entry.decidedBy ?? '?'}`);
   return entry;
 }
 
@@ -52,7 +70,9 @@ async function settle(state: InboxState, entry: TriageEntry): Promise<void> {
 
 /** The inbox; runs until continued as new, never ends on its own. */
 export async function inboxWorkflow(input: InboxInput = {}): Promise<void> {
-  const state: InboxState = input.carried ? { ...input.carried, runs: input.carried.runs + 1 } : { entries: [], runs: 1 };
+  const state: InboxState = input.carried
+    ? { ...input.carried, runs: input.carried.runs + 1 }
+    : { entries: [], runs: 1 };
   setHandler(inboxQuery, () => state);
   const add = (entry: TriageEntry): AddTriageResult => {
     const known = state.entries.find((e) => e.id === entry.id);
@@ -90,7 +110,12 @@ export async function inboxWorkflow(input: InboxInput = {}): Promise<void> {
         kind: reply.kind === 'extension-request' ? 'extension-request' : 'answer',
         itemIds: req.itemIds,
       });
-      Object.assign(entry, { status: 'assigned', decidedBy: req.by, decidedAt: new Date(Date.now()).toISOString(), decision: `assigned to ${req.demandId} (${req.itemIds.join(', ')})` });
+      Object.assign(entry, {
+        status: 'assigned',
+        decidedBy: req.by,
+        decidedAt: new Date(Date.now()).toISOString(),
+        decision: `assigned to ${req.demandId} (${req.itemIds.join(', ')})`,
+      });
       await settle(state, entry);
       return entry;
     },
@@ -98,7 +123,10 @@ export async function inboxWorkflow(input: InboxInput = {}): Promise<void> {
       validator: (req) => {
         AssignTriageInput.parse(req);
         const entry = open(state, req.id);
-        if (!entry.reply) throw new Error(`message "${req.id}" could not be parsed, so it cannot be recorded as an answer; discard it and record the answer with: npx auditflow record`);
+        if (!entry.reply)
+          throw new Error(
+            `message "${req.id}" could not be parsed, so it cannot be recorded as an answer; discard it and record the answer with: npx auditflow record`,
+          );
       },
     },
   );
@@ -106,7 +134,12 @@ export async function inboxWorkflow(input: InboxInput = {}): Promise<void> {
     discardTriageUpdate,
     async (req) => {
       const entry = open(state, req.id);
-      Object.assign(entry, { status: 'discarded', decidedBy: req.by, decidedAt: new Date(Date.now()).toISOString(), decision: `discarded: ${req.reason}` });
+      Object.assign(entry, {
+        status: 'discarded',
+        decidedBy: req.by,
+        decidedAt: new Date(Date.now()).toISOString(),
+        decision: `discarded: ${req.reason}`,
+      });
       await settle(state, entry);
       return entry;
     },

@@ -5,7 +5,16 @@
 import type { DemandSpec } from '../domain/demand';
 import type { ActionKind, PlannedAction } from '../domain/schedule';
 import { initialDeadline, itemContacts, contactZone, planItemRound, resolveRef } from '../domain/schedule';
-import type { AnswerRecord, DecisionRecord, DemandState, DemandStatus, ItemClosure, ItemState, MailKind, PendingMail } from '../domain/state';
+import type {
+  AnswerRecord,
+  DecisionRecord,
+  DemandState,
+  DemandStatus,
+  ItemClosure,
+  ItemState,
+  MailKind,
+  PendingMail,
+} from '../domain/state';
 import { TERMINAL_STATUSES } from '../domain/state';
 import { startOfLocalDay, isoInstant } from '../domain/time';
 
@@ -69,7 +78,13 @@ export function findItem(state: DemandState, itemId: string): ItemState | undefi
 
 /** The item's current schedule. */
 export function itemPlan(state: DemandState, item: ItemState): PlannedAction[] {
-  return planItemRound({ spec: state.spec, itemId: item.id, round: item.round, dueAt: ms(item.dueAt), plannedAt: ms(item.plannedAt) });
+  return planItemRound({
+    spec: state.spec,
+    itemId: item.id,
+    round: item.round,
+    dueAt: ms(item.dueAt),
+    plannedAt: ms(item.plannedAt),
+  });
 }
 
 /** Recomputes an open item's phase from the clock and its escalation level. */
@@ -106,11 +121,25 @@ export function isFinished(state: DemandState): boolean {
 }
 
 /** Closes an item with a reason recorded in the timeline. */
-export function closeItem(state: DemandState, item: ItemState, closure: ItemClosure, now: number, by: string, reason?: string): void {
+export function closeItem(
+  state: DemandState,
+  item: ItemState,
+  closure: ItemClosure,
+  now: number,
+  by: string,
+  reason?: string,
+): void {
   item.phase = 'closed';
   item.closure = closure;
   item.closedAt = isoInstant(now);
-  state.decisions.push({ at: isoInstant(now), kind: 'closed', by, itemIds: [item.id], detail: closure, ...(reason ? { reason } : {}) });
+  state.decisions.push({
+    at: isoInstant(now),
+    kind: 'closed',
+    by,
+    itemIds: [item.id],
+    detail: closure,
+    ...(reason ? { reason } : {}),
+  });
 }
 
 export function recordDecision(state: DemandState, d: Omit<DecisionRecord, 'at'>, now: number): void {
@@ -118,10 +147,20 @@ export function recordDecision(state: DemandState, d: Omit<DecisionRecord, 'at'>
 }
 
 /** Records an answer on an item: stops its ladder; closes it or puts it in review. */
-export function applyAnswer(state: DemandState, item: ItemState, answer: Omit<AnswerRecord, 'late' | 'round' | 'lateByMs'>, now: number): AnswerRecord {
+export function applyAnswer(
+  state: DemandState,
+  item: ItemState,
+  answer: Omit<AnswerRecord, 'late' | 'round' | 'lateByMs'>,
+  now: number,
+): AnswerRecord {
   const received = ms(answer.receivedAt);
   const lateBy = received - ms(item.dueAt);
-  const record: AnswerRecord = { ...answer, round: item.round, late: lateBy > 0, ...(lateBy > 0 ? { lateByMs: lateBy } : {}) };
+  const record: AnswerRecord = {
+    ...answer,
+    round: item.round,
+    late: lateBy > 0,
+    ...(lateBy > 0 ? { lateByMs: lateBy } : {}),
+  };
   if (item.phase === 'closed') {
     record.afterClose = true;
     item.answers.push(record);
@@ -156,7 +195,11 @@ export function queueToItemContacts(
   for (const itemId of itemIds) {
     for (const c of itemContacts(state.spec, itemId)) {
       if (!c.address || state.undeliverable.includes(c.address)) continue;
-      const entry = byAddress.get(c.address) ?? { name: c.name, zone: contactZone(state.spec, c, 'counterparty'), items: [] };
+      const entry = byAddress.get(c.address) ?? {
+        name: c.name,
+        zone: contactZone(state.spec, c, 'counterparty'),
+        items: [],
+      };
       entry.items.push(itemId);
       byAddress.set(c.address, entry);
     }
@@ -176,7 +219,14 @@ export function queueToItemContacts(
 }
 
 /** Queues an internal notice to everyone with one of the requester roles (default: owner). */
-export function queueInternal(state: DemandState, roles: string[], keyPart: string, itemIds: string[], context: PendingMail['context'], now: number): void {
+export function queueInternal(
+  state: DemandState,
+  roles: string[],
+  keyPart: string,
+  itemIds: string[],
+  context: PendingMail['context'],
+  now: number,
+): void {
   const seen = new Set<string>();
   for (const role of roles) {
     for (const p of resolveRef(state.spec, `requester:${role}`)) {
@@ -198,7 +248,13 @@ export function queueInternal(state: DemandState, roles: string[], keyPart: stri
 
 /** The first request: one message per counterparty contact, listing the items they answer for. */
 export function queueRequests(state: DemandState, now: number): void {
-  queueToItemContacts(state, state.items.map((i) => i.id), 'request', 'request', now);
+  queueToItemContacts(
+    state,
+    state.items.map((i) => i.id),
+    'request',
+    'request',
+    now,
+  );
   for (const item of state.items) {
     if (item.rounds[0]) item.rounds[0].requestedAt = isoInstant(now);
     refreshPhase(item, state.spec, now);
@@ -218,7 +274,10 @@ function pendingHeads(state: DemandState): PlannedAction[] {
 /** The earliest pending action of all awaiting items (none while paused). */
 export function nextAction(state: DemandState): PlannedAction | undefined {
   if (state.paused || isFinished(state)) return undefined;
-  return pendingHeads(state).reduce<PlannedAction | undefined>((best, a) => (!best || a.at < best.at ? a : best), undefined);
+  return pendingHeads(state).reduce<PlannedAction | undefined>(
+    (best, a) => (!best || a.at < best.at ? a : best),
+    undefined,
+  );
 }
 
 /** The next action and every item it concerns (items sharing a deadline share their schedule). */
@@ -241,6 +300,9 @@ const ACTION_LABEL: Record<ActionKind, string> = {
 export function describeAction(a: PlannedAction, itemIds: string[] = [a.itemId]): string {
   const n = a.kind === 'reminder' || a.kind === 'escalation' ? ` ${a.index}` : '';
   const label = a.step?.label ? `: ${a.step.label}` : a.step?.action === 'refer' ? ': referral for legal action' : '';
-  const items = itemIds.length === 1 ? itemIds[0] : `${itemIds.length} items (${itemIds.slice(0, 3).join(', ')}${itemIds.length > 3 ? ', ...' : ''})`;
+  const items =
+    itemIds.length === 1
+      ? itemIds[0]
+      : `${itemIds.length} items (${itemIds.slice(0, 3).join(', ')}${itemIds.length > 3 ? ', ...' : ''})`;
   return `${ACTION_LABEL[a.kind]}${n}${label} for ${items}`;
 }

@@ -8,9 +8,17 @@ import { replyLimitProblem } from '../domain/inbound';
 import type { InboundReply, RecordReplyResult } from '../domain/messages';
 import { itemContacts } from '../domain/schedule';
 import type { DemandState, ExtensionRequest, ItemState, MessageRecord, ProblemRecord } from '../domain/state';
-import { applyAnswer, recordDecision, findItem, isAwaiting, isFinished, isOpen, queueInternal, queueMail } from './model';
+import {
+  applyAnswer,
+  recordDecision,
+  findItem,
+  isAwaiting,
+  isFinished,
+  isOpen,
+  queueInternal,
+  queueMail,
+} from './model';
 import { isoInstant } from '../domain/time';
-
 
 /** Keeps a problem, or counts it once INBOUND_LIMITS.problems are kept. */
 export function addProblem(state: DemandState, problem: ProblemRecord): void {
@@ -23,9 +31,14 @@ function seenEntry(state: DemandState, reply: InboundReply): string | undefined 
 }
 
 /** The message of ours a delivery report is about: sent by this demand, to the recipient the report names. */
-export function bouncedMessage(state: DemandState, reply: Pick<InboundReply, 'originalMessageId' | 'failedRecipient'>): MessageRecord | undefined {
+export function bouncedMessage(
+  state: DemandState,
+  reply: Pick<InboundReply, 'originalMessageId' | 'failedRecipient'>,
+): MessageRecord | undefined {
   if (!reply.originalMessageId || !reply.failedRecipient) return undefined;
-  return state.messages.find((m) => m.direction === 'out' && m.messageId === reply.originalMessageId && m.to.includes(reply.failedRecipient!));
+  return state.messages.find(
+    (m) => m.direction === 'out' && m.messageId === reply.originalMessageId && m.to.includes(reply.failedRecipient!),
+  );
 }
 
 /** The items an answer lands on: the ones it names, else the only open item. */
@@ -46,25 +59,34 @@ export function replyRefusal(state: DemandState, reply: InboundReply): string | 
   const over = replyLimitProblem(reply);
   if (over) return `the message is over a limit: ${over}`;
   const seen = seenEntry(state, reply);
-  if (seen) return seen.includes('|') && seen !== `${reply.messageId}|${reply.digest}` ? `a different message with the Message-ID ${reply.messageId} was recorded already; this one is not recorded in its place` : undefined;
+  if (seen)
+    return seen.includes('|') && seen !== `${reply.messageId}|${reply.digest}`
+      ? `a different message with the Message-ID ${reply.messageId} was recorded already; this one is not recorded in its place`
+      : undefined;
   if (reply.kind === 'bounce') {
-    if (!reply.failedRecipient || !reply.originalMessageId) return 'a delivery report must name the failed recipient and the message of ours it reports on';
-    if (!bouncedMessage(state, reply)) return `the message it references (${reply.originalMessageId}) was never sent to ${reply.failedRecipient} by demand ${state.demandId}`;
+    if (!reply.failedRecipient || !reply.originalMessageId)
+      return 'a delivery report must name the failed recipient and the message of ours it reports on';
+    if (!bouncedMessage(state, reply))
+      return `the message it references (${reply.originalMessageId}) was never sent to ${reply.failedRecipient} by demand ${state.demandId}`;
   }
   const inbound = state.messages.filter((m) => m.direction === 'in').length;
-  if (inbound >= L.messagesPerDemand) return `demand ${state.demandId} has recorded ${inbound} messages, the most one demand keeps; assign this one if it matters (README, "Limits")`;
+  if (inbound >= L.messagesPerDemand)
+    return `demand ${state.demandId} has recorded ${inbound} messages, the most one demand keeps; assign this one if it matters (README, "Limits")`;
   const known = reply.itemIds.filter((id) => findItem(state, id));
   if (reply.kind === 'answer') {
     const full = answerTargets(state, known).find((i) => i.answers.length >= L.answersPerItem);
-    if (full) return `item ${full.id} has ${full.answers.length} answers recorded, the most one item keeps; assign this one if it matters (README, "Limits")`;
+    if (full)
+      return `item ${full.id} has ${full.answers.length} answers recorded, the most one item keeps; assign this one if it matters (README, "Limits")`;
   }
   if (reply.kind === 'extension-request') {
     const pending = state.extensionRequests.filter((r) => r.status === 'pending').length;
-    if (pending >= L.pendingExtensionRequests) return `demand ${state.demandId} has ${pending} extension requests waiting for a decision; decide them first (auditflow extend --request)`;
+    if (pending >= L.pendingExtensionRequests)
+      return `demand ${state.demandId} has ${pending} extension requests waiting for a decision; decide them first (auditflow extend --request)`;
   }
   const growth = JSON.stringify(reply).length * (2 + known.length);
   const size = JSON.stringify(state).length;
-  if (size + growth > L.stateBytes) return `demand ${state.demandId} holds ${Math.round(size / 1024)} KB of state, close to the ${L.stateBytes / 1024} KB it may keep in Temporal (README, "Limits")`;
+  if (size + growth > L.stateBytes)
+    return `demand ${state.demandId} holds ${Math.round(size / 1024)} KB of state, close to the ${L.stateBytes / 1024} KB it may keep in Temporal (README, "Limits")`;
   return undefined;
 }
 
@@ -76,7 +98,9 @@ export function replyRefusal(state: DemandState, reply: InboundReply): string | 
 export function mayAcknowledge(state: DemandState, reply: InboundReply, now: number): boolean {
   if (!state.spec.options.acknowledgeReplies || reply.noAutoReply) return false;
   if (!state.spec.counterparty.contacts.some((c) => c.address === reply.from)) return false;
-  const acks = [...state.messages, ...state.outbox.map((m) => ({ ...m, to: [m.to.address] }))].filter((m) => m.kind === 'acknowledgement' && m.to.includes(reply.from)).map((m) => Date.parse(m.at));
+  const acks = [...state.messages, ...state.outbox.map((m) => ({ ...m, to: [m.to.address] }))]
+    .filter((m) => m.kind === 'acknowledgement' && m.to.includes(reply.from))
+    .map((m) => Date.parse(m.at));
   if (acks.filter((at) => now - at < 3_600_000).length >= ACK_LIMITS.perHour) return false;
   return acks.filter((at) => now - at < 86_400_000).length < ACK_LIMITS.perDay;
 }
@@ -85,7 +109,9 @@ export function mayAcknowledge(state: DemandState, reply: InboundReply, now: num
 function recordBounce(state: DemandState, reply: InboundReply, original: MessageRecord, now: number): void {
   const failed = reply.failedRecipient!;
   if (!state.undeliverable.includes(failed)) state.undeliverable.push(failed);
-  const awaiting = original.itemIds.map((id) => findItem(state, id)).filter((i): i is ItemState => i !== undefined && isAwaiting(i));
+  const awaiting = original.itemIds
+    .map((id) => findItem(state, id))
+    .filter((i): i is ItemState => i !== undefined && isAwaiting(i));
   // The ladder never fires before the deadline because of a bounce: it is evidence of a bad address, not of silence.
   const due = original.kind === 'internal' ? [] : awaiting.filter((i) => now >= Date.parse(i.dueAt));
   const waiting = awaiting.filter((i) => !due.includes(i));
@@ -94,17 +120,42 @@ function recordBounce(state: DemandState, reply: InboundReply, original: Message
   if (due.length) parts.push(`${due.map((i) => i.id).join(', ')} move to their next escalation step`);
   if (waiting.length) parts.push(`the ladder of ${waiting.map((i) => i.id).join(', ')} waits for the deadline`);
   recordDecision(state, { kind: 'bounce', itemIds: original.itemIds, detail: parts.join('; ') }, now);
-  queueInternal(state, ['owner'], `bounce/${reply.digest.slice(0, 16)}`, original.itemIds, { event: 'bounce', failedRecipient: failed }, now);
+  queueInternal(
+    state,
+    ['owner'],
+    `bounce/${reply.digest.slice(0, 16)}`,
+    original.itemIds,
+    { event: 'bounce', failedRecipient: failed },
+    now,
+  );
 }
 
 /** The bounce handling of histories recorded before reports had to prove themselves (kept so they replay). */
 function recordBounceUnverified(state: DemandState, reply: InboundReply, known: string[], now: number): void {
   const failed = reply.failedRecipient;
   if (failed && !state.undeliverable.includes(failed)) state.undeliverable.push(failed);
-  const affected = known.length ? known : state.items.filter((i) => isAwaiting(i) && failed !== undefined && itemContacts(state.spec, i.id).some((c) => c.address === failed)).map((i) => i.id);
+  const affected = known.length
+    ? known
+    : state.items
+        .filter(
+          (i) =>
+            isAwaiting(i) && failed !== undefined && itemContacts(state.spec, i.id).some((c) => c.address === failed),
+        )
+        .map((i) => i.id);
   for (const id of affected) if (!state.escalateNow.includes(id)) state.escalateNow.push(id);
-  recordDecision(state, { kind: 'bounce', itemIds: known, detail: `${failed ?? 'unknown recipient'} is undeliverable` }, now);
-  queueInternal(state, ['owner'], `bounce/${reply.digest.slice(0, 16)}`, known, { event: 'bounce', failedRecipient: failed }, now);
+  recordDecision(
+    state,
+    { kind: 'bounce', itemIds: known, detail: `${failed ?? 'unknown recipient'} is undeliverable` },
+    now,
+  );
+  queueInternal(
+    state,
+    ['owner'],
+    `bounce/${reply.digest.slice(0, 16)}`,
+    known,
+    { event: 'bounce', failedRecipient: failed },
+    now,
+  );
 }
 
 /**
@@ -116,7 +167,12 @@ export function recordReply(state: DemandState, reply: InboundReply, now: number
   const seen = seenEntry(state, reply);
   if (seen) {
     if (seen.includes('|') && seen !== `${reply.messageId}|${reply.digest}`) {
-      addProblem(state, { at: isoInstant(now), source: `reply ${reply.messageId}`, message: 'a different message arrived with the Message-ID of one already recorded; kept as evidence, not recorded as an answer' });
+      addProblem(state, {
+        at: isoInstant(now),
+        source: `reply ${reply.messageId}`,
+        message:
+          'a different message arrived with the Message-ID of one already recorded; kept as evidence, not recorded as an answer',
+      });
     } else {
       state.duplicatesIgnored += 1;
     }
@@ -127,38 +183,133 @@ export function recordReply(state: DemandState, reply: InboundReply, now: number
   const named = original ? original.itemIds : reply.itemIds;
   const known = named.filter((id) => findItem(state, id));
   const unknown = named.filter((id) => !findItem(state, id));
-  if (unknown.length) addProblem(state, { at: isoInstant(now), source: `reply ${reply.messageId}`, message: `names unknown item(s) ${unknown.join(', ')}` });
-  state.messages.push({ direction: 'in', kind: reply.kind, messageId: reply.messageId, at: reply.receivedAt, from: reply.from, to: [], itemIds: known, status: 'recorded', raw: reply.raw, ...(reply.subject ? { subject: reply.subject } : {}), ...(reply.excerpt ? { detail: reply.excerpt } : {}) });
+  if (unknown.length)
+    addProblem(state, {
+      at: isoInstant(now),
+      source: `reply ${reply.messageId}`,
+      message: `names unknown item(s) ${unknown.join(', ')}`,
+    });
+  state.messages.push({
+    direction: 'in',
+    kind: reply.kind,
+    messageId: reply.messageId,
+    at: reply.receivedAt,
+    from: reply.from,
+    to: [],
+    itemIds: known,
+    status: 'recorded',
+    raw: reply.raw,
+    ...(reply.subject ? { subject: reply.subject } : {}),
+    ...(reply.excerpt ? { detail: reply.excerpt } : {}),
+  });
   const items = known.map((id) => findItem(state, id)!);
   for (const item of items) item.lastMessage = { direction: 'in', kind: reply.kind, at: reply.receivedAt };
 
   if (reply.kind === 'answer') {
     const targets = answerTargets(state, known);
     if (targets.length === 0) {
-      addProblem(state, { at: isoInstant(now), source: `reply ${reply.messageId}`, message: 'an answer that names no item, while several are open: assign it with `auditflow record`' });
+      addProblem(state, {
+        at: isoInstant(now),
+        source: `reply ${reply.messageId}`,
+        message: 'an answer that names no item, while several are open: assign it with `auditflow record`',
+      });
       return { outcome: 'recorded', kind: reply.kind, itemIds: [] };
     }
     for (const item of targets) {
-      applyAnswer(state, item, { id: `${reply.messageId}#${item.id}`, receivedAt: reply.receivedAt, channel: 'email', from: reply.from, messageId: reply.messageId, attachments: reply.attachments, ...(reply.attachmentManifest ? { attachmentManifest: reply.attachmentManifest } : {}), raw: reply.raw, ...(reply.excerpt ? { summary: reply.excerpt } : {}), ...(reply.auth ? { auth: reply.auth } : {}) }, now);
+      applyAnswer(
+        state,
+        item,
+        {
+          id: `${reply.messageId}#${item.id}`,
+          receivedAt: reply.receivedAt,
+          channel: 'email',
+          from: reply.from,
+          messageId: reply.messageId,
+          attachments: reply.attachments,
+          ...(reply.attachmentManifest ? { attachmentManifest: reply.attachmentManifest } : {}),
+          raw: reply.raw,
+          ...(reply.excerpt ? { summary: reply.excerpt } : {}),
+          ...(reply.auth ? { auth: reply.auth } : {}),
+        },
+        now,
+      );
     }
     if (bounded ? mayAcknowledge(state, reply, now) : state.spec.options.acknowledgeReplies) {
-      queueMail(state, { keyPart: `ack/${reply.digest.slice(0, 16)}`, kind: 'acknowledgement', at: isoInstant(now), itemIds: targets.map((i) => i.id), to: { address: reply.from, zone: state.spec.counterparty.timezone, ...(reply.fromName ? { name: reply.fromName } : {}) }, audience: 'counterparty', expectsReply: true, context: { receivedAt: reply.receivedAt, subject: reply.subject } });
+      queueMail(state, {
+        keyPart: `ack/${reply.digest.slice(0, 16)}`,
+        kind: 'acknowledgement',
+        at: isoInstant(now),
+        itemIds: targets.map((i) => i.id),
+        to: {
+          address: reply.from,
+          zone: state.spec.counterparty.timezone,
+          ...(reply.fromName ? { name: reply.fromName } : {}),
+        },
+        audience: 'counterparty',
+        expectsReply: true,
+        context: { receivedAt: reply.receivedAt, subject: reply.subject },
+      });
     }
     return { outcome: 'recorded', kind: reply.kind, itemIds: targets.map((i) => i.id) };
   }
   if (reply.kind === 'extension-request') {
-    const request: ExtensionRequest = { id: `ext-${state.extensionRequests.length + 1}`, itemIds: known, receivedAt: reply.receivedAt, from: reply.from, messageId: reply.messageId, status: 'pending', ...(reply.requestedDeadline ? { requestedDeadline: reply.requestedDeadline } : {}), ...(reply.excerpt ? { excerpt: reply.excerpt } : {}) };
+    const request: ExtensionRequest = {
+      id: `ext-${state.extensionRequests.length + 1}`,
+      itemIds: known,
+      receivedAt: reply.receivedAt,
+      from: reply.from,
+      messageId: reply.messageId,
+      status: 'pending',
+      ...(reply.requestedDeadline ? { requestedDeadline: reply.requestedDeadline } : {}),
+      ...(reply.excerpt ? { excerpt: reply.excerpt } : {}),
+    };
     state.extensionRequests.push(request);
-    recordDecision(state, { kind: 'extension-requested', by: reply.from, itemIds: known, detail: request.id, ...(reply.excerpt ? { reason: reply.excerpt } : {}) }, now);
-    queueInternal(state, ['owner'], `extension-request/${request.id}`, known, { event: 'extension-request', requestId: request.id, from: reply.from, requestedDeadline: reply.requestedDeadline }, now);
+    recordDecision(
+      state,
+      {
+        kind: 'extension-requested',
+        by: reply.from,
+        itemIds: known,
+        detail: request.id,
+        ...(reply.excerpt ? { reason: reply.excerpt } : {}),
+      },
+      now,
+    );
+    queueInternal(
+      state,
+      ['owner'],
+      `extension-request/${request.id}`,
+      known,
+      {
+        event: 'extension-request',
+        requestId: request.id,
+        from: reply.from,
+        requestedDeadline: reply.requestedDeadline,
+      },
+      now,
+    );
   } else if (reply.kind === 'out-of-office') {
-    recordDecision(state, { kind: 'out-of-office', by: reply.from, itemIds: known, detail: reply.returnDate ? `back on ${reply.returnDate}` : 'no return date given' }, now);
+    recordDecision(
+      state,
+      {
+        kind: 'out-of-office',
+        by: reply.from,
+        itemIds: known,
+        detail: reply.returnDate ? `back on ${reply.returnDate}` : 'no return date given',
+      },
+      now,
+    );
   } else if (original) {
     recordBounce(state, reply, original, now);
   } else if (!bounded) {
     recordBounceUnverified(state, reply, known, now);
   } else {
-    addProblem(state, { at: isoInstant(now), source: `reply ${reply.messageId}`, message: 'a delivery report that references no message of this demand sent to the recipient it names; kept as evidence, nobody marked undeliverable' });
+    addProblem(state, {
+      at: isoInstant(now),
+      source: `reply ${reply.messageId}`,
+      message:
+        'a delivery report that references no message of this demand sent to the recipient it names; kept as evidence, nobody marked undeliverable',
+    });
   }
   return { outcome: 'recorded', kind: reply.kind, itemIds: known };
 }

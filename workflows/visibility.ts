@@ -28,19 +28,28 @@ export function detailsMarkdown(state: DemandState): string {
   const next = nextActionGroup(state);
   const head = [
     `**${cell(state.spec.title)}** (${state.status})`,
-    state.paused ? `Clock stopped since ${formatLocal(Date.parse(state.paused.since), zone)} by ${cell(state.paused.by)}: ${cell(state.paused.reason)}` : next ? `Next: ${describeAction(next.action, next.itemIds)} at ${formatLocal(next.action.at, zone)}` : 'Next: nothing scheduled',
+    state.paused
+      ? `Clock stopped since ${formatLocal(Date.parse(state.paused.since), zone)} by ${cell(state.paused.by)}: ${cell(state.paused.reason)}`
+      : next
+        ? `Next: ${describeAction(next.action, next.itemIds)} at ${formatLocal(next.action.at, zone)}`
+        : 'Next: nothing scheduled',
     '',
     '| item | state | due | escalation | last message |',
     '|---|---|---|---|---|',
   ];
   const rows = state.items.map((i) => {
-    const stateText = i.phase === 'closed' ? `closed: ${i.closure}` : i.round > 0 ? `${i.phase} (follow-up ${i.round})` : i.phase;
-    const last = i.lastMessage ? `${i.lastMessage.direction === 'in' ? 'received' : 'sent'} ${i.lastMessage.kind} ${shortLocal(Date.parse(i.lastMessage.at), zone)}` : '-';
+    const stateText =
+      i.phase === 'closed' ? `closed: ${i.closure}` : i.round > 0 ? `${i.phase} (follow-up ${i.round})` : i.phase;
+    const last = i.lastMessage
+      ? `${i.lastMessage.direction === 'in' ? 'received' : 'sent'} ${i.lastMessage.kind} ${shortLocal(Date.parse(i.lastMessage.at), zone)}`
+      : '-';
     return `| ${cell(i.id)} | ${stateText} | ${shortLocal(Date.parse(i.dueAt), zone)} | ${i.escalationLevel || '-'} | ${last} |`;
   });
   const text = [...head, ...rows].join('\n');
   // Current details are limited to 20 KB; very large demands show the first rows.
-  return text.length <= 19_000 ? text : `${text.slice(0, 18_900)}\n\n(truncated: ${state.items.length} items; see auditflow show ${state.demandId})`;
+  return text.length <= 19_000
+    ? text
+    : `${text.slice(0, 18_900)}\n\n(truncated: ${state.items.length} items; see auditflow show ${state.demandId})`;
 }
 
 /** Tracks what was last published so that unchanged values cause no history events. */

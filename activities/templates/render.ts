@@ -76,7 +76,11 @@ function body(kind: MailKind, input: RenderInput): { subject: string; blocks: Bl
         blocks: [
           greeting,
           `${clause(demand.requesterOrg)} requires ${clause(demand.counterpartyOrg)} to account for the following ${items.length === 1 ? 'item' : `${items.length} items`} under ${clause(demand.basis)}.`,
-          ...(earliest ? [`Your answers are due by ${when(earliest, zone)}${new Set(items.map((i) => i.dueAt)).size > 1 ? ' at the earliest; each item shows its own deadline' : ''}.`] : []),
+          ...(earliest
+            ? [
+                `Your answers are due by ${when(earliest, zone)}${new Set(items.map((i) => i.dueAt)).size > 1 ? ' at the earliest; each item shows its own deadline' : ''}.`,
+              ]
+            : []),
           ...itemLines(items, zone, true),
           ...replyHint(input),
         ],
@@ -84,12 +88,24 @@ function body(kind: MailKind, input: RenderInput): { subject: string; blocks: Bl
     case 'reminder':
       return {
         subject: `Reminder ${ctx.index ?? ''}: ${title}: ${items.length === 1 ? '1 item' : `${items.length} items`} due ${earliest ? formatLocal(Date.parse(earliest), zone) : ''}${t}`,
-        blocks: [greeting, `This is reminder ${ctx.index ?? ''} about the audit demand "${title}". We have not yet received your answer on:`, ...itemLines(items, zone, false), ...(ctx.note ? [String(ctx.note)] : []), ...replyHint(input)],
+        blocks: [
+          greeting,
+          `This is reminder ${ctx.index ?? ''} about the audit demand "${title}". We have not yet received your answer on:`,
+          ...itemLines(items, zone, false),
+          ...(ctx.note ? [String(ctx.note)] : []),
+          ...replyHint(input),
+        ],
       };
     case 'overdue':
       return {
         subject: `Overdue: ${title}: ${items.length === 1 ? '1 item' : `${items.length} items`} past the deadline${t}`,
-        blocks: [greeting, `The deadline has passed and we have not received your answer on:`, ...itemLines(items, zone, false), 'Please answer without delay. Without an answer the matter will be escalated.', ...replyHint(input)],
+        blocks: [
+          greeting,
+          `The deadline has passed and we have not received your answer on:`,
+          ...itemLines(items, zone, false),
+          'Please answer without delay. Without an answer the matter will be escalated.',
+          ...replyHint(input),
+        ],
       };
     case 'escalation':
     case 'final-notice':
@@ -108,7 +124,13 @@ function body(kind: MailKind, input: RenderInput): { subject: string; blocks: Bl
     case 'follow-up':
       return {
         subject: `Follow-up questions: ${title}${t}`,
-        blocks: [greeting, `Thank you for your answer. Having reviewed it, we need more information (follow-up round ${ctx.round ?? ''}):`, ...(ctx.reason ? [String(ctx.reason)] : []), ...itemLines(items, zone, true), ...replyHint(input)],
+        blocks: [
+          greeting,
+          `Thank you for your answer. Having reviewed it, we need more information (follow-up round ${ctx.round ?? ''}):`,
+          ...(ctx.reason ? [String(ctx.reason)] : []),
+          ...itemLines(items, zone, true),
+          ...replyHint(input),
+        ],
       };
     case 'deadline-update': {
       const event = String(ctx.event ?? 'extension');
@@ -120,18 +142,33 @@ function body(kind: MailKind, input: RenderInput): { subject: string; blocks: Bl
       };
       return {
         subject: `Deadline update: ${title}${t}`,
-        blocks: [greeting, lead[event] ?? lead.extension!, ...(ctx.reason ? [`Reason: ${String(ctx.reason)}`] : []), ...(event === 'paused' ? [] : itemLines(items, zone, false)), ...replyHint(input)],
+        blocks: [
+          greeting,
+          lead[event] ?? lead.extension!,
+          ...(ctx.reason ? [`Reason: ${String(ctx.reason)}`] : []),
+          ...(event === 'paused' ? [] : itemLines(items, zone, false)),
+          ...replyHint(input),
+        ],
       };
     }
     case 'withdrawal':
       return {
         subject: `Withdrawn: ${title}`,
-        blocks: [greeting, `${demand.requesterOrg} withdraws the audit demand "${title}". No further answer is required.`, ...(ctx.reason ? [`Reason: ${String(ctx.reason)}`] : [])],
+        blocks: [
+          greeting,
+          `${demand.requesterOrg} withdraws the audit demand "${title}". No further answer is required.`,
+          ...(ctx.reason ? [`Reason: ${String(ctx.reason)}`] : []),
+        ],
       };
     case 'acknowledgement':
       return {
         subject: `Received: ${oneLine(String(ctx.subject ?? title))}`,
-        blocks: [greeting, `We received your message of ${ctx.receivedAt ? when(String(ctx.receivedAt), zone) : 'today'} and recorded it as your answer on:`, ...itemLines(items, zone, false), 'It will now be reviewed. You do not need to do anything else unless we write to you again.'],
+        blocks: [
+          greeting,
+          `We received your message of ${ctx.receivedAt ? when(String(ctx.receivedAt), zone) : 'today'} and recorded it as your answer on:`,
+          ...itemLines(items, zone, false),
+          'It will now be reviewed. You do not need to do anything else unless we write to you again.',
+        ],
       };
     case 'internal':
       return internal(input);
@@ -144,17 +181,40 @@ function internal(input: RenderInput): { subject: string; blocks: Block[] } {
   const zone = mail.to.zone;
   const event = String(ctx.event ?? 'notice');
   const title = oneLine(demand.title);
-  const list = items.map((i) => `[${i.id}] ${i.name}: ${i.closure ? `closed (${i.closure})` : i.phase}, due ${when(i.dueAt, zone)}`);
+  const list = items.map(
+    (i) => `[${i.id}] ${i.name}: ${i.closure ? `closed (${i.closure})` : i.phase}, due ${when(i.dueAt, zone)}`,
+  );
   const lines: Record<string, { subject: string; lead: string }> = {
-    escalation: { subject: `Escalation step ${ctx.index ?? ''}${ctx.label ? ` (${String(ctx.label)})` : ''}: ${title}`, lead: `Escalation step ${ctx.index ?? ''} of ${ctx.total ?? ''} has fired for ${demand.counterpartyOrg}. These items are past their deadline without an answer:` },
-    referral: { subject: `Referred for legal action: ${title}`, lead: `The escalation ladder is exhausted: the demand on ${demand.counterpartyOrg} is referred for legal action. Items concerned:` },
-    'extension-request': { subject: `Extension requested: ${title}`, lead: `${String(ctx.from ?? 'The counterparty')} asks for more time${ctx.requestedDeadline ? ` (until ${when(String(ctx.requestedDeadline), zone)})` : ''}. Approve or deny it with: npx auditflow extend ${demand.id} --request ${String(ctx.requestId ?? '')} ... (see --help).` },
-    bounce: { subject: `Undeliverable: ${title}`, lead: `Mail to ${String(ctx.failedRecipient ?? 'a counterparty contact')} bounced. The contact is marked undeliverable and the items move to their next escalation step.` },
-    withdrawal: { subject: `Withdrawn: ${title}`, lead: `The demand was withdrawn by ${String(ctx.by ?? '')}: ${String(ctx.reason ?? '')}` },
-    final: { subject: `Demand ended (${String(ctx.outcome ?? '')}): ${title}`, lead: `The demand on ${demand.counterpartyOrg} has ended: ${String(ctx.outcome ?? '')}. The final report is at ${String(ctx.report ?? '(not written)')}.` },
+    escalation: {
+      subject: `Escalation step ${ctx.index ?? ''}${ctx.label ? ` (${String(ctx.label)})` : ''}: ${title}`,
+      lead: `Escalation step ${ctx.index ?? ''} of ${ctx.total ?? ''} has fired for ${demand.counterpartyOrg}. These items are past their deadline without an answer:`,
+    },
+    referral: {
+      subject: `Referred for legal action: ${title}`,
+      lead: `The escalation ladder is exhausted: the demand on ${demand.counterpartyOrg} is referred for legal action. Items concerned:`,
+    },
+    'extension-request': {
+      subject: `Extension requested: ${title}`,
+      lead: `${String(ctx.from ?? 'The counterparty')} asks for more time${ctx.requestedDeadline ? ` (until ${when(String(ctx.requestedDeadline), zone)})` : ''}. Approve or deny it with: npx auditflow extend ${demand.id} --request ${String(ctx.requestId ?? '')} ... (see --help).`,
+    },
+    bounce: {
+      subject: `Undeliverable: ${title}`,
+      lead: `Mail to ${String(ctx.failedRecipient ?? 'a counterparty contact')} bounced. The contact is marked undeliverable and the items move to their next escalation step.`,
+    },
+    withdrawal: {
+      subject: `Withdrawn: ${title}`,
+      lead: `The demand was withdrawn by ${String(ctx.by ?? '')}: ${String(ctx.reason ?? '')}`,
+    },
+    final: {
+      subject: `Demand ended (${String(ctx.outcome ?? '')}): ${title}`,
+      lead: `The demand on ${demand.counterpartyOrg} has ended: ${String(ctx.outcome ?? '')}. The final report is at ${String(ctx.report ?? '(not written)')}.`,
+    },
   };
   const chosen = lines[event] ?? { subject: `Notice: ${title}`, lead: 'Items concerned:' };
-  return { subject: `[auditflow] ${chosen.subject}`, blocks: [chosen.lead, list, `Demand: ${demand.id}. Details: npx auditflow show ${demand.id}`] };
+  return {
+    subject: `[auditflow] ${chosen.subject}`,
+    blocks: [chosen.lead, list, `Demand: ${demand.id}. Details: npx auditflow show ${demand.id}`],
+  };
 }
 
 function toText(blocks: Block[], footer: string): string {
@@ -163,7 +223,9 @@ function toText(blocks: Block[], footer: string): string {
 
 function toHtml(blocks: Block[], footer: string, subject: string): string {
   const inner = blocks
-    .map((b) => (Array.isArray(b) ? `<ul>${b.map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul>` : `<p>${escapeHtml(b)}</p>`))
+    .map((b) =>
+      Array.isArray(b) ? `<ul>${b.map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul>` : `<p>${escapeHtml(b)}</p>`,
+    )
     .join('\n');
   return `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head><body style="font-family:Arial,Helvetica,sans-serif;font-size:14px;line-height:1.45;color:#1a1a1a;max-width:720px">\n${inner}\n<hr><p style="color:#666;font-size:12px">${escapeHtml(footer)}</p></body></html>\n`;
 }

@@ -22,7 +22,11 @@ interface Planned {
 
 /** A name safe in any file system and archive tool: letters, digits and . _ - @ + only, at most `max` characters. */
 export function safeName(name: string, max = 80): string {
-  const cleaned = name.normalize('NFKC').replace(/[^A-Za-z0-9._@+-]+/g, '_').replace(/^[._]+/, '').replace(/_+/g, '_');
+  const cleaned = name
+    .normalize('NFKC')
+    .replace(/[^A-Za-z0-9._@+-]+/g, '_')
+    .replace(/^[._]+/, '')
+    .replace(/_+/g, '_');
   if (cleaned.length <= max) return cleaned || 'file';
   const ext = /\.[A-Za-z0-9]{1,8}$/.exec(cleaned)?.[0] ?? '';
   return cleaned.slice(0, max - ext.length) + ext;
@@ -38,7 +42,11 @@ function unique(taken: Set<string>, p: string): string {
 
 /** Every file of the case file, in manifest order: reports, mail, attachments. */
 function plan(doc: ReportDocument): Planned[] {
-  const out: Planned[] = REPORT_FORMATS.map((f) => ({ path: `reports/${REPORT_FILES[f]}`, describes: `report (${f})`, data: Buffer.from(renderReport(doc, f)) }));
+  const out: Planned[] = REPORT_FORMATS.map((f) => ({
+    path: `reports/${REPORT_FILES[f]}`,
+    describes: `report (${f})`,
+    data: Buffer.from(renderReport(doc, f)),
+  }));
   const taken = new Set(out.map((p) => p.path));
   const mailSeen = new Set<string>();
   let n = 0;
@@ -51,17 +59,30 @@ function plan(doc: ReportDocument): Planned[] {
   for (const e of doc.timeline) {
     if (e.type !== 'message' || !e.raw) continue;
     const party = e.direction === 'out' ? (e.to ?? []).join(',') : (e.from ?? 'unknown');
-    addMail(e.raw, `${e.direction === 'out' ? 'sent' : 'received'}-${e.kind}-${party}`, `mail ${e.direction === 'out' ? 'sent' : 'received'} ${e.at} ${e.kind}${e.messageId ? ` ${e.messageId}` : ''}`);
+    addMail(
+      e.raw,
+      `${e.direction === 'out' ? 'sent' : 'received'}-${e.kind}-${party}`,
+      `mail ${e.direction === 'out' ? 'sent' : 'received'} ${e.at} ${e.kind}${e.messageId ? ` ${e.messageId}` : ''}`,
+    );
   }
   for (const item of doc.items) {
     for (const a of item.answers) {
-      if (a.raw) addMail(a.raw, `received-answer-${item.id}`, `mail received ${a.receivedAt} answer on ${item.id}${a.messageId ? ` ${a.messageId}` : ''}`);
+      if (a.raw)
+        addMail(
+          a.raw,
+          `received-answer-${item.id}`,
+          `mail received ${a.receivedAt} answer on ${item.id}${a.messageId ? ` ${a.messageId}` : ''}`,
+        );
       const seen = new Set<string>();
       for (const f of a.attachments) {
         if (seen.has(f.sha256)) continue;
         seen.add(f.sha256);
         const name = f.filename ? safeName(f.filename) : `attachment-${f.sha256.slice(0, 12)}`;
-        out.push({ path: unique(taken, `attachments/${safeName(item.id, 40)}/${name}`), describes: `attachment of answer ${a.id} on ${item.id}${f.filename ? ` named ${JSON.stringify(f.filename)}` : ''}`, ref: f });
+        out.push({
+          path: unique(taken, `attachments/${safeName(item.id, 40)}/${name}`),
+          describes: `attachment of answer ${a.id} on ${item.id}${f.filename ? ` named ${JSON.stringify(f.filename)}` : ''}`,
+          ref: f,
+        });
       }
     }
   }
@@ -94,10 +115,18 @@ export async function buildCaseFile(doc: ReportDocument, store: EvidenceStore, c
     files.push({ path: p.path, data: data!, describes: p.describes });
   }
   if (missing.length) {
-    throw new CliError(`cannot export demand "${doc.demand.id}": ${missing.length} stored object(s) missing or damaged in the evidence store, so the case file would be incomplete:\n${missing.join('\n')}\nRestore them from a backup of the data folder (AUDITFLOW_DATA_DIR), then export again.`);
+    throw new CliError(
+      `cannot export demand "${doc.demand.id}": ${missing.length} stored object(s) missing or damaged in the evidence store, so the case file would be incomplete:\n${missing.join('\n')}\nRestore them from a backup of the data folder (AUDITFLOW_DATA_DIR), then export again.`,
+    );
   }
   // The header goes into the chain's genesis (manifest version 2), so verify can show it as fact.
-  const manifest: Manifest = buildManifest({ demandId: doc.demand.id, createdAt: createdAt.toISOString(), source: doc.source.kind }, files);
-  const all: TarFile[] = [...files.map(({ path, data }) => ({ path, data })), { path: MANIFEST_PATH, data: Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`) }];
+  const manifest: Manifest = buildManifest(
+    { demandId: doc.demand.id, createdAt: createdAt.toISOString(), source: doc.source.kind },
+    files,
+  );
+  const all: TarFile[] = [
+    ...files.map(({ path, data }) => ({ path, data })),
+    { path: MANIFEST_PATH, data: Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`) },
+  ];
   return { archive: writeTarGz(all, createdAt), manifest, files: all };
 }

@@ -60,7 +60,17 @@ export interface Manifest extends ManifestHeader {
 
 /** One mismatch found by verify, with a sentence that names the file or the entry. */
 export interface CaseProblem {
-  kind: 'sha256' | 'size' | 'missing' | 'extra' | 'not-a-file' | 'genesis' | 'chain' | 'entry-hash' | 'head' | 'expected-head';
+  kind:
+    | 'sha256'
+    | 'size'
+    | 'missing'
+    | 'extra'
+    | 'not-a-file'
+    | 'genesis'
+    | 'chain'
+    | 'entry-hash'
+    | 'head'
+    | 'expected-head';
   path?: string;
   /** 1-based position in the manifest. */
   entry?: number;
@@ -82,13 +92,23 @@ export function entryHash(prev: string, path: string, sha: string, size: number)
 }
 
 /** A version-2 manifest of the files, in order, chained from the header. */
-export function buildManifest(header: ManifestHeader, files: { path: string; data: Buffer; describes?: string }[]): Manifest {
+export function buildManifest(
+  header: ManifestHeader,
+  files: { path: string; data: Buffer; describes?: string }[],
+): Manifest {
   const genesis = genesisOf(MANIFEST_VERSION, header);
   let prev = genesis;
   const entries = files.map((f) => {
     const sha = sha256(f.data);
     const hash = entryHash(prev, f.path, sha, f.data.length);
-    const entry: ManifestEntry = { path: f.path, size: f.data.length, sha256: sha, prev, hash, ...(f.describes ? { describes: f.describes } : {}) };
+    const entry: ManifestEntry = {
+      path: f.path,
+      size: f.data.length,
+      sha256: sha,
+      prev,
+      hash,
+      ...(f.describes ? { describes: f.describes } : {}),
+    };
     prev = hash;
     return entry;
   });
@@ -133,7 +153,10 @@ export function parseManifest(json: Buffer): Parsed {
   // and a dozen values, so text denser than that is not a manifest and is refused before parsing.
   const shape = jsonShape(json);
   if (shape.values * 16 > json.length + 4096 || shape.containers * 128 > json.length + 4096) {
-    return { ok: false, reason: `manifest.json has ${shape.values} values in ${json.length} bytes, more than a case file's manifest has` };
+    return {
+      ok: false,
+      reason: `manifest.json has ${shape.values} values in ${json.length} bytes, more than a case file's manifest has`,
+    };
   }
   let v: Partial<Record<keyof Manifest, unknown>>;
   try {
@@ -141,21 +164,42 @@ export function parseManifest(json: Buffer): Parsed {
   } catch (err) {
     return { ok: false, reason: `manifest.json is not valid JSON (${(err as Error).message})` };
   }
-  if (!v || typeof v !== 'object' || v.format !== MANIFEST_FORMAT) return { ok: false, reason: `manifest.json is not an auditflow case-file manifest (format is ${JSON.stringify(v?.format)})` };
-  if (v.version !== 1 && v.version !== 2) return { ok: false, reason: `manifest version ${JSON.stringify(v.version)} is not supported (this auditflow reads versions 1 and 2)` };
+  if (!v || typeof v !== 'object' || v.format !== MANIFEST_FORMAT)
+    return {
+      ok: false,
+      reason: `manifest.json is not an auditflow case-file manifest (format is ${JSON.stringify(v?.format)})`,
+    };
+  if (v.version !== 1 && v.version !== 2)
+    return {
+      ok: false,
+      reason: `manifest version ${JSON.stringify(v.version)} is not supported (this auditflow reads versions 1 and 2)`,
+    };
   for (const key of ['demandId', 'createdAt', 'source'] as const) {
     if (typeof v[key] !== 'string') return { ok: false, reason: `manifest.json: ${key} is not a string` };
-    if (v.version === 2 && /[\n\r]/.test(v[key])) return { ok: false, reason: `manifest.json: ${key} contains a line break, which would make the header's place in the chain ambiguous` };
+    if (v.version === 2 && /[\n\r]/.test(v[key]))
+      return {
+        ok: false,
+        reason: `manifest.json: ${key} contains a line break, which would make the header's place in the chain ambiguous`,
+      };
   }
-  if (v.genesis !== undefined && typeof v.genesis !== 'string') return { ok: false, reason: 'manifest.json: genesis is not a string' };
+  if (v.genesis !== undefined && typeof v.genesis !== 'string')
+    return { ok: false, reason: 'manifest.json: genesis is not a string' };
   if (!Array.isArray(v.entries)) return { ok: false, reason: 'manifest.json has no entries list' };
   if (!v.entries.length) return { ok: false, reason: 'manifest.json lists no files' };
   const seen = new Map<string, number>();
   for (const [i, e] of (v.entries as Partial<ManifestEntry>[]).entries()) {
-    const fields = e && typeof e.path === 'string' && e.path && typeof e.sha256 === 'string' && typeof e.prev === 'string' && typeof e.hash === 'string';
-    if (!fields || !Number.isSafeInteger(e.size) || e.size! < 0) return { ok: false, reason: `manifest entry ${i + 1} lacks path, size, sha256, prev or hash` };
+    const fields =
+      e &&
+      typeof e.path === 'string' &&
+      e.path &&
+      typeof e.sha256 === 'string' &&
+      typeof e.prev === 'string' &&
+      typeof e.hash === 'string';
+    if (!fields || !Number.isSafeInteger(e.size) || e.size! < 0)
+      return { ok: false, reason: `manifest entry ${i + 1} lacks path, size, sha256, prev or hash` };
     const first = seen.get(e.path!);
-    if (first !== undefined) return { ok: false, reason: `manifest.json lists ${e.path} twice (entries ${first + 1} and ${i + 1})` };
+    if (first !== undefined)
+      return { ok: false, reason: `manifest.json lists ${e.path} twice (entries ${first + 1} and ${i + 1})` };
     seen.set(e.path!, i);
   }
   return { ok: true, manifest: v as Manifest };
@@ -171,15 +215,29 @@ export const headOf = (manifest: Manifest): string => manifest.entries[manifest.
  * files and the head; in one linear pass, and one at a time, so a manifest where everything is wrong
  * does not hold a million messages in memory.
  */
-export function* problemsOf(manifest: Manifest, files: Map<string, ArchiveEntry>, expectHead?: string): Generator<CaseProblem> {
+export function* problemsOf(
+  manifest: Manifest,
+  files: Map<string, ArchiveEntry>,
+  expectHead?: string,
+): Generator<CaseProblem> {
   const { entries } = manifest;
   const computed = genesisOf(manifest.version, manifest);
   // The first entry is checked against the genesis field, so an edited header is one problem, not two.
   const genesis = manifest.genesis ?? computed;
   if (genesis !== computed) {
     yield manifest.version === 1
-      ? { kind: 'chain', expected: computed, actual: genesis, message: `manifest genesis is ${short(genesis)} but a version-1 chain starts at ${short(computed)}` }
-      : { kind: 'genesis', expected: computed, actual: genesis, message: `manifest genesis is ${short(genesis)} but its header (demand id, export time, source) gives ${short(computed)}: the header was edited` };
+      ? {
+          kind: 'chain',
+          expected: computed,
+          actual: genesis,
+          message: `manifest genesis is ${short(genesis)} but a version-1 chain starts at ${short(computed)}`,
+        }
+      : {
+          kind: 'genesis',
+          expected: computed,
+          actual: genesis,
+          message: `manifest genesis is ${short(genesis)} but its header (demand id, export time, source) gives ${short(computed)}: the header was edited`,
+        };
   }
   const owner = new Map<string, number>();
   for (const [i, e] of entries.entries()) if (!owner.has(e.hash)) owner.set(e.hash, i);
@@ -188,31 +246,85 @@ export function* problemsOf(manifest: Manifest, files: Map<string, ArchiveEntry>
     const label = `manifest entry ${n} (${e.path})`;
     const expectedPrev = i === 0 ? genesis : entries[i - 1]!.hash;
     if (e.prev !== expectedPrev) {
-      const base = i === 0 ? `${label}: chain broken, its previous-hash is not the genesis value` : `${label}: chain broken, its previous-hash does not match entry ${n - 1} (${entries[i - 1]!.path})`;
+      const base =
+        i === 0
+          ? `${label}: chain broken, its previous-hash is not the genesis value`
+          : `${label}: chain broken, its previous-hash does not match entry ${n - 1} (${entries[i - 1]!.path})`;
       const o = owner.get(e.prev);
       const why =
-        o !== undefined ? `; it is the hash of entry ${o + 1} (${entries[o]!.path}), so the entries were reordered`
-        : e.prev === genesis ? '; it is the genesis value, so the entries were reordered'
-        : i === 0 && manifest.version === 2 ? '; so the demand id, export time or source was edited, or the first entry removed'
-        : '; no entry has that hash, so an entry was removed or edited';
+        o !== undefined
+          ? `; it is the hash of entry ${o + 1} (${entries[o]!.path}), so the entries were reordered`
+          : e.prev === genesis
+            ? '; it is the genesis value, so the entries were reordered'
+            : i === 0 && manifest.version === 2
+              ? '; so the demand id, export time or source was edited, or the first entry removed'
+              : '; no entry has that hash, so an entry was removed or edited';
       yield { kind: 'chain', entry: n, path: e.path, expected: expectedPrev, actual: e.prev, message: `${base}${why}` };
     }
     const recomputed = entryHash(e.prev, e.path, e.sha256, e.size);
-    if (recomputed !== e.hash) yield { kind: 'entry-hash', entry: n, path: e.path, expected: recomputed, actual: e.hash, message: `${label}: its hash is ${short(e.hash)} but its fields give ${short(recomputed)} (the entry was edited)` };
+    if (recomputed !== e.hash)
+      yield {
+        kind: 'entry-hash',
+        entry: n,
+        path: e.path,
+        expected: recomputed,
+        actual: e.hash,
+        message: `${label}: its hash is ${short(e.hash)} but its fields give ${short(recomputed)} (the entry was edited)`,
+      };
     const f = files.get(e.path);
     if (!f) {
-      yield { kind: 'missing', entry: n, path: e.path, message: `${e.path}: listed in the manifest (entry ${n}) but missing from the archive` };
+      yield {
+        kind: 'missing',
+        entry: n,
+        path: e.path,
+        message: `${e.path}: listed in the manifest (entry ${n}) but missing from the archive`,
+      };
       continue;
     }
-    if (f.type !== 'file') yield { kind: 'not-a-file', entry: n, path: e.path, message: `${e.path}: is ${f.type === 'directory' ? 'a directory' : 'a link or special file'} in the archive, not a file` };
-    if (f.size !== e.size) yield { kind: 'size', entry: n, path: e.path, expected: String(e.size), actual: String(f.size), message: `${e.path}: size is ${f.size} bytes but the manifest says ${e.size}` };
-    if (f.sha256 !== e.sha256) yield { kind: 'sha256', entry: n, path: e.path, expected: e.sha256, actual: f.sha256, message: `${e.path}: sha256 is ${short(f.sha256)} but the manifest says ${short(e.sha256)}` };
+    if (f.type !== 'file')
+      yield {
+        kind: 'not-a-file',
+        entry: n,
+        path: e.path,
+        message: `${e.path}: is ${f.type === 'directory' ? 'a directory' : 'a link or special file'} in the archive, not a file`,
+      };
+    if (f.size !== e.size)
+      yield {
+        kind: 'size',
+        entry: n,
+        path: e.path,
+        expected: String(e.size),
+        actual: String(f.size),
+        message: `${e.path}: size is ${f.size} bytes but the manifest says ${e.size}`,
+      };
+    if (f.sha256 !== e.sha256)
+      yield {
+        kind: 'sha256',
+        entry: n,
+        path: e.path,
+        expected: e.sha256,
+        actual: f.sha256,
+        message: `${e.path}: sha256 is ${short(f.sha256)} but the manifest says ${short(e.sha256)}`,
+      };
   }
   const listed = new Set(entries.map((e) => e.path));
   for (const [p, f] of files) {
-    if (p !== MANIFEST_PATH && !listed.has(p) && f.type !== 'directory') yield { kind: 'extra', path: p, message: `${p}: in the archive but not in the manifest` };
+    if (p !== MANIFEST_PATH && !listed.has(p) && f.type !== 'directory')
+      yield { kind: 'extra', path: p, message: `${p}: in the archive but not in the manifest` };
   }
   const head = headOf(manifest);
-  if (manifest.head !== head) yield { kind: 'head', expected: head, actual: String(manifest.head), message: `manifest head is ${short(String(manifest.head))} but the chain ends at ${short(head)}` };
-  if (expectHead !== undefined && expectHead.trim().toLowerCase() !== head) yield { kind: 'expected-head', expected: expectHead, actual: head, message: `the chain head is ${head} but you expected ${expectHead}` };
+  if (manifest.head !== head)
+    yield {
+      kind: 'head',
+      expected: head,
+      actual: String(manifest.head),
+      message: `manifest head is ${short(String(manifest.head))} but the chain ends at ${short(head)}`,
+    };
+  if (expectHead !== undefined && expectHead.trim().toLowerCase() !== head)
+    yield {
+      kind: 'expected-head',
+      expected: expectHead,
+      actual: head,
+      message: `the chain head is ${head} but you expected ${expectHead}`,
+    };
 }

@@ -91,7 +91,8 @@ function sizeField(h: Buffer, at: number): number {
 /** A path as archive tools extract it: no empty or `.` segments, no leading slash; `..` is refused. */
 function canonical(raw: string, at: number): string {
   const parts = raw.split('/').filter((p) => p !== '' && p !== '.');
-  if (parts.includes('..')) throw new TarFormatError(`${raw} at byte ${at} has a .. component; a case file's paths stay inside it`);
+  if (parts.includes('..'))
+    throw new TarFormatError(`${raw} at byte ${at} has a .. component; a case file's paths stay inside it`);
   return parts.join('/');
 }
 
@@ -112,7 +113,9 @@ class TarParser {
 
   write(chunk: Buffer): void {
     if (this.offset + chunk.length > this.limits.maxBytes) {
-      throw new TarFormatError(`it holds more than ${this.limits.maxBytes} bytes once decompressed (the --max-bytes limit); raise --max-bytes if a case file is really that large`);
+      throw new TarFormatError(
+        `it holds more than ${this.limits.maxBytes} bytes once decompressed (the --max-bytes limit); raise --max-bytes if a case file is really that large`,
+      );
     }
     let i = 0;
     while (i < chunk.length && !this.done) {
@@ -146,9 +149,15 @@ class TarParser {
   end(): void {
     if (this.done) return;
     const r = this.reading;
-    if (r) throw new TarFormatError(`truncated archive: the entry at byte ${r.at}${r.path ? ` (${r.path})` : ''} declares ${r.size} bytes but the archive ends at byte ${this.offset}`);
+    if (r)
+      throw new TarFormatError(
+        `truncated archive: the entry at byte ${r.at}${r.path ? ` (${r.path})` : ''} declares ${r.size} bytes but the archive ends at byte ${this.offset}`,
+      );
     if (this.filled) throw new TarFormatError(`truncated archive: it ends inside a header, at byte ${this.offset}`);
-    if (this.pending.at !== undefined) throw new TarFormatError(`truncated archive: the extended header at byte ${this.pending.at} is not followed by an entry`);
+    if (this.pending.at !== undefined)
+      throw new TarFormatError(
+        `truncated archive: the extended header at byte ${this.pending.at} is not followed by an entry`,
+      );
     // Some writers stop after the last entry without the two zero blocks, or without its padding.
     if (!this.entries.size) throw new TarFormatError('not a tar archive (no entries)');
   }
@@ -156,12 +165,16 @@ class TarParser {
   private header(at: number): void {
     const h = this.block;
     if (h.every((b) => b === 0)) {
-      if (this.pending.at !== undefined) throw new TarFormatError(`the extended header at byte ${this.pending.at} is followed by the end of the archive, not an entry`);
+      if (this.pending.at !== undefined)
+        throw new TarFormatError(
+          `the extended header at byte ${this.pending.at} is followed by the end of the archive, not an entry`,
+        );
       this.done = true;
       return;
     }
     const declared = text(h, 148, 8, 'latin1').trim();
-    if (!/^[0-7]{1,8}$/.test(declared)) throw new TarFormatError(`not a tar archive (bad checksum field at byte ${at})`);
+    if (!/^[0-7]{1,8}$/.test(declared))
+      throw new TarFormatError(`not a tar archive (bad checksum field at byte ${at})`);
     let unsigned = 0;
     let signed = 0;
     for (let i = 0; i < BLOCK; i++) {
@@ -170,11 +183,15 @@ class TarParser {
       signed += b > 127 ? b - 256 : b;
     }
     // Some old writers summed signed bytes; GNU tar accepts either, and so does this.
-    if (parseInt(declared, 8) !== unsigned && parseInt(declared, 8) !== signed) throw new TarFormatError(`not a tar archive (header checksum mismatch at byte ${at})`);
+    if (parseInt(declared, 8) !== unsigned && parseInt(declared, 8) !== signed)
+      throw new TarFormatError(`not a tar archive (header checksum mismatch at byte ${at})`);
     const type = String.fromCharCode(h[156]!);
     if (META.has(type)) {
       const size = sizeField(h, at);
-      if (size > MAX_META_BYTES) throw new TarFormatError(`the extended header at byte ${at} is ${size} bytes, more than the ${MAX_META_BYTES} an archive tool writes`);
+      if (size > MAX_META_BYTES)
+        throw new TarFormatError(
+          `the extended header at byte ${at} is ${size} bytes, more than the ${MAX_META_BYTES} an archive tool writes`,
+        );
       if (type !== 'g') this.pending.at ??= at;
       this.read({ at, type, path: '', size, left: size, data: Buffer.alloc(size) });
       return;
@@ -184,19 +201,32 @@ class TarParser {
     const raw = this.pending.path ?? (prefix ? `${prefix}/${text(h, 0, 100, 'utf8')}` : text(h, 0, 100, 'utf8'));
     this.pending = {};
     const path = canonical(raw, at);
-    if (Buffer.byteLength(path) > MAX_PATH_BYTES) throw new TarFormatError(`the entry at byte ${at} has a path of ${Buffer.byteLength(path)} bytes, more than ${MAX_PATH_BYTES}`);
+    if (Buffer.byteLength(path) > MAX_PATH_BYTES)
+      throw new TarFormatError(
+        `the entry at byte ${at} has a path of ${Buffer.byteLength(path)} bytes, more than ${MAX_PATH_BYTES}`,
+      );
     if (!path) return this.read({ at, type, path, size, left: size });
     const first = this.entries.get(path);
     if (first) {
-      throw new TarFormatError(path === this.limits.keep.path ? `a second ${path} at byte ${at} (the first is at byte ${first.offset})` : `${path} appears twice in the archive (at bytes ${first.offset} and ${at}); a case file has each path once`);
+      throw new TarFormatError(
+        path === this.limits.keep.path
+          ? `a second ${path} at byte ${at} (the first is at byte ${first.offset})`
+          : `${path} appears twice in the archive (at bytes ${first.offset} and ${at}); a case file has each path once`,
+      );
     }
     this.nameBytes += Buffer.byteLength(path);
-    if (this.entries.size >= MAX_ENTRIES || this.nameBytes > MAX_NAME_BYTES) throw new TarFormatError(`more than ${MAX_ENTRIES} entries or ${MAX_NAME_BYTES} bytes of names (at byte ${at}); a case file has one entry per file of its manifest`);
+    if (this.entries.size >= MAX_ENTRIES || this.nameBytes > MAX_NAME_BYTES)
+      throw new TarFormatError(
+        `more than ${MAX_ENTRIES} entries or ${MAX_NAME_BYTES} bytes of names (at byte ${at}); a case file has one entry per file of its manifest`,
+      );
     const kind = type === '0' || type === '\0' || type === '7' ? 'file' : type === '5' ? 'directory' : 'other';
     // A placeholder, so a duplicate is found even while this entry's data is still being read.
     this.entries.set(path, { path, type: kind, size, sha256: '', offset: at });
     const keep = path === this.limits.keep.path && kind === 'file';
-    if (keep && size > this.limits.keep.maxBytes) throw new TarFormatError(`${path} is ${size} bytes, more than the ${this.limits.keep.maxBytes} bytes (${this.limits.keep.maxBytes / MiB} MiB) a case file's manifest may have`);
+    if (keep && size > this.limits.keep.maxBytes)
+      throw new TarFormatError(
+        `${path} is ${size} bytes, more than the ${this.limits.keep.maxBytes} bytes (${this.limits.keep.maxBytes / MiB} MiB) a case file's manifest may have`,
+      );
     this.read({ at, type, path, size, left: size, hashing: true, ...(keep ? { data: Buffer.alloc(size) } : {}) });
   }
 
@@ -223,15 +253,18 @@ class TarParser {
   /** pax extended header records, "<length> <key>=<value>\n" where the length counts the whole record. */
   private pax(data: Buffer, at: number, global: boolean): void {
     const bad = (why: string) => new TarFormatError(`bad pax extended header at byte ${at}: ${why}`);
-    for (let i = 0; i < data.length; ) {
+    for (let i = 0; i < data.length;) {
       const where = at + BLOCK + i;
       const space = data.indexOf(0x20, i);
       if (space === -1 || space - i > 20) throw bad(`the record at byte ${where} has no length`);
       const length = data.toString('latin1', i, space);
-      if (!/^[1-9]\d*$/.test(length)) throw bad(`the record at byte ${where} has length ${JSON.stringify(length)}, not a positive decimal number`);
+      if (!/^[1-9]\d*$/.test(length))
+        throw bad(`the record at byte ${where} has length ${JSON.stringify(length)}, not a positive decimal number`);
       const len = Number(length);
-      if (len > data.length - i) throw bad(`the record at byte ${where} says it is ${len} bytes long but only ${data.length - i} are left`);
-      if (len < space - i + 2 || data[i + len - 1] !== 0x0a) throw bad(`the record at byte ${where} does not end with a newline where its length says`);
+      if (len > data.length - i)
+        throw bad(`the record at byte ${where} says it is ${len} bytes long but only ${data.length - i} are left`);
+      if (len < space - i + 2 || data[i + len - 1] !== 0x0a)
+        throw bad(`the record at byte ${where} does not end with a newline where its length says`);
       const record = data.toString('utf8', space + 1, i + len - 1);
       const eq = record.indexOf('=');
       if (eq <= 0) throw bad(`the record at byte ${where} is not key=value`);
@@ -239,7 +272,8 @@ class TarParser {
       // A global header's path or size would apply to every entry after it; no tool writes one, so it is ignored.
       if (!global && key === 'path') this.pending.path = value || undefined;
       if (!global && key === 'size') {
-        if (value && (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value)))) throw bad(`size ${JSON.stringify(value)} is not a whole number of bytes (record at byte ${where})`);
+        if (value && (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))))
+          throw bad(`size ${JSON.stringify(value)} is not a whole number of bytes (record at byte ${where})`);
         this.pending.size = value ? Number(value) : undefined;
       }
       i += len;
@@ -285,7 +319,8 @@ export async function readTarFile(file: string, limits: ReadLimits): Promise<Arc
   } catch (err) {
     if (err === reachedEnd) return { entries: parser.entries, ...(parser.kept ? { kept: parser.kept } : {}) };
     if (err instanceof TarFormatError) throw err;
-    if ((err as NodeJS.ErrnoException).code?.startsWith('Z_')) throw new TarFormatError(`cannot decompress: ${(err as Error).message}`);
+    if ((err as NodeJS.ErrnoException).code?.startsWith('Z_'))
+      throw new TarFormatError(`cannot decompress: ${(err as Error).message}`);
     throw err;
   }
   return { entries: parser.entries, ...(parser.kept ? { kept: parser.kept } : {}) };

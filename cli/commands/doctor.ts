@@ -33,17 +33,33 @@ async function temporalChecks(target: TemporalTarget, config: AuditflowConfig): 
     await connection.workflowService.describeNamespace({ namespace: target.namespace });
   } catch (err) {
     await connection?.close();
-    const fix = target.explicit ? 'check TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TEMPORAL_API_KEY (or your profile)' : 'start the local stack with: npm start';
-    return [{ name: 'temporal', ok: false, detail: `cannot reach ${target.description}: ${(err as Error).message.split('\n')[0]}`, fix }];
+    const fix = target.explicit
+      ? 'check TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TEMPORAL_API_KEY (or your profile)'
+      : 'start the local stack with: npm start';
+    return [
+      {
+        name: 'temporal',
+        ok: false,
+        detail: `cannot reach ${target.description}: ${(err as Error).message.split('\n')[0]}`,
+        fix,
+      },
+    ];
   }
-  const checks: Check[] = [{ name: 'temporal', ok: true, detail: `reachable at ${target.address}, namespace ${target.namespace} present` }];
+  const checks: Check[] = [
+    { name: 'temporal', ok: true, detail: `reachable at ${target.address}, namespace ${target.namespace} present` },
+  ];
   try {
     const sa = await checkSearchAttributes(connection, target.namespace);
     const bad = [...sa.missing, ...sa.wrongType.map((w) => `${w.name} (is ${w.has}, needs ${w.want})`)];
     checks.push(
       bad.length === 0
         ? { name: 'search-attributes', ok: true, detail: `all ${sa.present.length} registered` }
-        : { name: 'search-attributes', ok: false, detail: `missing or wrong: ${bad.join(', ')}`, fix: `run: npx auditflow setup   (or: ${cliCreateCommand(target.namespace, sa.missing)})` },
+        : {
+            name: 'search-attributes',
+            ok: false,
+            detail: `missing or wrong: ${bad.join(', ')}`,
+            fix: `run: npx auditflow setup   (or: ${cliCreateCommand(target.namespace, sa.missing)})`,
+          },
     );
     const tq = await connection.workflowService.describeTaskQueue({
       namespace: target.namespace,
@@ -58,8 +74,17 @@ async function temporalChecks(target: TemporalTarget, config: AuditflowConfig): 
     });
     checks.push(
       fresh.length > 0
-        ? { name: 'worker', ok: true, detail: `${fresh.length} worker(s) polling task queue ${config.taskQueue} (${fresh.map((p) => p.identity).join(', ')})` }
-        : { name: 'worker', ok: false, detail: `no worker is polling task queue ${config.taskQueue}`, fix: 'start one with: npm start   (or: node --import tsx worker/main.ts with the same settings)' },
+        ? {
+            name: 'worker',
+            ok: true,
+            detail: `${fresh.length} worker(s) polling task queue ${config.taskQueue} (${fresh.map((p) => p.identity).join(', ')})`,
+          }
+        : {
+            name: 'worker',
+            ok: false,
+            detail: `no worker is polling task queue ${config.taskQueue}`,
+            fix: 'start one with: npm start   (or: node --import tsx worker/main.ts with the same settings)',
+          },
     );
     if (fresh.length > 0) checks.push(await inboxCheck(connection, target.namespace, config.taskQueue));
   } finally {
@@ -72,15 +97,28 @@ async function temporalChecks(target: TemporalTarget, config: AuditflowConfig): 
 async function inboxCheck(connection: Connection, namespace: string, taskQueue: string): Promise<Check> {
   const client = new Client({ connection, namespace });
   try {
-    const state = await client.withDeadline(Date.now() + 10_000, () => client.workflow.getHandle(inboxWorkflowId(taskQueue)).query(inboxQuery));
+    const state = await client.withDeadline(Date.now() + 10_000, () =>
+      client.workflow.getHandle(inboxWorkflowId(taskQueue)).query(inboxQuery),
+    );
     const waiting = state.entries.filter((e) => e.status === 'open').length;
     const detail = `${waiting} of at most ${TRIAGE_LIMITS.openEntries} messages wait for review${state.handled ? `, ${state.handled} decided` : ''}`;
     return waiting >= TRIAGE_LIMITS.openEntries * 0.8
-      ? { name: 'triage-inbox', ok: false, detail: `${detail}; when it is full the gateway defers new ones (451)`, fix: 'decide some: npx auditflow inbox, then inbox assign or inbox discard' }
+      ? {
+          name: 'triage-inbox',
+          ok: false,
+          detail: `${detail}; when it is full the gateway defers new ones (451)`,
+          fix: 'decide some: npx auditflow inbox, then inbox assign or inbox discard',
+        }
       : { name: 'triage-inbox', ok: true, detail };
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return { name: 'triage-inbox', ok: true, detail: 'empty: no message was ever kept for review' };
-    return { name: 'triage-inbox', ok: false, detail: `cannot be read: ${(err as Error).message.split('\n')[0]}`, fix: 'check that a worker runs on this task queue (npm start)' };
+    if (err instanceof WorkflowNotFoundError)
+      return { name: 'triage-inbox', ok: true, detail: 'empty: no message was ever kept for review' };
+    return {
+      name: 'triage-inbox',
+      ok: false,
+      detail: `cannot be read: ${(err as Error).message.split('\n')[0]}`,
+      fix: 'check that a worker runs on this task queue (npm start)',
+    };
   }
 }
 
@@ -94,7 +132,9 @@ async function smtpCheck(config: AuditflowConfig): Promise<Check> {
       name: 'smtp',
       ok: false,
       detail: `${redactSmtpUrl(config.smtpUrl)}: ${(err as Error).message}`,
-      fix: config.smtpExplicit ? 'check SMTP_URL (host, port, user, password, TLS)' : 'start the local mail catcher with: npm start   (or set SMTP_URL)',
+      fix: config.smtpExplicit
+        ? 'check SMTP_URL (host, port, user, password, TLS)'
+        : 'start the local mail catcher with: npm start   (or set SMTP_URL)',
     };
   } finally {
     transport.close();
@@ -112,7 +152,12 @@ function dataDirCheck(config: AuditflowConfig): Check {
     fs.unlinkSync(probe);
     return { name: 'data-folder', ok: true, detail: `${config.dataDir} is writable` };
   } catch (err) {
-    return { name: 'data-folder', ok: false, detail: `${config.dataDir}: ${(err as Error).message}`, fix: 'fix its permissions or point AUDITFLOW_DATA_DIR at a writable folder' };
+    return {
+      name: 'data-folder',
+      ok: false,
+      detail: `${config.dataDir}: ${(err as Error).message}`,
+      fix: 'fix its permissions or point AUDITFLOW_DATA_DIR at a writable folder',
+    };
   }
 }
 
@@ -121,7 +166,12 @@ function secretCheck(config: AuditflowConfig): Check {
   const file = path.join(config.dataDir, 'secret');
   const shared = '(set AUDITFLOW_SECRET when several machines run workers or gateways)';
   // Only read: doctor must not create the secret, nor hide a deleted one behind a fresh one.
-  if (!fs.existsSync(file)) return { name: 'secret', ok: true, detail: `${file} does not exist yet; the first worker or gateway generates it ${shared}` };
+  if (!fs.existsSync(file))
+    return {
+      name: 'secret',
+      ok: true,
+      detail: `${file} does not exist yet; the first worker or gateway generates it ${shared}`,
+    };
   try {
     loadSecret(config);
     return { name: 'secret', ok: true, detail: `using the generated secret in ${file} ${shared}` };
@@ -139,10 +189,18 @@ export async function runDoctor(): Promise<Check[]> {
     config = loadConfig();
     target = loadTemporalTarget(process.env, `localhost:${config.temporalPort}`);
   } catch (err) {
-    return [{ name: 'settings', ok: false, detail: (err as Error).message, fix: 'fix the environment variables named above' }];
+    return [
+      { name: 'settings', ok: false, detail: (err as Error).message, fix: 'fix the environment variables named above' },
+    ];
   }
   const [t, smtp] = await Promise.all([temporalChecks(target, config), smtpCheck(config)]);
-  return [{ name: 'settings', ok: true, detail: 'environment variables are valid' }, ...t, smtp, dataDirCheck(config), secretCheck(config)];
+  return [
+    { name: 'settings', ok: true, detail: 'environment variables are valid' },
+    ...t,
+    smtp,
+    dataDirCheck(config),
+    secretCheck(config),
+  ];
 }
 
 export function register(program: Command): void {

@@ -19,7 +19,9 @@ export function register(program: Command): void {
   program
     .command('extend')
     .argument('<demandId>', 'the demand id')
-    .description('Extend deadlines (reminders and escalation are planned again), or approve / deny an emailed request for more time')
+    .description(
+      'Extend deadlines (reminders and escalation are planned again), or approve / deny an emailed request for more time',
+    )
     .option('--item <itemId...>', 'only these items (default: every item still waiting for an answer)')
     .option('--until <datetime>', 'new deadline: local to the counterparty (2027-06-21T17:00) or an ISO instant')
     .option('--for <duration>', 'or: how much later, ISO 8601 (P7D, PT48H)')
@@ -28,12 +30,19 @@ export function register(program: Command): void {
     .option('--request <id>', 'the emailed extension request this decides (see `show`)')
     .option('--deny', 'with --request: refuse the request; deadlines stay')
     .option('--json', 'print {ok, message, items: [{itemId, dueAt, phase}]}')
-    .addHelpText('after', '\nExamples:\n  npx auditflow extend acme-api-usage-2023 --until 2027-06-21T17:00 --reason "counsel agreed on call" --by "Dana Reyes"\n  npx auditflow extend acme-api-usage-2023 --item xbox --for P7D --reason "data export delayed"\n  npx auditflow extend acme-api-usage-2023 --request ext-1 --deny --reason "no grounds given"\n')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  npx auditflow extend acme-api-usage-2023 --until 2027-06-21T17:00 --reason "counsel agreed on call" --by "Dana Reyes"\n  npx auditflow extend acme-api-usage-2023 --item xbox --for P7D --reason "data export delayed"\n  npx auditflow extend acme-api-usage-2023 --request ext-1 --deny --reason "no grounds given"\n',
+    )
     .action(async (demandId: string, opts: ExtendOptions) => {
       checkDemandId(demandId);
       if (opts.until && opts.for) throw new CliError('give --until or --for, not both', Exit.invalid);
       if (opts.deny && !opts.request) throw new CliError('--deny needs --request <id>', Exit.invalid);
-      if (!opts.request && !opts.until && !opts.for) throw new CliError('say how long: --until <datetime> or --for <duration> (or decide a request with --request)', Exit.invalid);
+      if (!opts.request && !opts.until && !opts.for)
+        throw new CliError(
+          'say how long: --until <datetime> or --for <duration> (or decide a request with --request)',
+          Exit.invalid,
+        );
       const reason = opts.reason!;
       await withClient(async (ctx) => {
         const result = opts.request

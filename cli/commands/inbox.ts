@@ -8,7 +8,14 @@ import { WorkflowNotFoundError } from '@temporalio/common';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { readTriageLog, triageLogDir } from '../../platform/triage-log';
 import { TRIAGE_LIMITS } from '../../domain/limits';
-import { inboxWorkflowId, assignTriageUpdate, discardTriageUpdate, inboxQuery, type InboxState, type TriageEntry } from '../../domain/triage';
+import {
+  inboxWorkflowId,
+  assignTriageUpdate,
+  discardTriageUpdate,
+  inboxQuery,
+  type InboxState,
+  type TriageEntry,
+} from '../../domain/triage';
 import { withClient, type CliContext } from '../client';
 import { actor, checkDemandId } from '../demands';
 import { CliError, Exit, localAndUtc, printJson, table, type GlobalOptions } from '../output';
@@ -19,7 +26,9 @@ async function inboxState(ctx: CliContext): Promise<InboxState> {
   } catch (err) {
     // No message was ever kept: the inbox workflow starts with the first one.
     if (err instanceof WorkflowNotFoundError) return { entries: [], runs: 0 };
-    throw new CliError(`could not read the inbox: ${(err as Error).message}\nIs a worker running? (npx auditflow doctor)`);
+    throw new CliError(
+      `could not read the inbox: ${(err as Error).message}\nIs a worker running? (npx auditflow doctor)`,
+    );
   }
 }
 
@@ -32,16 +41,27 @@ function listed(state: InboxState, dataDir: string, all: boolean): { list: Triag
   return { list: [...log.entries.filter((e) => !inState.has(e.id)), ...open], unreadable: log.unreadable };
 }
 
-async function decide<I>(ctx: CliContext, def: typeof assignTriageUpdate | typeof discardTriageUpdate, input: I): Promise<TriageEntry> {
+async function decide<I>(
+  ctx: CliContext,
+  def: typeof assignTriageUpdate | typeof discardTriageUpdate,
+  input: I,
+): Promise<TriageEntry> {
   try {
-    return await ctx.client.workflow.getHandle(inboxWorkflowId(ctx.config.taskQueue)).executeUpdate(def as never, { args: [input] });
+    return await ctx.client.workflow
+      .getHandle(inboxWorkflowId(ctx.config.taskQueue))
+      .executeUpdate(def as never, { args: [input] });
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new CliError('the inbox is empty: no message was ever kept for review');
+    if (err instanceof WorkflowNotFoundError)
+      throw new CliError('the inbox is empty: no message was ever kept for review');
     if (err instanceof WorkflowUpdateFailedError) {
       const reason = (err.cause as Error | undefined)?.message ?? err.message;
       // The inbox keeps only the ids of decided messages; the triage log says who decided what.
-      const logged = /was already decided/.test(reason) ? readTriageLog(triageLogDir(ctx.config.dataDir)).entries.find((e) => e.id === (input as { id: string }).id) : undefined;
-      throw new CliError(`refused: ${logged ? `message "${logged.id}" was already ${logged.status} by ${logged.decidedBy ?? '?'} at ${logged.decidedAt ?? '?'} (${logged.decision ?? ''})` : reason}`);
+      const logged = /was already decided/.test(reason)
+        ? readTriageLog(triageLogDir(ctx.config.dataDir)).entries.find((e) => e.id === (input as { id: string }).id)
+        : undefined;
+      throw new CliError(
+        `refused: ${logged ? `message "${logged.id}" was already ${logged.status} by ${logged.decidedBy ?? '?'} at ${logged.decidedAt ?? '?'} (${logged.decision ?? ''})` : reason}`,
+      );
     }
     throw err;
   }
@@ -52,8 +72,14 @@ export function register(program: Command): void {
     .command('inbox')
     .description('Messages kept for review instead of being recorded, with the reason; assign or discard them')
     .option('--all', 'also show messages already assigned or discarded (from the triage log in the data folder)')
-    .option('--json', 'print [{id, receivedAt, channel, reason, from, subject, messageId, hint, status, deliveries, raw: {sha256, size}}]')
-    .addHelpText('after', '\nExamples:\n  npx auditflow inbox\n  npx auditflow inbox assign 3f2a9c0d1e2b4a5c --demand northwind-api-audit-2027 --item atlas\n  npx auditflow inbox discard 3f2a9c0d1e2b4a5c --reason "newsletter"\n')
+    .option(
+      '--json',
+      'print [{id, receivedAt, channel, reason, from, subject, messageId, hint, status, deliveries, raw: {sha256, size}}]',
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  npx auditflow inbox\n  npx auditflow inbox assign 3f2a9c0d1e2b4a5c --demand northwind-api-audit-2027 --item atlas\n  npx auditflow inbox discard 3f2a9c0d1e2b4a5c --reason "newsletter"\n',
+    )
     .action(async (opts: GlobalOptions & { all?: boolean }) =>
       withClient(async (ctx) => {
         const state = await inboxState(ctx);
@@ -61,13 +87,26 @@ export function register(program: Command): void {
         for (const file of unreadable) process.stderr.write(`warning: ${file} in the triage log cannot be read\n`);
         if (opts.json) return printJson(list);
         const waiting = state.entries.filter((e) => e.status === 'open').length;
-        if (waiting >= TRIAGE_LIMITS.openEntries * 0.8) process.stderr.write(`note: ${waiting} of at most ${TRIAGE_LIMITS.openEntries} messages wait; when the inbox is full the gateway defers new ones (451) until some are decided\n`);
-        if (list.length === 0) return void process.stdout.write(opts.all ? 'the inbox is empty\n' : 'nothing waits for review (see --all for decided messages)\n');
+        if (waiting >= TRIAGE_LIMITS.openEntries * 0.8)
+          process.stderr.write(
+            `note: ${waiting} of at most ${TRIAGE_LIMITS.openEntries} messages wait; when the inbox is full the gateway defers new ones (451) until some are decided\n`,
+          );
+        if (list.length === 0)
+          return void process.stdout.write(
+            opts.all ? 'the inbox is empty\n' : 'nothing waits for review (see --all for decided messages)\n',
+          );
         const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
         process.stdout.write(
           `${table(
             ['id', 'received', 'from', 'subject', 'reason', ...(opts.all ? ['status'] : [])],
-            list.map((e) => [e.id, localAndUtc(e.receivedAt, zone), e.from ?? '-', (e.subject ?? '').slice(0, 40), e.reason.slice(0, 90), ...(opts.all ? [`${e.status}${e.decision ? `: ${e.decision}` : ''}`] : [])]),
+            list.map((e) => [
+              e.id,
+              localAndUtc(e.receivedAt, zone),
+              e.from ?? '-',
+              (e.subject ?? '').slice(0, 40),
+              e.reason.slice(0, 90),
+              ...(opts.all ? [`${e.status}${e.decision ? `: ${e.decision}` : ''}`] : []),
+            ]),
           )}\n`,
         );
       }),
@@ -79,7 +118,7 @@ export function register(program: Command): void {
     .requiredOption('--item <itemId...>', 'the item(s) it answers')
     .option('--by <who>', 'who decided (default: your user@host)')
     .option('--json', 'print the entry after the decision')
-    .description('Record a kept message as an answer on a demand\'s items')
+    .description("Record a kept message as an answer on a demand's items")
     .action(async (id: string, opts: GlobalOptions & { demand: string; item: string[]; by?: string }) => {
       const demandId = checkDemandId(opts.demand, '--demand');
       return withClient(async (ctx) => {

@@ -1,6 +1,14 @@
 /** `auditflow list`: demands from the visibility store, filtered with quoted (never pasted) values. */
 import type { Command } from 'commander';
-import { AuditCounterparty, AuditDemandId, AuditDueAt, AuditEscalationLevel, AuditOpenItems, AuditOverdueItems, AuditStatus } from '../../domain/search-attributes';
+import {
+  AuditCounterparty,
+  AuditDemandId,
+  AuditDueAt,
+  AuditEscalationLevel,
+  AuditOpenItems,
+  AuditOverdueItems,
+  AuditStatus,
+} from '../../domain/search-attributes';
 import { withClient } from '../client';
 import { CliError, Exit, printJson, safeLine, table, type GlobalOptions } from '../output';
 import { formatLocal, formatUtc } from '../../domain/time';
@@ -8,7 +16,8 @@ import { formatLocal, formatUtc } from '../../domain/time';
 /** A string literal for a visibility query: the value is escaped, so it can never change the query. */
 export function quoteValue(value: string): string {
   // eslint-disable-next-line no-control-regex -- control characters are exactly what this refuses
-  if (/[\u0000-\u001f]/.test(value)) throw new CliError('filter values cannot contain control characters', Exit.invalid);
+  if (/[\u0000-\u001f]/.test(value))
+    throw new CliError('filter values cannot contain control characters', Exit.invalid);
   return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
@@ -31,15 +40,25 @@ export function register(program: Command): void {
   program
     .command('list')
     .description('List demands, newest first')
-    .option('--status <status>', 'only this AuditStatus (active, due, overdue, escalated, in-review, paused, completed, completed-with-gaps, referred, withdrawn)')
+    .option(
+      '--status <status>',
+      'only this AuditStatus (active, due, overdue, escalated, in-review, paused, completed, completed-with-gaps, referred, withdrawn)',
+    )
     .option('--counterparty <name>', 'only this counterparty (exact organisation name)')
     .option('--overdue', 'only demands with at least one overdue item')
     .option('--limit <n>', 'at most this many', '100')
-    .option('--json', 'print [{demandId, workflowId, status, counterparty, openItems, overdueItems, escalationLevel, dueAt, workflowStatus, startTime}]')
-    .addHelpText('after', '\nExamples:\n  npx auditflow list --overdue\n  npx auditflow list --status escalated --counterparty "Acme Games Ltd" --json\n')
+    .option(
+      '--json',
+      'print [{demandId, workflowId, status, counterparty, openItems, overdueItems, escalationLevel, dueAt, workflowStatus, startTime}]',
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  npx auditflow list --overdue\n  npx auditflow list --status escalated --counterparty "Acme Games Ltd" --json\n',
+    )
     .action(async (opts: GlobalOptions & ListFilters & { limit: string }) => {
       const limit = Number(opts.limit);
-      if (!Number.isInteger(limit) || limit < 1) throw new CliError('--limit must be a whole number >= 1', Exit.invalid);
+      if (!Number.isInteger(limit) || limit < 1)
+        throw new CliError('--limit must be a whole number >= 1', Exit.invalid);
       const query = buildListQuery(opts);
       await withClient(async ({ client }) => {
         const rows = [];
@@ -69,7 +88,16 @@ export function register(program: Command): void {
         process.stdout.write(
           `${table(
             ['demand', 'status', 'counterparty', 'open', 'overdue', 'esc', `next due (${zone})`, 'next due (UTC)'],
-            rows.map((r) => [r.demandId, r.status, r.counterparty, r.openItems, r.overdueItems, r.escalationLevel, r.dueAt ? formatLocal(Date.parse(r.dueAt), zone) : '-', r.dueAt ? formatUtc(Date.parse(r.dueAt)) : '-']),
+            rows.map((r) => [
+              r.demandId,
+              r.status,
+              r.counterparty,
+              r.openItems,
+              r.overdueItems,
+              r.escalationLevel,
+              r.dueAt ? formatLocal(Date.parse(r.dueAt), zone) : '-',
+              r.dueAt ? formatUtc(Date.parse(r.dueAt)) : '-',
+            ]),
           )}\n`,
         );
       });

@@ -13,10 +13,18 @@ export function register(program: Command): void {
     .requiredOption('--reason <text>', 'why (recorded, and told to the counterparty)')
     .option('--by <who>', 'who decided (default: your user@host)')
     .option('--json', 'print {ok, message}')
-    .addHelpText('after', '\nExample:\n  npx auditflow pause acme-api-usage-2023 --reason "we owe them the list of API keys"\n')
+    .addHelpText(
+      'after',
+      '\nExample:\n  npx auditflow pause acme-api-usage-2023 --reason "we owe them the list of API keys"\n',
+    )
     .action(async (demandId: string, opts: GlobalOptions & { reason: string; by?: string }) => {
       checkDemandId(demandId);
-      await withClient(async (ctx) => printUpdateResult(await sendUpdate(ctx, demandId, pauseUpdate, { reason: opts.reason, by: actor(opts.by) }), opts.json));
+      await withClient(async (ctx) =>
+        printUpdateResult(
+          await sendUpdate(ctx, demandId, pauseUpdate, { reason: opts.reason, by: actor(opts.by) }),
+          opts.json,
+        ),
+      );
     });
   program
     .command('resume')
@@ -28,6 +36,14 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExample:\n  npx auditflow resume acme-api-usage-2023 --reason "clarification sent"\n')
     .action(async (demandId: string, opts: GlobalOptions & { reason?: string; by?: string }) => {
       checkDemandId(demandId);
-      await withClient(async (ctx) => printUpdateResult(await sendUpdate(ctx, demandId, resumeUpdate, { by: actor(opts.by), ...(opts.reason ? { reason: opts.reason } : {}) }), opts.json));
+      await withClient(async (ctx) =>
+        printUpdateResult(
+          await sendUpdate(ctx, demandId, resumeUpdate, {
+            by: actor(opts.by),
+            ...(opts.reason ? { reason: opts.reason } : {}),
+          }),
+          opts.json,
+        ),
+      );
     });
 }

@@ -8,13 +8,23 @@ import { printSpecProblems, readSpecFile } from '../spec-file';
 function message(e: PlanEntry, p: DemandPlan): string {
   if (e.trigger === 'reminder') return `reminder ${e.reminder}`;
   if (e.trigger === 'overdue-notice') return 'overdue notice';
-  if (e.step) return `${e.kind}, step ${e.step.index}${e.step.label ? `: ${e.step.label}` : ''}${e.step.action === 'refer' ? ' (refer)' : ''}`;
+  if (e.step)
+    return `${e.kind}, step ${e.step.index}${e.step.label ? `: ${e.step.label}` : ''}${e.step.action === 'refer' ? ' (refer)' : ''}`;
   return e.trigger === 'demand-ended' ? `${e.kind}: demand ends (${p.outcome}), report` : e.kind;
 }
 
 /** The human view: headline, one row per email (local time, UTC, message, recipient, items), warnings. */
 export function renderPlan(p: DemandPlan, file: string, zone: string): string {
-  const rows = p.entries.flatMap((e) => e.recipients.map((r) => [e.local, formatUtc(Date.parse(e.at)), `${message(e, p)}${e.moved ? ' *' : ''}`, `${r.name} <${r.address}>`, `${r.side}:${r.role}`, e.itemIds.join(', ')]));
+  const rows = p.entries.flatMap((e) =>
+    e.recipients.map((r) => [
+      e.local,
+      formatUtc(Date.parse(e.at)),
+      `${message(e, p)}${e.moved ? ' *' : ''}`,
+      `${r.name} <${r.address}>`,
+      `${r.side}:${r.role}`,
+      e.itemIds.join(', '),
+    ]),
+  );
   const out = [
     `plan for ${file}: demand ${p.demandId} (workflow ${p.workflowId}) if nobody answers`,
     `  start:     ${localAndUtc(p.startAt, zone)}`,
@@ -36,9 +46,15 @@ export function register(program: Command): void {
     .command('plan')
     .argument('<file>', 'demand spec, YAML or JSON')
     .description('Show every message the demand will send if nobody answers, with warnings; sends nothing')
-    .option('--start <instant>', 'when the demand would start: an ISO instant, or a local time in the counterparty zone (default: now)')
+    .option(
+      '--start <instant>',
+      'when the demand would start: an ISO instant, or a local time in the counterparty zone (default: now)',
+    )
     .option('--json', 'print {demandId, workflowId, startAt, outcome, endsAt, deadlines, entries, warnings}')
-    .addHelpText('after', '\nExample:\n  npx auditflow plan examples/api-usage-audit.yaml --start 2027-05-03T09:00:00Z\n')
+    .addHelpText(
+      'after',
+      '\nExample:\n  npx auditflow plan examples/api-usage-audit.yaml --start 2027-05-03T09:00:00Z\n',
+    )
     .action((file: string, opts: GlobalOptions & { start?: string }) => {
       const r = readSpecFile(file);
       if (!r.ok) {

@@ -30,7 +30,10 @@ export function register(program: Command): void {
     .option('--attach <file...>', 'files that came with it (stored by sha256; only the reference goes to Temporal)')
     .option('--by <who>', 'who recorded it (default: your user@host)')
     .option('--json', 'print {ok, message, items}')
-    .addHelpText('after', '\nExample:\n  npx auditflow record acme-api-usage-2023 --item xbox --channel post --summary "signed letter, 12 pages" --attach scan.pdf\n')
+    .addHelpText(
+      'after',
+      '\nExample:\n  npx auditflow record acme-api-usage-2023 --item xbox --channel post --summary "signed letter, 12 pages" --attach scan.pdf\n',
+    )
     .action(async (demandId: string, opts: RecordOptions) => {
       checkDemandId(demandId);
       await withClient(async (ctx) => {

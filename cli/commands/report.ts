@@ -17,14 +17,31 @@ export function register(program: Command): void {
   program
     .command('report')
     .argument('<demandId>', 'the demand id')
-    .description('Write the demand\'s report: per item the questions, answers (with lateness, attachments, sender authentication) and reviews; the full timeline; the outcome')
-    .addOption(new Option('--format <format>', 'md (default), html (one printable page) or json (the report document, see README)').choices(REPORT_FORMATS))
+    .description(
+      "Write the demand's report: per item the questions, answers (with lateness, attachments, sender authentication) and reviews; the full timeline; the outcome",
+    )
+    .addOption(
+      new Option(
+        '--format <format>',
+        'md (default), html (one printable page) or json (the report document, see README)',
+      ).choices(REPORT_FORMATS),
+    )
     .option('--out <path>', 'write to this file instead of stdout')
-    .option('--json', 'print the report as JSON (same as --format json); with --out, print {ok, path, format, bytes, source}')
-    .addHelpText('after', '\nExample:\n  npx auditflow report northwind-api-audit-2027\n  npx auditflow report northwind-api-audit-2027 --format html --out northwind.html\n')
+    .option(
+      '--json',
+      'print the report as JSON (same as --format json); with --out, print {ok, path, format, bytes, source}',
+    )
+    .addHelpText(
+      'after',
+      '\nExample:\n  npx auditflow report northwind-api-audit-2027\n  npx auditflow report northwind-api-audit-2027 --format html --out northwind.html\n',
+    )
     .action(async (demandId: string, opts: ReportOptions) => {
       checkDemandId(demandId);
-      if (opts.json && !opts.out && opts.format && opts.format !== 'json') throw new CliError(`--json prints the report as JSON; drop it, or use --out to write the ${opts.format} report to a file`, Exit.invalid);
+      if (opts.json && !opts.out && opts.format && opts.format !== 'json')
+        throw new CliError(
+          `--json prints the report as JSON; drop it, or use --out to write the ${opts.format} report to a file`,
+          Exit.invalid,
+        );
       const format: ReportFormat = opts.format ?? (opts.json && !opts.out ? 'json' : 'md');
       await withClient(async (ctx) => {
         const { doc, fallback } = await loadReport(ctx, demandId);
@@ -42,7 +59,10 @@ export function register(program: Command): void {
         }
         const bytes = Buffer.byteLength(text);
         if (opts.json) printJson({ ok: true, path: opts.out, format, bytes, source: doc.source.kind });
-        else process.stdout.write(`report written: ${opts.out} (${format}, ${bytes.toLocaleString('en-US')} bytes, demand ${doc.demand.id}: ${doc.outcome.status})\n`);
+        else
+          process.stdout.write(
+            `report written: ${opts.out} (${format}, ${bytes.toLocaleString('en-US')} bytes, demand ${doc.demand.id}: ${doc.outcome.status})\n`,
+          );
       });
     });
 }

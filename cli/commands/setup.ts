@@ -7,14 +7,21 @@ import { checkSearchAttributes, cliCreateCommand, registerSearchAttributes } fro
 export function register(program: Command): void {
   program
     .command('setup')
-    .description('Register the Audit* search attributes on the target namespace (the dev server of npm start has them already)')
+    .description(
+      'Register the Audit* search attributes on the target namespace (the dev server of npm start has them already)',
+    )
     .option('--json', 'print {ok, registered, present} as JSON')
-    .addHelpText('after', '\nExample:\n  TEMPORAL_ADDRESS=temporal.internal:7233 TEMPORAL_NAMESPACE=legal npx auditflow setup\n')
+    .addHelpText(
+      'after',
+      '\nExample:\n  TEMPORAL_ADDRESS=temporal.internal:7233 TEMPORAL_NAMESPACE=legal npx auditflow setup\n',
+    )
     .action(async (opts: GlobalOptions) =>
       withClient(async ({ connection, target }) => {
         const before = await checkSearchAttributes(connection, target.namespace);
         if (before.wrongType.length) {
-          throw new CliError(`these search attributes exist with another type and must be renamed or removed by hand: ${before.wrongType.map((w) => `${w.name} (is ${w.has}, needs ${w.want})`).join(', ')}`);
+          throw new CliError(
+            `these search attributes exist with another type and must be renamed or removed by hand: ${before.wrongType.map((w) => `${w.name} (is ${w.has}, needs ${w.want})`).join(', ')}`,
+          );
         }
         if (before.missing.length) {
           try {
@@ -29,7 +36,12 @@ export function register(program: Command): void {
         const after = await checkSearchAttributes(connection, target.namespace);
         if (after.missing.length) throw new CliError(`still missing after registration: ${after.missing.join(', ')}`);
         if (opts.json) printJson({ ok: true, registered: before.missing, present: after.present });
-        else process.stdout.write(before.missing.length ? `registered on ${target.namespace}: ${before.missing.join(', ')}\n` : `all ${after.present.length} search attributes were already registered on ${target.namespace}\n`);
+        else
+          process.stdout.write(
+            before.missing.length
+              ? `registered on ${target.namespace}: ${before.missing.join(', ')}\n`
+              : `all ${after.present.length} search attributes were already registered on ${target.namespace}\n`,
+          );
         process.exitCode = Exit.ok;
       }),
     );

@@ -14,7 +14,11 @@ export function renderStatus(view: DemandStatusView, url: string): string {
   const out: string[] = [
     `${s.spec.title}`,
     `  demand ${s.demandId}  status ${s.status}  counterparty ${s.spec.counterparty.organisation} (${zone})`,
-    s.paused ? `  clock stopped since ${localAndUtc(s.paused.since, zone)} by ${s.paused.by}: ${s.paused.reason}` : s.nextAction ? `  next: ${s.nextAction.description} at ${localAndUtc(s.nextAction.at, zone)}` : '  next: nothing scheduled',
+    s.paused
+      ? `  clock stopped since ${localAndUtc(s.paused.since, zone)} by ${s.paused.by}: ${s.paused.reason}`
+      : s.nextAction
+        ? `  next: ${s.nextAction.description} at ${localAndUtc(s.nextAction.at, zone)}`
+        : '  next: nothing scheduled',
     `  UI: ${url}`,
     '',
     table(
@@ -30,7 +34,9 @@ export function renderStatus(view: DemandStatusView, url: string): string {
           utc,
           i.escalationLevel || '-',
           `${i.answers.length}${late}`,
-          i.lastMessage ? `${i.lastMessage.direction === 'in' ? 'in' : 'out'} ${i.lastMessage.kind} ${i.lastMessage.at.slice(0, 16).replace('T', ' ')}Z` : '-',
+          i.lastMessage
+            ? `${i.lastMessage.direction === 'in' ? 'in' : 'out'} ${i.lastMessage.kind} ${i.lastMessage.at.slice(0, 16).replace('T', ' ')}Z`
+            : '-',
         ];
       }),
     ),
@@ -38,16 +44,28 @@ export function renderStatus(view: DemandStatusView, url: string): string {
   const pending = s.extensionRequests.filter((r) => r.status === 'pending');
   if (pending.length) {
     out.push('', 'extension requests waiting for a decision:');
-    for (const r of pending) out.push(`  ${r.id} from ${r.from ?? '?'} at ${localAndUtc(r.receivedAt, zone)}${r.requestedDeadline ? `, asks until ${localAndUtc(r.requestedDeadline, zone)}` : ''} (items: ${r.itemIds.join(', ') || 'all'})`);
-    out.push(`  decide: npx auditflow extend ${s.demandId} --request <id> [--until <date>] --reason "..."   or add --deny`);
+    for (const r of pending)
+      out.push(
+        `  ${r.id} from ${r.from ?? '?'} at ${localAndUtc(r.receivedAt, zone)}${r.requestedDeadline ? `, asks until ${localAndUtc(r.requestedDeadline, zone)}` : ''} (items: ${r.itemIds.join(', ') || 'all'})`,
+      );
+    out.push(
+      `  decide: npx auditflow extend ${s.demandId} --request <id> [--until <date>] --reason "..."   or add --deny`,
+    );
   }
   const timeline = [
-    ...s.messages.map((m) => ({ at: m.at, text: `${m.direction === 'out' ? 'sent' : 'received'} ${m.kind} ${m.direction === 'out' ? `to ${m.to.join(', ')}` : `from ${m.from}`} ${m.itemIds.length ? `[${m.itemIds.join(', ')}]` : ''}` })),
-    ...s.decisions.map((d) => ({ at: d.at, text: `${d.kind}${d.by ? ` by ${d.by}` : ''}${d.detail ? `: ${d.detail}` : ''}${d.reason ? ` (${d.reason})` : ''}` })),
+    ...s.messages.map((m) => ({
+      at: m.at,
+      text: `${m.direction === 'out' ? 'sent' : 'received'} ${m.kind} ${m.direction === 'out' ? `to ${m.to.join(', ')}` : `from ${m.from}`} ${m.itemIds.length ? `[${m.itemIds.join(', ')}]` : ''}`,
+    })),
+    ...s.decisions.map((d) => ({
+      at: d.at,
+      text: `${d.kind}${d.by ? ` by ${d.by}` : ''}${d.detail ? `: ${d.detail}` : ''}${d.reason ? ` (${d.reason})` : ''}`,
+    })),
   ].sort((a, b) => a.at.localeCompare(b.at));
   out.push('', `timeline (${timeline.length} events, last 15):`);
   for (const e of timeline.slice(-15)) out.push(`  ${localAndUtc(e.at, zone)}  ${e.text}`);
-  if (s.duplicatesIgnored) out.push('', `${s.duplicatesIgnored} duplicate deliver${s.duplicatesIgnored === 1 ? 'y' : 'ies'} counted once`);
+  if (s.duplicatesIgnored)
+    out.push('', `${s.duplicatesIgnored} duplicate deliver${s.duplicatesIgnored === 1 ? 'y' : 'ies'} counted once`);
   if (s.problems.length) {
     out.push('', 'problems kept for review:');
     for (const p of s.problems) out.push(`  ${p.at} ${p.source}: ${p.message}`);
@@ -59,10 +77,13 @@ export function renderStatus(view: DemandStatusView, url: string): string {
 export function register(program: Command): void {
   program
     .command('show')
-    .argument('<demandId>', 'the demand id (the spec\'s id)')
+    .argument('<demandId>', "the demand id (the spec's id)")
     .description('Show a demand: items, deadlines, next action, messages and decisions')
     .option('--json', 'print the status query result as is (see README, "JSON output")')
-    .addHelpText('after', '\nExample:\n  npx auditflow show acme-api-usage-2023\n  npx auditflow show acme-api-usage-2023 --json | jq .items\n')
+    .addHelpText(
+      'after',
+      '\nExample:\n  npx auditflow show acme-api-usage-2023\n  npx auditflow show acme-api-usage-2023 --json | jq .items\n',
+    )
     .action(async (demandId: string, opts: GlobalOptions) => {
       checkDemandId(demandId);
       await withClient(async (ctx) => {

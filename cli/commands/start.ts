@@ -54,16 +54,23 @@ export async function startDemand(ctx: CliContext, spec: DemandSpec, startedBy: 
     return { demandId: spec.id, workflowId, runId: handle.firstExecutionRunId, url: workflowUrl(ctx, workflowId) };
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
-      throw new CliError(`demand "${spec.id}" already exists (workflow ${workflowId}); a demand id can be used once. See it with: npx auditflow show ${spec.id}   or give the spec a new id`);
+      throw new CliError(
+        `demand "${spec.id}" already exists (workflow ${workflowId}); a demand id can be used once. See it with: npx auditflow show ${spec.id}   or give the spec a new id`,
+      );
     }
     throw err;
   }
 }
 
 /** Starts one demand per CSV row; nothing starts unless every row is valid. */
-async function startMany(template: DemandSpec, csvFile: string, opts: GlobalOptions & { by?: string; concurrency: string }): Promise<void> {
+async function startMany(
+  template: DemandSpec,
+  csvFile: string,
+  opts: GlobalOptions & { by?: string; concurrency: string },
+): Promise<void> {
   const concurrency = Number(opts.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32) throw new CliError('--concurrency must be a whole number from 1 to 32', Exit.invalid);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32)
+    throw new CliError('--concurrency must be a whole number from 1 to 32', Exit.invalid);
   let rows;
   try {
     rows = bulkSpecs(template, csvFile);
@@ -72,11 +79,19 @@ async function startMany(template: DemandSpec, csvFile: string, opts: GlobalOpti
     throw err;
   }
   const now = Date.now();
-  for (const r of rows) if ('spec' in r && pastDeadlineProblems(r.spec, now).length) Object.assign(r, { problems: pastDeadlineProblems(r.spec, now) });
+  for (const r of rows)
+    if ('spec' in r && pastDeadlineProblems(r.spec, now).length)
+      Object.assign(r, { problems: pastDeadlineProblems(r.spec, now) });
   const invalid = rows.filter((r) => 'problems' in r);
   if (invalid.length) {
-    const lines = invalid.flatMap((r) => ('problems' in r ? r.problems.map((p) => `  line ${r.line} (${r.id || 'no id'}): ${p.path}: ${p.message}`) : []));
-    throw new CliError(`${csvFile}: ${invalid.length} of ${rows.length} rows are not valid demands, so none was started:\n${lines.join('\n')}`, Exit.invalid, invalid);
+    const lines = invalid.flatMap((r) =>
+      'problems' in r ? r.problems.map((p) => `  line ${r.line} (${r.id || 'no id'}): ${p.path}: ${p.message}`) : [],
+    );
+    throw new CliError(
+      `${csvFile}: ${invalid.length} of ${rows.length} rows are not valid demands, so none was started:\n${lines.join('\n')}`,
+      Exit.invalid,
+      invalid,
+    );
   }
   const specs = rows.flatMap((r) => ('spec' in r ? [{ line: r.line, spec: r.spec }] : []));
   const by = actor(opts.by);
@@ -112,8 +127,21 @@ async function startMany(template: DemandSpec, csvFile: string, opts: GlobalOpti
     if (tty) process.stderr.write('\n');
     if (opts.json) printJson(results);
     else {
-      process.stdout.write(`${table(['line', 'demand', 'counterparty', 'result', 'workflow or reason'], results.map((r) => [r.line, r.demandId, r.counterparty, r.status, r.status === 'started' ? r.workflowId : r.reason]))}\n`);
-      process.stdout.write(`${started} started, ${refused} refused${started ? '; follow them with: npx auditflow list' : ''}\n`);
+      process.stdout.write(
+        `${table(
+          ['line', 'demand', 'counterparty', 'result', 'workflow or reason'],
+          results.map((r) => [
+            r.line,
+            r.demandId,
+            r.counterparty,
+            r.status,
+            r.status === 'started' ? r.workflowId : r.reason,
+          ]),
+        )}\n`,
+      );
+      process.stdout.write(
+        `${started} started, ${refused} refused${started ? '; follow them with: npx auditflow list' : ''}\n`,
+      );
     }
     if (refused) process.exitCode = Exit.error;
   });
@@ -125,9 +153,15 @@ export function register(program: Command): void {
     .argument('<file>', 'demand spec, YAML or JSON')
     .description('Validate a demand spec and start it: the request emails go out at once')
     .option('--by <who>', 'who starts it (recorded in the timeline; default: your user@host)')
-    .option('--for <csv>', 'start one demand per row of this CSV of counterparties, the spec being the template (columns: id, organisation, and optional timezone, domains, deadline, title, <role>_email, <role>_name, <role>_title)')
+    .option(
+      '--for <csv>',
+      'start one demand per row of this CSV of counterparties, the spec being the template (columns: id, organisation, and optional timezone, domains, deadline, title, <role>_email, <role>_name, <role>_title)',
+    )
     .option('--concurrency <n>', 'with --for: how many demands start at once', '4')
-    .option('--json', 'print {demandId, workflowId, runId, url}; with --for, [{line, demandId, counterparty, status: started|refused, workflowId?, url?, reason?}]')
+    .option(
+      '--json',
+      'print {demandId, workflowId, runId, url}; with --for, [{line, demandId, counterparty, status: started|refused, workflowId?, url?, reason?}]',
+    )
     .addHelpText(
       'after',
       '\nExamples:\n  npx auditflow start examples/api-usage-audit.yaml --by "Dana Reyes"\n  npx auditflow start examples/api-usage-audit.yaml --for examples/counterparties.csv\n\n' +
@@ -136,23 +170,35 @@ export function register(program: Command): void {
     )
     .action(async (file: string, opts: GlobalOptions & { by?: string; for?: string; concurrency: string }) => {
       const r = readSpecFile(file);
-      if (!r.ok) throw new CliError(`${file} is not a valid demand:\n${r.problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}`, Exit.invalid, r.problems);
+      if (!r.ok)
+        throw new CliError(
+          `${file} is not a valid demand:\n${r.problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}`,
+          Exit.invalid,
+          r.problems,
+        );
       if (opts.for) return startMany(r.spec, opts.for, opts);
       const past = pastDeadlineProblems(r.spec, Date.now());
-      if (past.length) throw new CliError(`${file} cannot start now:\n${past.map((p) => `  ${p.path}: ${p.message}`).join('\n')}`, Exit.invalid, past);
+      if (past.length)
+        throw new CliError(
+          `${file} cannot start now:\n${past.map((p) => `  ${p.path}: ${p.message}`).join('\n')}`,
+          Exit.invalid,
+          past,
+        );
       await withClient(async (ctx) => {
         const started = await startDemand(ctx, r.spec, actor(opts.by));
         if (opts.json) printJson(started);
         else {
           const zone = r.spec.counterparty.timezone;
           process.stdout.write(
-            safeBlock([
-              `started demand ${started.demandId} (workflow ${started.workflowId})`,
-              `  ${demandSummary(r.spec)}`,
-              `  deadline: ${localAndUtc(initialDeadline(r.spec, r.spec.items[0]!.id), zone)}`,
-              `  follow it: npx auditflow show ${started.demandId}`,
-              `  in the UI: ${started.url}`,
-            ].join('\n')) + '\n',
+            safeBlock(
+              [
+                `started demand ${started.demandId} (workflow ${started.workflowId})`,
+                `  ${demandSummary(r.spec)}`,
+                `  deadline: ${localAndUtc(initialDeadline(r.spec, r.spec.items[0]!.id), zone)}`,
+                `  follow it: npx auditflow show ${started.demandId}`,
+                `  in the UI: ${started.url}`,
+              ].join('\n'),
+            ) + '\n',
           );
         }
       });

@@ -22,7 +22,15 @@ export function register(program: Command): void {
       const zone = spec.counterparty.timezone;
       const deadline = initialDeadline(spec, spec.items[0]!.id);
       if (opts.json) {
-        printJson({ ok: true, file, id: spec.id, items: spec.items.map((i) => i.id), deadline: new Date(deadline).toISOString(), reminders: spec.reminders.length, escalationSteps: spec.escalation.length });
+        printJson({
+          ok: true,
+          file,
+          id: spec.id,
+          items: spec.items.map((i) => i.id),
+          deadline: new Date(deadline).toISOString(),
+          reminders: spec.reminders.length,
+          escalationSteps: spec.escalation.length,
+        });
         return;
       }
       const lines = [
@@ -34,8 +42,14 @@ export function register(program: Command): void {
         `  reminders:   ${spec.reminders.map((x) => `${describeOffset(x.before)} before`).join(', ') || 'none'}`,
         `  escalation:  ${spec.escalation.map((s, i) => `${i + 1}) ${describeOffset(s.after)} after -> ${s.action === 'refer' ? 'refer' : s.notify.join(' + ')}`).join('; ') || 'none'}`,
       ];
-      if (deadline <= Date.now()) lines.push(`  warning:     the deadline is in the past: \`start\` refuses a demand until every deadline is in the future`);
-      if (spec.escalation.length) lines.push(`  last step:   ${localAndUtc(applyOffset(deadline, spec.escalation[spec.escalation.length - 1]!.after, spec, 1), zone)} (before moving into sending hours; see plan)`);
+      if (deadline <= Date.now())
+        lines.push(
+          `  warning:     the deadline is in the past: \`start\` refuses a demand until every deadline is in the future`,
+        );
+      if (spec.escalation.length)
+        lines.push(
+          `  last step:   ${localAndUtc(applyOffset(deadline, spec.escalation[spec.escalation.length - 1]!.after, spec, 1), zone)} (before moving into sending hours; see plan)`,
+        );
       process.stdout.write(`${safeBlock(lines.join('\n'))}\n`);
     });
 }

@@ -16,6 +16,11 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExample:\n  npx auditflow withdraw acme-api-usage-2023 --reason "settled out of court"\n')
     .action(async (demandId: string, opts: GlobalOptions & { reason: string; by?: string }) => {
       checkDemandId(demandId);
-      await withClient(async (ctx) => printUpdateResult(await sendUpdate(ctx, demandId, withdrawUpdate, { reason: opts.reason, by: actor(opts.by) }), opts.json));
+      await withClient(async (ctx) =>
+        printUpdateResult(
+          await sendUpdate(ctx, demandId, withdrawUpdate, { reason: opts.reason, by: actor(opts.by) }),
+          opts.json,
+        ),
+      );
     });
 }

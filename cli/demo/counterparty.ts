@@ -34,7 +34,13 @@ export class Counterparty {
     return this.spec.counterparty.contacts.find((c) => c.address === address)?.name ?? address;
   }
 
-  private async send(m: MessageRecord, itemId: string, text: string, extra: Mail.Options & { subjectPrefix?: string }, what: string): Promise<void> {
+  private async send(
+    m: MessageRecord,
+    itemId: string,
+    text: string,
+    extra: Mail.Options & { subjectPrefix?: string },
+    what: string,
+  ): Promise<void> {
     const { subjectPrefix = 'Re: ', ...mail } = extra;
     const t = await this.thread(m);
     const from = { name: this.name(t.to), address: t.to };
@@ -58,17 +64,39 @@ export class Counterparty {
       m,
       itemId,
       `Our answer for ${item.name}: the application requested the permissions listed in the attached inventory; data was processed in our EU data centre and deleted in May 2023. No undeclared use cases.`,
-      attachment ? { attachments: [{ filename: `${itemId}-data-inventory.csv`, content: `field,purpose,retention\nuser_id,login,deleted 2023-05\nfriends_list,${itemId} feature,deleted 2023-05\n`, contentType: 'text/csv' }] } : {},
+      attachment
+        ? {
+            attachments: [
+              {
+                filename: `${itemId}-data-inventory.csv`,
+                content: `field,purpose,retention\nuser_id,login,deleted 2023-05\nfriends_list,${itemId} feature,deleted 2023-05\n`,
+                contentType: 'text/csv',
+              },
+            ],
+          }
+        : {},
       attachment ? 'answers, with an attachment,' : 'answers',
     );
   }
 
   outOfOffice(m: MessageRecord, itemId: string): Promise<void> {
     const back = new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 10);
-    return this.send(m, itemId, `I am out of the office until ${back} with limited access to email.`, { subjectPrefix: 'Automatic reply: ', headers: { 'Auto-Submitted': 'auto-replied', 'X-Autoreply': 'yes' } }, 'sends an out-of-office');
+    return this.send(
+      m,
+      itemId,
+      `I am out of the office until ${back} with limited access to email.`,
+      { subjectPrefix: 'Automatic reply: ', headers: { 'Auto-Submitted': 'auto-replied', 'X-Autoreply': 'yes' } },
+      'sends an out-of-office',
+    );
   }
 
   askExtension(m: MessageRecord, itemId: string): Promise<void> {
-    return this.send(m, itemId, 'We need more time for this one: the advertising partners have not yet returned their data. Could we have an extension?', {}, 'asks for an extension');
+    return this.send(
+      m,
+      itemId,
+      'We need more time for this one: the advertising partners have not yet returned their data. Could we have an extension?',
+      {},
+      'asks for an extension',
+    );
   }
 }

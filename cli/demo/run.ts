@@ -57,11 +57,16 @@ function progressPrinter(out: (l: string) => void, startMs: number, zone: string
   };
   const items = (ids: string[]) => (ids.length ? ` (${ids.join(', ')})` : '');
   const describe = (m: MessageRecord) =>
-    m.direction === 'out' ? `sent ${m.kind} to ${m.to.join(', ')}${items(m.itemIds)}${m.status && m.status !== 'sent' ? ` [${m.status}]` : ''}` : `received ${m.kind} from ${m.from ?? '?'}${items(m.itemIds)}${m.status ? ` [${m.status}]` : ''}`;
+    m.direction === 'out'
+      ? `sent ${m.kind} to ${m.to.join(', ')}${items(m.itemIds)}${m.status && m.status !== 'sent' ? ` [${m.status}]` : ''}`
+      : `received ${m.kind} from ${m.from ?? '?'}${items(m.itemIds)}${m.status ? ` [${m.status}]` : ''}`;
   return (s: DemandStatusView) => {
     for (const m of s.messages.slice(messages)) out(`${stamp(m.at)}  ${describe(m)}`);
     messages = s.messages.length;
-    for (const d of s.decisions.slice(decisions)) out(`${stamp(d.at)}  ${d.kind}${items(d.itemIds)}${d.by ? ` by ${d.by}` : ''}${d.reason ? `: ${oneLine(d.reason, 90, { ellipsis: true })}` : ''}`);
+    for (const d of s.decisions.slice(decisions))
+      out(
+        `${stamp(d.at)}  ${d.kind}${items(d.itemIds)}${d.by ? ` by ${d.by}` : ''}${d.reason ? `: ${oneLine(d.reason, 90, { ellipsis: true })}` : ''}`,
+      );
     decisions = s.decisions.length;
     for (const i of s.items) {
       const p = i.closure ? `closed (${i.closure})` : i.phase;
@@ -90,7 +95,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     const zone = spec.counterparty.timezone;
     const started = await startDemand(ctx, spec, OPS);
     const url = workflowUrl(ctx, started.workflowId);
-    out(`demo demand ${id}: ${spec.items.length} items, deadline in ${opts.deadlineIn} s (${formatUtc(Date.parse(spec.deadline))})`);
+    out(
+      `demo demand ${id}: ${spec.items.length} items, deadline in ${opts.deadlineIn} s (${formatUtc(Date.parse(spec.deadline))})`,
+    );
     out(`watch it in the Temporal UI: ${url}`);
     for (const i of ITEM_IDS) out(`  ${i.padEnd(8)} ${SCENARIO[i]}`);
 
@@ -111,7 +118,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
         break;
       }
       print(s);
-      const sent = (kind: string, item: string) => s.messages.find((m) => m.direction === 'out' && m.kind === kind && m.itemIds.includes(item) && m.raw);
+      const sent = (kind: string, item: string) =>
+        s.messages.find((m) => m.direction === 'out' && m.kind === kind && m.itemIds.includes(item) && m.raw);
       const item = (i: string) => s.items.find((x) => x.id === i)!;
       // The counterparty.
       for (const i of ['atlas', 'beacon', 'cascade', 'glacier'] as const) {
@@ -120,23 +128,36 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       }
       const emberReq = sent('request', 'ember');
       if (emberReq) await once('ooo:ember', () => counterparty.outOfOffice(emberReq, 'ember'));
-      if (emberReq && s.decisions.some((d) => d.kind === 'out-of-office')) await once('answer:ember', () => counterparty.answer(emberReq, 'ember', false));
+      if (emberReq && s.decisions.some((d) => d.kind === 'out-of-office'))
+        await once('answer:ember', () => counterparty.answer(emberReq, 'ember', false));
       const driftReminder = sent('reminder', 'drift');
       if (driftReminder) await once('answer:drift', () => counterparty.answer(driftReminder, 'drift', false));
       const fjordReq = sent('request', 'fjord');
       if (fjordReq) await once('extension:fjord', () => counterparty.askExtension(fjordReq, 'fjord'));
-      if (fjordReq && Date.now() > deadlineMs + 2000 && s.extensionRequests.some((r) => r.status === 'approved')) await once('answer:fjord', () => counterparty.answer(fjordReq, 'fjord', false));
+      if (fjordReq && Date.now() > deadlineMs + 2000 && s.extensionRequests.some((r) => r.status === 'approved'))
+        await once('answer:fjord', () => counterparty.answer(fjordReq, 'fjord', false));
       // Ops.
       for (const r of s.extensionRequests.filter((x) => x.status === 'pending')) {
         await once(`approve:${r.id}`, async () => {
           out(`        ops: approving ${r.id} (${r.itemIds.join(', ')}) for ${opts.deadlineIn} s more`);
-          await sendUpdate(ctx, id, decideExtensionUpdate, { requestId: r.id, approve: true, by: `PT${opts.deadlineIn}S`, reason: 'demo: the data export needs more time', decidedBy: OPS });
+          await sendUpdate(ctx, id, decideExtensionUpdate, {
+            requestId: r.id,
+            approve: true,
+            by: `PT${opts.deadlineIn}S`,
+            reason: 'demo: the data export needs more time',
+            decidedBy: OPS,
+          });
         });
       }
       for (const i of s.items.filter((x) => x.phase === 'in-review')) {
         await once(`accept:${i.id}:${item(i.id).round}`, async () => {
           out(`        ops: accepting the answer on ${i.id}`);
-          await sendUpdate(ctx, id, reviewUpdate, { itemId: i.id, decision: 'accept', reason: 'demo: complete', by: OPS });
+          await sendUpdate(ctx, id, reviewUpdate, {
+            itemId: i.id,
+            decision: 'accept',
+            reason: 'demo: complete',
+            by: OPS,
+          });
         });
       }
       await new Promise((r) => setTimeout(r, 500));
@@ -152,10 +173,21 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     let caseFile: string | undefined;
     if (TERMINAL_STATUSES.includes(s.status)) {
       caseFile = path.join(config.reportsDir, id, 'case-file.tar.gz');
-      checks.push({ what: `the case file was exported and verifies (${caseFile})`, ok: exportAndVerify(id, caseFile, out) });
+      checks.push({
+        what: `the case file was exported and verifies (${caseFile})`,
+        ok: exportAndVerify(id, caseFile, out),
+      });
     }
     for (const c of checks) out(`${c.ok ? 'ok  ' : 'FAIL'}  ${c.what}`);
-    return { ok: checks.every((c) => c.ok), demandId: id, status: s.status, url, ...(s.report ? { reportPath: s.report.path } : {}), ...(caseFile ? { caseFile } : {}), checks };
+    return {
+      ok: checks.every((c) => c.ok),
+      demandId: id,
+      status: s.status,
+      url,
+      ...(s.report ? { reportPath: s.report.path } : {}),
+      ...(caseFile ? { caseFile } : {}),
+      checks,
+    };
   } finally {
     await ctx.close();
     if (stack.started) {
@@ -167,8 +199,17 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
 
 /** Exports the case file and verifies it with the CLI, exactly as a user would. */
 function exportAndVerify(demandId: string, file: string, out: (l: string) => void): boolean {
-  const cli = (args: string[]) => spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'auditflow.js'), ...args], { cwd: PROJECT_ROOT, env: process.env, encoding: 'utf8', timeout: 120_000 });
-  for (const args of [['export', demandId, '--out', file], ['verify', file]]) {
+  const cli = (args: string[]) =>
+    spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'auditflow.js'), ...args], {
+      cwd: PROJECT_ROOT,
+      env: process.env,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+  for (const args of [
+    ['export', demandId, '--out', file],
+    ['verify', file],
+  ]) {
     const r = cli(args);
     if (r.status !== 0) {
       out(`auditflow ${args.join(' ')} failed (${r.status}): ${`${r.stdout}${r.stderr}`.trim()}`);
@@ -177,4 +218,3 @@ function exportAndVerify(demandId: string, file: string, out: (l: string) => voi
   }
   return true;
 }
-

@@ -36,12 +36,23 @@ export const WITH_ATTACHMENT: ItemId[] = ['atlas', 'beacon', 'glacier'];
  * counterparty cannot sign as northwind.example.com).
  */
 export function demoSpec(example: unknown, id: string, startMs: number, deadlineIn: number): DemandSpec {
-  const spec = structuredClone(example) as Record<string, unknown> & { counterparty: Record<string, unknown>; requester: Record<string, unknown>; items: { id: string }[] };
+  const spec = structuredClone(example) as Record<string, unknown> & {
+    counterparty: Record<string, unknown>;
+    requester: Record<string, unknown>;
+    items: { id: string }[];
+  };
   const missing = ITEM_IDS.filter((i) => !spec.items?.some((it) => it.id === i));
-  if (missing.length) throw new CliError(`${DEMO_SPEC} no longer has the items the demo plays (${missing.join(', ')}); restore it from git`);
+  if (missing.length)
+    throw new CliError(
+      `${DEMO_SPEC} no longer has the items the demo plays (${missing.join(', ')}); restore it from git`,
+    );
   const s = (fraction: number) => `PT${Math.max(1, Math.round(deadlineIn * fraction))}S`;
   // Sending hours end at 23:59: pick zones where the demo's few minutes stay clear of local midnight.
-  const zone = zoneClearOfMidnight([String(spec.counterparty.timezone), 'America/New_York', 'Europe/London', 'Asia/Tokyo'], startMs, deadlineIn * 3 + 300);
+  const zone = zoneClearOfMidnight(
+    [String(spec.counterparty.timezone), 'America/New_York', 'Europe/London', 'Asia/Tokyo'],
+    startMs,
+    deadlineIn * 3 + 300,
+  );
   const requesterZone = zoneClearOfMidnight([String(spec.requester.timezone), zone], startMs, deadlineIn * 3 + 300);
   spec.id = id;
   spec.title = `[demo] ${String(spec.title)}`.slice(0, 200);
@@ -51,13 +62,30 @@ export function demoSpec(example: unknown, id: string, startMs: number, deadline
   spec.reminders = [{ before: s(0.5), note: 'Demo reminder: the deadline is half a minute away.' }];
   spec.escalation = [
     { after: s(0.25), notify: ['counterparty:escalation'], label: 'notice to deputy GC' },
-    { after: s(0.5), notify: ['counterparty:escalation', 'requester:counsel'], message: 'final-notice', label: 'final notice' },
-    { after: s(0.75), notify: ['requester:counsel', 'requester:owner'], action: 'refer', label: 'referral for legal action' },
+    {
+      after: s(0.5),
+      notify: ['counterparty:escalation', 'requester:counsel'],
+      message: 'final-notice',
+      label: 'final notice',
+    },
+    {
+      after: s(0.75),
+      notify: ['requester:counsel', 'requester:owner'],
+      action: 'refer',
+      label: 'referral for legal action',
+    },
   ];
-  spec.calendar = { businessDays: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], holidays: [], sendWindow: { from: '00:00', to: '23:59' } };
+  spec.calendar = {
+    businessDays: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'],
+    holidays: [],
+    sendWindow: { from: '00:00', to: '23:59' },
+  };
   spec.inbound = { authentication: 'none' };
   const checked = checkDemand(spec);
-  if (!checked.ok) throw new CliError(`the compressed demo spec is invalid: ${checked.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
+  if (!checked.ok)
+    throw new CliError(
+      `the compressed demo spec is invalid: ${checked.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`,
+    );
   return checked.spec;
 }
 
@@ -65,18 +93,40 @@ export function demoSpec(example: unknown, id: string, startMs: number, deadline
 export function expectations(s: DemandStatusView): { what: string; ok: boolean }[] {
   const item = (i: string) => s.items.find((x) => x.id === i);
   const answered = (i: string) => item(i)?.answers.find((a) => !a.afterClose);
-  const firstOut = (kind: string, i: string) => s.messages.find((m) => m.direction === 'out' && m.kind === kind && m.itemIds.includes(i));
+  const firstOut = (kind: string, i: string) =>
+    s.messages.find((m) => m.direction === 'out' && m.kind === kind && m.itemIds.includes(i));
   const ooo = s.decisions.find((d) => d.kind === 'out-of-office' && d.itemIds.includes('ember'));
   const ext = s.extensionRequests.find((r) => r.itemIds.includes('fjord'));
   return [
     { what: `the demand ended referred (it is ${s.status})`, ok: s.status === 'referred' },
-    ...ITEM_IDS.filter((i) => i !== 'harbor').map((i) => ({ what: `${i} was answered and accepted`, ok: item(i)?.closure === 'accepted' && answered(i) !== undefined })),
-    ...WITH_ATTACHMENT.map((i) => ({ what: `${i}'s answer carries its attachment`, ok: (answered(i)?.attachments.length ?? 0) > 0 })),
-    { what: 'drift was answered after its reminder', ok: Boolean(firstOut('reminder', 'drift') && answered('drift') && Date.parse(answered('drift')!.receivedAt) > Date.parse(firstOut('reminder', 'drift')!.at)) },
-    { what: 'ember\'s out-of-office was recorded, not taken as an answer', ok: Boolean(ooo && answered('ember') && Date.parse(answered('ember')!.receivedAt) > Date.parse(ooo.at)) },
-    { what: 'fjord\'s extension request was approved and its late-looking answer is on time', ok: ext?.status === 'approved' && answered('fjord')?.late === false },
-    { what: 'harbor went up the ladder to referral', ok: item('harbor')?.closure === 'referred' && item('harbor')?.maxEscalationLevel === 3 },
+    ...ITEM_IDS.filter((i) => i !== 'harbor').map((i) => ({
+      what: `${i} was answered and accepted`,
+      ok: item(i)?.closure === 'accepted' && answered(i) !== undefined,
+    })),
+    ...WITH_ATTACHMENT.map((i) => ({
+      what: `${i}'s answer carries its attachment`,
+      ok: (answered(i)?.attachments.length ?? 0) > 0,
+    })),
+    {
+      what: 'drift was answered after its reminder',
+      ok: Boolean(
+        firstOut('reminder', 'drift') &&
+        answered('drift') &&
+        Date.parse(answered('drift')!.receivedAt) > Date.parse(firstOut('reminder', 'drift')!.at),
+      ),
+    },
+    {
+      what: "ember's out-of-office was recorded, not taken as an answer",
+      ok: Boolean(ooo && answered('ember') && Date.parse(answered('ember')!.receivedAt) > Date.parse(ooo.at)),
+    },
+    {
+      what: "fjord's extension request was approved and its late-looking answer is on time",
+      ok: ext?.status === 'approved' && answered('fjord')?.late === false,
+    },
+    {
+      what: 'harbor went up the ladder to referral',
+      ok: item('harbor')?.closure === 'referred' && item('harbor')?.maxEscalationLevel === 3,
+    },
     { what: 'the final report was written', ok: Boolean(s.report?.path && fs.existsSync(s.report.path)) },
   ];
 }
-

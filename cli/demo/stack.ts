@@ -34,13 +34,18 @@ export async function openStack(out: (l: string) => void): Promise<Stack> {
   const logFile = path.join(config.dataDir, 'demo-stack.log');
   out(`no auditflow stack is running: starting one (as npm start does), logging to ${logFile}`);
   const log = fs.openSync(logFile, 'w');
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'dev', 'start.ts')], { cwd: PROJECT_ROOT, env: process.env, stdio: ['ignore', log, log] });
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'dev', 'start.ts')], {
+    cwd: PROJECT_ROOT,
+    env: process.env,
+    stdio: ['ignore', log, log],
+  });
   fs.closeSync(log);
   try {
     await waitUntil(
       'the stack to start',
       () => {
-        if (child.exitCode !== null) throw new CliError(`the stack exited (${child.exitCode}) while starting; see ${logFile}:\n${tail(logFile)}`);
+        if (child.exitCode !== null)
+          throw new CliError(`the stack exited (${child.exitCode}) while starting; see ${logFile}:\n${tail(logFile)}`);
         return fs.readFileSync(logFile, 'utf8').includes('auditflow is running') ? true : undefined;
       },
       180_000,
@@ -56,16 +61,22 @@ function tail(file: string): string {
   return fs.readFileSync(file, 'utf8').trim().split('\n').slice(-15).join('\n');
 }
 
-
 /** A stack the demo can play on: a worker polling the task queue and the gateway listening. */
 async function checkStack(ctx: CliContext, config: AuditflowConfig): Promise<Stack> {
   try {
     const host = config.gateway.host === '0.0.0.0' ? '127.0.0.1' : config.gateway.host;
-    if (!(await isPortOpen(host, config.gateway.port))) throw new CliError(`Temporal is up, but no inbound gateway listens on ${host}:${config.gateway.port}; start the whole stack with: npm start`);
+    if (!(await isPortOpen(host, config.gateway.port)))
+      throw new CliError(
+        `Temporal is up, but no inbound gateway listens on ${host}:${config.gateway.port}; start the whole stack with: npm start`,
+      );
     await waitUntil(
       `a worker polling task queue ${config.taskQueue}`,
       async () => {
-        const tq = await ctx.client.workflowService.describeTaskQueue({ namespace: ctx.target.namespace, taskQueue: { name: config.taskQueue }, taskQueueType: 1 });
+        const tq = await ctx.client.workflowService.describeTaskQueue({
+          namespace: ctx.target.namespace,
+          taskQueue: { name: config.taskQueue },
+          taskQueueType: 1,
+        });
         return (tq.pollers?.length ?? 0) > 0 ? true : undefined;
       },
       30_000,
@@ -76,5 +87,3 @@ async function checkStack(ctx: CliContext, config: AuditflowConfig): Promise<Sta
     throw err;
   }
 }
-
-

@@ -44,11 +44,18 @@ export function readLedger(ledgerDir: string): Map<string, string> {
 }
 
 /** Counts against the sink. `finals` are the demands' last status views (their recorded messages). */
-export function tally(demands: DrillDemand[], finals: Map<string, DemandStatusView>, ledger: Map<string, string>, arrivals: ReceivedMail[]): Tally {
+export function tally(
+  demands: DrillDemand[],
+  finals: Map<string, DemandStatusView>,
+  ledger: Map<string, string>,
+  arrivals: ReceivedMail[],
+): Tally {
   const expected = new Map<string, string | undefined>(); // key -> Message-ID when known
   const notes: string[] = [];
   for (const d of demands) {
-    const recorded = (finals.get(d.workflowId)?.messages ?? []).filter((m) => m.direction === 'out' && m.key && m.status !== 'rejected');
+    const recorded = (finals.get(d.workflowId)?.messages ?? []).filter(
+      (m) => m.direction === 'out' && m.key && m.status !== 'rejected',
+    );
     for (const m of recorded) expected.set(m.key!, m.messageId ?? ledger.get(m.key!));
     if (!d.answered && d.startAt) {
       // A step fired late (after downtime) may carry another key than planned: match it by what it is.
@@ -57,7 +64,9 @@ export function tally(demands: DrillDemand[], finals: Map<string, DemandStatusVi
       const spare = recorded.filter((m) => !plannedKeys.has(m.key!));
       for (const mail of planned) {
         if (expected.has(mail.key)) continue;
-        const i = spare.findIndex((m) => m.kind === mail.kind && m.to[0] === mail.to.address && m.itemIds.join(',') === mail.itemIds.join(','));
+        const i = spare.findIndex(
+          (m) => m.kind === mail.kind && m.to[0] === mail.to.address && m.itemIds.join(',') === mail.itemIds.join(','),
+        );
         if (i >= 0) {
           if (notes.length < 3) notes.push(`planned ${mail.key} was sent as ${spare[i]!.key}`);
           spare.splice(i, 1);
@@ -87,10 +96,14 @@ export function tally(demands: DrillDemand[], finals: Map<string, DemandStatusVi
     duplicated += copies.length - 1;
     const different = copies.filter((c) => !c.raw.equals(copies[0]!.raw)).length;
     differing += different;
-    if (different && examples.length < 5) examples.push(`${id} arrived ${copies.length} times, ${different} not byte-identical`);
+    if (different && examples.length < 5)
+      examples.push(`${id} arrived ${copies.length} times, ${different} not byte-identical`);
     if (!expectedIds.has(id)) {
       unexpected += 1;
-      if (examples.length < 5) examples.push(`unexpected: ${id} (${copies[0]!.header('x-auditflow-kind')} to ${copies[0]!.envelope.to.join(',')})`);
+      if (examples.length < 5)
+        examples.push(
+          `unexpected: ${id} (${copies[0]!.header('x-auditflow-kind')} to ${copies[0]!.envelope.to.join(',')})`,
+        );
     }
   }
   return { expected: expected.size, arrived: arrivals.length, lost, duplicated, differing, unexpected, examples };

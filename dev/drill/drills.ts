@@ -40,7 +40,11 @@ interface DrillRun {
   t0: number;
 }
 
-async function runDrill(o: { log?: (line: string) => void }, stackOptions: { gateway?: boolean }, body: (run: DrillRun) => Promise<DrillResult>): Promise<DrillResult> {
+async function runDrill(
+  o: { log?: (line: string) => void },
+  stackOptions: { gateway?: boolean },
+  body: (run: DrillRun) => Promise<DrillResult>,
+): Promise<DrillResult> {
   const log = o.log ?? (() => {});
   const t0 = Date.now();
   const stack = await startStack({ log, ...stackOptions });
@@ -52,9 +56,17 @@ async function runDrill(o: { log?: (line: string) => void }, stackOptions: { gat
 }
 
 /** Starts `count` demands and waits until each one's request has arrived. */
-async function startAndAwaitRequests(stack: DrillStack, count: number, deadlineIn: number, prefix: string): Promise<DrillDemand[]> {
+async function startAndAwaitRequests(
+  stack: DrillStack,
+  count: number,
+  deadlineIn: number,
+  prefix: string,
+): Promise<DrillDemand[]> {
   const demands = await stack.startDemands(count, deadlineIn, prefix);
-  await eventually(() => stack.sink.messages.length >= demands.length, 'every request to arrive', { timeoutMs: 60_000, intervalMs: 100 });
+  await eventually(() => stack.sink.messages.length >= demands.length, 'every request to arrive', {
+    timeoutMs: 60_000,
+    intervalMs: 100,
+  });
   return demands;
 }
 
@@ -71,7 +83,13 @@ async function determinismErrors(stack: DrillStack): Promise<string[]> {
     const history = await stack.client.workflow.getHandle(d.workflowId).fetchHistory();
     for (const e of history.events ?? []) {
       const failed = e.workflowTaskFailedEventAttributes;
-      if (failed) found.push(`${d.spec.id}: workflow task failed (cause ${String(failed.cause)}): ${failed.failure?.message ?? ''}`.slice(0, 300));
+      if (failed)
+        found.push(
+          `${d.spec.id}: workflow task failed (cause ${String(failed.cause)}): ${failed.failure?.message ?? ''}`.slice(
+            0,
+            300,
+          ),
+        );
     }
   }
   return found;
@@ -93,19 +111,55 @@ async function activityRetries(stack: DrillStack): Promise<{ retried: number; ma
 }
 
 /** Waits for every demand's end, then counts; `problems` are the drill's own extra findings. */
-async function finish(name: string, stack: DrillStack, t0: number, did: string[], allowance: number, endTimeoutMs: number, extra: (finals: Map<string, DemandStatusView>) => string[] | Promise<string[]> = () => []): Promise<DrillResult> {
+async function finish(
+  name: string,
+  stack: DrillStack,
+  t0: number,
+  did: string[],
+  allowance: number,
+  endTimeoutMs: number,
+  extra: (finals: Map<string, DemandStatusView>) => string[] | Promise<string[]> = () => [],
+): Promise<DrillResult> {
   const { ended, notEnded } = await stack.waitForEnds(endTimeoutMs);
   const finals = new Map<string, DemandStatusView>();
   for (const d of stack.demands) {
     const s = await stack.status(d).catch(() => undefined);
     if (s) finals.set(d.workflowId, s);
   }
-  const wrongEnd = stack.demands.filter((d) => finals.get(d.workflowId) && ended && finals.get(d.workflowId)!.status !== d.expectedEnd && !notEnded.includes(d.spec.id));
+  const wrongEnd = stack.demands.filter(
+    (d) =>
+      finals.get(d.workflowId) &&
+      ended &&
+      finals.get(d.workflowId)!.status !== d.expectedEnd &&
+      !notEnded.includes(d.spec.id),
+  );
   const counts = tally(stack.demands, finals, readLedger(stack.ledgerDir), stack.sink.messages);
   const determinism = await determinismErrors(stack);
-  const problems = [...wrongEnd.map((d) => `${d.spec.id} ended ${finals.get(d.workflowId)!.status}, expected ${d.expectedEnd}`), ...(await extra(finals))];
-  const ok = notEnded.length === 0 && problems.length === 0 && determinism.length === 0 && counts.lost === 0 && counts.differing === 0 && counts.unexpected === 0 && counts.duplicated <= allowance;
-  return { name, did, demands: stack.demands.length, ended, notEnded, tally: counts, allowance, determinismErrors: determinism, problems, seconds: Math.round((Date.now() - t0) / 1000), ok };
+  const problems = [
+    ...wrongEnd.map((d) => `${d.spec.id} ended ${finals.get(d.workflowId)!.status}, expected ${d.expectedEnd}`),
+    ...(await extra(finals)),
+  ];
+  const ok =
+    notEnded.length === 0 &&
+    problems.length === 0 &&
+    determinism.length === 0 &&
+    counts.lost === 0 &&
+    counts.differing === 0 &&
+    counts.unexpected === 0 &&
+    counts.duplicated <= allowance;
+  return {
+    name,
+    did,
+    demands: stack.demands.length,
+    ended,
+    notEnded,
+    tally: counts,
+    allowance,
+    determinismErrors: determinism,
+    problems,
+    seconds: Math.round((Date.now() - t0) / 1000),
+    ok,
+  };
 }
 
 export interface WorkerKillOptions {
@@ -128,7 +182,9 @@ export async function workerKillDrill(o: WorkerKillOptions): Promise<DrillResult
     await stack.startDemands(o.demands, o.deadlineIn, 'kill');
     const horizon = o.deadlineIn * 1.75 * 1000;
     const moments = Array.from({ length: o.kills }, () => Math.round(random() * horizon)).sort((a, b) => a - b);
-    did.push(`${o.demands} demands, deadline in ${o.deadlineIn} s, reminder, overdue notice and a 3-step ladder to referral within ${Math.round(horizon / 1000)} s`);
+    did.push(
+      `${o.demands} demands, deadline in ${o.deadlineIn} s, reminder, overdue notice and a 3-step ladder to referral within ${Math.round(horizon / 1000)} s`,
+    );
     let readyAt = Date.now();
     for (const [i, at] of moments.entries()) {
       // Each kill hits a worker that has been running for a moment, not one still starting up.
@@ -145,7 +201,9 @@ export async function workerKillDrill(o: WorkerKillOptions): Promise<DrillResult
     // A send in flight when the worker died is retried only after its start-to-close timeout (2 min).
     return await finish('worker-kill', stack, t0, did, o.kills, Math.max(300_000, horizon * 3), async () => {
       const { retried, maxAttempt } = await activityRetries(stack);
-      did.push(`${retried} activity attempts were retries after a kill (most attempts for one: ${maxAttempt}); all demands ended ${secs(Date.now() - start)} after the start`);
+      did.push(
+        `${retried} activity attempts were retries after a kill (most attempts for one: ${maxAttempt}); all demands ended ${secs(Date.now() - start)} after the start`,
+      );
       return [];
     });
   });
@@ -168,7 +226,9 @@ export async function smtpOutageDrill(o: OutageOptions): Promise<DrillResult> {
     const before = stack.sink.messages.length;
     stack.smtp.down();
     const downSince = Date.now();
-    did.push(`${o.demands} demands; outbound SMTP down at +${secs(downSince - start)} for ${o.outageSeconds} s (connections refused)`);
+    did.push(
+      `${o.demands} demands; outbound SMTP down at +${secs(downSince - start)} for ${o.outageSeconds} s (connections refused)`,
+    );
     log(did.at(-1)!);
     await sleep(o.outageSeconds * 1000); // the fault itself
     const duringOutage = stack.sink.messages.length - before;
@@ -178,9 +238,12 @@ export async function smtpOutageDrill(o: OutageOptions): Promise<DrillResult> {
     return finish('smtp-outage', stack, t0, did, 1, 240_000, async () => {
       const { retried, maxAttempt } = await activityRetries(stack);
       const due = stack.sink.messages.filter((m) => inWindow(m, downSince, upAt));
-      did.push(`${due.length} emails fell due during the outage and arrived afterwards; ${retried} send attempts were retries (most attempts for one send: ${maxAttempt})`);
+      did.push(
+        `${due.length} emails fell due during the outage and arrived afterwards; ${retried} send attempts were retries (most attempts for one send: ${maxAttempt})`,
+      );
       const problems: string[] = [];
-      if (duringOutage > 0) problems.push(`${duringOutage} emails arrived while SMTP was down: the outage was not real`);
+      if (duringOutage > 0)
+        problems.push(`${duringOutage} emails arrived while SMTP was down: the outage was not real`);
       if (due.length === 0) problems.push('no email fell due during the outage: the drill proved nothing');
       if (retried === 0) problems.push('no send was retried');
       return problems;
@@ -213,14 +276,17 @@ export async function serverRestartDrill(o: ServerRestartOptions): Promise<Drill
     const arrivedWhileDown = stack.sink.messages.filter((m) => inWindow(m, downSince, Date.now())).length;
     await stack.server.restart();
     const upAt = Date.now();
-    did.push(`${o.demands} demands; dev server SIGKILLed at +${secs(downSince - start)}, restarted on its SQLite file at +${secs(upAt - start)}`);
+    did.push(
+      `${o.demands} demands; dev server SIGKILLed at +${secs(downSince - start)}, restarted on its SQLite file at +${secs(upAt - start)}`,
+    );
     log(did.at(-1)!);
     return finish('server-restart', stack, t0, did, 0, 240_000, () => {
       const fired = stack.sink.messages.filter((m) => inWindow(m, downSince, upAt));
       did.push(`${fired.length} emails whose timers fell due during the downtime arrived afterwards`);
       const problems: string[] = [];
       if (fired.length === 0) problems.push('no timer fell due during the downtime: the drill proved nothing');
-      if (arrivedWhileDown > 0) problems.push(`${arrivedWhileDown} emails due in the downtime arrived while the server was down`);
+      if (arrivedWhileDown > 0)
+        problems.push(`${arrivedWhileDown} emails due in the downtime arrived while the server was down`);
       return problems;
     });
   });
@@ -244,12 +310,25 @@ export async function gatewayDrill(o: GatewayOptions): Promise<DrillResult> {
     const outage = o.temporalOutage ?? true;
     const demands = await startAndAwaitRequests(stack, o.kills + (outage ? 1 : 0), 3600, 'gateway');
     const replyFor = async (d: DrillDemand, n: number) => {
-      const request = stack.sink.messages.find((m) => m.header('x-auditflow-demand') === d.spec.id && m.header('x-auditflow-kind') === 'request')!;
+      const request = stack.sink.messages.find(
+        (m) => m.header('x-auditflow-demand') === d.spec.id && m.header('x-auditflow-kind') === 'request',
+      )!;
       const to = request.parsed.replyTo?.value[0]?.address ?? '';
-      const raw = await compose({ from: 'Pat Primary <pat@acme.example>', to, subject: 'Re: audit [stadia]', text: `Stadia ran from 2019 to 2022 (${n}).`, messageId: `<drill-${d.spec.id}@acme.example>`, inReplyTo: request.parsed.messageId }, false);
+      const raw = await compose(
+        {
+          from: 'Pat Primary <pat@acme.example>',
+          to,
+          subject: 'Re: audit [stadia]',
+          text: `Stadia ran from 2019 to 2022 (${n}).`,
+          messageId: `<drill-${d.spec.id}@acme.example>`,
+          inReplyTo: request.parsed.messageId,
+        },
+        false,
+      );
       return { raw, envelope: { from: 'pat@acme.example', to: [to] } };
     };
-    const answers = async (d: DrillDemand) => (await stack.status(d)).items.find((i) => i.id === 'stadia')!.answers.length;
+    const answers = async (d: DrillDemand) =>
+      (await stack.status(d)).items.find((i) => i.id === 'stadia')!.answers.length;
     const problems: string[] = [];
     for (const [i, d] of demands.slice(0, o.kills).entries()) {
       const { raw, envelope } = await replyFor(d, i);
@@ -267,14 +346,23 @@ export async function gatewayDrill(o: GatewayOptions): Promise<DrillResult> {
     for (const d of demands) {
       d.answered = true;
       d.expectedEnd = 'withdrawn';
-      await stack.client.workflow.getHandle(d.workflowId).executeUpdate(withdrawUpdate, { args: [{ reason: 'drill over', by: 'drill' }] });
+      await stack.client.workflow
+        .getHandle(d.workflowId)
+        .executeUpdate(withdrawUpdate, { args: [{ reason: 'drill over', by: 'drill' }] });
     }
     return finish('gateway', stack, t0, did, 0, 120_000, () => problems);
   });
 }
 
 /** Temporal unreachable from the gateway: it answers 451; the sender's retries are recorded once. */
-async function temporalOutageReply(stack: DrillStack, last: DrillDemand, replyFor: (d: DrillDemand, n: number) => Promise<{ raw: Buffer; envelope: { from: string; to: string[] } }>, did: string[], problems: string[], log: (l: string) => void): Promise<void> {
+async function temporalOutageReply(
+  stack: DrillStack,
+  last: DrillDemand,
+  replyFor: (d: DrillDemand, n: number) => Promise<{ raw: Buffer; envelope: { from: string; to: string[] } }>,
+  did: string[],
+  problems: string[],
+  log: (l: string) => void,
+): Promise<void> {
   const temporalProxy = stack.temporalProxy!;
   const { raw, envelope } = await replyFor(last, 99);
   temporalProxy.down();
@@ -290,7 +378,9 @@ async function temporalOutageReply(stack: DrillStack, last: DrillDemand, replyFo
   const again = await smtpSend(stack.gatewayPort, raw, envelope); // a sender that never saw our 250 retries once more
   const s = await stack.status(last);
   const recorded = s.items.find((i) => i.id === 'stadia')!.answers.length;
-  did.push(`Temporal unreachable from the gateway: ${refused.code}; sender retried ${tries - 1} time(s) until ${retried.code}, once more after (${again.code}); answers recorded: ${recorded}, duplicates ignored: ${s.duplicatesIgnored}`);
+  did.push(
+    `Temporal unreachable from the gateway: ${refused.code}; sender retried ${tries - 1} time(s) until ${retried.code}, once more after (${again.code}); answers recorded: ${recorded}, duplicates ignored: ${s.duplicatesIgnored}`,
+  );
   log(did.at(-1)!);
   if (refused.code !== 451) problems.push(`Temporal unreachable: gateway answered ${refused.code}, expected 451`);
   if (retried.code !== 250) problems.push(`the retried message was not accepted: ${retried.code} ${retried.response}`);

@@ -36,11 +36,15 @@ function parseArgs(argv: string[]): { only: Name[]; quick: boolean; seed: number
     else if (a === '--only' || a.startsWith('--only=')) {
       const v = a.includes('=') ? a.split('=')[1]! : (argv[++i] ?? '');
       for (const n of v.split(',')) {
-        if (!(NAMES as readonly string[]).includes(n)) throw new Error(`unknown drill "${n}"; choose from ${NAMES.join(', ')}`);
+        if (!(NAMES as readonly string[]).includes(n))
+          throw new Error(`unknown drill "${n}"; choose from ${NAMES.join(', ')}`);
         only.push(n as Name);
       }
     } else if (a === '--seed' || a.startsWith('--seed=')) seed = Number(a.includes('=') ? a.split('=')[1] : argv[++i]);
-    else throw new Error(`unknown argument ${a}\nusage: npm run drill [-- --only ${NAMES.join(',')}] [--quick] [--seed N]`);
+    else
+      throw new Error(
+        `unknown argument ${a}\nusage: npm run drill [-- --only ${NAMES.join(',')}] [--quick] [--seed N]`,
+      );
   }
   return { only: only.length ? only : [...NAMES], quick, seed };
 }
@@ -48,20 +52,37 @@ function parseArgs(argv: string[]): { only: Name[]; quick: boolean; seed: number
 function report(r: DrillResult): void {
   out(`\n== ${r.name} (${r.seconds} s)`);
   for (const d of r.did) out(`  ${d}`);
-  out(`  demands ${r.ended}/${r.demands} reached their end${r.notEnded.length ? `; not: ${r.notEnded.slice(0, 5).join(', ')}` : ''}`);
-  out(`  emails: ${r.tally.expected} logical, ${r.tally.arrived} arrived; byte-identical duplicates allowed: ${r.allowance}`);
+  out(
+    `  demands ${r.ended}/${r.demands} reached their end${r.notEnded.length ? `; not: ${r.notEnded.slice(0, 5).join(', ')}` : ''}`,
+  );
+  out(
+    `  emails: ${r.tally.expected} logical, ${r.tally.arrived} arrived; byte-identical duplicates allowed: ${r.allowance}`,
+  );
   for (const e of [...r.tally.examples, ...r.problems, ...r.determinismErrors]) out(`  ! ${e}`);
-  out(`  lost=${r.tally.lost} duplicated=${r.tally.duplicated}${r.tally.differing ? ` differing=${r.tally.differing}` : ''}${r.tally.unexpected ? ` unexpected=${r.tally.unexpected}` : ''} determinism-errors=${r.determinismErrors.length} -> ${r.ok ? 'PASS' : 'FAIL'}`);
+  out(
+    `  lost=${r.tally.lost} duplicated=${r.tally.duplicated}${r.tally.differing ? ` differing=${r.tally.differing}` : ''}${r.tally.unexpected ? ` unexpected=${r.tally.unexpected}` : ''} determinism-errors=${r.determinismErrors.length} -> ${r.ok ? 'PASS' : 'FAIL'}`,
+  );
 }
 
 async function main(): Promise<number> {
   const { only, quick, seed } = parseArgs(process.argv.slice(2));
   const log = (l: string) => out(`  ... ${l}`);
-  out(`auditflow fault drills${quick ? ' (quick)' : ''}: ${only.join(', ')}; seed ${seed}; ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GB, Node ${process.version}, ${new Date().toISOString()}`);
+  out(
+    `auditflow fault drills${quick ? ' (quick)' : ''}: ${only.join(', ')}; seed ${seed}; ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GB, Node ${process.version}, ${new Date().toISOString()}`,
+  );
   const run: Record<Name, () => Promise<DrillResult>> = {
-    'worker-kill': () => workerKillDrill({ demands: quick ? 10 : 50, kills: quick ? 3 : 10, deadlineIn: quick ? 30 : 60, random: seeded(seed), log }),
-    'smtp-outage': () => smtpOutageDrill({ demands: quick ? 5 : 20, deadlineIn: quick ? 30 : 60, outageSeconds: quick ? 12 : 30, log }),
-    'server-restart': () => serverRestartDrill({ demands: quick ? 5 : 20, deadlineIn: quick ? 30 : 60, downSeconds: quick ? 10 : 20, log }),
+    'worker-kill': () =>
+      workerKillDrill({
+        demands: quick ? 10 : 50,
+        kills: quick ? 3 : 10,
+        deadlineIn: quick ? 30 : 60,
+        random: seeded(seed),
+        log,
+      }),
+    'smtp-outage': () =>
+      smtpOutageDrill({ demands: quick ? 5 : 20, deadlineIn: quick ? 30 : 60, outageSeconds: quick ? 12 : 30, log }),
+    'server-restart': () =>
+      serverRestartDrill({ demands: quick ? 5 : 20, deadlineIn: quick ? 30 : 60, downSeconds: quick ? 10 : 20, log }),
     gateway: () => gatewayDrill({ kills: quick ? 2 : 5, log }),
   };
   const results: DrillResult[] = [];
@@ -73,12 +94,29 @@ async function main(): Promise<number> {
       report(r);
     } catch (err) {
       out(`  ! ${name} could not run: ${(err as Error).stack ?? err}`);
-      results.push({ name, did: [], demands: 0, ended: 0, notEnded: [], tally: { expected: 0, arrived: 0, lost: 0, duplicated: 0, differing: 0, unexpected: 0, examples: [] }, allowance: 0, determinismErrors: [], problems: [(err as Error).message], seconds: 0, ok: false });
+      results.push({
+        name,
+        did: [],
+        demands: 0,
+        ended: 0,
+        notEnded: [],
+        tally: { expected: 0, arrived: 0, lost: 0, duplicated: 0, differing: 0, unexpected: 0, examples: [] },
+        allowance: 0,
+        determinismErrors: [],
+        problems: [(err as Error).message],
+        seconds: 0,
+        ok: false,
+      });
     }
   }
-  out('\n| drill | demands ended | emails (logical / arrived) | lost | duplicated (allowed) | determinism errors | time | result |');
+  out(
+    '\n| drill | demands ended | emails (logical / arrived) | lost | duplicated (allowed) | determinism errors | time | result |',
+  );
   out('|---|---|---|---|---|---|---|---|');
-  for (const r of results) out(`| ${r.name} | ${r.ended}/${r.demands} | ${r.tally.expected} / ${r.tally.arrived} | ${r.tally.lost} | ${r.tally.duplicated} (${r.allowance}) | ${r.determinismErrors.length} | ${r.seconds} s | ${r.ok ? 'pass' : 'FAIL'} |`);
+  for (const r of results)
+    out(
+      `| ${r.name} | ${r.ended}/${r.demands} | ${r.tally.expected} / ${r.tally.arrived} | ${r.tally.lost} | ${r.tally.duplicated} (${r.allowance}) | ${r.determinismErrors.length} | ${r.seconds} s | ${r.ok ? 'pass' : 'FAIL'} |`,
+    );
   return results.every((r) => r.ok) ? 0 : 1;
 }
 

@@ -43,7 +43,13 @@ export interface Service {
 }
 
 /** A service started as `node --import tsx <script>` with `env`, ready when a line matches `ready`. */
-export function service(name: string, script: string, env: NodeJS.ProcessEnv, ready: RegExp, readyTimeoutMs = 120_000): Service {
+export function service(
+  name: string,
+  script: string,
+  env: NodeJS.ProcessEnv,
+  ready: RegExp,
+  readyTimeoutMs = 120_000,
+): Service {
   const lines: string[] = [];
   let child: ChildProcess | undefined;
   const alive = () => child !== undefined && child.exitCode === null && child.signalCode === null;
@@ -57,11 +63,18 @@ export function service(name: string, script: string, env: NodeJS.ProcessEnv, re
       const c = spawnEntry(script, { env });
       child = c;
       for (const s of [c.stdout!, c.stderr!]) readline.createInterface({ input: s }).on('line', (l) => lines.push(l));
-      await eventually(() => lines.slice(mark).some((l) => ready.test(l)), () => `${name} to be ready:\n${lines.slice(mark).slice(-15).join('\n')}`, {
-        timeoutMs: readyTimeoutMs,
-        intervalMs: 100,
-        giveUp: () => (c.exitCode !== null || c.signalCode !== null ? `${name} exited (${c.exitCode ?? c.signalCode}) while starting` : undefined),
-      });
+      await eventually(
+        () => lines.slice(mark).some((l) => ready.test(l)),
+        () => `${name} to be ready:\n${lines.slice(mark).slice(-15).join('\n')}`,
+        {
+          timeoutMs: readyTimeoutMs,
+          intervalMs: 100,
+          giveUp: () =>
+            c.exitCode !== null || c.signalCode !== null
+              ? `${name} exited (${c.exitCode ?? c.signalCode}) while starting`
+              : undefined,
+        },
+      );
     },
     async kill(signal = 'SIGKILL') {
       const c = child;
@@ -111,7 +124,6 @@ export interface DrillStack {
   close(): Promise<void>;
 }
 
-
 /**
  * The test spec compressed like the demo's: the deadline `deadlineIn` seconds away, one reminder half
  * way, the ladder a quarter, half and three quarters of that after the deadline, every day a business
@@ -128,10 +140,15 @@ export function compressedSpec(id: string, startMs: number, deadlineIn: number):
     deadline: new Date(startMs + deadlineIn * 1000).toISOString(),
     reminders: [{ before: s(0.5) }],
     escalation: base.escalation!.map((step, i) => ({ ...step, after: s(0.25 * (i + 1)) })),
-    calendar: { businessDays: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], holidays: [], sendWindow: { from: '00:00', to: '23:59' } },
+    calendar: {
+      businessDays: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'],
+      holidays: [],
+      sendWindow: { from: '00:00', to: '23:59' },
+    },
     inbound: { authentication: 'none' },
   });
-  if (!checked.ok) throw new Error(`drill spec invalid: ${checked.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
+  if (!checked.ok)
+    throw new Error(`drill spec invalid: ${checked.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
   return checked.spec;
 }
 
@@ -171,7 +188,9 @@ export async function startStack(opts: StackOptions = {}): Promise<DrillStack> {
   };
   const worker = service('worker', 'worker/main.ts', env, /worker ready/);
   const temporalProxy = opts.gateway ? await startTcpProxy({ host: '127.0.0.1', port }) : undefined;
-  const gateway = temporalProxy ? service('gateway', 'gateway/main.ts', { ...env, TEMPORAL_ADDRESS: temporalProxy.address }, /gateway ready/) : undefined;
+  const gateway = temporalProxy
+    ? service('gateway', 'gateway/main.ts', { ...env, TEMPORAL_ADDRESS: temporalProxy.address }, /gateway ready/)
+    : undefined;
   await worker.start();
   await gateway?.start();
   const demands: DrillDemand[] = [];
@@ -207,7 +226,12 @@ export async function startStack(opts: StackOptions = {}): Promise<DrillStack> {
       for (let i = 0; i < n; i++) {
         const spec = compressedSpec(`${prefix}-${Date.now().toString(36)}-${i}`, Date.now(), deadlineIn);
         const workflowId = demandWorkflowId(spec.id);
-        await client.workflow.start<typeof auditDemandWorkflow>('auditDemandWorkflow', { workflowId, taskQueue, args: [{ spec, startedBy: 'drill' }], staticSummary: demandSummary(spec) });
+        await client.workflow.start<typeof auditDemandWorkflow>('auditDemandWorkflow', {
+          workflowId,
+          taskQueue,
+          args: [{ spec, startedBy: 'drill' }],
+          staticSummary: demandSummary(spec),
+        });
         started.push({ spec, workflowId, startAt: 0, expectedEnd: 'referred', answered: false });
       }
       demands.push(...started);

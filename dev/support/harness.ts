@@ -29,7 +29,10 @@ export interface Harness {
   config: AuditflowConfig;
   worker: Worker;
   /** Starts a demand (validated like the CLI does) and returns its handle. */
-  start(spec: DemandSpecInput, startedBy?: string): Promise<WorkflowHandleWithFirstExecutionRunId<typeof auditDemandWorkflow>>;
+  start(
+    spec: DemandSpecInput,
+    startedBy?: string,
+  ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof auditDemandWorkflow>>;
   status(demandId: string): Promise<DemandStatusView>;
   /** Waits until the workflow has recorded every queued message (its outbox is empty). */
   settled(demandId: string): Promise<DemandStatusView>;
@@ -38,12 +41,27 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function harness(kind: 'time-skipping' | 'dev', extraEnv: Record<string, string> = {}, opts: { address?: string } = {}): Promise<Harness> {
+export async function harness(
+  kind: 'time-skipping' | 'dev',
+  extraEnv: Record<string, string> = {},
+  opts: { address?: string } = {},
+): Promise<Harness> {
   const env = kind === 'time-skipping' ? await timeSkippingEnv() : await devEnv(opts.address);
   const sink = await startSmtpSink();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'auditflow-test-'));
-  const config = loadConfig({ AUDITFLOW_DATA_DIR: dataDir, SMTP_URL: sink.url, AUDITFLOW_TASK_QUEUE: uniqueName('tq'), AUDITFLOW_SECRET: TEST_SECRET, ...extraEnv });
-  const { worker, close: closeWorker } = await createAuditWorker(config, env.nativeConnection, env.namespace ?? 'default', { workflowBundlePath: await workflowBundlePath() });
+  const config = loadConfig({
+    AUDITFLOW_DATA_DIR: dataDir,
+    SMTP_URL: sink.url,
+    AUDITFLOW_TASK_QUEUE: uniqueName('tq'),
+    AUDITFLOW_SECRET: TEST_SECRET,
+    ...extraEnv,
+  });
+  const { worker, close: closeWorker } = await createAuditWorker(
+    config,
+    env.nativeConnection,
+    env.namespace ?? 'default',
+    { workflowBundlePath: await workflowBundlePath() },
+  );
   const running = worker.run();
   const client = env.client;
   return {

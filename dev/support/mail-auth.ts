@@ -39,7 +39,10 @@ export async function compose(message: Mail.Options, sign: boolean): Promise<Buf
   const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
   const from = typeof message.from === 'string' ? message.from : (message.from as { address: string }).address;
   const domain = /@([^>\s]+)/.exec(from)?.[1] ?? '';
-  const info = await transport.sendMail({ ...message, ...(sign ? { dkim: { domainName: domain, keySelector: DKIM_SELECTOR, privateKey: DKIM_PRIVATE_KEY } } : {}) });
+  const info = await transport.sendMail({
+    ...message,
+    ...(sign ? { dkim: { domainName: domain, keySelector: DKIM_SELECTOR, privateKey: DKIM_PRIVATE_KEY } } : {}),
+  });
   return info.message as Buffer;
 }
 
@@ -49,7 +52,12 @@ export function replyAddress(request: ReceivedMail): string {
 }
 
 /** A counterparty's reply to `request` from Pat (a contact of the test demands), quoting it, threaded under it. */
-export function replyTo(request: ReceivedMail, subject: string, text: string, extra: Partial<Mail.Options> = {}): Mail.Options & { messageId: string } {
+export function replyTo(
+  request: ReceivedMail,
+  subject: string,
+  text: string,
+  extra: Partial<Mail.Options> = {},
+): Mail.Options & { messageId: string } {
   return {
     from: 'Pat Primary <pat@acme.example>',
     to: replyAddress(request),

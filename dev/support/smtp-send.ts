@@ -1,7 +1,11 @@
 /** Sends raw bytes to an SMTP server on 127.0.0.1 as a counterparty's mail server would; resolves with its final answer. */
 import nodemailer from 'nodemailer';
 
-export async function smtpSend(port: number, raw: Buffer, envelope: { from: string; to: string[] }): Promise<{ code: number; response: string }> {
+export async function smtpSend(
+  port: number,
+  raw: Buffer,
+  envelope: { from: string; to: string[] },
+): Promise<{ code: number; response: string }> {
   const t = nodemailer.createTransport({ host: '127.0.0.1', port, ignoreTLS: true, name: 'mx.acme.example' });
   try {
     const info = await t.sendMail({ envelope, raw });

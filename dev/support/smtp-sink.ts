@@ -76,7 +76,10 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
 
   const store = (raw: Buffer): string | undefined => {
     if (!opts.dir) return undefined;
-    const safeId = (rawHeader(raw, 'Message-ID') ?? 'no-message-id').replace(/^<|>$/g, '').replace(/[^A-Za-z0-9._@+-]/g, '_').slice(0, 120);
+    const safeId = (rawHeader(raw, 'Message-ID') ?? 'no-message-id')
+      .replace(/^<|>$/g, '')
+      .replace(/[^A-Za-z0-9._@+-]/g, '_')
+      .slice(0, 120);
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const file = path.join(opts.dir, `${stamp}-${String(count).padStart(4, '0')}-${safeId}.eml`);
     writeDurably(file, raw);
@@ -102,7 +105,10 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
           return callback(smtpError(failures.code, `test sink refuses with ${failures.code}`));
         }
         const raw = Buffer.concat(chunks);
-        const envelope = { from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address) };
+        const envelope = {
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          to: session.envelope.rcptTo.map((r) => r.address),
+        };
         const deliver = (parsed: ParsedMail | undefined) => {
           count += 1;
           let file: string | undefined;
@@ -155,7 +161,9 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
       while (!predicate(messages)) {
         const left = deadline - Date.now();
         if (left <= 0) {
-          throw new Error(`timed out waiting for ${what}; received ${messages.length}: ${messages.map((m) => `${m.header('x-auditflow-kind')} -> ${m.envelope.to.join(',')} "${m.parsed?.subject}"`).join(' | ')}`);
+          throw new Error(
+            `timed out waiting for ${what}; received ${messages.length}: ${messages.map((m) => `${m.header('x-auditflow-kind')} -> ${m.envelope.to.join(',')} "${m.parsed?.subject}"`).join(' | ')}`,
+          );
         }
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, Math.min(left, 250));

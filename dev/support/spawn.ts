@@ -12,5 +12,9 @@ import { PROJECT_ROOT } from '../../platform/paths';
 export function spawnEntry(script: string, opts: { env?: NodeJS.ProcessEnv; stdio?: StdioOptions } = {}): ChildProcess {
   const env = opts.env ?? process.env;
   const flags = script.endsWith('worker/main.ts') ? workerNodeFlags(env) : [];
-  return spawn(process.execPath, [...flags, '--import', 'tsx', path.join(PROJECT_ROOT, script)], { cwd: PROJECT_ROOT, env, stdio: opts.stdio ?? ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [...flags, '--import', 'tsx', path.join(PROJECT_ROOT, script)], {
+    cwd: PROJECT_ROOT,
+    env,
+    stdio: opts.stdio ?? ['ignore', 'pipe', 'pipe'],
+  });
 }

@@ -30,20 +30,28 @@ export function sampleSpec(id: string, over: Partial<DemandSpecInput> = {}): Dem
     },
     deadline: '2027-06-07T17:00',
     items: [
-      { id: 'xbox', name: 'Xbox companion app', questions: ['What data did it read?', 'Which use cases were never declared?'] },
+      {
+        id: 'xbox',
+        name: 'Xbox companion app',
+        questions: ['What data did it read?', 'Which use cases were never declared?'],
+      },
       { id: 'psn', name: 'PSN bridge', questions: ['What data did it read?'] },
       { id: 'stadia', name: 'Stadia overlay', questions: ['How long did it run?'] },
     ],
     reminders: [{ before: 'P7D' }, { before: 'P1D' }],
     escalation: [
       { after: 'P1D', notify: ['counterparty:escalation'], label: 'notice to deputy GC' },
-      { after: 'P3D', notify: ['counterparty:escalation', 'requester:counsel'], message: 'final-notice', label: 'final notice' },
+      {
+        after: 'P3D',
+        notify: ['counterparty:escalation', 'requester:counsel'],
+        message: 'final-notice',
+        label: 'final notice',
+      },
       { after: 'P10D', notify: ['requester:counsel', 'requester:owner'], action: 'refer', label: 'referral' },
     ],
     ...over,
   };
 }
-
 
 /** sampleSpec in a noon zone with mail allowed every day at any hour: for tests where deadlines pass in seconds. */
 export function allDaySpec(id: string, now: number, over: Partial<DemandSpecInput> = {}): DemandSpecInput {
@@ -54,13 +62,26 @@ export function allDaySpec(id: string, now: number, over: Partial<DemandSpecInpu
     requester: { ...base.requester, timezone: zone },
     counterparty: { ...base.counterparty, timezone: zone },
     reminders: [],
-    calendar: { businessDays: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], holidays: [], sendWindow: { from: '00:00', to: '23:59' } },
+    calendar: {
+      businessDays: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'],
+      holidays: [],
+      sendWindow: { from: '00:00', to: '23:59' },
+    },
     ...over,
   };
 }
 
 /** An InboundReply as the gateway signals it: references only. */
-export function reply(p: { messageId: string; from?: string; itemIds?: string[]; receivedAt: number | string; kind?: InboundReply['kind']; body?: string; requestedDeadline?: string; failedRecipient?: string }): InboundReply {
+export function reply(p: {
+  messageId: string;
+  from?: string;
+  itemIds?: string[];
+  receivedAt: number | string;
+  kind?: InboundReply['kind'];
+  body?: string;
+  requestedDeadline?: string;
+  failedRecipient?: string;
+}): InboundReply {
   const body = Buffer.from(p.body ?? `answer ${p.messageId}`);
   const digest = crypto.createHash('sha256').update(body).digest('hex');
   return {

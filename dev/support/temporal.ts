@@ -27,18 +27,26 @@ export async function devServerAddress(): Promise<string> {
     process.once('exit', () => server.child.kill('SIGKILL'));
     // The server must not keep this process alive once its tests are done: 'exit' then stops it.
     server.child.unref();
-    for (const stream of [server.child.stdout, server.child.stderr]) (stream as unknown as { unref?: () => void } | null)?.unref?.();
+    for (const stream of [server.child.stdout, server.child.stderr])
+      (stream as unknown as { unref?: () => void } | null)?.unref?.();
   }
   return (await ownServer).address;
 }
 
 /** A client environment on the real dev server. */
 export async function devEnv(address?: string): Promise<TestWorkflowEnvironment> {
-  return TestWorkflowEnvironment.createFromExistingServer({ address: address ?? (await devServerAddress()), namespace: 'default' });
+  return TestWorkflowEnvironment.createFromExistingServer({
+    address: address ?? (await devServerAddress()),
+    namespace: 'default',
+  });
 }
 
 const IVT = temporal.api.enums.v1.IndexedValueType;
-const TYPES: Record<string, temporal.api.enums.v1.IndexedValueType> = { KEYWORD: IVT.INDEXED_VALUE_TYPE_KEYWORD, INT: IVT.INDEXED_VALUE_TYPE_INT, DATETIME: IVT.INDEXED_VALUE_TYPE_DATETIME };
+const TYPES: Record<string, temporal.api.enums.v1.IndexedValueType> = {
+  KEYWORD: IVT.INDEXED_VALUE_TYPE_KEYWORD,
+  INT: IVT.INDEXED_VALUE_TYPE_INT,
+  DATETIME: IVT.INDEXED_VALUE_TYPE_DATETIME,
+};
 
 /** A fresh time-skipping test server with auditflow's search attributes registered. */
 export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
@@ -47,7 +55,9 @@ export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   // The SDK waits only 5 s for the server; on a loaded 2-core machine one more try is cheaper than a flaky test.
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: bin.path } } });
+      const env = await TestWorkflowEnvironment.createTimeSkipping({
+        server: { executable: { type: 'existing-path', path: bin.path } },
+      });
       await env.connection.operatorService.addSearchAttributes({
         namespace: env.namespace ?? 'default',
         searchAttributes: Object.fromEntries(AUDIT_SEARCH_ATTRIBUTES.map((k) => [k.name, TYPES[k.type]!])),

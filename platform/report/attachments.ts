@@ -15,7 +15,12 @@ function isRef(v: unknown): v is EvidenceRef {
 /** Reads one stored attachment manifest; throws with the hash when it is missing or not a manifest. */
 export async function readAttachmentManifest(store: EvidenceStore, sha256: string): Promise<EvidenceRef[]> {
   const parsed = JSON.parse((await store.get(sha256)).toString('utf8')) as { format?: string; attachments?: unknown[] };
-  if (parsed.format !== 'auditflow-attachments' || !Array.isArray(parsed.attachments) || !parsed.attachments.every(isRef)) throw new Error(`evidence ${sha256} is not an attachment manifest`);
+  if (
+    parsed.format !== 'auditflow-attachments' ||
+    !Array.isArray(parsed.attachments) ||
+    !parsed.attachments.every(isRef)
+  )
+    throw new Error(`evidence ${sha256} is not an attachment manifest`);
   return parsed.attachments;
 }
 
@@ -31,7 +36,11 @@ export async function expandAttachmentManifests(doc: ReportDocument, store: Evid
           try {
             return { ...a, attachments: await readAttachmentManifest(store, a.attachmentManifest.sha256) };
           } catch (err) {
-            problems.push({ at: doc.generatedAt, source: `report of ${item.id}`, message: `the attachment list of answer ${a.id} (${a.attachmentManifest.count} attachments) could not be read: ${(err as Error).message}` });
+            problems.push({
+              at: doc.generatedAt,
+              source: `report of ${item.id}`,
+              message: `the attachment list of answer ${a.id} (${a.attachmentManifest.count} attachments) could not be read: ${(err as Error).message}`,
+            });
             return a;
           }
         }),

@@ -4,7 +4,21 @@
  */
 import type { AnswerRecord } from '../../domain/state';
 import type { ReportDocument, ReportItem } from './model';
-import { answerFrom, authText, clean, eventDetail, eventWhat, eventWho, fileLabel, itemState, lateness, outcomeDetail, sourceText, when, whenText } from './text';
+import {
+  answerFrom,
+  authText,
+  clean,
+  eventDetail,
+  eventWhat,
+  eventWho,
+  fileLabel,
+  itemState,
+  lateness,
+  outcomeDetail,
+  sourceText,
+  when,
+  whenText,
+} from './text';
 import { escapeHtml } from '../text';
 
 /** A value from the report as HTML text: control characters cleaned, then escaped. */
@@ -38,21 +52,31 @@ function time(iso: string | undefined, zone: string): string {
 }
 
 function answerRow(a: AnswerRecord, zone: string): string {
-  const listed = a.attachmentManifest ? `<span class="muted">${htmlText(a.attachmentManifest.count)} attachments (${htmlText(a.attachmentManifest.bytes)} bytes), listed in the stored manifest sha256 <span class="hash">${htmlText(a.attachmentManifest.sha256)}</span></span>` : '<span class="muted">none</span>';
-  const files = a.attachments.length ? `<ul class="files">${a.attachments.map((f) => `<li>${htmlText(fileLabel(f))}, sha256 <span class="hash">${htmlText(f.sha256)}</span></li>`).join('')}</ul>` : listed;
+  const listed = a.attachmentManifest
+    ? `<span class="muted">${htmlText(a.attachmentManifest.count)} attachments (${htmlText(a.attachmentManifest.bytes)} bytes), listed in the stored manifest sha256 <span class="hash">${htmlText(a.attachmentManifest.sha256)}</span></span>`
+    : '<span class="muted">none</span>';
+  const files = a.attachments.length
+    ? `<ul class="files">${a.attachments.map((f) => `<li>${htmlText(fileLabel(f))}, sha256 <span class="hash">${htmlText(f.sha256)}</span></li>`).join('')}</ul>`
+    : listed;
   return `<tr><td>${time(a.receivedAt, zone)}</td><td class="${a.late ? 'late' : 'ontime'}">${htmlText(lateness(a))}</td><td>${htmlText(a.channel)}<br>${htmlText(answerFrom(a))}${a.messageId ? `<br><code>${htmlText(a.messageId)}</code>` : ''}</td><td>${htmlText(a.summary ?? '')}</td><td>${a.auth ? htmlText(authText(a)) : '<span class="muted">not by email</span>'}</td><td>${files}${a.raw ? `<div class="muted">original message: ${htmlText(a.raw.size)} bytes, sha256 <span class="hash">${htmlText(a.raw.sha256)}</span></div>` : ''}</td></tr>`;
 }
 
 function itemSection(i: ReportItem, zone: string): string {
   const rounds = i.rounds
-    .map((r) => `<p><strong>Round ${r.round} (${htmlText(r.kind)})</strong>${r.requestedAt ? `, asked ${htmlText(whenText(r.requestedAt, zone))}` : ''}, due ${htmlText(whenText(r.dueAt, zone))}</p><ol>${r.questions.map((q) => `<li>${htmlText(q)}</li>`).join('')}</ol>`)
+    .map(
+      (r) =>
+        `<p><strong>Round ${r.round} (${htmlText(r.kind)})</strong>${r.requestedAt ? `, asked ${htmlText(whenText(r.requestedAt, zone))}` : ''}, due ${htmlText(whenText(r.dueAt, zone))}</p><ol>${r.questions.map((q) => `<li>${htmlText(q)}</li>`).join('')}</ol>`,
+    )
     .join('');
   const answers = i.answers.length
     ? `<table><thead><tr><th>received</th><th>lateness</th><th>from</th><th>summary</th><th>sender authentication</th><th>attachments</th></tr></thead><tbody>${i.answers.map((a) => answerRow(a, zone)).join('')}</tbody></table>`
     : '<p class="muted">No answer received.</p>';
   const reviews = i.reviews.length
     ? `<table><thead><tr><th>when</th><th>round</th><th>decision</th><th>by</th><th>why / questions</th></tr></thead><tbody>${i.reviews
-        .map((r) => `<tr><td>${time(r.at, zone)}</td><td>${r.round}</td><td>${htmlText(r.decision)}</td><td>${htmlText(r.by)}</td><td>${htmlText([r.reason ?? '', ...(r.questions ?? []), r.dueAt ? `due ${whenText(r.dueAt, zone)}` : ''].filter(Boolean).join(' / '))}</td></tr>`)
+        .map(
+          (r) =>
+            `<tr><td>${time(r.at, zone)}</td><td>${r.round}</td><td>${htmlText(r.decision)}</td><td>${htmlText(r.by)}</td><td>${htmlText([r.reason ?? '', ...(r.questions ?? []), r.dueAt ? `due ${whenText(r.dueAt, zone)}` : ''].filter(Boolean).join(' / '))}</td></tr>`,
+        )
         .join('')}</tbody></table>`
     : '';
   return `<section class="item"><h3><span class="id">[${htmlText(i.id)}]</span> ${htmlText(i.name)}</h3>${i.description ? `<p>${htmlText(i.description)}</p>` : ''}<p>State: <span class="status">${htmlText(itemState(i))}</span>${i.closedAt ? ` at ${htmlText(whenText(i.closedAt, zone))}` : ''}. Deadline: ${htmlText(whenText(i.dueAt, zone))}. Reminders sent: ${i.remindersSent}. Highest escalation step: ${i.maxEscalationLevel}.</p>${rounds}<h4>Answers</h4>${answers}${reviews ? `<h4>Reviews</h4>${reviews}` : ''}</section>`;
@@ -71,19 +95,41 @@ export function renderReportHtml(doc: ReportDocument): string {
     fact('Outcome', `<span class="status">${htmlText(doc.outcome.status)}</span> (${htmlText(outcomeDetail(doc))})`),
     fact('Started', `${htmlText(whenText(d.startedAt, zone))} by ${htmlText(d.startedBy)}`),
     ...(d.finishedAt ? [fact('Ended', htmlText(whenText(d.finishedAt, zone)))] : []),
-    ...(d.withdrawn ? [fact('Withdrawn', `${htmlText(whenText(d.withdrawn.at, zone))} by ${htmlText(d.withdrawn.by)}: ${htmlText(d.withdrawn.reason)}`)] : []),
-    ...(d.paused ? [fact('Clock stopped', `since ${htmlText(whenText(d.paused.since, zone))} by ${htmlText(d.paused.by)}: ${htmlText(d.paused.reason)}`)] : []),
+    ...(d.withdrawn
+      ? [
+          fact(
+            'Withdrawn',
+            `${htmlText(whenText(d.withdrawn.at, zone))} by ${htmlText(d.withdrawn.by)}: ${htmlText(d.withdrawn.reason)}`,
+          ),
+        ]
+      : []),
+    ...(d.paused
+      ? [
+          fact(
+            'Clock stopped',
+            `since ${htmlText(whenText(d.paused.since, zone))} by ${htmlText(d.paused.by)}: ${htmlText(d.paused.reason)}`,
+          ),
+        ]
+      : []),
     fact('Source', `${htmlText(sourceText(doc))}; generated ${htmlText(whenText(doc.generatedAt, zone))}`),
   ].join('');
   const timeline = doc.timeline
-    .map((e) => `<tr><td>${time(e.at, zone)}</td><td>${htmlText(eventWhat(e))}</td><td>${htmlText(eventWho(e))}</td><td>${htmlText(e.itemIds.join(', '))}</td><td>${e.messageId ? `<code>${htmlText(e.messageId)}</code>` : ''}</td><td>${htmlText(eventDetail(e))}</td></tr>`)
+    .map(
+      (e) =>
+        `<tr><td>${time(e.at, zone)}</td><td>${htmlText(eventWhat(e))}</td><td>${htmlText(eventWho(e))}</td><td>${htmlText(e.itemIds.join(', '))}</td><td>${e.messageId ? `<code>${htmlText(e.messageId)}</code>` : ''}</td><td>${htmlText(eventDetail(e))}</td></tr>`,
+    )
     .join('\n');
   const extensions = doc.extensionRequests.length
     ? `<h2>Extension requests</h2><table><thead><tr><th>id</th><th>received</th><th>from</th><th>asked until</th><th>decision</th><th>excerpt</th></tr></thead><tbody>${doc.extensionRequests
-        .map((r) => `<tr><td>${htmlText(r.id)}</td><td>${time(r.receivedAt, zone)}</td><td>${htmlText(r.from ?? '?')}</td><td>${r.requestedDeadline ? time(r.requestedDeadline, zone) : '-'}</td><td>${htmlText(r.status)}${r.decidedBy ? ` by ${htmlText(r.decidedBy)}` : ''}</td><td>${htmlText(r.excerpt ?? '')}</td></tr>`)
+        .map(
+          (r) =>
+            `<tr><td>${htmlText(r.id)}</td><td>${time(r.receivedAt, zone)}</td><td>${htmlText(r.from ?? '?')}</td><td>${r.requestedDeadline ? time(r.requestedDeadline, zone) : '-'}</td><td>${htmlText(r.status)}${r.decidedBy ? ` by ${htmlText(r.decidedBy)}` : ''}</td><td>${htmlText(r.excerpt ?? '')}</td></tr>`,
+        )
         .join('')}</tbody></table>`
     : '';
-  const problems = doc.problems.length ? `<h2>Problems kept for review</h2><ul>${doc.problems.map((p) => `<li>${htmlText(whenText(p.at, zone))} ${htmlText(p.source)}: ${htmlText(p.message)}</li>`).join('')}</ul>` : '';
+  const problems = doc.problems.length
+    ? `<h2>Problems kept for review</h2><ul>${doc.problems.map((p) => `<li>${htmlText(whenText(p.at, zone))} ${htmlText(p.source)}: ${htmlText(p.message)}</li>`).join('')}</ul>`
+    : '';
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

@@ -5,7 +5,17 @@
  * retention deleted the history) is the same report.
  */
 import type { DemandSpec } from '../../domain/demand';
-import type { AnswerRecord, DemandState, DemandStatus, EvidenceRef, ExtensionRequest, ItemClosure, ItemPhase, ProblemRecord, ReviewRecord } from '../../domain/state';
+import type {
+  AnswerRecord,
+  DemandState,
+  DemandStatus,
+  EvidenceRef,
+  ExtensionRequest,
+  ItemClosure,
+  ItemPhase,
+  ProblemRecord,
+  ReviewRecord,
+} from '../../domain/state';
 import { TERMINAL_STATUSES } from '../../domain/state';
 
 /** Bumped only when a field changes meaning or disappears; new fields may be added within a version. */
@@ -184,7 +194,9 @@ export function buildReport(state: DemandState, meta: { generatedAt: string; sou
 export function asReportDocument(value: unknown): { ok: true; doc: ReportDocument } | { ok: false; reason: string } {
   const v = value as Partial<ReportDocument> | null;
   if (!v || typeof v !== 'object') return { ok: false, reason: 'not a JSON object' };
-  if (v.version !== REPORT_VERSION) return { ok: false, reason: `report version ${JSON.stringify(v.version)} is not ${REPORT_VERSION}` };
-  if (!v.demand || typeof v.demand.id !== 'string' || !Array.isArray(v.items) || !Array.isArray(v.timeline)) return { ok: false, reason: 'missing demand, items or timeline' };
+  if (v.version !== REPORT_VERSION)
+    return { ok: false, reason: `report version ${JSON.stringify(v.version)} is not ${REPORT_VERSION}` };
+  if (!v.demand || typeof v.demand.id !== 'string' || !Array.isArray(v.items) || !Array.isArray(v.timeline))
+    return { ok: false, reason: 'missing demand, items or timeline' };
   return { ok: true, doc: v as ReportDocument };
 }

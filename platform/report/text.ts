@@ -39,7 +39,9 @@ export function lateness(a: AnswerRecord): string {
 /** "spf pass, dkim pass, dmarc pass, decision pass", or "" when the answer was not authenticated by the gateway. */
 export function authText(a: AnswerRecord): string {
   const order = ['decision', 'dmarc', 'dkim', 'spf', 'arc', 'policy'];
-  const keys = Object.keys(a.auth ?? {}).sort((x, y) => (order.indexOf(x) + 1 || 99) - (order.indexOf(y) + 1 || 99) || x.localeCompare(y));
+  const keys = Object.keys(a.auth ?? {}).sort(
+    (x, y) => (order.indexOf(x) + 1 || 99) - (order.indexOf(y) + 1 || 99) || x.localeCompare(y),
+  );
   return keys.map((k) => `${k} ${a.auth![k]}`).join(', ');
 }
 
@@ -79,11 +81,13 @@ export function eventWho(e: ReportEvent): string {
 
 /** The rest: subject, detail and reason. */
 export function eventDetail(e: ReportEvent): string {
-  return [e.subject ? `"${e.subject}"` : '', e.detail ?? '', e.reason ? `why: ${e.reason}` : ''].filter(Boolean).join('; ');
+  return [e.subject ? `"${e.subject}"` : '', e.detail ?? '', e.reason ? `why: ${e.reason}` : '']
+    .filter(Boolean)
+    .join('; ');
 }
 
 /** Where the data came from, for the report's header. */
 export function sourceText(doc: ReportDocument): string {
-  if (doc.source.kind === 'workflow') return 'the demand\'s workflow state';
+  if (doc.source.kind === 'workflow') return "the demand's workflow state";
   return `the final report written when the demand ended${doc.source.path ? ` (${doc.source.path})` : ''}${doc.source.note ? `; ${doc.source.note}` : ''}`;
 }

@@ -19,9 +19,34 @@ const SECRET = 'test-secret-0123456789abcdef0123456789abcdef';
 
 function input(key: string): SendEmailInput {
   return {
-    mail: { key, kind: 'reminder', at: '2027-06-01T00:00:00.000Z', itemIds: ['xbox'], to: { name: 'Pat Primary', address: 'pat@acme.example', zone: 'America/Los_Angeles' }, audience: 'counterparty', expectsReply: true, context: { index: 1, scheduledAt: '2027-06-01T00:00:00.000Z' } },
-    demand: { id: 'acme', title: 'Audit of API usage', basis: 'Agreement 9.3', requesterOrg: 'Example Platform Inc.', counterpartyOrg: 'Acme Games Ltd', from: { name: 'Legal', address: 'legal@platform.example.com' } },
-    items: [{ id: 'xbox', name: 'Xbox companion app', questions: ['What data?'], dueAt: '2027-06-08T00:00:00.000Z', round: 0, phase: 'awaiting' }],
+    mail: {
+      key,
+      kind: 'reminder',
+      at: '2027-06-01T00:00:00.000Z',
+      itemIds: ['xbox'],
+      to: { name: 'Pat Primary', address: 'pat@acme.example', zone: 'America/Los_Angeles' },
+      audience: 'counterparty',
+      expectsReply: true,
+      context: { index: 1, scheduledAt: '2027-06-01T00:00:00.000Z' },
+    },
+    demand: {
+      id: 'acme',
+      title: 'Audit of API usage',
+      basis: 'Agreement 9.3',
+      requesterOrg: 'Example Platform Inc.',
+      counterpartyOrg: 'Acme Games Ltd',
+      from: { name: 'Legal', address: 'legal@platform.example.com' },
+    },
+    items: [
+      {
+        id: 'xbox',
+        name: 'Xbox companion app',
+        questions: ['What data?'],
+        dueAt: '2027-06-08T00:00:00.000Z',
+        round: 0,
+        phase: 'awaiting',
+      },
+    ],
     inReplyTo: '<request@reply.example.com>',
   };
 }
@@ -37,7 +62,14 @@ describe('sendEmail: one logical message per key', () => {
     sink = await startSmtpSink();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'auditflow-send-'));
     transport = nodemailer.createTransport({ host: '127.0.0.1', port: sink.port, ignoreTLS: true });
-    sendEmail = createEmailActivities({ transport, evidence: createFileEvidenceStore(path.join(dir, 'evidence')), ledgerDir: path.join(dir, 'ledger'), secret: SECRET, replyDomain: 'reply.example.com', replyLocalPart: 'audit' }).sendEmail;
+    sendEmail = createEmailActivities({
+      transport,
+      evidence: createFileEvidenceStore(path.join(dir, 'evidence')),
+      ledgerDir: path.join(dir, 'ledger'),
+      secret: SECRET,
+      replyDomain: 'reply.example.com',
+      replyLocalPart: 'audit',
+    }).sendEmail;
   });
   after(async () => {
     transport.close();
@@ -84,7 +116,9 @@ describe('sendEmail: one logical message per key', () => {
 
   it('keeps the exact bytes it sent in the evidence store', async () => {
     const r = await send(input('k-evidence'));
-    const stored = fs.readFileSync(path.join(dir, 'evidence', 'sha256', r.raw.sha256.slice(0, 2), r.raw.sha256.slice(2, 4), r.raw.sha256));
+    const stored = fs.readFileSync(
+      path.join(dir, 'evidence', 'sha256', r.raw.sha256.slice(0, 2), r.raw.sha256.slice(2, 4), r.raw.sha256),
+    );
     await sink.waitFor((m) => m.some((x) => x.parsed.messageId === r.messageId), 'the message');
     const received = sink.messages.find((m) => m.parsed.messageId === r.messageId)!;
     if (!received.raw.equals(stored)) {
@@ -92,7 +126,9 @@ describe('sendEmail: one logical message per key', () => {
       const b = received.raw.toString('latin1');
       let i = 0;
       while (i < a.length && a[i] === b[i]) i++;
-      assert.fail(`differs at byte ${i}: stored ${JSON.stringify(a.slice(i - 20, i + 40))} received ${JSON.stringify(b.slice(i - 20, i + 40))} (lengths ${a.length}/${b.length})`);
+      assert.fail(
+        `differs at byte ${i}: stored ${JSON.stringify(a.slice(i - 20, i + 40))} received ${JSON.stringify(b.slice(i - 20, i + 40))} (lengths ${a.length}/${b.length})`,
+      );
     }
     assert.equal(stored.length, r.raw.size);
   });

@@ -27,13 +27,27 @@ describe('auditflow start --for (dev server, real worker, real SMTP)', () => {
 
   before(async () => {
     h = await harness('dev');
-    env = { TEMPORAL_ADDRESS: await devServerAddress(), AUDITFLOW_TASK_QUEUE: h.config.taskQueue, AUDITFLOW_DATA_DIR: h.config.dataDir, SMTP_URL: h.sink.url, AUDITFLOW_SECRET: TEST_SECRET };
+    env = {
+      TEMPORAL_ADDRESS: await devServerAddress(),
+      AUDITFLOW_TASK_QUEUE: h.config.taskQueue,
+      AUDITFLOW_DATA_DIR: h.config.dataDir,
+      SMTP_URL: h.sink.url,
+      AUDITFLOW_SECRET: TEST_SECRET,
+    };
   });
   after(() => h.close());
 
   it('starts one demand per row with its own contacts, shows progress, and refuses a row whose id is taken', async () => {
     const taken = `bulk-taken-${tag}`;
-    const first = await run('start', example, '--for', csv('taken.csv', `id,organisation,primary_email,escalation_email\n${taken},Taken Corp,pat@taken.example,gc@taken.example\n`));
+    const first = await run(
+      'start',
+      example,
+      '--for',
+      csv(
+        'taken.csv',
+        `id,organisation,primary_email,escalation_email\n${taken},Taken Corp,pat@taken.example,gc@taken.example\n`,
+      ),
+    );
     assert.equal(first.code, 0, first.stderr);
 
     const file = csv(
@@ -54,22 +68,45 @@ describe('auditflow start --for (dev server, real worker, real SMTP)', () => {
     assert.match(res.stdout, /^2 started, 1 refused; follow them with: npx auditflow list$/m);
 
     // Each started demand went to its own row's contacts, in its own zone, with its own deadline.
-    const mail = await h.sink.waitFor((m) => m.some((x) => x.envelope.to.includes('sam@contoso.example')) && m.some((x) => x.envelope.to.includes('jonas@fabrikam.example')), 'the requests of both rows');
+    const mail = await h.sink.waitFor(
+      (m) =>
+        m.some((x) => x.envelope.to.includes('sam@contoso.example')) &&
+        m.some((x) => x.envelope.to.includes('jonas@fabrikam.example')),
+      'the requests of both rows',
+    );
     const toSam = mail.find((m) => m.envelope.to.includes('sam@contoso.example'))!;
     assert.match(toSam.parsed.text ?? '', /Contoso Games, Ltd|Sam Hale/);
     const a = JSON.parse((await run('show', `bulk-a-${tag}`, '--json')).stdout) as DemandStatusView;
     assert.equal(a.spec.counterparty.organisation, 'Contoso Games, Ltd');
     assert.equal(a.spec.counterparty.timezone, 'Europe/London');
     assert.deepEqual(a.spec.counterparty.domains, ['contoso.example']);
-    assert.deepEqual(a.spec.counterparty.contacts.map((c) => [c.address, c.roles]), [['sam@contoso.example', ['primary']], ['ada@contoso.example', ['escalation']]]);
+    assert.deepEqual(
+      a.spec.counterparty.contacts.map((c) => [c.address, c.roles]),
+      [
+        ['sam@contoso.example', ['primary']],
+        ['ada@contoso.example', ['escalation']],
+      ],
+    );
     assert.equal(a.items[0]!.dueAt, '2031-06-14T16:00:00.000Z');
     assert.equal(a.startedBy, 'Dana Reyes');
     const b = JSON.parse((await run('show', `bulk-b-${tag}`, '--json')).stdout) as DemandStatusView;
-    assert.deepEqual(b.spec.counterparty.contacts.map((c) => [c.address, c.roles]), [['jonas@fabrikam.example', ['primary', 'escalation']]]);
+    assert.deepEqual(
+      b.spec.counterparty.contacts.map((c) => [c.address, c.roles]),
+      [['jonas@fabrikam.example', ['primary', 'escalation']]],
+    );
   });
 
   it('--json gives one result per row with stable fields', async () => {
-    const res = await run('start', example, '--for', csv('json.csv', `id,organisation,primary_email,escalation_email\nbulk-j-${tag},Json Corp,pat@json.example,gc@json.example\n`), '--json');
+    const res = await run(
+      'start',
+      example,
+      '--for',
+      csv(
+        'json.csv',
+        `id,organisation,primary_email,escalation_email\nbulk-j-${tag},Json Corp,pat@json.example,gc@json.example\n`,
+      ),
+      '--json',
+    );
     assert.equal(res.code, 0, res.stderr);
     const rows = JSON.parse(res.stdout) as BulkResult[];
     assert.equal(rows.length, 1);
@@ -79,7 +116,10 @@ describe('auditflow start --for (dev server, real worker, real SMTP)', () => {
   });
 
   it('starts nothing when a row is invalid, and names the line and the field of every problem (exit 2)', async () => {
-    const file = csv('bad.csv', `id,organisation,timezone,primary_email,escalation_email\nbulk-ok-${tag},Fine Ltd,Europe/Paris,ok@fine.example,gc@fine.example\nBad Id,Broken Ltd,Mars/Olympus,not-an-address,gc@broken.example\nbulk-ok-${tag},Twice Ltd,,x@twice.example,gc@twice.example\n`);
+    const file = csv(
+      'bad.csv',
+      `id,organisation,timezone,primary_email,escalation_email\nbulk-ok-${tag},Fine Ltd,Europe/Paris,ok@fine.example,gc@fine.example\nBad Id,Broken Ltd,Mars/Olympus,not-an-address,gc@broken.example\nbulk-ok-${tag},Twice Ltd,,x@twice.example,gc@twice.example\n`,
+    );
     const res = await run('start', example, '--for', file);
     assert.equal(res.code, 2, res.stdout + res.stderr);
     assert.match(res.stderr, /bad\.csv: 2 of 3 rows are not valid demands, so none was started:/);
@@ -93,13 +133,30 @@ describe('auditflow start --for (dev server, real worker, real SMTP)', () => {
 
   it('refuses to start a demand whose deadline has passed, alone or in a CSV row (exit 2)', async () => {
     const past = path.join(h.config.dataDir, 'past.yaml');
-    fs.writeFileSync(past, fs.readFileSync(example, 'utf8').replace(/^id: .*$/m, `id: past-${tag}`).replace(/^deadline: .*$/m, 'deadline: "2020-06-05T17:00"'));
+    fs.writeFileSync(
+      past,
+      fs
+        .readFileSync(example, 'utf8')
+        .replace(/^id: .*$/m, `id: past-${tag}`)
+        .replace(/^deadline: .*$/m, 'deadline: "2020-06-05T17:00"'),
+    );
     const alone = await run('start', past);
     assert.equal(alone.code, 2, alone.stdout);
-    assert.match(alone.stderr, /cannot start now:\n {2}deadline: atlas would be due Fri 5 Jun 2020, 17:00 PDT \(2020-06-06 00:00Z\), which has already passed; give a future deadline/);
-    const rows = await run('start', example, '--for', csv('past.csv', `id,organisation,deadline\npast-row-${tag},Late Ltd,2020-06-05T17:00\n`));
+    assert.match(
+      alone.stderr,
+      /cannot start now:\n {2}deadline: atlas would be due Fri 5 Jun 2020, 17:00 PDT \(2020-06-06 00:00Z\), which has already passed; give a future deadline/,
+    );
+    const rows = await run(
+      'start',
+      example,
+      '--for',
+      csv('past.csv', `id,organisation,deadline\npast-row-${tag},Late Ltd,2020-06-05T17:00\n`),
+    );
     assert.equal(rows.code, 2);
-    assert.match(rows.stderr, new RegExp(`line 2 \\(past-row-${tag}\\): deadline: atlas would be due .* which has already passed`));
+    assert.match(
+      rows.stderr,
+      new RegExp(`line 2 \\(past-row-${tag}\\): deadline: atlas would be due .* which has already passed`),
+    );
     const list = await run('list', '--json');
     assert.ok(!list.stdout.includes(`past-${tag}`) && !list.stdout.includes(`past-row-${tag}`), 'neither started');
   });
@@ -107,7 +164,10 @@ describe('auditflow start --for (dev server, real worker, real SMTP)', () => {
   it('refuses a file with unknown or missing columns before reading any row (exit 2)', async () => {
     const unknown = await run('start', example, '--for', csv('unknown.csv', 'id,organisation,primary_emial\nx,y,z\n'));
     assert.equal(unknown.code, 2);
-    assert.match(unknown.stderr, /unknown column "primary_emial"; the columns are id, organisation, timezone, domains, deadline, title and <role>_email/);
+    assert.match(
+      unknown.stderr,
+      /unknown column "primary_emial"; the columns are id, organisation, timezone, domains, deadline, title and <role>_email/,
+    );
     const missing = await run('start', example, '--for', csv('missing.csv', 'id,primary_email\nx,a@b.example\n'));
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /the column "organisation" is required/);

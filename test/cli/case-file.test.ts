@@ -71,7 +71,10 @@ describe('auditflow export and verify (dev server, real worker, SMTP gateway)', 
     manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;
     assert.deepEqual(listed, [...manifest.entries.map((e) => e.path), 'manifest.json']);
     assert.deepEqual(listed.slice(0, 3), ['reports/report.md', 'reports/report.html', 'reports/report.json']);
-    assert.ok(listed.includes('attachments/xbox/inventory.pdf') && listed.includes('attachments/psn/letter.pdf'), listed.join('\n'));
+    assert.ok(
+      listed.includes('attachments/xbox/inventory.pdf') && listed.includes('attachments/psn/letter.pdf'),
+      listed.join('\n'),
+    );
     assert.deepEqual(fs.readFileSync(path.join(dir, 'attachments/xbox/inventory.pdf')), d.inventory);
     assert.deepEqual(fs.readFileSync(path.join(dir, 'attachments/psn/letter.pdf')), d.letter);
 
@@ -80,11 +83,18 @@ describe('auditflow export and verify (dev server, real worker, SMTP gateway)', 
     const sent = mail.filter((p) => /^mail\/\d{4}-sent-/.test(p)).map((p) => sha(fs.readFileSync(path.join(dir, p))));
     assert.deepEqual(sent.sort(), h.sink.messages.map((m) => sha(m.raw)).sort());
     const received = mail.filter((p) => /^mail\/\d{4}-received-/.test(p));
-    assert.deepEqual(received.map((p) => p.replace(/^mail\/\d{4}-/, '')), ['received-answer-pat@acme.example.eml']);
+    assert.deepEqual(
+      received.map((p) => p.replace(/^mail\/\d{4}-/, '')),
+      ['received-answer-pat@acme.example.eml'],
+    );
     assert.deepEqual(fs.readFileSync(path.join(dir, received[0]!)), d.replyRaw);
     assert.match(mail[0]!, /^mail\/0001-sent-request-pat@acme\.example\.eml$/);
 
-    const report = JSON.parse(fs.readFileSync(path.join(dir, 'reports/report.json'), 'utf8')) as { version: number; demand: { id: string }; outcome: { status: string } };
+    const report = JSON.parse(fs.readFileSync(path.join(dir, 'reports/report.json'), 'utf8')) as {
+      version: number;
+      demand: { id: string };
+      outcome: { status: string };
+    };
     assert.deepEqual([report.version, report.demand.id, report.outcome.status], [1, d.id, 'withdrawn']);
     assert.ok(fs.readFileSync(path.join(dir, 'reports/report.html'), 'utf8').includes(sha(d.inventory)));
 
@@ -108,15 +118,29 @@ describe('auditflow export and verify (dev server, real worker, SMTP gateway)', 
   it('verify: an intact case file (and one repacked by tar) exits 0; a wrong --expect-head or an added file exits 1', async () => {
     const ok = await d.run('verify', caseFile, '--expect-head', head);
     assert.equal(ok.code, 0, ok.stdout + ok.stderr);
-    assert.equal(ok.stdout, `${caseFile}: intact. ${manifest.entries.length} files match the manifest and the chain (demand ${d.id}, exported ${manifest.createdAt})\n  chain head: ${head}\n`);
+    assert.equal(
+      ok.stdout,
+      `${caseFile}: intact. ${manifest.entries.length} files match the manifest and the chain (demand ${d.id}, exported ${manifest.createdAt})\n  chain head: ${head}\n`,
+    );
     const dir = unpack(caseFile);
-    assert.equal((await d.run('verify', repack(dir))).code, 0, 'a copy unpacked and packed again by GNU tar still verifies');
+    assert.equal(
+      (await d.run('verify', repack(dir))).code,
+      0,
+      'a copy unpacked and packed again by GNU tar still verifies',
+    );
 
     const wrong = await d.run('verify', caseFile, '--expect-head', 'f'.repeat(64), '--json');
     assert.equal(wrong.code, 1);
-    const report = JSON.parse(wrong.stdout) as { ok: boolean; head: string; problems: { kind: string; message: string }[] };
+    const report = JSON.parse(wrong.stdout) as {
+      ok: boolean;
+      head: string;
+      problems: { kind: string; message: string }[];
+    };
     assert.equal(report.ok, false);
-    assert.deepEqual(report.problems.map((p) => [p.kind, p.message]), [['expected-head', `the chain head is ${head} but you expected ${'f'.repeat(64)}`]]);
+    assert.deepEqual(
+      report.problems.map((p) => [p.kind, p.message]),
+      [['expected-head', `the chain head is ${head} but you expected ${'f'.repeat(64)}`]],
+    );
 
     fs.writeFileSync(path.join(dir, 'reports', 'notes.txt'), 'added later');
     const extra = await d.run('verify', repack(dir));
@@ -126,11 +150,17 @@ describe('auditflow export and verify (dev server, real worker, SMTP gateway)', 
 
   it('verify: an edited demand id in manifest.json no longer matches the genesis (exit 1)', async () => {
     const dir = unpack(caseFile);
-    fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ ...manifest, demandId: 'another-demand' }, null, 2));
+    fs.writeFileSync(
+      path.join(dir, 'manifest.json'),
+      JSON.stringify({ ...manifest, demandId: 'another-demand' }, null, 2),
+    );
     const r = await d.run('verify', repack(dir), '--json');
     assert.equal(r.code, 1, r.stdout + r.stderr);
     const report = JSON.parse(r.stdout) as { demandId: string; problems: { kind: string }[] };
-    assert.deepEqual(report.problems.map((p) => p.kind), ['genesis']);
+    assert.deepEqual(
+      report.problems.map((p) => p.kind),
+      ['genesis'],
+    );
   });
 
   it('verify: one changed byte in a stored email is named with both hashes (exit 1)', async () => {
@@ -143,7 +173,10 @@ describe('auditflow export and verify (dev server, real worker, SMTP gateway)', 
     fs.writeFileSync(file, bytes);
     const r = await d.run('verify', repack(dir));
     assert.equal(r.code, 1);
-    assert.equal(r.stdout.split('\n').slice(1).join('\n'), `  ${target.path}: sha256 is ${short(sha(bytes))} but the manifest says ${short(target.sha256)}\n`);
+    assert.equal(
+      r.stdout.split('\n').slice(1).join('\n'),
+      `  ${target.path}: sha256 is ${short(sha(bytes))} but the manifest says ${short(target.sha256)}\n`,
+    );
     assert.match(r.stdout, /: 1 problem \(demand /);
   });
 
@@ -152,7 +185,10 @@ describe('auditflow export and verify (dev server, real worker, SMTP gateway)', 
     fs.rmSync(path.join(dir, 'attachments/psn/letter.pdf'));
     const r = await d.run('verify', repack(dir));
     assert.equal(r.code, 1);
-    assert.equal(r.stdout.split('\n').slice(1).join('\n'), `  attachments/psn/letter.pdf: listed in the manifest (entry ${entryOf('attachments/psn/letter.pdf')}) but missing from the archive\n`);
+    assert.equal(
+      r.stdout.split('\n').slice(1).join('\n'),
+      `  attachments/psn/letter.pdf: listed in the manifest (entry ${entryOf('attachments/psn/letter.pdf')}) but missing from the archive\n`,
+    );
   });
 
   it('verify: two manifest entries swapped break the chain where the order changed (exit 1)', async () => {
@@ -178,7 +214,10 @@ describe('auditflow export and verify (dev server, real worker, SMTP gateway)', 
 
   it('verify: input that is not a case file exits 2 and says why', async () => {
     const text = path.join(work, 'notes.txt');
-    fs.writeFileSync(text, 'not an archive at all, just some text that is long enough to fill a tar header block '.repeat(10));
+    fs.writeFileSync(
+      text,
+      'not an archive at all, just some text that is long enough to fill a tar header block '.repeat(10),
+    );
     const a = await d.run('verify', text);
     assert.equal(a.code, 2);
     assert.match(a.stderr, /is not a readable case file: not a tar archive \(bad checksum field at byte 0\)/);
@@ -189,7 +228,10 @@ describe('auditflow export and verify (dev server, real worker, SMTP gateway)', 
     execFileSync('tar', ['-czf', bare, '-C', dir, '.']);
     const b = await d.run('verify', bare, '--json');
     assert.equal(b.code, 2);
-    assert.match((JSON.parse(b.stdout) as { error: string }).error, /is not a readable case file: it has no manifest\.json/);
+    assert.match(
+      (JSON.parse(b.stdout) as { error: string }).error,
+      /is not a readable case file: it has no manifest\.json/,
+    );
     const truncated = path.join(work, 'truncated.tar.gz');
     fs.writeFileSync(truncated, fs.readFileSync(caseFile).subarray(0, 200));
     const c = await d.run('verify', truncated);
@@ -212,7 +254,9 @@ describe('auditflow export and verify (dev server, real worker, SMTP gateway)', 
     const r = await d.run('export', d.id, '--out', out);
     assert.equal(r.code, 1);
     assert.ok(
-      r.stderr.includes(`cannot export demand "${d.id}": 1 stored object(s) missing or damaged in the evidence store, so the case file would be incomplete:\n  attachments/xbox/inventory.pdf: evidence object ${digest} (attachment of answer `),
+      r.stderr.includes(
+        `cannot export demand "${d.id}": 1 stored object(s) missing or damaged in the evidence store, so the case file would be incomplete:\n  attachments/xbox/inventory.pdf: evidence object ${digest} (attachment of answer `,
+      ),
       r.stderr,
     );
     assert.ok(r.stderr.includes(`named "inventory.pdf") not found at ${object}`), r.stderr);

@@ -19,11 +19,18 @@ describe('auditflow demand commands (dev server, real worker, real SMTP)', () =>
   let id: string;
   let specFile: string;
   const run = (...args: string[]): Promise<RunResult> => auditflow(args, env);
-  const show = async (): Promise<DemandStatusView> => JSON.parse((await run('show', id, '--json')).stdout) as DemandStatusView;
+  const show = async (): Promise<DemandStatusView> =>
+    JSON.parse((await run('show', id, '--json')).stdout) as DemandStatusView;
 
   before(async () => {
     h = await harness('dev');
-    env = { TEMPORAL_ADDRESS: await devServerAddress(), AUDITFLOW_TASK_QUEUE: h.config.taskQueue, AUDITFLOW_DATA_DIR: h.config.dataDir, SMTP_URL: h.sink.url, AUDITFLOW_SECRET: 'test-secret-0123456789abcdef0123456789abcdef' };
+    env = {
+      TEMPORAL_ADDRESS: await devServerAddress(),
+      AUDITFLOW_TASK_QUEUE: h.config.taskQueue,
+      AUDITFLOW_DATA_DIR: h.config.dataDir,
+      SMTP_URL: h.sink.url,
+      AUDITFLOW_SECRET: 'test-secret-0123456789abcdef0123456789abcdef',
+    };
     id = `cli-${Date.now().toString(36)}`;
     const spec = YAML.parse(fs.readFileSync(path.join(ROOT, 'examples', 'api-usage-audit.yaml'), 'utf8'));
     spec.id = id;
@@ -39,7 +46,13 @@ describe('auditflow demand commands (dev server, real worker, real SMTP)', () =>
     assert.match(ok.stdout, /deadline: +Mon 7 Jun 2027, 17:00 PDT \(2027-06-08 00:00Z\)/);
     const broken = path.join(h.config.dataDir, 'broken.yaml');
     const original = fs.readFileSync(path.join(ROOT, 'examples', 'api-usage-audit.yaml'), 'utf8');
-    fs.writeFileSync(broken, original.replace(/^title: .*$/m, 'title: ""').replace('roles: [owner]', 'roles: [boss]').replace(/^reminders:/m, 'remindres:'));
+    fs.writeFileSync(
+      broken,
+      original
+        .replace(/^title: .*$/m, 'title: ""')
+        .replace('roles: [owner]', 'roles: [boss]')
+        .replace(/^reminders:/m, 'remindres:'),
+    );
     const bad = await run('validate', broken);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /: 4 problems\n/);
@@ -60,25 +73,42 @@ describe('auditflow demand commands (dev server, real worker, real SMTP)', () =>
     assert.equal(started.code, 0, started.stderr);
     assert.match(started.stdout, new RegExp(`started demand ${id} \\(workflow audit:${id}\\)`));
     assert.match(started.stdout, /Audit of Northwind Interactive, Inc\.: 8 items, due 7 Jun 17:00 PDT/);
-    assert.match(started.stdout, new RegExp(`in the UI: http://localhost:\\d+/namespaces/default/workflows/audit%3A${id}`));
+    assert.match(
+      started.stdout,
+      new RegExp(`in the UI: http://localhost:\\d+/namespaces/default/workflows/audit%3A${id}`),
+    );
     await h.sink.waitFor((m) => m.length === 2, 'two requests');
-    const byRecipient = Object.fromEntries(h.sink.messages.map((m) => [m.envelope.to[0], m.header('x-auditflow-items')]));
-    assert.deepEqual(byRecipient, { 'priya.shah@northwind.example.com': 'atlas,cascade,drift,ember,fjord,harbor', 'lena.vogt@northwind.example.com': 'beacon,glacier' });
+    const byRecipient = Object.fromEntries(
+      h.sink.messages.map((m) => [m.envelope.to[0], m.header('x-auditflow-items')]),
+    );
+    assert.deepEqual(byRecipient, {
+      'priya.shah@northwind.example.com': 'atlas,cascade,drift,ember,fjord,harbor',
+      'lena.vogt@northwind.example.com': 'beacon,glacier',
+    });
     const again = await run('start', specFile);
     assert.equal(again.code, 1);
-    assert.match(again.stderr, new RegExp(`demand "${id}" already exists \\(workflow audit:${id}\\); a demand id can be used once`));
+    assert.match(
+      again.stderr,
+      new RegExp(`demand "${id}" already exists \\(workflow audit:${id}\\); a demand id can be used once`),
+    );
   });
 
   it('show and list: the state, as JSON and as a table, and filters that quote what they are given', async () => {
     const s = await show();
     assert.equal(s.demandId, id);
     assert.equal(s.startedBy, 'Dana Reyes');
-    assert.deepEqual(s.items.map((i) => i.phase), Array(8).fill('awaiting'));
+    assert.deepEqual(
+      s.items.map((i) => i.phase),
+      Array(8).fill('awaiting'),
+    );
     assert.equal(s.nextAction?.description, 'reminder 1 for 8 items (atlas, beacon, cascade, ...)');
     const human = await run('show', id);
     assert.match(human.stdout, /item +state +due \(America\/Los_Angeles\) +due \(UTC\) +esc +answers +last message/);
     assert.match(human.stdout, /atlas +awaiting +Mon 7 Jun 2027, 17:00 PDT +2027-06-08 00:00Z/);
-    assert.match(human.stdout, /next: reminder 1 for 8 items \(atlas, beacon, cascade, \.\.\.\) at Mon 24 May 2027, 17:00 PDT \(2027-05-25 00:00Z\)/);
+    assert.match(
+      human.stdout,
+      /next: reminder 1 for 8 items \(atlas, beacon, cascade, \.\.\.\) at Mon 24 May 2027, 17:00 PDT \(2027-05-25 00:00Z\)/,
+    );
 
     const deadline = Date.now() + 30_000;
     let listed: { demandId: string; counterparty: string; openItems: number }[] = [];
@@ -97,12 +127,26 @@ describe('auditflow demand commands (dev server, real worker, real SMTP)', () =>
   });
 
   it('extend, pause, resume: accepted with what changed, refused with the reason and a non-zero status', async () => {
-    const ext = await run('extend', id, '--item', 'atlas', '--for', 'P7D', '--reason', 'vendor delay', '--by', 'Dana Reyes');
+    const ext = await run(
+      'extend',
+      id,
+      '--item',
+      'atlas',
+      '--for',
+      'P7D',
+      '--reason',
+      'vendor delay',
+      '--by',
+      'Dana Reyes',
+    );
     assert.equal(ext.code, 0, ext.stderr);
     assert.match(ext.stdout, /deadline of atlas moved to Mon 14 Jun 2027, 17:00 PDT/);
     const past = await run('extend', id, '--until', '2020-01-01T17:00', '--reason', 'x');
     assert.equal(past.code, 1);
-    assert.match(past.stderr, /refused: the new deadline Wed 1 Jan 2020, 17:00 PST \(2020-01-02 01:00Z\) is not later than the current one \(Mon 14 Jun 2027, 17:00 PDT\) for item "atlas"/);
+    assert.match(
+      past.stderr,
+      /refused: the new deadline Wed 1 Jan 2020, 17:00 PST \(2020-01-02 01:00Z\) is not later than the current one \(Mon 14 Jun 2027, 17:00 PDT\) for item "atlas"/,
+    );
     const noReason = await run('extend', id, '--for', 'P7D');
     assert.equal(noReason.code, 2);
     assert.match(noReason.stderr, /required option '--reason <text>' not specified/);
@@ -117,13 +161,27 @@ describe('auditflow demand commands (dev server, real worker, real SMTP)', () =>
     const resumed = await run('resume', id, '--json');
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.match(JSON.parse(resumed.stdout).message, /clock restarted; 8 deadline\(s\) moved/);
-    await h.sink.waitFor((m) => m.filter((x) => x.header('x-auditflow-kind') === 'deadline-update').length >= 3, 'extension, pause and resume notices');
+    await h.sink.waitFor(
+      (m) => m.filter((x) => x.header('x-auditflow-kind') === 'deadline-update').length >= 3,
+      'extension, pause and resume notices',
+    );
   });
 
   it('record and review: an answer by post with a file, accepted; reviewing an unanswered item is refused', async () => {
     const scan = path.join(h.config.dataDir, 'letter.pdf');
     fs.writeFileSync(scan, '%PDF-1.4 signed letter');
-    const rec = await run('record', id, '--item', 'atlas', '--channel', 'post', '--summary', 'signed letter, 12 pages', '--attach', scan);
+    const rec = await run(
+      'record',
+      id,
+      '--item',
+      'atlas',
+      '--channel',
+      'post',
+      '--summary',
+      'signed letter, 12 pages',
+      '--attach',
+      scan,
+    );
     assert.equal(rec.code, 0, rec.stderr);
     const atlas = (await show()).items.find((i) => i.id === 'atlas')!;
     assert.equal(atlas.phase, 'in-review');
@@ -131,10 +189,16 @@ describe('auditflow demand commands (dev server, real worker, real SMTP)', () =>
     assert.equal(atlas.answers[0]!.attachments[0]!.filename, 'letter.pdf');
     const sha = crypto.createHash('sha256').update('%PDF-1.4 signed letter').digest('hex');
     assert.equal(atlas.answers[0]!.attachments[0]!.sha256, sha);
-    assert.equal(fs.readFileSync(path.join(h.config.dataDir, 'evidence', 'sha256', sha.slice(0, 2), sha.slice(2, 4), sha), 'utf8'), '%PDF-1.4 signed letter');
+    assert.equal(
+      fs.readFileSync(path.join(h.config.dataDir, 'evidence', 'sha256', sha.slice(0, 2), sha.slice(2, 4), sha), 'utf8'),
+      '%PDF-1.4 signed letter',
+    );
     const notAnswered = await run('review', id, 'beacon', '--accept');
     assert.equal(notAnswered.code, 1);
-    assert.match(notAnswered.stderr, /refused: item "beacon" is awaiting; only answered items \(in-review\) can be reviewed/);
+    assert.match(
+      notAnswered.stderr,
+      /refused: item "beacon" is awaiting; only answered items \(in-review\) can be reviewed/,
+    );
     const neither = await run('review', id, 'atlas');
     assert.equal(neither.code, 2);
     const accepted = await run('review', id, 'atlas', '--accept', '--by', 'Chris Okafor');
@@ -145,7 +209,10 @@ describe('auditflow demand commands (dev server, real worker, real SMTP)', () =>
   it('withdraw: ends the demand; later commands say it has ended', async () => {
     const w = await run('withdraw', id, '--reason', 'settled');
     assert.equal(w.code, 0, w.stderr);
-    await h.sink.waitFor((m) => m.filter((x) => x.header('x-auditflow-kind') === 'withdrawal').length === 2, 'withdrawal notices to both contacts');
+    await h.sink.waitFor(
+      (m) => m.filter((x) => x.header('x-auditflow-kind') === 'withdrawal').length === 2,
+      'withdrawal notices to both contacts',
+    );
     const deadline = Date.now() + 20_000;
     let status = '';
     while (status !== 'withdrawn' && Date.now() < deadline) status = (await show()).status;

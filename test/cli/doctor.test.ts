@@ -55,11 +55,16 @@ describe('auditflow doctor against the real dev server', () => {
 
   it('passes every check while the worker runs', async () => {
     const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
-    const { worker, close } = await createAuditWorker(loadConfig(env), connection, 'default', { workflowBundlePath: await workflowBundlePath() });
+    const { worker, close } = await createAuditWorker(loadConfig(env), connection, 'default', {
+      workflowBundlePath: await workflowBundlePath(),
+    });
     const running = worker.run();
     try {
       const { code, report } = await doctor();
-      assert.deepEqual(report.checks.filter((c) => !c.ok), []);
+      assert.deepEqual(
+        report.checks.filter((c) => !c.ok),
+        [],
+      );
       assert.equal(code, 0);
       assert.match(check(report, 'worker').detail, /1 worker\(s\) polling/);
       assert.equal(check(report, 'triage-inbox').detail, 'empty: no message was ever kept for review');
@@ -82,16 +87,35 @@ describe('auditflow doctor against the real dev server', () => {
     const namespace = uniqueName('setup');
     const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
     try {
-      await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: { seconds: Long.fromNumber(86_400) } });
-      await eventually(() => connection.workflowService.describeNamespace({ namespace }).then(() => true, () => undefined), `namespace ${namespace} to be usable`, 20_000);
+      await connection.workflowService.registerNamespace({
+        namespace,
+        workflowExecutionRetentionPeriod: { seconds: Long.fromNumber(86_400) },
+      });
+      await eventually(
+        () =>
+          connection.workflowService.describeNamespace({ namespace }).then(
+            () => true,
+            () => undefined,
+          ),
+        `namespace ${namespace} to be usable`,
+        20_000,
+      );
     } finally {
       await connection.close();
     }
     const before = await doctor({ TEMPORAL_NAMESPACE: namespace });
     const sa = check(before.report, 'search-attributes');
     assert.equal(sa.ok, false);
-    assert.match(sa.detail, /missing or wrong: AuditDemandId, AuditCounterparty, AuditStatus, AuditItemId, AuditDueAt, AuditOpenItems, AuditOverdueItems, AuditEscalationLevel/);
-    assert.match(sa.fix ?? '', new RegExp(`npx auditflow setup .*temporal operator search-attribute create --namespace ${namespace} --name AuditDemandId --type Keyword`));
+    assert.match(
+      sa.detail,
+      /missing or wrong: AuditDemandId, AuditCounterparty, AuditStatus, AuditItemId, AuditDueAt, AuditOpenItems, AuditOverdueItems, AuditEscalationLevel/,
+    );
+    assert.match(
+      sa.fix ?? '',
+      new RegExp(
+        `npx auditflow setup .*temporal operator search-attribute create --namespace ${namespace} --name AuditDemandId --type Keyword`,
+      ),
+    );
     const setup = await auditflow(['setup'], { ...env, TEMPORAL_NAMESPACE: namespace });
     assert.equal(setup.code, 0, setup.stderr);
     assert.match(setup.stdout, new RegExp(`registered on ${namespace}: AuditDemandId, .*AuditEscalationLevel`));
@@ -109,7 +133,10 @@ describe('auditflow doctor against the real dev server', () => {
       assert.equal(code, 1);
       const secret = check(report, 'secret');
       assert.equal(secret.ok, false, secret.detail);
-      assert.match(secret.detail, new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} (is empty|holds 5 characters)`));
+      assert.match(
+        secret.detail,
+        new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} (is empty|holds 5 characters)`),
+      );
       assert.match(secret.fix ?? '', /restore it from a backup.*AUDITFLOW_SECRET/i);
       assert.match(secret.fix ?? '', /every reply address and Message-ID issued so far/);
       assert.equal(fs.readFileSync(file, 'utf8'), content, 'doctor leaves the file as it found it');

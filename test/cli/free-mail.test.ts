@@ -27,7 +27,13 @@ describe('free-mail domains (real CLI, dev server, real worker)', () => {
 
   before(async () => {
     h = await harness('dev');
-    env = { TEMPORAL_ADDRESS: await devServerAddress(), AUDITFLOW_TASK_QUEUE: h.config.taskQueue, AUDITFLOW_DATA_DIR: h.config.dataDir, SMTP_URL: h.sink.url, AUDITFLOW_SECRET: TEST_SECRET };
+    env = {
+      TEMPORAL_ADDRESS: await devServerAddress(),
+      AUDITFLOW_TASK_QUEUE: h.config.taskQueue,
+      AUDITFLOW_DATA_DIR: h.config.dataDir,
+      SMTP_URL: h.sink.url,
+      AUDITFLOW_SECRET: TEST_SECRET,
+    };
   });
   after(() => h.close());
 
@@ -37,19 +43,44 @@ describe('free-mail domains (real CLI, dev server, real worker)', () => {
     const r = await run('validate', write('free-mail.yaml', YAML.stringify(spec)), '--json');
     assert.equal(r.code, 2, r.stdout);
     const problems = (JSON.parse(r.stdout) as { problems: { path: string; message: string }[] }).problems;
-    assert.deepEqual(problems.map((p) => p.path), ['counterparty.domains[1]', 'counterparty.domains[2]']);
+    assert.deepEqual(
+      problems.map((p) => p.path),
+      ['counterparty.domains[1]', 'counterparty.domains[2]'],
+    );
     assert.match(problems[0]!.message, /^gmail\.com is a free-mail provider: anyone can have an address there/);
   });
 
-  it('start --for never derives a free-mail domain from a row\'s contacts, and refuses one given as a domain', async () => {
-    const started = await run('start', example, '--for', write('rows.csv', `id,organisation,primary_email,escalation_email\nfree-${tag},Indie Dev,indie.dev@gmail.com,counsel@indie.example\n`));
+  it("start --for never derives a free-mail domain from a row's contacts, and refuses one given as a domain", async () => {
+    const started = await run(
+      'start',
+      example,
+      '--for',
+      write(
+        'rows.csv',
+        `id,organisation,primary_email,escalation_email\nfree-${tag},Indie Dev,indie.dev@gmail.com,counsel@indie.example\n`,
+      ),
+    );
     assert.equal(started.code, 0, started.stderr);
     const s = JSON.parse((await run('show', `free-${tag}`, '--json')).stdout) as DemandStatusView;
     assert.deepEqual(s.spec.counterparty.domains, ['indie.example']);
-    assert.ok(s.spec.counterparty.contacts.some((c) => c.address === 'indie.dev@gmail.com'), 'the contact itself stays');
+    assert.ok(
+      s.spec.counterparty.contacts.some((c) => c.address === 'indie.dev@gmail.com'),
+      'the contact itself stays',
+    );
 
-    const refused = await run('start', example, '--for', write('rows2.csv', `id,organisation,primary_email,escalation_email,domains\nfree2-${tag},Indie Dev,indie.dev@gmail.com,counsel@indie.example,gmail.com\n`));
+    const refused = await run(
+      'start',
+      example,
+      '--for',
+      write(
+        'rows2.csv',
+        `id,organisation,primary_email,escalation_email,domains\nfree2-${tag},Indie Dev,indie.dev@gmail.com,counsel@indie.example,gmail.com\n`,
+      ),
+    );
     assert.equal(refused.code, 2, refused.stdout);
-    assert.match(refused.stderr, /line 2 \(free2-[a-z0-9]+\): counterparty\.domains\[0\]: gmail\.com is a free-mail provider/);
+    assert.match(
+      refused.stderr,
+      /line 2 \(free2-[a-z0-9]+\): counterparty\.domains\[0\]: gmail\.com is a free-mail provider/,
+    );
   });
 });

@@ -27,7 +27,8 @@ describe('auditflow with hostile input (no Temporal needed)', () => {
   let dir: string;
   // Nothing listens on port 9: a command that got as far as connecting would fail with exit 1.
   const env = { TEMPORAL_ADDRESS: '127.0.0.1:9', AUDITFLOW_SECRET: 'test-secret-0123456789abcdef0123456789abcdef' };
-  const run = (...args: string[]): Promise<RunResult> => auditflow(args, { ...env, AUDITFLOW_DATA_DIR: path.join(dir, 'data') });
+  const run = (...args: string[]): Promise<RunResult> =>
+    auditflow(args, { ...env, AUDITFLOW_DATA_DIR: path.join(dir, 'data') });
   const file = (name: string, text: string | Buffer) => {
     const p = path.join(dir, name);
     fs.writeFileSync(p, text);
@@ -41,16 +42,42 @@ describe('auditflow with hostile input (no Temporal needed)', () => {
 
   it('prints --json output far over a pipe buffer whole through a shell pipe, with its exit status', () => {
     // 500 items with seven problems each: a 50 KB file whose list of problems is about 380 KB of JSON.
-    const broken = (i: number) => ({ id: `Item ${i}`, name: 5, description: 7, questions: 'x', contacts: 'y', deadline: 3, extra: 1 });
-    const spec = file('many-problems.json', JSON.stringify({ ...sampleSpec('big-output'), items: Array.from({ length: 500 }, (_, i) => broken(i)) }));
-    // A real OS pipe (64 KB), as in `auditflow ... | jq`: node's own child pipes are sockets with larger buffers.
-    const r = spawnSync('bash', ['-o', 'pipefail', '-c', '"$@" | cat', 'bash', process.execPath, path.join(ROOT, 'bin', 'auditflow.js'), 'validate', spec, '--json'], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      encoding: 'utf8',
-      maxBuffer: 16 * 1024 * 1024,
-      timeout: 60_000,
+    const broken = (i: number) => ({
+      id: `Item ${i}`,
+      name: 5,
+      description: 7,
+      questions: 'x',
+      contacts: 'y',
+      deadline: 3,
+      extra: 1,
     });
+    const spec = file(
+      'many-problems.json',
+      JSON.stringify({ ...sampleSpec('big-output'), items: Array.from({ length: 500 }, (_, i) => broken(i)) }),
+    );
+    // A real OS pipe (64 KB), as in `auditflow ... | jq`: node's own child pipes are sockets with larger buffers.
+    const r = spawnSync(
+      'bash',
+      [
+        '-o',
+        'pipefail',
+        '-c',
+        '"$@" | cat',
+        'bash',
+        process.execPath,
+        path.join(ROOT, 'bin', 'auditflow.js'),
+        'validate',
+        spec,
+        '--json',
+      ],
+      {
+        cwd: ROOT,
+        env: { ...process.env, ...env },
+        encoding: 'utf8',
+        maxBuffer: 16 * 1024 * 1024,
+        timeout: 60_000,
+      },
+    );
     assert.equal(r.status, 2, r.stderr);
     assert.ok(r.stdout.length > 256 * 1024, `only ${r.stdout.length} bytes arrived`);
     const out = JSON.parse(r.stdout) as SpecProblems;
@@ -60,7 +87,15 @@ describe('auditflow with hostile input (no Temporal needed)', () => {
 
   describe('a spec bigger than Temporal can keep', () => {
     // 100 items with 3,000-character descriptions: every field valid, the whole about 310 KB as JSON.
-    const huge = () => ({ ...sampleSpec('huge-spec'), items: Array.from({ length: 100 }, (_, i) => ({ id: `item-${i}`, name: `Item ${i}`, description: 'd'.repeat(3000), questions: ['What data did it read?'] })) });
+    const huge = () => ({
+      ...sampleSpec('huge-spec'),
+      items: Array.from({ length: 100 }, (_, i) => ({
+        id: `item-${i}`,
+        name: `Item ${i}`,
+        description: 'd'.repeat(3000),
+        questions: ['What data did it read?'],
+      })),
+    });
     const limitNamed = /spec is [\d,]+ bytes as JSON, over the limit of 262,144 bytes \(256 KiB\).*workflow's history/;
 
     it('is refused by validate, plan and start with the size and the limit (exit 2)', async () => {
@@ -69,7 +104,10 @@ describe('auditflow with hostile input (no Temporal needed)', () => {
       assert.equal(validate.code, 2, validate.stderr);
       assert.match(validate.stderr, limitNamed);
       const json = JSON.parse((await run('validate', spec, '--json')).stdout) as SpecProblems;
-      assert.deepEqual(json.problems.map((p) => p.path), ['(top level)']);
+      assert.deepEqual(
+        json.problems.map((p) => p.path),
+        ['(top level)'],
+      );
       const plan = await run('plan', spec, '--start', '2027-05-03T09:00:00Z');
       assert.equal(plan.code, 2, plan.stderr);
       assert.match(plan.stderr, limitNamed);
@@ -82,24 +120,36 @@ describe('auditflow with hostile input (no Temporal needed)', () => {
       // A template just under the limit; the row's long organisation name and title push it over.
       const template = sampleSpec('template');
       const size = () => Buffer.byteLength(JSON.stringify((checkDemand(template) as { spec: unknown }).spec));
-      template.items = Array.from({ length: 73 }, (_, i) => ({ id: `pad-${i}`, name: `Padding ${i}`, description: 'p'.repeat(3500), questions: ['Q?'] }));
+      template.items = Array.from({ length: 73 }, (_, i) => ({
+        id: `pad-${i}`,
+        name: `Padding ${i}`,
+        description: 'p'.repeat(3500),
+        questions: ['Q?'],
+      }));
       const last = template.items.at(-1)!;
       last.description = 'l';
       last.description = 'l'.repeat(1 + SPEC_MAX_BYTES - 100 - size());
       assert.ok(size() <= SPEC_MAX_BYTES && size() > SPEC_MAX_BYTES - 150, `template is ${size()} bytes`);
       const spec = file('template.json', JSON.stringify(template));
       assert.equal((await run('validate', spec)).code, 0, 'the template alone fits');
-      const csv = file('rows.csv', `id,organisation,title\nrow-small,Small Ltd,Short\nrow-big,${'O'.repeat(190)},${'T'.repeat(190)}\n`);
+      const csv = file(
+        'rows.csv',
+        `id,organisation,title\nrow-small,Small Ltd,Short\nrow-big,${'O'.repeat(190)},${'T'.repeat(190)}\n`,
+      );
       const r = await run('start', spec, '--for', csv);
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, /1 of 2 rows are not valid demands, so none was started/);
-      assert.match(r.stderr, /line 3 \(row-big\): \(top level\): the spec is [\d,]+ bytes as JSON, over the limit of 262,144 bytes/);
+      assert.match(
+        r.stderr,
+        /line 3 \(row-big\): \(top level\): the spec is [\d,]+ bytes as JSON, over the limit of 262,144 bytes/,
+      );
     });
   });
 
   it('refuses a YAML alias bomb as a spec problem: exit 2, no stack trace', async () => {
     let yaml = 'a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n';
-    for (const [prev, name] of [...'abcdefgh'].map((p, i) => [p, 'bcdefghi'[i]!])) yaml += `${name}: &${name} [${Array(9).fill(`*${prev}`).join(', ')}]\n`;
+    for (const [prev, name] of [...'abcdefgh'].map((p, i) => [p, 'bcdefghi'[i]!]))
+      yaml += `${name}: &${name} [${Array(9).fill(`*${prev}`).join(', ')}]\n`;
     const bomb = file('bomb.yaml', yaml);
     for (const cmd of ['validate', 'plan', 'start']) {
       const r = await run(cmd, bomb);
@@ -142,7 +192,11 @@ describe('auditflow with hostile input (no Temporal needed)', () => {
         for (const [name, args] of commands) {
           const r = await run(...args(id));
           assert.equal(r.code, 2, `${name}: ${r.stderr}`);
-          assert.match(r.stderr, /^error: (demandId|--demand) "[^"]+" is not a demand id: a demand id must be 1-40 lower-case letters, digits or dashes/, name);
+          assert.match(
+            r.stderr,
+            /^error: (demandId|--demand) "[^"]+" is not a demand id: a demand id must be 1-40 lower-case letters, digits or dashes/,
+            name,
+          );
         }
         const json = await run('show', id, '--json');
         assert.match((JSON.parse(json.stdout) as { error: string }).error, /^demandId ".+" is not a demand id/);

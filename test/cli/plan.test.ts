@@ -29,17 +29,41 @@ describe('auditflow plan', () => {
   it('plans the example: every email in local time and UTC, the moved reminder and referral as warnings', async () => {
     const r = await plan(EXAMPLE, '--start', '2027-05-03T09:00:00Z');
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^plan for .*api-usage-audit\.yaml: demand northwind-api-audit-2027 \(workflow audit:northwind-api-audit-2027\) if nobody answers\n/);
-    assert.match(r.stdout, /\n {2}deadline: {2}Mon 7 Jun 2027, 17:00 PDT \(2027-06-08 00:00Z\) for atlas, beacon, cascade, drift, ember, fjord, glacier, harbor\n/);
+    assert.match(
+      r.stdout,
+      /^plan for .*api-usage-audit\.yaml: demand northwind-api-audit-2027 \(workflow audit:northwind-api-audit-2027\) if nobody answers\n/,
+    );
+    assert.match(
+      r.stdout,
+      /\n {2}deadline: {2}Mon 7 Jun 2027, 17:00 PDT \(2027-06-08 00:00Z\) for atlas, beacon, cascade, drift, ember, fjord, glacier, harbor\n/,
+    );
     assert.match(r.stdout, /\n {2}outcome: {3}referred at Wed 23 Jun 2027, 00:00 PDT \(2027-06-23 07:00Z\)\n/);
     assert.match(r.stdout, /\nlocal time +UTC +message +to +role +items\n-+ /);
-    assert.match(r.stdout, /\nMon 3 May 2027, 02:00 PDT +2027-05-03 09:00Z +request +Priya Shah <priya\.shah@northwind\.example\.com> +counterparty:primary +atlas, cascade, drift, ember, fjord, harbor\n/);
-    assert.match(r.stdout, /\nMon 3 May 2027, 02:00 PDT +2027-05-03 09:00Z +request +Lena Vogt <lena\.vogt@northwind\.example\.com> +counterparty:data +beacon, glacier\n/);
+    assert.match(
+      r.stdout,
+      /\nMon 3 May 2027, 02:00 PDT +2027-05-03 09:00Z +request +Priya Shah <priya\.shah@northwind\.example\.com> +counterparty:primary +atlas, cascade, drift, ember, fjord, harbor\n/,
+    );
+    assert.match(
+      r.stdout,
+      /\nMon 3 May 2027, 02:00 PDT +2027-05-03 09:00Z +request +Lena Vogt <lena\.vogt@northwind\.example\.com> +counterparty:data +beacon, glacier\n/,
+    );
     assert.match(r.stdout, /\nFri 4 Jun 2027, 18:00 PDT +2027-06-05 01:00Z +reminder 3 \* +Priya Shah/);
-    assert.match(r.stdout, /\nTue 15 Jun 2027, 01:00 GMT\+1 +2027-06-15 00:00Z +internal, step 2: final notice +Chris Okafor <chris\.okafor@platform\.example\.com> +requester:counsel +atlas, beacon/);
-    assert.match(r.stdout, /\nWed 23 Jun 2027, 08:00 GMT\+1 +2027-06-23 07:00Z +internal, step 3: referral for legal action \(refer\) \* +Dana Reyes .* +requester:owner /);
-    assert.match(r.stdout, /\nwarnings \(2\):\n {2}reminder-moved: reminder 3 would fall on Sun 6 Jun 2027, 17:00 PDT \(2027-06-07 00:00Z\), a non-business day; moved earlier to Fri 4 Jun 2027, 18:00 PDT \(2027-06-05 01:00Z\) \[atlas, beacon, cascade, drift, ember, fjord, glacier, harbor\]\n/);
-    assert.match(r.stdout, /\n {2}notice-moved: escalation step 3 \(referral for legal action\) would fall on Wed 23 Jun 2027, 01:00 GMT\+1 \(2027-06-23 00:00Z\), outside sending hours 08:00-18:00; moved later to Wed 23 Jun 2027, 08:00 GMT\+1 \(2027-06-23 07:00Z\)/);
+    assert.match(
+      r.stdout,
+      /\nTue 15 Jun 2027, 01:00 GMT\+1 +2027-06-15 00:00Z +internal, step 2: final notice +Chris Okafor <chris\.okafor@platform\.example\.com> +requester:counsel +atlas, beacon/,
+    );
+    assert.match(
+      r.stdout,
+      /\nWed 23 Jun 2027, 08:00 GMT\+1 +2027-06-23 07:00Z +internal, step 3: referral for legal action \(refer\) \* +Dana Reyes .* +requester:owner /,
+    );
+    assert.match(
+      r.stdout,
+      /\nwarnings \(2\):\n {2}reminder-moved: reminder 3 would fall on Sun 6 Jun 2027, 17:00 PDT \(2027-06-07 00:00Z\), a non-business day; moved earlier to Fri 4 Jun 2027, 18:00 PDT \(2027-06-05 01:00Z\) \[atlas, beacon, cascade, drift, ember, fjord, glacier, harbor\]\n/,
+    );
+    assert.match(
+      r.stdout,
+      /\n {2}notice-moved: escalation step 3 \(referral for legal action\) would fall on Wed 23 Jun 2027, 01:00 GMT\+1 \(2027-06-23 00:00Z\), outside sending hours 08:00-18:00; moved later to Wed 23 Jun 2027, 08:00 GMT\+1 \(2027-06-23 07:00Z\)/,
+    );
     assert.equal((r.stdout.match(/ request /g) ?? []).length, 2, 'one request per contact, not per item');
 
     const now = await plan(EXAMPLE);
@@ -51,7 +75,16 @@ describe('auditflow plan', () => {
     const r = await plan(EXAMPLE, '--json', '--start', '2027-05-03T02:00');
     assert.equal(r.code, 0, r.stderr);
     const p = JSON.parse(r.stdout) as DemandPlan;
-    assert.deepEqual(Object.keys(p), ['demandId', 'workflowId', 'startAt', 'outcome', 'endsAt', 'deadlines', 'entries', 'warnings']);
+    assert.deepEqual(Object.keys(p), [
+      'demandId',
+      'workflowId',
+      'startAt',
+      'outcome',
+      'endsAt',
+      'deadlines',
+      'entries',
+      'warnings',
+    ]);
     assert.equal(p.startAt, '2027-05-03T09:00:00.000Z', 'a local --start is read in the counterparty zone');
     assert.deepEqual(p.entries[0], {
       at: '2027-05-03T09:00:00.000Z',
@@ -59,16 +92,30 @@ describe('auditflow plan', () => {
       zone: 'America/Los_Angeles',
       kind: 'request',
       trigger: 'request',
-      recipients: [{ side: 'counterparty', role: 'primary', name: 'Priya Shah', address: 'priya.shah@northwind.example.com' }],
+      recipients: [
+        { side: 'counterparty', role: 'primary', name: 'Priya Shah', address: 'priya.shah@northwind.example.com' },
+      ],
       itemIds: ['atlas', 'cascade', 'drift', 'ember', 'fjord', 'harbor'],
     });
     const refer = p.entries.find((e) => e.trigger === 'referral')!;
     assert.deepEqual(refer.step, { index: 3, label: 'referral for legal action', action: 'refer' });
-    assert.deepEqual(refer.recipients.map((x) => `${x.side}:${x.role} ${x.address}`), ['requester:counsel chris.okafor@platform.example.com', 'requester:owner dana.reyes@platform.example.com']);
+    assert.deepEqual(
+      refer.recipients.map((x) => `${x.side}:${x.role} ${x.address}`),
+      ['requester:counsel chris.okafor@platform.example.com', 'requester:owner dana.reyes@platform.example.com'],
+    );
     assert.deepEqual(refer.moved, { from: '2027-06-23T00:00:00.000Z', reason: 'outside-send-window' });
     assert.equal(refer.zone, 'Europe/Dublin');
-    assert.deepEqual(p.entries.map((e) => e.trigger).filter((t, i, all) => all.indexOf(t) === i), ['request', 'reminder', 'overdue-notice', 'escalation', 'referral', 'demand-ended']);
-    assert.deepEqual(p.warnings.map((w) => [w.code, w.at]), [['reminder-moved', '2027-06-05T01:00:00.000Z'], ['notice-moved', '2027-06-23T07:00:00.000Z']]);
+    assert.deepEqual(
+      p.entries.map((e) => e.trigger).filter((t, i, all) => all.indexOf(t) === i),
+      ['request', 'reminder', 'overdue-notice', 'escalation', 'referral', 'demand-ended'],
+    );
+    assert.deepEqual(
+      p.warnings.map((w) => [w.code, w.at]),
+      [
+        ['reminder-moved', '2027-06-05T01:00:00.000Z'],
+        ['notice-moved', '2027-06-23T07:00:00.000Z'],
+      ],
+    );
   });
 
   it('warns of a holiday, a weekend and the night, a skipped and a superseded reminder, a missing address', async () => {
@@ -76,16 +123,43 @@ describe('auditflow plan', () => {
     assert.equal(r.code, 0, r.stderr);
     const warnings = r.stdout.slice(r.stdout.indexOf('\nwarnings'));
     assert.match(warnings, /^\nwarnings \(14\):\n/);
-    assert.match(warnings, /\n {2}reminder-skipped: reminder 1 would be at Fri 5 Jun 2026, 18:00 PDT \(2026-06-06 01:00Z\), before the request at Sat 28 Nov 2026, 11:00 PST \(2026-11-28 19:00Z\): it is not sent \[xbox\]\n/);
-    assert.match(warnings, /\n {2}reminder-moved: reminder 2 would fall on Mon 24 May 2027, 17:00 PDT \(2027-05-25 00:00Z\), a holiday; moved earlier to Fri 21 May 2027, 18:00 PDT \(2027-05-22 01:00Z\) \[xbox\]\n/);
-    assert.match(warnings, /\n {2}reminder-moved: reminder 3 would fall on Wed 2 Jun 2027, 02:00 GMT\+2 \(2027-06-02 00:00Z\), outside sending hours 08:00-18:00; moved earlier to Tue 1 Jun 2027, 18:00 GMT\+2 \(2027-06-01 16:00Z\) \[glacier\]\n/);
-    assert.match(warnings, /\n {2}reminder-moved: reminder 5 would fall on Sun 6 Jun 2027, 17:00 PDT \(2027-06-07 00:00Z\), a non-business day; moved earlier to Thu 3 Jun 2027, 18:00 PDT \(2027-06-04 01:00Z\) \[xbox\]\n/);
-    assert.match(warnings, /\n {2}reminder-superseded: reminder 4 superseded by reminder 5: both fall due at Thu 3 Jun 2027, 18:00 PDT \(2027-06-04 01:00Z\) and only one reminder is sent \[xbox\]\n/);
-    assert.match(warnings, /\n {2}notice-moved: overdue notice would fall on Tue 8 Jun 2027, 02:00 GMT\+2 \(2027-06-08 00:00Z\), outside sending hours 08:00-18:00; moved later to Tue 8 Jun 2027, 08:00 GMT\+2 \(2027-06-08 06:00Z\) \[glacier\]\n/);
-    assert.match(warnings, /\n {2}no-address: counterparty:escalation: Acme Legal \(post only\) has no address; step 1 could not reach them \[xbox, glacier, psn\]\n/);
+    assert.match(
+      warnings,
+      /\n {2}reminder-skipped: reminder 1 would be at Fri 5 Jun 2026, 18:00 PDT \(2026-06-06 01:00Z\), before the request at Sat 28 Nov 2026, 11:00 PST \(2026-11-28 19:00Z\): it is not sent \[xbox\]\n/,
+    );
+    assert.match(
+      warnings,
+      /\n {2}reminder-moved: reminder 2 would fall on Mon 24 May 2027, 17:00 PDT \(2027-05-25 00:00Z\), a holiday; moved earlier to Fri 21 May 2027, 18:00 PDT \(2027-05-22 01:00Z\) \[xbox\]\n/,
+    );
+    assert.match(
+      warnings,
+      /\n {2}reminder-moved: reminder 3 would fall on Wed 2 Jun 2027, 02:00 GMT\+2 \(2027-06-02 00:00Z\), outside sending hours 08:00-18:00; moved earlier to Tue 1 Jun 2027, 18:00 GMT\+2 \(2027-06-01 16:00Z\) \[glacier\]\n/,
+    );
+    assert.match(
+      warnings,
+      /\n {2}reminder-moved: reminder 5 would fall on Sun 6 Jun 2027, 17:00 PDT \(2027-06-07 00:00Z\), a non-business day; moved earlier to Thu 3 Jun 2027, 18:00 PDT \(2027-06-04 01:00Z\) \[xbox\]\n/,
+    );
+    assert.match(
+      warnings,
+      /\n {2}reminder-superseded: reminder 4 superseded by reminder 5: both fall due at Thu 3 Jun 2027, 18:00 PDT \(2027-06-04 01:00Z\) and only one reminder is sent \[xbox\]\n/,
+    );
+    assert.match(
+      warnings,
+      /\n {2}notice-moved: overdue notice would fall on Tue 8 Jun 2027, 02:00 GMT\+2 \(2027-06-08 00:00Z\), outside sending hours 08:00-18:00; moved later to Tue 8 Jun 2027, 08:00 GMT\+2 \(2027-06-08 06:00Z\) \[glacier\]\n/,
+    );
+    assert.match(
+      warnings,
+      /\n {2}no-address: counterparty:escalation: Acme Legal \(post only\) has no address; step 1 could not reach them \[xbox, glacier, psn\]\n/,
+    );
     // Lena reads mail in Berlin: her rows are in her local time, next to UTC.
-    assert.match(r.stdout, /\nTue 8 Jun 2027, 08:00 GMT\+2 +2027-06-08 06:00Z +overdue notice \* +Lena Data <lena@acme\.example> +counterparty:data +glacier\n/);
-    assert.match(r.stdout, /\nSat 28 Nov 2026, 14:00 EST +2026-11-28 19:00Z +request +Quinn Partner <quinn@acme\.example> +counterparty:primary +xbox, psn\n/);
+    assert.match(
+      r.stdout,
+      /\nTue 8 Jun 2027, 08:00 GMT\+2 +2027-06-08 06:00Z +overdue notice \* +Lena Data <lena@acme\.example> +counterparty:data +glacier\n/,
+    );
+    assert.match(
+      r.stdout,
+      /\nSat 28 Nov 2026, 14:00 EST +2026-11-28 19:00Z +request +Quinn Partner <quinn@acme\.example> +counterparty:primary +xbox, psn\n/,
+    );
   });
 
   it('warns of a step held back behind the one above it, and of a primary contact without an address', async () => {
@@ -103,10 +177,15 @@ describe('auditflow plan', () => {
     assert.deepEqual(held, {
       code: 'step-held-back',
       at: '2027-06-09T00:00:00.000Z',
-      message: 'escalation step 2: its offset puts it at Tue 8 Jun 2027, 02:00 GMT+1 (2027-06-08 01:00Z), before the step above it; held back to Wed 9 Jun 2027, 01:00 GMT+1 (2027-06-09 00:00Z)',
+      message:
+        'escalation step 2: its offset puts it at Tue 8 Jun 2027, 02:00 GMT+1 (2027-06-08 01:00Z), before the step above it; held back to Wed 9 Jun 2027, 01:00 GMT+1 (2027-06-09 00:00Z)',
       itemIds: ['xbox', 'glacier'],
     });
-    assert.ok(p.warnings.some((w) => w.code === 'no-address' && w.message.startsWith('counterparty:primary: Acme Front Desk has no address')));
+    assert.ok(
+      p.warnings.some(
+        (w) => w.code === 'no-address' && w.message.startsWith('counterparty:primary: Acme Front Desk has no address'),
+      ),
+    );
   });
 
   it('a deadline already past at the start: only the requests go out, and the demand waits', async () => {
@@ -116,8 +195,23 @@ describe('auditflow plan', () => {
     assert.equal(p.outcome, 'waiting');
     assert.equal(p.endsAt, undefined);
     assert.deepEqual([...new Set(p.entries.map((e) => e.trigger))], ['request']);
-    assert.deepEqual(p.warnings.map((w) => w.code), ['reminder-skipped', 'reminder-skipped', 'reminder-skipped', 'already-past', 'already-past', 'already-past', 'already-past', 'never-ends']);
-    assert.equal(p.warnings.at(-1)!.message, 'nothing is scheduled after Thu 1 Jul 2027, 05:00 PDT (2027-07-01 12:00Z): the demand waits until someone answers, extends or withdraws it');
+    assert.deepEqual(
+      p.warnings.map((w) => w.code),
+      [
+        'reminder-skipped',
+        'reminder-skipped',
+        'reminder-skipped',
+        'already-past',
+        'already-past',
+        'already-past',
+        'already-past',
+        'never-ends',
+      ],
+    );
+    assert.equal(
+      p.warnings.at(-1)!.message,
+      'nothing is scheduled after Thu 1 Jul 2027, 05:00 PDT (2027-07-01 12:00Z): the demand waits until someone answers, extends or withdraws it',
+    );
   });
 
   it('a step after the referral is reported as never firing (a spec the schema alone lets through)', () => {
@@ -147,7 +241,10 @@ describe('auditflow plan', () => {
     assert.match(p.stderr, /: 2 problems\n {2}title: must not be empty\n {2}reminders\[0\]\.before: /);
     const json = await plan(broken, '--json');
     assert.equal(json.code, 2);
-    assert.deepEqual((JSON.parse(json.stdout) as { problems: { path: string }[] }).problems.map((x) => x.path), ['title', 'reminders[0].before']);
+    assert.deepEqual(
+      (JSON.parse(json.stdout) as { problems: { path: string }[] }).problems.map((x) => x.path),
+      ['title', 'reminders[0].before'],
+    );
     const missing = await plan(path.join(dir, 'nope.yaml'));
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /\(file\): no such file: /);
@@ -156,11 +253,17 @@ describe('auditflow plan', () => {
   it('a bad --start is invalid input (exit 2); --help shows an example', async () => {
     const bad = await plan(EXAMPLE, '--start', 'next monday');
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /^error: --start: "next monday" is not a date-time: write a local time like 2027-06-07T17:00/);
+    assert.match(
+      bad.stderr,
+      /^error: --start: "next monday" is not a date-time: write a local time like 2027-06-07T17:00/,
+    );
     const help = await plan('--help');
     assert.equal(help.code, 0);
     assert.match(help.stdout, /Usage: auditflow plan \[options\] <file>/);
     assert.match(help.stdout, /--start <instant>/);
-    assert.match(help.stdout, /Example:\n {2}npx auditflow plan examples\/api-usage-audit\.yaml --start 2027-05-03T09:00:00Z\n/);
+    assert.match(
+      help.stdout,
+      /Example:\n {2}npx auditflow plan examples\/api-usage-audit\.yaml --start 2027-05-03T09:00:00Z\n/,
+    );
   });
 });

@@ -19,8 +19,10 @@ import { devServerAddress } from '../../dev/support/temporal';
 
 // Clear screen, set the window title, return to column 0 and overwrite, reverse the text, CSI as one C1
 // byte, a Unicode line separator and a right-to-left mark.
-const EXCERPT = 'Need more time\x1b[2J\x1b]0;owned\x07\rFAKE: approved by counsel\u202esdrawkcab\u009b31m\nsecond line\u2028third\u200f';
-const EXCERPT_SHOWN = 'Need more time\\x1b[2J\\x1b]0;owned\\x07\\x0dFAKE: approved by counsel\\u202esdrawkcab\\x9b31m ↵ second line\\u2028third\\u200f';
+const EXCERPT =
+  'Need more time\x1b[2J\x1b]0;owned\x07\rFAKE: approved by counsel\u202esdrawkcab\u009b31m\nsecond line\u2028third\u200f';
+const EXCERPT_SHOWN =
+  'Need more time\\x1b[2J\\x1b]0;owned\\x07\\x0dFAKE: approved by counsel\\u202esdrawkcab\\x9b31m ↵ second line\\u2028third\\u200f';
 const RETURN_DATE = 'Monday\x1b[31m\u2066red\u2069\r[ok] all items accepted';
 const RETURN_DATE_SHOWN = 'Monday\\x1b[31m\\u2066red\\u2069\\x0d[ok] all items accepted';
 const TITLE = 'Audit \u202eof API usage';
@@ -32,7 +34,11 @@ const OBEYED = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028
 
 function assertInert(out: string, what: string): void {
   const hit = OBEYED.exec(out);
-  assert.equal(hit, null, `${what} prints U+${hit?.[0].charCodeAt(0).toString(16).padStart(4, '0')} at ${hit?.index}: ${JSON.stringify(out.slice(Math.max(0, (hit?.index ?? 0) - 40), (hit?.index ?? 0) + 40))}`);
+  assert.equal(
+    hit,
+    null,
+    `${what} prints U+${hit?.[0].charCodeAt(0).toString(16).padStart(4, '0')} at ${hit?.index}: ${JSON.stringify(out.slice(Math.max(0, (hit?.index ?? 0) - 40), (hit?.index ?? 0) + 40))}`,
+  );
 }
 
 describe('safeLine, safeBlock and table', () => {
@@ -48,7 +54,16 @@ describe('safeLine, safeBlock and table', () => {
   });
 
   it('make every table cell safe, aligned on what is shown', () => {
-    assert.equal(table(['a', 'b'], [['x\x1by', 'z'], ['\n', 'w']]), 'a       b\n------  -\nx\\x1by  z\n ↵      w');
+    assert.equal(
+      table(
+        ['a', 'b'],
+        [
+          ['x\x1by', 'z'],
+          ['\n', 'w'],
+        ],
+      ),
+      'a       b\n------  -\nx\\x1by  z\n ↵      w',
+    );
   });
 });
 
@@ -60,22 +75,53 @@ describe('outside text in show, list and report (dev server, real worker)', () =
 
   before(async () => {
     h = await harness('dev');
-    env = { TEMPORAL_ADDRESS: await devServerAddress(), AUDITFLOW_TASK_QUEUE: h.config.taskQueue, AUDITFLOW_DATA_DIR: h.config.dataDir, SMTP_URL: h.sink.url, AUDITFLOW_SECRET: TEST_SECRET };
+    env = {
+      TEMPORAL_ADDRESS: await devServerAddress(),
+      AUDITFLOW_TASK_QUEUE: h.config.taskQueue,
+      AUDITFLOW_DATA_DIR: h.config.dataDir,
+      SMTP_URL: h.sink.url,
+      AUDITFLOW_SECRET: TEST_SECRET,
+    };
     const spec = sampleSpec(id, { title: TITLE, deadline: '2030-06-07T17:00' });
     spec.counterparty.organisation = ORGANISATION;
     const handle = await h.start(spec);
     const at = Date.now();
-    await handle.signal(replyReceivedSignal, reply({ messageId: `<ext-${id}@acme.example>`, kind: 'extension-request', itemIds: ['xbox'], receivedAt: at, body: EXCERPT, requestedDeadline: '2030-07-01T00:00:00.000Z' }));
-    await handle.signal(replyReceivedSignal, { ...reply({ messageId: `<ooo-${id}@acme.example>`, kind: 'out-of-office', receivedAt: at, body: 'away' }), returnDate: RETURN_DATE });
-    await handle.signal(replyReceivedSignal, reply({ messageId: `<ans-${id}@acme.example>`, itemIds: ['psn', 'ghost\x1b[5m'], receivedAt: at, body: 'Here\x1b[8m hidden' }));
+    await handle.signal(
+      replyReceivedSignal,
+      reply({
+        messageId: `<ext-${id}@acme.example>`,
+        kind: 'extension-request',
+        itemIds: ['xbox'],
+        receivedAt: at,
+        body: EXCERPT,
+        requestedDeadline: '2030-07-01T00:00:00.000Z',
+      }),
+    );
+    await handle.signal(replyReceivedSignal, {
+      ...reply({ messageId: `<ooo-${id}@acme.example>`, kind: 'out-of-office', receivedAt: at, body: 'away' }),
+      returnDate: RETURN_DATE,
+    });
+    await handle.signal(
+      replyReceivedSignal,
+      reply({
+        messageId: `<ans-${id}@acme.example>`,
+        itemIds: ['psn', 'ghost\x1b[5m'],
+        receivedAt: at,
+        body: 'Here\x1b[8m hidden',
+      }),
+    );
     await eventually(async () => {
       const s = await h.status(id);
-      return s.extensionRequests.length === 1 && s.decisions.some((d) => d.kind === 'out-of-office') && s.problems.length > 0 ? s : undefined;
+      return s.extensionRequests.length === 1 &&
+        s.decisions.some((d) => d.kind === 'out-of-office') &&
+        s.problems.length > 0
+        ? s
+        : undefined;
     }, 'the three replies recorded');
   });
   after(() => h.close());
 
-  it('show writes the counterparty\'s text out visibly: no escape, CR, C1 or bidi control reaches the terminal', async () => {
+  it("show writes the counterparty's text out visibly: no escape, CR, C1 or bidi control reaches the terminal", async () => {
     const r = await run('show', id);
     assert.equal(r.code, 0, r.stderr);
     assertInert(r.stdout, 'show');
@@ -109,14 +155,37 @@ describe('outside text in show, list and report (dev server, real worker)', () =
     assertInert(md.stdout.replace(/\t/g, ' '), 'report (md)');
     assert.ok(md.stdout.includes('FAKE: approved by counsel') && md.stdout.includes('third\\u200f'), md.stdout);
     assert.doesNotMatch(md.stdout, /^FAKE/m);
-    const json = JSON.parse((await run('report', id, '--format', 'json')).stdout) as { demand: { title: string }; extensionRequests: { excerpt?: string }[] };
+    const json = JSON.parse((await run('report', id, '--format', 'json')).stdout) as {
+      demand: { title: string };
+      extensionRequests: { excerpt?: string }[];
+    };
     assert.equal(json.demand.title, TITLE);
     assert.equal(json.extensionRequests[0]!.excerpt, EXCERPT);
   });
 
-  it('inbox writes a kept message\'s subject, sender and reason out visibly; --json stays exact', async () => {
-    const entry = { id: crypto.randomBytes(8).toString('hex'), receivedAt: new Date().toISOString(), channel: 'smtp' as const, reason: `unmatched: ${RETURN_DATE}`, from: 'pat@acme.example', subject: EXCERPT.slice(0, 200), envelope: { to: [] }, raw: { sha256: crypto.randomBytes(32).toString('hex'), size: 1 }, attachments: [], status: 'open' as const, deliveries: 1 };
-    await h.env.client.workflow.executeUpdateWithStart(addTriageUpdate, { args: [entry], startWorkflowOperation: new WithStartWorkflowOperation('inboxWorkflow', { workflowId: inboxWorkflowId(h.config.taskQueue), taskQueue: h.config.taskQueue, args: [{}], workflowIdConflictPolicy: 'USE_EXISTING' }) });
+  it("inbox writes a kept message's subject, sender and reason out visibly; --json stays exact", async () => {
+    const entry = {
+      id: crypto.randomBytes(8).toString('hex'),
+      receivedAt: new Date().toISOString(),
+      channel: 'smtp' as const,
+      reason: `unmatched: ${RETURN_DATE}`,
+      from: 'pat@acme.example',
+      subject: EXCERPT.slice(0, 200),
+      envelope: { to: [] },
+      raw: { sha256: crypto.randomBytes(32).toString('hex'), size: 1 },
+      attachments: [],
+      status: 'open' as const,
+      deliveries: 1,
+    };
+    await h.env.client.workflow.executeUpdateWithStart(addTriageUpdate, {
+      args: [entry],
+      startWorkflowOperation: new WithStartWorkflowOperation('inboxWorkflow', {
+        workflowId: inboxWorkflowId(h.config.taskQueue),
+        taskQueue: h.config.taskQueue,
+        args: [{}],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+      }),
+    });
     const r = await run('inbox');
     assert.equal(r.code, 0, r.stderr);
     assertInert(r.stdout, 'inbox');

@@ -33,12 +33,29 @@ describe('auditflow demo', () => {
     const result = JSON.parse(res.stdout) as DemoResult;
     assert.equal(result.ok, true);
     assert.equal(result.status, 'referred');
-    assert.deepEqual(result.checks.filter((c) => !c.ok), []);
+    assert.deepEqual(
+      result.checks.filter((c) => !c.ok),
+      [],
+    );
 
     // What a user watching the terminal saw, in order.
     assert.match(progress, /no auditflow stack is running: starting one/);
-    assert.match(progress, new RegExp(`watch it in the Temporal UI: http://localhost:${env.AUDITFLOW_UI_PORT}/namespaces/default/workflows/audit%3Ademo-`));
-    const order = [/sent request to priya\.shah@northwind\.example\.com/, /received out-of-office from priya\.shah/, /ops: approving ext-1 \(fjord\)/, /sent reminder to priya\.shah/, /received answer from priya\.shah@northwind\.example\.com \(drift\)/, /sent escalation to tom\.becker/, /refer \(harbor\)/, /demand: referred/];
+    assert.match(
+      progress,
+      new RegExp(
+        `watch it in the Temporal UI: http://localhost:${env.AUDITFLOW_UI_PORT}/namespaces/default/workflows/audit%3Ademo-`,
+      ),
+    );
+    const order = [
+      /sent request to priya\.shah@northwind\.example\.com/,
+      /received out-of-office from priya\.shah/,
+      /ops: approving ext-1 \(fjord\)/,
+      /sent reminder to priya\.shah/,
+      /received answer from priya\.shah@northwind\.example\.com \(drift\)/,
+      /sent escalation to tom\.becker/,
+      /refer \(harbor\)/,
+      /demand: referred/,
+    ];
     let at = 0;
     for (const re of order) {
       const i = progress.slice(at).search(re);
@@ -56,7 +73,9 @@ describe('auditflow demo', () => {
     assert.ok(outbox.length >= 10, `${outbox.length} messages in the outbox`);
 
     // Nothing it started is left running.
-    const left = spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.includes(env.AUDITFLOW_TEMPORAL_PORT) && !l.includes('ps -eo'));
+    const left = spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter((l) => l.includes(env.AUDITFLOW_TEMPORAL_PORT) && !l.includes('ps -eo'));
     assert.deepEqual(left, []);
   });
 });

@@ -17,7 +17,12 @@ describe('local mail catcher', () => {
   after(() => catcher.close());
 
   it('stores a message sent by nodemailer over SMTP as an .eml file', async () => {
-    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: catcher.port, secure: false, ignoreTLS: true });
+    const transport = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port: catcher.port,
+      secure: false,
+      ignoreTLS: true,
+    });
     const info = await transport.sendMail({
       from: 'Legal <legal@platform.example.com>',
       to: 'pat@acme.example',
@@ -38,9 +43,19 @@ describe('local mail catcher', () => {
 
   it('refuses a message above its size limit with 552 and stores nothing', async () => {
     const before = fs.readdirSync(dir).length;
-    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: catcher.port, secure: false, ignoreTLS: true });
+    const transport = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port: catcher.port,
+      secure: false,
+      ignoreTLS: true,
+    });
     await assert.rejects(
-      transport.sendMail({ from: 'a@platform.example.com', to: 'b@acme.example', subject: 'big', text: 'x'.repeat(200 * 1024) }),
+      transport.sendMail({
+        from: 'a@platform.example.com',
+        to: 'b@acme.example',
+        subject: 'big',
+        text: 'x'.repeat(200 * 1024),
+      }),
       (err: { responseCode?: number }) => err.responseCode === 552,
     );
     transport.close();

@@ -20,11 +20,22 @@ interface Running {
 
 /** Runs `npm start` exactly as a user does, and waits for its "running" banner. */
 async function npmStart(env: Record<string, string | undefined>): Promise<Running> {
-  const child = spawn('npm', ['start'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('npm', ['start'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
-  await eventually(() => out.includes('auditflow is running'), () => `npm start to get ready:\n${out}`, { timeoutMs: 150_000, giveUp: () => (child.exitCode !== null ? `npm start exited early (${child.exitCode})` : undefined) });
+  await eventually(
+    () => out.includes('auditflow is running'),
+    () => `npm start to get ready:\n${out}`,
+    {
+      timeoutMs: 150_000,
+      giveUp: () => (child.exitCode !== null ? `npm start exited early (${child.exitCode})` : undefined),
+    },
+  );
   return { child, output: () => out };
 }
 
@@ -40,17 +51,28 @@ function processesUsing(marker: string): string[] {
   return ps.split('\n').filter((l) => l.includes(marker) && !l.includes('ps -eo'));
 }
 
-
 describe('npm start: the whole stack on embedded defaults', () => {
   it('with TEMPORAL_ADDRESS and SMTP_URL set, starts only the worker and connects it there', async () => {
     const sink = await startSmtpSink();
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'auditflow-start-ext-'));
     const taskQueue = uniqueName('ext');
-    const env = { AUDITFLOW_DATA_DIR: dataDir, TEMPORAL_ADDRESS: await devServerAddress(), SMTP_URL: sink.url, AUDITFLOW_TASK_QUEUE: taskQueue, AUDITFLOW_TEMPORAL_PORT: String(await freePort()), AUDITFLOW_SMTP_PORT: String(await freePort()), AUDITFLOW_GATEWAY_PORT: String(await freePort()), NO_COLOR: '1' };
+    const env = {
+      AUDITFLOW_DATA_DIR: dataDir,
+      TEMPORAL_ADDRESS: await devServerAddress(),
+      SMTP_URL: sink.url,
+      AUDITFLOW_TASK_QUEUE: taskQueue,
+      AUDITFLOW_TEMPORAL_PORT: String(await freePort()),
+      AUDITFLOW_SMTP_PORT: String(await freePort()),
+      AUDITFLOW_GATEWAY_PORT: String(await freePort()),
+      NO_COLOR: '1',
+    };
     const running = await npmStart(env);
     try {
       const out = running.output();
-      assert.match(out, /TEMPORAL_ADDRESS or a Temporal profile names 127\.0\.0\.1:\d+ namespace default: not starting a dev server/);
+      assert.match(
+        out,
+        /TEMPORAL_ADDRESS or a Temporal profile names 127\.0\.0\.1:\d+ namespace default: not starting a dev server/,
+      );
       assert.match(out, /SMTP_URL is set: sending through smtp:\/\/127\.0\.0\.1:\d+\/?; no mail catcher started/);
       assert.doesNotMatch(out, /temporal +\| Temporal Server/);
       assert.equal(await isPortOpen('127.0.0.1', Number(env.AUDITFLOW_SMTP_PORT)), false, 'no catcher');
@@ -65,7 +87,12 @@ describe('npm start: the whole stack on embedded defaults', () => {
 
   it('runs the dev server, catcher and worker, keeps demands across a restart, and stops cleanly', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'auditflow-start-'));
-    const ports = { temporal: await freePort(), ui: await freePort(), smtp: await freePort(), gateway: await freePort() };
+    const ports = {
+      temporal: await freePort(),
+      ui: await freePort(),
+      smtp: await freePort(),
+      gateway: await freePort(),
+    };
     const env = {
       AUDITFLOW_DATA_DIR: dataDir,
       AUDITFLOW_TEMPORAL_PORT: String(ports.temporal),
@@ -82,11 +109,19 @@ describe('npm start: the whole stack on embedded defaults', () => {
     const first = await npmStart(env);
     try {
       const banner = first.output();
-      assert.match(banner, new RegExp(`Temporal Web UI \\(dashboard\\): +http://localhost:${ports.ui}/namespaces/default/workflows`));
+      assert.match(
+        banner,
+        new RegExp(`Temporal Web UI \\(dashboard\\): +http://localhost:${ports.ui}/namespaces/default/workflows`),
+      );
       assert.match(banner, /temporal +\| Temporal Server: +localhost:\d+/);
       assert.match(banner, /worker +\| .*worker ready: task queue audit-demands/);
       assert.match(banner, new RegExp(`Outbound mail catcher \\(SMTP\\): 127\\.0\\.0\\.1:${ports.smtp}`));
-      assert.match(banner, new RegExp(`Inbound reply gateway \\(SMTP\\): 127\\.0\\.0\\.1:${ports.gateway} for \\*@reply\\.auditflow\\.localhost \\(sender authentication recorded, not enforced: local sandbox\\)`));
+      assert.match(
+        banner,
+        new RegExp(
+          `Inbound reply gateway \\(SMTP\\): 127\\.0\\.0\\.1:${ports.gateway} for \\*@reply\\.auditflow\\.localhost \\(sender authentication recorded, not enforced: local sandbox\\)`,
+        ),
+      );
       assert.match(banner, /gateway +\| .*gateway ready: SMTP on 127\.0\.0\.1:\d+/);
       const ui = await fetch(`http://localhost:${ports.ui}/`);
       assert.equal(ui.status, 200);
@@ -99,18 +134,30 @@ describe('npm start: the whole stack on embedded defaults', () => {
       const started = await auditflow(['start', specFile, '--json'], cli);
       assert.equal(started.code, 0, started.stderr);
       const outbox = path.join(dataDir, 'mail', 'outbox');
-      const eml = await eventually(() => (fs.existsSync(outbox) ? fs.readdirSync(outbox).find((f) => f.endsWith('.eml')) : undefined), 'the request in the catcher');
+      const eml = await eventually(
+        () => (fs.existsSync(outbox) ? fs.readdirSync(outbox).find((f) => f.endsWith('.eml')) : undefined),
+        'the request in the catcher',
+      );
       assert.match(fs.readFileSync(path.join(outbox, eml), 'utf8'), /Subject: Audit demand: Audit of API usage/);
 
       // Reply to the caught request through the local gateway, as any mail client would.
       const request = await simpleParser(fs.readFileSync(path.join(outbox, eml)));
       const replyTo = request.replyTo?.value[0]?.address ?? '';
       const transport = nodemailer.createTransport({ host: '127.0.0.1', port: ports.gateway, ignoreTLS: true });
-      const sent = await transport.sendMail({ from: 'Pat Primary <pat@acme.example>', to: replyTo, subject: `Re: ${request.subject} [xbox]`.replace(' [xbox] [psn] [stadia]', ''), text: 'It read the friends list only.', inReplyTo: request.messageId });
+      const sent = await transport.sendMail({
+        from: 'Pat Primary <pat@acme.example>',
+        to: replyTo,
+        subject: `Re: ${request.subject} [xbox]`.replace(' [xbox] [psn] [stadia]', ''),
+        text: 'It read the friends list only.',
+        inReplyTo: request.messageId,
+      });
       transport.close();
       assert.match(sent.response, /^250 .*Recorded for start-e2e \(answer\)/);
       const answered = await eventually(() => {
-        const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'auditflow.js'), 'show', 'start-e2e', '--json'], { env: { ...process.env, ...cli }, encoding: 'utf8' });
+        const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'auditflow.js'), 'show', 'start-e2e', '--json'], {
+          env: { ...process.env, ...cli },
+          encoding: 'utf8',
+        });
         const st = JSON.parse(r.stdout || '{}') as { items?: { id: string; phase: string }[] };
         return st.items?.find((i) => i.id === 'xbox' && i.phase === 'in-review');
       }, 'the answer recorded on xbox');

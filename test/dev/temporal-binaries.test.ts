@@ -28,7 +28,9 @@ describe('Temporal binary resolution', () => {
 
   it('throws a TemporalBinaryNotFoundError listing what it tried for the test server too', async () => {
     await assert.rejects(
-      resolveTemporalBinary('testServer', { env: { TEMPORAL_TEST_SERVER_PATH: '/nope/temporal-test-server', PATH: '' } }),
+      resolveTemporalBinary('testServer', {
+        env: { TEMPORAL_TEST_SERVER_PATH: '/nope/temporal-test-server', PATH: '' },
+      }),
       (err: unknown) => {
         assert.ok(err instanceof TemporalBinaryNotFoundError);
         assert.match(err.message, /TEMPORAL_TEST_SERVER_PATH=\/nope\/temporal-test-server: no such file/);
@@ -52,6 +54,9 @@ describe('Temporal binary resolution', () => {
 
   it('reports every place tried when nothing is found and installing is off', async () => {
     const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'auditflow-noroot-'));
-    await assert.rejects(resolveTemporalBinary('cli', { env: { PATH: '' }, projectRoot: empty, install: false, sdkDownload: false }), /Tried, in order:\n {2}1\. TEMPORAL_CLI_PATH: not set\n {2}2\. temporal on PATH: not found\n {2}3\. project install/);
+    await assert.rejects(
+      resolveTemporalBinary('cli', { env: { PATH: '' }, projectRoot: empty, install: false, sdkDownload: false }),
+      /Tried, in order:\n {2}1\. TEMPORAL_CLI_PATH: not set\n {2}2\. temporal on PATH: not found\n {2}3\. project install/,
+    );
   });
 });

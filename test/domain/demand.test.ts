@@ -34,7 +34,9 @@ describe('demand spec validation', () => {
     spec.items[0].owner = 'x';
     const r = checkDemand(spec);
     assert.equal(r.ok, false);
-    const lines = (r as { problems: { path: string; message: string }[] }).problems.map((p) => `${p.path}: ${p.message}`);
+    const lines = (r as { problems: { path: string; message: string }[] }).problems.map(
+      (p) => `${p.path}: ${p.message}`,
+    );
     const expect = [
       /^\(top level\): unknown field "colour"/,
       /^items\[0\]: unknown field "owner"/,
@@ -44,7 +46,11 @@ describe('demand spec validation', () => {
       /^reminders\[0\]\.before: must be a non-zero ISO 8601 duration such as P7D, PT48H or P1W \(or \{ businessDays: N \}\)$/,
       /^requester\.people\[0\]\.address: must be a plain address like name@example\.com/,
     ];
-    for (const re of expect) assert.ok(lines.some((l) => re.test(l)), `missing ${re}\n${lines.join('\n')}`);
+    for (const re of expect)
+      assert.ok(
+        lines.some((l) => re.test(l)),
+        `missing ${re}\n${lines.join('\n')}`,
+      );
   });
 
   it('checks what depends on several fields once the shapes are right', () => {

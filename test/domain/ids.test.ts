@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { describe, it } from 'node:test';
-import { decodeReplyToken, encodeReplyToken, outgoingMessageId, recipientTag, tokenFromAddress, tokenFromMessageId } from '../../domain/ids';
+import {
+  decodeReplyToken,
+  encodeReplyToken,
+  outgoingMessageId,
+  recipientTag,
+  tokenFromAddress,
+  tokenFromMessageId,
+} from '../../domain/ids';
 
 const hmac = (secret: string) => (d: string) => crypto.createHmac('sha256', secret).update(d).digest();
 const good = hmac('s'.repeat(32));
@@ -21,7 +28,9 @@ describe('reply tokens and Message-IDs', () => {
   it('refuses a forged, altered, foreign or expired token', () => {
     const token = encodeReplyToken(route, good);
     assert.deepEqual(decodeReplyToken(token.replace('xbox', 'psn0'), good, NOW), { problem: 'bad-signature' });
-    assert.deepEqual(decodeReplyToken(token, hmac('another-secret-another-secret-xx'), NOW), { problem: 'bad-signature' });
+    assert.deepEqual(decodeReplyToken(token, hmac('another-secret-another-secret-xx'), NOW), {
+      problem: 'bad-signature',
+    });
     assert.deepEqual(decodeReplyToken('hello', good, NOW), { problem: 'malformed' });
     const expiring = encodeReplyToken({ ...route, expiresDay: Math.floor(NOW / 86_400_000) - 1 }, good);
     assert.deepEqual(decodeReplyToken(expiring, good, NOW), { problem: 'expired' });
@@ -32,8 +41,15 @@ describe('reply tokens and Message-IDs', () => {
     assert.equal(tokenFromAddress(`audit+${token}@reply.example.com`, 'audit', 'reply.example.com'), token);
     assert.equal(tokenFromAddress(`audit+${token}@other.example.com`, 'audit', 'reply.example.com'), undefined);
     const id = outgoingMessageId('audit:acme-audit/reminder1/x/pat@acme.example', route, 'reply.example.com', good);
-    assert.equal(id, outgoingMessageId('audit:acme-audit/reminder1/x/pat@acme.example', route, 'reply.example.com', good), 'deterministic');
-    assert.notEqual(id, outgoingMessageId('audit:acme-audit/reminder2/x/pat@acme.example', route, 'reply.example.com', good));
+    assert.equal(
+      id,
+      outgoingMessageId('audit:acme-audit/reminder1/x/pat@acme.example', route, 'reply.example.com', good),
+      'deterministic',
+    );
+    assert.notEqual(
+      id,
+      outgoingMessageId('audit:acme-audit/reminder2/x/pat@acme.example', route, 'reply.example.com', good),
+    );
     assert.equal(tokenFromMessageId(id, 'reply.example.com'), token);
     assert.equal(tokenFromMessageId('<random@gmail.com>', 'reply.example.com'), undefined);
   });

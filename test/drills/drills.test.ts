@@ -14,7 +14,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { tally } from '../../dev/drill/count';
-import { gatewayDrill, serverRestartDrill, smtpOutageDrill, workerKillDrill, type DrillResult } from '../../dev/drill/drills';
+import {
+  gatewayDrill,
+  serverRestartDrill,
+  smtpOutageDrill,
+  workerKillDrill,
+  type DrillResult,
+} from '../../dev/drill/drills';
 import { seeded } from '../../dev/drill/main';
 import { compressedSpec, type DrillDemand } from '../../dev/drill/stack';
 import { demandWorkflowId } from '../../domain/ids';
@@ -23,7 +29,11 @@ import type { ReceivedMail } from '../../dev/support/smtp-sink';
 
 /** Everything a drill must show, with what went wrong in the message. */
 function assertClean(r: DrillResult, minEmails: number): void {
-  const why = JSON.stringify({ did: r.did, tally: r.tally, notEnded: r.notEnded, problems: r.problems, determinism: r.determinismErrors }, null, 1);
+  const why = JSON.stringify(
+    { did: r.did, tally: r.tally, notEnded: r.notEnded, problems: r.problems, determinism: r.determinismErrors },
+    null,
+    1,
+  );
   assert.equal(r.ended, r.demands, `every demand reaches its end\n${why}`);
   assert.equal(r.tally.lost, 0, `lost\n${why}`);
   assert.ok(r.tally.duplicated <= r.allowance, `duplicated ${r.tally.duplicated} > allowed ${r.allowance}\n${why}`);
@@ -31,19 +41,33 @@ function assertClean(r: DrillResult, minEmails: number): void {
   assert.equal(r.tally.unexpected, 0, `an email no step accounts for\n${why}`);
   assert.deepEqual(r.determinismErrors, [], why);
   assert.deepEqual(r.problems, [], why);
-  assert.ok(r.tally.expected >= minEmails, `the drill sent too little to prove anything (${r.tally.expected} < ${minEmails})\n${why}`);
+  assert.ok(
+    r.tally.expected >= minEmails,
+    `the drill sent too little to prove anything (${r.tally.expected} < ${minEmails})\n${why}`,
+  );
   assert.ok(r.ok);
 }
 
 const spec = compressedSpec('count-check', Date.parse('2027-05-03T12:00:00Z'), 30);
 const workflowId = demandWorkflowId(spec.id);
-const demand: DrillDemand = { spec, workflowId, startAt: Date.parse('2027-05-03T12:00:00Z'), expectedEnd: 'referred', answered: false };
+const demand: DrillDemand = {
+  spec,
+  workflowId,
+  startAt: Date.parse('2027-05-03T12:00:00Z'),
+  expectedEnd: 'referred',
+  answered: false,
+};
 /** Every email one unanswered drill demand sends (request, reminder, overdue notice, ladder, referral, owner). */
 const mails = dryRunUnanswered({ spec, workflowId, startAt: demand.startAt }).mails;
 
 describe('drill counting (negative controls)', () => {
   const ledger = new Map(mails.map((m, i) => [m.key, `<m${i}@drill>`]));
-  const arrival = (id: string, body = 'x'): ReceivedMail => ({ raw: Buffer.from(`${id}${body}`), parsed: { messageId: id } as ReceivedMail['parsed'], envelope: { from: '', to: ['a@b'] }, header: () => undefined });
+  const arrival = (id: string, body = 'x'): ReceivedMail => ({
+    raw: Buffer.from(`${id}${body}`),
+    parsed: { messageId: id } as ReceivedMail['parsed'],
+    envelope: { from: '', to: ['a@b'] },
+    header: () => undefined,
+  });
   const all = () => [...ledger.values()].map((id) => arrival(id));
 
   it('an exact delivery counts clean', () => {
@@ -55,7 +79,11 @@ describe('drill counting (negative controls)', () => {
   it('catches a lost, a duplicated, a differing and an unexpected email', () => {
     const arrivals = all().slice(1);
     assert.equal(tally([demand], new Map(), ledger, arrivals).lost, 1);
-    assert.equal(tally([demand], new Map(), new Map([...ledger].slice(1)), all()).lost, 1, 'a key never sent (no ledger record) is lost');
+    assert.equal(
+      tally([demand], new Map(), new Map([...ledger].slice(1)), all()).lost,
+      1,
+      'a key never sent (no ledger record) is lost',
+    );
     const dup = tally([demand], new Map(), ledger, [...all(), arrival('<m2@drill>')]);
     assert.deepEqual([dup.duplicated, dup.differing], [1, 0]);
     const differing = tally([demand], new Map(), ledger, [...all(), arrival('<m2@drill>', 'other bytes')]);
@@ -68,7 +96,9 @@ describe('fault drills, short versions (real worker and gateway processes, own d
   it('worker SIGKILLed 2 times at random moments while 5 demands run to referral: nothing lost, duplicates only identical and within the kills', async (t) => {
     // Said before the drill runs, so a failure can be replayed: npm run drill -- --only worker-kill --seed <seed>
     const seed = Number(process.env.AUDITFLOW_DRILL_SEED ?? Date.now() % 100_000);
-    t.diagnostic(`seed ${seed} (replay: AUDITFLOW_DRILL_SEED=${seed}, or npm run drill -- --only worker-kill --seed ${seed})`);
+    t.diagnostic(
+      `seed ${seed} (replay: AUDITFLOW_DRILL_SEED=${seed}, or npm run drill -- --only worker-kill --seed ${seed})`,
+    );
     process.stdout.write(`# worker-kill drill seed ${seed}\n`);
     const r = await workerKillDrill({ demands: 5, kills: 2, deadlineIn: 20, random: seeded(seed) });
     // A reminder already past when a late-started workflow plans it is skipped (as `plan` says), so not all of them.

@@ -11,14 +11,30 @@ import { dnsFor, resolverFor } from '../../dev/support/mail-auth';
 
 const message = (from: string) =>
   Buffer.from(
-    [`From: Pat <${from}>`, 'To: audit@reply.auditflow.localhost', 'Subject: Re: audit [xbox]', 'Date: Tue, 04 Jun 2030 09:15:00 -0700', `Message-ID: <${Date.now()}.${Math.random()}@mail.example>`, 'MIME-Version: 1.0', 'Content-Type: text/plain', '', 'Our answer.', ''].join('\r\n'),
+    [
+      `From: Pat <${from}>`,
+      'To: audit@reply.auditflow.localhost',
+      'Subject: Re: audit [xbox]',
+      'Date: Tue, 04 Jun 2030 09:15:00 -0700',
+      `Message-ID: <${Date.now()}.${Math.random()}@mail.example>`,
+      'MIME-Version: 1.0',
+      'Content-Type: text/plain',
+      '',
+      'Our answer.',
+      '',
+    ].join('\r\n'),
     'latin1',
   );
 
 async function verdict(from: string, signer: string, authentication: 'aligned-dkim' | 'dmarc' = 'aligned-dkim') {
   const raw = await dkimSignRaw(message(from), signer);
   const resolver = resolverFor(dnsFor([signer, from.split('@')[1]!]));
-  return checkSender(raw, { ip: '192.0.2.1', helo: 'mx.elsewhere.example', mailFrom: `bounce@${signer}`, mta: 'gateway.test', resolver }, { authentication, warnDomains: [] }, from);
+  return checkSender(
+    raw,
+    { ip: '192.0.2.1', helo: 'mx.elsewhere.example', mailFrom: `bounce@${signer}`, mta: 'gateway.test', resolver },
+    { authentication, warnDomains: [] },
+    from,
+  );
 }
 
 describe('sender authentication: DKIM alignment by the public suffix list', () => {

@@ -40,7 +40,12 @@ describe('what a reply may make Temporal hold (real gateway, worker and SMTP)', 
   before(async () => {
     h = await harness('dev');
     gw = await startTestGateway(h, resolverFor(dnsFor(['acme.example'])));
-    cli = { TEMPORAL_ADDRESS: await devServerAddress(), AUDITFLOW_TASK_QUEUE: h.config.taskQueue, AUDITFLOW_DATA_DIR: h.config.dataDir, AUDITFLOW_SECRET: TEST_SECRET };
+    cli = {
+      TEMPORAL_ADDRESS: await devServerAddress(),
+      AUDITFLOW_TASK_QUEUE: h.config.taskQueue,
+      AUDITFLOW_DATA_DIR: h.config.dataDir,
+      AUDITFLOW_SECRET: TEST_SECRET,
+    };
     await h.start(sampleSpec(main, { deadline: '2030-06-07T17:00' }));
     const now = Date.now();
     await h.start(
@@ -50,7 +55,10 @@ describe('what a reply may make Temporal hold (real gateway, worker and SMTP)', 
         inbound: { authentication: 'none' },
       }),
     );
-    const requests = await h.sink.waitFor((m) => m.filter((x) => x.header('x-auditflow-kind') === 'request').length === 2, 'the two requests');
+    const requests = await h.sink.waitFor(
+      (m) => m.filter((x) => x.header('x-auditflow-kind') === 'request').length === 2,
+      'the two requests',
+    );
     request = requests.find((m) => m.header('x-auditflow-demand') === main)!;
     floodRequest = requests.find((m) => m.header('x-auditflow-demand') === flood)!;
   });
@@ -60,9 +68,21 @@ describe('what a reply may make Temporal hold (real gateway, worker and SMTP)', 
   });
 
   const replyTo = (r: ReceivedMail) => r.parsed.replyTo?.value[0]?.address ?? '';
-  const inbox = async (): Promise<TriageEntry[]> => (await h.env.client.workflow.getHandle(inboxWorkflowId(h.config.taskQueue)).query(inboxQuery)).entries;
+  const inbox = async (): Promise<TriageEntry[]> =>
+    (await h.env.client.workflow.getHandle(inboxWorkflowId(h.config.taskQueue)).query(inboxQuery)).entries;
   const reply = (to: string, subject: string, attachments: number, extra: Record<string, unknown> = {}) =>
-    compose({ from: `Pat Primary <${PAT}>`, to, subject, text: 'Our export is attached.', messageId: `<${crypto.randomUUID()}@acme.example>`, attachments: Array.from({ length: attachments }, (_, n) => ({ filename: longName(n), content: `row ${n}\n` })), ...extra }, true);
+    compose(
+      {
+        from: `Pat Primary <${PAT}>`,
+        to,
+        subject,
+        text: 'Our export is attached.',
+        messageId: `<${crypto.randomUUID()}@acme.example>`,
+        attachments: Array.from({ length: attachments }, (_, n) => ({ filename: longName(n), content: `row ${n}\n` })),
+        ...extra,
+      },
+      true,
+    );
 
   async function kept(answer: { code: number; response: string }, reason: RegExp): Promise<TriageEntry> {
     assert.equal(answer.code, 250, answer.response);
@@ -79,44 +99,89 @@ describe('what a reply may make Temporal hold (real gateway, worker and SMTP)', 
     assert.match(answer.response, new RegExp(`Recorded for ${main} \\(answer\\)`));
     const s = await h.settled(main);
     const a = s.items.find((i) => i.id === 'xbox')!.answers[0]!;
-    assert.deepEqual([a.attachments.length, a.attachmentManifest?.count], [0, 600], 'history holds the reference, not the list');
+    assert.deepEqual(
+      [a.attachments.length, a.attachmentManifest?.count],
+      [0, 600],
+      'history holds the reference, not the list',
+    );
     const report = await auditflow(['report', main, '--format', 'json'], cli);
     assert.equal(report.code, 0, report.stderr);
-    const listed = (JSON.parse(report.stdout) as { items: { id: string; answers: { attachments: { filename: string }[] }[] }[] }).items.find((i) => i.id === 'xbox')!.answers[0]!.attachments;
+    const listed = (
+      JSON.parse(report.stdout) as { items: { id: string; answers: { attachments: { filename: string }[] }[] }[] }
+    ).items.find((i) => i.id === 'xbox')!.answers[0]!.attachments;
     assert.equal(listed.length, 600);
-    assert.ok(listed.every((f) => f.filename.length <= INBOUND_LIMITS.fileNameChars), 'names are cut to the limit');
-    assert.ok(listed.some((f) => f.filename.endsWith('0599.csv')), 'a cut name keeps its end');
+    assert.ok(
+      listed.every((f) => f.filename.length <= INBOUND_LIMITS.fileNameChars),
+      'names are cut to the limit',
+    );
+    assert.ok(
+      listed.some((f) => f.filename.endsWith('0599.csv')),
+      'a cut name keeps its end',
+    );
   });
 
   it(`keeps a message with more than ${INBOUND_LIMITS.attachmentsPerMessage} attachments as malformed`, async () => {
     const raw = await reply(replyTo(request), 'Re: Audit demand [psn]', INBOUND_LIMITS.attachmentsPerMessage + 1);
-    await kept(await gw.send(raw, { from: PAT, to: [replyTo(request)] }), new RegExp(`^malformed: ${INBOUND_LIMITS.attachmentsPerMessage + 1} attachments \\(limit ${INBOUND_LIMITS.attachmentsPerMessage}\\)$`));
+    await kept(
+      await gw.send(raw, { from: PAT, to: [replyTo(request)] }),
+      new RegExp(
+        `^malformed: ${INBOUND_LIMITS.attachmentsPerMessage + 1} attachments \\(limit ${INBOUND_LIMITS.attachmentsPerMessage}\\)$`,
+      ),
+    );
   });
 
   it('keeps a message whose Message-ID is over the limit, under a name made from its hash', async () => {
     const messageId = `<${'x'.repeat(1200)}@acme.example>`;
     const raw = await reply(replyTo(request), 'Re: Audit demand [psn]', 0, { messageId });
-    const entry = await kept(await gw.send(raw, { from: PAT, to: [replyTo(request)] }), new RegExp(`^malformed: its Message-ID has ${messageId.length} characters \\(limit ${INBOUND_LIMITS.messageIdChars}\\)$`));
+    const entry = await kept(
+      await gw.send(raw, { from: PAT, to: [replyTo(request)] }),
+      new RegExp(
+        `^malformed: its Message-ID has ${messageId.length} characters \\(limit ${INBOUND_LIMITS.messageIdChars}\\)$`,
+      ),
+    );
     assert.match(entry.reply?.messageId ?? '', /^<[0-9a-f]{64}@long-message-id\.invalid>$/);
     assert.equal((await h.settled(main)).items.find((i) => i.id === 'psn')!.answers.length, 0);
   });
 
   it('keeps a different message that reuses a recorded Message-ID, instead of answering "Recorded"', async () => {
     const messageId = `<reused-${run}@acme.example>`;
-    const first = await reply(replyTo(request), 'Re: Audit demand [stadia]', 0, { messageId, text: 'Stadia ran from 2019.' });
+    const first = await reply(replyTo(request), 'Re: Audit demand [stadia]', 0, {
+      messageId,
+      text: 'Stadia ran from 2019.',
+    });
     assert.match((await gw.send(first, { from: PAT, to: [replyTo(request)] })).response, /Recorded for/);
     const again = await gw.send(first, { from: PAT, to: [replyTo(request)] });
     assert.match(again.response, new RegExp(`Already recorded for ${main}`), 'the same bytes again: a redelivery');
-    const other = await reply(replyTo(request), 'Re: Audit demand [stadia]', 0, { messageId, text: 'Stadia never ran.' });
-    await kept(await gw.send(other, { from: PAT, to: [replyTo(request)] }), new RegExp(`^refused by demand ${main}: a different message with the Message-ID ${messageId} was recorded already`));
+    const other = await reply(replyTo(request), 'Re: Audit demand [stadia]', 0, {
+      messageId,
+      text: 'Stadia never ran.',
+    });
+    await kept(
+      await gw.send(other, { from: PAT, to: [replyTo(request)] }),
+      new RegExp(
+        `^refused by demand ${main}: a different message with the Message-ID ${messageId} was recorded already`,
+      ),
+    );
     const s = await h.settled(main);
-    assert.deepEqual(s.items.find((i) => i.id === 'stadia')!.answers.map((a) => a.summary), ['Stadia ran from 2019.']);
+    assert.deepEqual(
+      s.items.find((i) => i.id === 'stadia')!.answers.map((a) => a.summary),
+      ['Stadia ran from 2019.'],
+    );
     assert.equal(s.duplicatesIgnored, 1);
   });
 
   it('keeps answering queries and firing its ladder after 200 replies of 500 attachments each', async () => {
     const to = replyTo(floodRequest);
-    const composed = await compose({ from: `Pat Primary <${PAT}>`, to, subject: 'Re: Audit demand [psn]', text: 'Our export is attached.', attachments: Array.from({ length: 500 }, (_, n) => ({ filename: longName(n), content: `row ${n}\n` })) }, false);
+    const composed = await compose(
+      {
+        from: `Pat Primary <${PAT}>`,
+        to,
+        subject: 'Re: Audit demand [psn]',
+        text: 'Our export is attached.',
+        attachments: Array.from({ length: 500 }, (_, n) => ({ filename: longName(n), content: `row ${n}\n` })),
+      },
+      false,
+    );
     const template = Buffer.from(composed.toString('latin1').replace(/^Message-ID: .*\r\n/im, ''), 'latin1');
     const answers: string[] = [];
     let next = 0;
@@ -135,12 +200,35 @@ describe('what a reply may make Temporal hold (real gateway, worker and SMTP)', 
     const shown = await auditflow(['show', flood, '--json'], cli);
     assert.equal(shown.code, 0, shown.stderr);
     assert.equal((JSON.parse(shown.stdout) as DemandStatusView).items.find((i) => i.id === 'psn')!.phase, 'in-review');
-    assert.ok(shown.stdout.length < INBOUND_LIMITS.stateBytes * 1.5, `the state stays small: ${shown.stdout.length} bytes`);
+    assert.ok(
+      shown.stdout.length < INBOUND_LIMITS.stateBytes * 1.5,
+      `the state stays small: ${shown.stdout.length} bytes`,
+    );
 
     // The ladder still fires: a follow-up round due in seconds runs to its first escalation step.
     const handle = h.env.client.workflow.getHandle(demandWorkflowId(flood));
-    await handle.executeUpdate(reviewUpdate, { args: [{ itemId: 'psn', decision: 'more-info', questions: ['Which fields left the EU?'], dueAt: new Date(Date.now() + 8_000).toISOString(), by: 'reviewer' }] });
-    await h.sink.waitFor((m) => m.some((x) => x.header('x-auditflow-demand') === flood && x.header('x-auditflow-kind') === 'escalation' && x.envelope.to.includes(ERIN)), 'the escalation step of the follow-up round', 60_000);
+    await handle.executeUpdate(reviewUpdate, {
+      args: [
+        {
+          itemId: 'psn',
+          decision: 'more-info',
+          questions: ['Which fields left the EU?'],
+          dueAt: new Date(Date.now() + 8_000).toISOString(),
+          by: 'reviewer',
+        },
+      ],
+    });
+    await h.sink.waitFor(
+      (m) =>
+        m.some(
+          (x) =>
+            x.header('x-auditflow-demand') === flood &&
+            x.header('x-auditflow-kind') === 'escalation' &&
+            x.envelope.to.includes(ERIN),
+        ),
+      'the escalation step of the follow-up round',
+      60_000,
+    );
     const history = await handle.fetchHistory();
     assert.ok(!(history.events ?? []).some((e) => e.workflowTaskFailedEventAttributes), 'no workflow task failed');
 
@@ -148,8 +236,17 @@ describe('what a reply may make Temporal hold (real gateway, worker and SMTP)', 
     const recorded = answers.filter((a) => /Recorded for/.test(a)).length;
     assert.equal(recorded, INBOUND_LIMITS.answersPerItem, 'an item keeps this many answers');
     assert.equal(answers.filter((a) => /Kept for review/.test(a)).length, 200 - recorded);
-    const reasons = new Set((await inbox()).filter((e) => e.hint?.demandId === flood).map((e) => e.reason.replace(/\d+ answers/, 'N answers')));
-    assert.deepEqual([...reasons], [`refused by demand ${flood}: item psn has N answers recorded, the most one item keeps; assign this one if it matters (README, "Limits")`]);
+    const reasons = new Set(
+      (await inbox())
+        .filter((e) => e.hint?.demandId === flood)
+        .map((e) => e.reason.replace(/\d+ answers/, 'N answers')),
+    );
+    assert.deepEqual(
+      [...reasons],
+      [
+        `refused by demand ${flood}: item psn has N answers recorded, the most one item keeps; assign this one if it matters (README, "Limits")`,
+      ],
+    );
   });
 
   it(`keeps 7 messages of ${INBOUND_LIMITS.attachmentsPerMessage} attachments to the plain address with each attachment listed once, by reference`, async () => {
@@ -161,11 +258,17 @@ describe('what a reply may make Temporal hold (real gateway, worker and SMTP)', 
       entries.push(await kept(await gw.send(one, { from: PAT, to: [plain] }), /^unmatched: /));
     }
     for (const e of entries) {
-      assert.deepEqual([e.attachments.length, e.attachmentManifest?.count, e.reply?.attachments], [0, INBOUND_LIMITS.attachmentsPerMessage, undefined]);
+      assert.deepEqual(
+        [e.attachments.length, e.attachmentManifest?.count, e.reply?.attachments],
+        [0, INBOUND_LIMITS.attachmentsPerMessage, undefined],
+      );
       assert.ok(JSON.stringify(e).length < 4096, `an entry stays small: ${JSON.stringify(e).length} bytes`);
     }
     // A decided message leaves the inbox for the triage log; `inbox --all` still shows it.
-    const discarded = await auditflow(['inbox', 'discard', entries[0]!.id, '--reason', 'not an answer', '--by', 'Dana Owner'], cli);
+    const discarded = await auditflow(
+      ['inbox', 'discard', entries[0]!.id, '--reason', 'not an answer', '--by', 'Dana Owner'],
+      cli,
+    );
     assert.equal(discarded.code, 0, discarded.stderr);
     assert.ok(!(await inbox()).some((e) => e.id === entries[0]!.id), 'pruned from the inbox state');
     const all = JSON.parse((await auditflow(['inbox', '--all', '--json'], cli)).stdout) as TriageEntry[];
@@ -180,7 +283,21 @@ describe('what a reply may make Temporal hold (real gateway, worker and SMTP)', 
     const open = (await inbox()).filter((e) => e.status === 'open').length;
     for (let n = open; n < TRIAGE_LIMITS.openEntries; n++) {
       const id = crypto.randomBytes(8).toString('hex');
-      await handle.executeUpdate(addTriageUpdate, { args: [{ id, receivedAt: new Date().toISOString(), channel: 'smtp', reason: 'filler', envelope: { to: [] }, raw: { sha256: crypto.randomBytes(32).toString('hex'), size: 1 }, attachments: [], status: 'open', deliveries: 1 }] });
+      await handle.executeUpdate(addTriageUpdate, {
+        args: [
+          {
+            id,
+            receivedAt: new Date().toISOString(),
+            channel: 'smtp',
+            reason: 'filler',
+            envelope: { to: [] },
+            raw: { sha256: crypto.randomBytes(32).toString('hex'), size: 1 },
+            attachments: [],
+            status: 'open',
+            deliveries: 1,
+          },
+        ],
+      });
     }
     const plain = `audit@${h.config.replyDomain}`;
     const raw = await reply(plain, 'One more', 0);

@@ -34,25 +34,40 @@ describe('replies through the SMTP gateway (dev server, real worker, real SMTP)'
   });
 
   const replyTo = () => replyAddress(request);
-  const replyFor = (subject: string, text: string, extra: Partial<Mail.Options> = {}) => replyToRequest(request, subject, text, extra);
+  const replyFor = (subject: string, text: string, extra: Partial<Mail.Options> = {}) =>
+    replyToRequest(request, subject, text, extra);
 
   it('records a DKIM-signed reply with an attachment on the tagged item and acknowledges it', async () => {
-    const raw = await compose(replyFor('Re: Audit demand: Audit of API usage [xbox]', 'Please find the data inventory attached.', { attachments: [{ filename: 'inventory.pdf', content: pdf, contentType: 'application/pdf' }] }), true);
+    const raw = await compose(
+      replyFor('Re: Audit demand: Audit of API usage [xbox]', 'Please find the data inventory attached.', {
+        attachments: [{ filename: 'inventory.pdf', content: pdf, contentType: 'application/pdf' }],
+      }),
+      true,
+    );
     const answer = await gw.send(raw, { from: 'pat@acme.example', to: [replyTo()] });
     assert.equal(answer.code, 250, answer.response);
     assert.match(answer.response, new RegExp(`Recorded for ${id} \\(answer\\)`));
-    await h.sink.waitFor((m) => m.some((x) => x.header('x-auditflow-kind') === 'acknowledgement'), 'the acknowledgement');
+    await h.sink.waitFor(
+      (m) => m.some((x) => x.header('x-auditflow-kind') === 'acknowledgement'),
+      'the acknowledgement',
+    );
     const s = await h.settled(id);
     const xbox = s.items.find((i) => i.id === 'xbox')!;
     assert.equal(xbox.phase, 'in-review');
     const a = xbox.answers[0]!;
     assert.equal(a.from, 'pat@acme.example');
-    assert.deepEqual(a.attachments.map((f) => [f.filename, f.size, f.sha256]), [['inventory.pdf', pdf.length, crypto.createHash('sha256').update(pdf).digest('hex')]]);
+    assert.deepEqual(
+      a.attachments.map((f) => [f.filename, f.size, f.sha256]),
+      [['inventory.pdf', pdf.length, crypto.createHash('sha256').update(pdf).digest('hex')]],
+    );
     assert.equal(a.raw?.sha256, crypto.createHash('sha256').update(raw).digest('hex'));
     assert.equal(a.auth?.dmarc, 'pass');
     assert.equal(a.auth?.decision, 'pass');
     assert.equal(a.summary, 'Please find the data inventory attached.', 'quoted text is separated from the new text');
-    assert.deepEqual(s.items.filter((i) => i.id !== 'xbox').map((i) => i.phase), ['awaiting', 'awaiting']);
+    assert.deepEqual(
+      s.items.filter((i) => i.id !== 'xbox').map((i) => i.phase),
+      ['awaiting', 'awaiting'],
+    );
 
     const again = await gw.send(raw, { from: 'pat@acme.example', to: [replyTo()] });
     assert.equal(again.code, 250);
@@ -63,7 +78,10 @@ describe('replies through the SMTP gateway (dev server, real worker, real SMTP)'
 
   it('refuses forged, foreign and other-domain recipients at RCPT with 550, and keeps serving', async () => {
     const raw = await compose(replyFor('Re: x [psn]', 'answer'), true);
-    const forged = replyTo().replace(/\.([a-z2-7]{16})@/, (_m, mac: string) => `.${mac.slice(0, -1)}${mac.endsWith('a') ? 'b' : 'a'}@`);
+    const forged = replyTo().replace(
+      /\.([a-z2-7]{16})@/,
+      (_m, mac: string) => `.${mac.slice(0, -1)}${mac.endsWith('a') ? 'b' : 'a'}@`,
+    );
     const r1 = await gw.send(raw, { from: 'pat@acme.example', to: [forged] });
     assert.equal(r1.code, 550);
     assert.match(r1.response, /altered or forged/);
@@ -75,7 +93,12 @@ describe('replies through the SMTP gateway (dev server, real worker, real SMTP)'
   });
 
   it('keeps an unauthenticated reply, a stranger and an ambiguous reply for triage; ops assign one', async () => {
-    const cli = { TEMPORAL_ADDRESS: await devServerAddress(), AUDITFLOW_TASK_QUEUE: h.config.taskQueue, AUDITFLOW_DATA_DIR: h.config.dataDir, AUDITFLOW_SECRET: TEST_SECRET };
+    const cli = {
+      TEMPORAL_ADDRESS: await devServerAddress(),
+      AUDITFLOW_TASK_QUEUE: h.config.taskQueue,
+      AUDITFLOW_DATA_DIR: h.config.dataDir,
+      AUDITFLOW_SECRET: TEST_SECRET,
+    };
     // No DKIM signature, and an envelope sender whose SPF does not align with From: DMARC fails.
     const unsigned = await compose(replyFor('Re: Audit [psn]', 'Our answer on PSN.'), false);
     const r1 = await gw.send(unsigned, { from: 'bounce@mailer.example', to: [replyTo()] });
@@ -86,16 +109,32 @@ describe('replies through the SMTP gateway (dev server, real worker, real SMTP)'
     const ambiguous = await compose(replyFor('Re: Audit demand', 'Here is everything.'), true);
     assert.equal((await gw.send(ambiguous, { from: 'pat@acme.example', to: [replyTo()] })).code, 250);
 
-    const listed = JSON.parse((await auditflow(['inbox', '--json'], cli)).stdout) as { id: string; reason: string; from: string }[];
+    const listed = JSON.parse((await auditflow(['inbox', '--json'], cli)).stdout) as {
+      id: string;
+      reason: string;
+      from: string;
+    }[];
     const reasons = listed.map((e) => e.reason);
-    assert.ok(reasons.some((r) => /^unauthenticated: DMARC fail for acme\.example/.test(r)), reasons.join('\n'));
-    assert.ok(reasons.some((r) => /^sender mallory@evil\.example is not a listed contact of demand/.test(r)), reasons.join('\n'));
-    assert.ok(reasons.some((r) => /^ambiguous: a reply to demand .* that names no item/.test(r)), reasons.join('\n'));
+    assert.ok(
+      reasons.some((r) => /^unauthenticated: DMARC fail for acme\.example/.test(r)),
+      reasons.join('\n'),
+    );
+    assert.ok(
+      reasons.some((r) => /^sender mallory@evil\.example is not a listed contact of demand/.test(r)),
+      reasons.join('\n'),
+    );
+    assert.ok(
+      reasons.some((r) => /^ambiguous: a reply to demand .* that names no item/.test(r)),
+      reasons.join('\n'),
+    );
     const human = await auditflow(['inbox'], cli);
     assert.match(human.stdout, /id +received +from +subject +reason/);
 
     const unauth = listed.find((e) => e.reason.startsWith('unauthenticated'))!;
-    const assigned = await auditflow(['inbox', 'assign', unauth.id, '--demand', id, '--item', 'psn', '--by', 'Dana Owner'], cli);
+    const assigned = await auditflow(
+      ['inbox', 'assign', unauth.id, '--demand', id, '--item', 'psn', '--by', 'Dana Owner'],
+      cli,
+    );
     assert.equal(assigned.code, 0, assigned.stderr);
     assert.match(assigned.stdout, new RegExp(`assigned to ${id} \\(psn\\)`));
     const twice = await auditflow(['inbox', 'assign', unauth.id, '--demand', id, '--item', 'psn'], cli);

@@ -43,8 +43,17 @@ describe('who may answer, and who hears back (real gateway, worker and SMTP)', (
   });
 
   const replyAddressOf = (m: ReceivedMail) => m.parsed.replyTo?.value[0]?.address ?? '';
-  const acksTo = (address: string) => h.sink.messages.filter((m) => m.header('x-auditflow-kind') === 'acknowledgement' && m.envelope.to.includes(address));
-  const message = (from: string, to: string, subject: string, text: string, extra: Partial<Mail.Options> = {}): Mail.Options & { messageId: string } => ({
+  const acksTo = (address: string) =>
+    h.sink.messages.filter(
+      (m) => m.header('x-auditflow-kind') === 'acknowledgement' && m.envelope.to.includes(address),
+    );
+  const message = (
+    from: string,
+    to: string,
+    subject: string,
+    text: string,
+    extra: Partial<Mail.Options> = {},
+  ): Mail.Options & { messageId: string } => ({
     from,
     to,
     subject,
@@ -54,7 +63,10 @@ describe('who may answer, and who hears back (real gateway, worker and SMTP)', (
   });
 
   /** Sends a DKIM-signed message from acme.example; `mailFrom` '' is the null sender. */
-  async function send(msg: Mail.Options & { messageId: string }, mailFrom: string): Promise<{ code: number; text: string }> {
+  async function send(
+    msg: Mail.Options & { messageId: string },
+    mailFrom: string,
+  ): Promise<{ code: number; text: string }> {
     const raw = await compose(msg, true);
     const conn = await rawSmtp(gw.port);
     try {
@@ -73,7 +85,12 @@ describe('who may answer, and who hears back (real gateway, worker and SMTP)', (
   }
 
   it('records a reply from another listed contact as theirs, and acknowledges it to them', async () => {
-    const msg = message(`Erin Deputy GC <${ERIN}>`, replyAddressOf(request), 'Re: Audit demand [stadia]', 'Stadia ran from 2019 to 2022; I answer for Pat.');
+    const msg = message(
+      `Erin Deputy GC <${ERIN}>`,
+      replyAddressOf(request),
+      'Re: Audit demand [stadia]',
+      'Stadia ran from 2019 to 2022; I answer for Pat.',
+    );
     const answer = await send(msg, ERIN);
     assert.match(answer.text, new RegExp(`Recorded for ${id} \\(answer\\)`));
     const s = await recorded(msg.messageId);
@@ -82,18 +99,31 @@ describe('who may answer, and who hears back (real gateway, worker and SMTP)', (
   });
 
   it('keeps a reply from an unlisted sender at the counterparty domain for triage, and sends that sender nothing', async () => {
-    const msg = message(`Sam Engineer <${SAM}>`, replyAddressOf(request), 'Re: Audit demand [psn]', 'The PSN bridge only read trophies.');
+    const msg = message(
+      `Sam Engineer <${SAM}>`,
+      replyAddressOf(request),
+      'Re: Audit demand [psn]',
+      'The PSN bridge only read trophies.',
+    );
     const answer = await send(msg, SAM);
     assert.equal(answer.code, 250, answer.text);
     assert.match(answer.text, /Kept for review/);
     const s = await h.settled(id);
     assert.ok(!s.messages.some((m) => m.messageId === msg.messageId), 'not recorded on the demand');
     assert.equal(s.items.find((i) => i.id === 'psn')!.answers.length, 0);
-    assert.ok(!h.sink.messages.some((m) => m.envelope.to.includes(SAM)), 'no reply address ever goes to an unlisted sender');
+    assert.ok(
+      !h.sink.messages.some((m) => m.envelope.to.includes(SAM)),
+      'no reply address ever goes to an unlisted sender',
+    );
   });
 
   it('marks the acknowledgement as an automatic reply and never answers an automatic, list or looping reply to it', async () => {
-    const first = message(`Pat Primary <${PAT}>`, replyAddressOf(request), 'Re: Audit demand [xbox]', 'The Xbox app read the friends list.');
+    const first = message(
+      `Pat Primary <${PAT}>`,
+      replyAddressOf(request),
+      'Re: Audit demand [xbox]',
+      'The Xbox app read the friends list.',
+    );
     await send(first, PAT);
     const [ack] = await h.sink.waitFor(() => acksTo(PAT).length === 1, 'the acknowledgement to pat');
     const ackMail = acksTo(PAT)[0] ?? ack!;
@@ -113,7 +143,11 @@ describe('who may answer, and who hears back (real gateway, worker and SMTP)', (
       const answer = await send(msg, mailFrom);
       assert.match(answer.text, new RegExp(`Recorded for ${id}`), `${what}: ${answer.text}`);
       const s = await recorded(msg.messageId);
-      assert.equal(s.messages.filter((m) => m.direction === 'out' && m.kind === 'acknowledgement' && m.to.includes(PAT)).length, 1, `no acknowledgement for ${what}`);
+      assert.equal(
+        s.messages.filter((m) => m.direction === 'out' && m.kind === 'acknowledgement' && m.to.includes(PAT)).length,
+        1,
+        `no acknowledgement for ${what}`,
+      );
     }
     assert.equal(acksTo(PAT).length, 1);
   });
@@ -122,13 +156,23 @@ describe('who may answer, and who hears back (real gateway, worker and SMTP)', (
     const before = acksTo(PAT).length;
     const ids: string[] = [];
     for (let n = 0; n < ACK_LIMITS.perHour + 3; n++) {
-      const msg = message(`Pat Primary <${PAT}>`, replyAddressOf(request), `Re: Audit demand [${['xbox', 'psn', 'stadia'][n % 3]}]`, `More detail, part ${n + 1}.`);
+      const msg = message(
+        `Pat Primary <${PAT}>`,
+        replyAddressOf(request),
+        `Re: Audit demand [${['xbox', 'psn', 'stadia'][n % 3]}]`,
+        `More detail, part ${n + 1}.`,
+      );
       ids.push(msg.messageId);
       assert.match((await send(msg, PAT)).text, /Recorded for/);
     }
     const s = await recorded(ids[ids.length - 1]!);
-    assert.ok(ids.every((mid) => s.messages.some((m) => m.messageId === mid)), 'every answer is recorded');
-    const sent = s.messages.filter((m) => m.direction === 'out' && m.kind === 'acknowledgement' && m.to.includes(PAT)).length;
+    assert.ok(
+      ids.every((mid) => s.messages.some((m) => m.messageId === mid)),
+      'every answer is recorded',
+    );
+    const sent = s.messages.filter(
+      (m) => m.direction === 'out' && m.kind === 'acknowledgement' && m.to.includes(PAT),
+    ).length;
     assert.equal(sent, ACK_LIMITS.perHour, 'the hour allows this many');
     await h.sink.waitFor(() => acksTo(PAT).length === ACK_LIMITS.perHour, 'the acknowledgements within the limit');
     assert.ok(acksTo(PAT).length - before <= ACK_LIMITS.perHour);

@@ -59,14 +59,32 @@ describe('nobody can starve the gateway (real gateway, worker and SMTP)', () => 
   });
 
   const replyTo = () => request.parsed.replyTo?.value[0]?.address ?? '';
-  const answer = (item: string, text: string) => compose({ from: `Pat Primary <${PAT}>`, to: replyTo(), subject: `Re: Audit demand [${item}]`, text, messageId: `<${crypto.randomUUID()}@acme.example>` }, true);
+  const answer = (item: string, text: string) =>
+    compose(
+      {
+        from: `Pat Primary <${PAT}>`,
+        to: replyTo(),
+        subject: `Re: Audit demand [${item}]`,
+        text,
+        messageId: `<${crypto.randomUUID()}@acme.example>`,
+      },
+      true,
+    );
 
   it('lets one client address hold only its share of connections, closes idle ones, and serves everyone else', async () => {
     // All at once, as a flood comes (and well inside the idle timeout).
     const flood = await Promise.all(Array.from({ length: 100 }, () => connectFrom(gw.port, '127.0.0.2')));
     const codes = flood.map((c) => c.code);
-    assert.equal(codes.filter((c) => c === 220).length, h.config.gateway.connectionsPerClient, 'one address gets its share');
-    assert.equal(codes.filter((c) => c === 421).length, 100 - h.config.gateway.connectionsPerClient, 'the rest are told to come back later');
+    assert.equal(
+      codes.filter((c) => c === 220).length,
+      h.config.gateway.connectionsPerClient,
+      'one address gets its share',
+    );
+    assert.equal(
+      codes.filter((c) => c === 421).length,
+      100 - h.config.gateway.connectionsPerClient,
+      'the rest are told to come back later',
+    );
 
     const conn = await rawSmtp(gw.port);
     assert.equal((await conn.command('EHLO mx.acme.example')).code, 250);
@@ -75,7 +93,11 @@ describe('nobody can starve the gateway (real gateway, worker and SMTP)', () => 
     conn.destroy();
 
     // The idle ones are closed by the gateway (AUDITFLOW_GATEWAY_IDLE_SECONDS, 5 s here).
-    await eventually(async () => (flood.every((c) => c.socket.destroyed) ? true : undefined), 'the gateway to close the idle connections', 30_000);
+    await eventually(
+      async () => (flood.every((c) => c.socket.destroyed) ? true : undefined),
+      'the gateway to close the idle connections',
+      30_000,
+    );
   });
 
   it('defers a message whose parsing runs out of time with 451 instead of keeping it as malformed', async () => {
@@ -97,18 +119,46 @@ describe('nobody can starve the gateway (real gateway, worker and SMTP)', () => 
     const port = await freePort();
     const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'gateway', 'main.ts')], {
       cwd: ROOT,
-      env: { ...process.env, TEMPORAL_ADDRESS: await devServerAddress(), AUDITFLOW_TASK_QUEUE: h.config.taskQueue, AUDITFLOW_DATA_DIR: h.config.dataDir, AUDITFLOW_SECRET: TEST_SECRET, AUDITFLOW_GATEWAY_PORT: String(port), AUDITFLOW_INBOUND_AUTH: 'report', AUDITFLOW_EXIT_WITH_PARENT: '1' },
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: await devServerAddress(),
+        AUDITFLOW_TASK_QUEUE: h.config.taskQueue,
+        AUDITFLOW_DATA_DIR: h.config.dataDir,
+        AUDITFLOW_SECRET: TEST_SECRET,
+        AUDITFLOW_GATEWAY_PORT: String(port),
+        AUDITFLOW_INBOUND_AUTH: 'report',
+        AUDITFLOW_EXIT_WITH_PARENT: '1',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     try {
       let out = '';
       child.stdout!.on('data', (d) => (out += d));
       child.stderr!.on('data', (d) => (out += d));
-      await eventually(async () => (/gateway ready/.test(out) ? true : undefined), `the gateway process to start: ${out}`, 60_000);
-      const big = await compose({ from: `Pat Primary <${PAT}>`, to: replyTo(), subject: 'Re: Audit demand [stadia] full export', text: 'The full export is attached.', attachments: [{ filename: 'export.bin', content: crypto.randomBytes(14 * 1024 * 1024) }] }, false);
+      await eventually(
+        async () => (/gateway ready/.test(out) ? true : undefined),
+        `the gateway process to start: ${out}`,
+        60_000,
+      );
+      const big = await compose(
+        {
+          from: `Pat Primary <${PAT}>`,
+          to: replyTo(),
+          subject: 'Re: Audit demand [stadia] full export',
+          text: 'The full export is attached.',
+          attachments: [{ filename: 'export.bin', content: crypto.randomBytes(14 * 1024 * 1024) }],
+        },
+        false,
+      );
       assert.ok(big.length > 19 * 1024 * 1024, `${big.length} bytes`);
       const sendFrom = async (raw: Buffer, localAddress: string) => {
-        const t = nodemailer.createTransport({ host: '127.0.0.1', port, ignoreTLS: true, name: 'mx.acme.example', localAddress });
+        const t = nodemailer.createTransport({
+          host: '127.0.0.1',
+          port,
+          ignoreTLS: true,
+          name: 'mx.acme.example',
+          localAddress,
+        });
         try {
           return (await t.sendMail({ envelope: { from: PAT, to: [replyTo()] }, raw })).response;
         } catch (err) {
@@ -117,14 +167,35 @@ describe('nobody can starve the gateway (real gateway, worker and SMTP)', () => 
           t.close();
         }
       };
-      const bigOnes = Array.from({ length: 20 }, (_, n) => sendFrom(Buffer.concat([Buffer.from(`Message-ID: <big-${n}-${id}@acme.example>\r\n`), Buffer.from(big.toString('latin1').replace(/^Message-ID: .*\r\n/im, ''), 'latin1')]), '127.0.0.3'));
-      const answers = await Promise.all(['[xbox]', '[psn]', '[stadia]'].map(async (tag, n) => sendFrom(await answer(tag.slice(1, -1), `Answer ${n} while the big ones arrive.`), '127.0.0.1')));
+      const bigOnes = Array.from({ length: 20 }, (_, n) =>
+        sendFrom(
+          Buffer.concat([
+            Buffer.from(`Message-ID: <big-${n}-${id}@acme.example>\r\n`),
+            Buffer.from(big.toString('latin1').replace(/^Message-ID: .*\r\n/im, ''), 'latin1'),
+          ]),
+          '127.0.0.3',
+        ),
+      );
+      const answers = await Promise.all(
+        ['[xbox]', '[psn]', '[stadia]'].map(async (tag, n) =>
+          sendFrom(await answer(tag.slice(1, -1), `Answer ${n} while the big ones arrive.`), '127.0.0.1'),
+        ),
+      );
       const bigAnswers = await Promise.all(bigOnes);
       const peak = peakRssMb(child.pid!);
-      for (const a of answers) assert.match(a, /^250 2\.0\.0 (Recorded|Already recorded) for /, `an answer that arrived meanwhile: ${a}`);
-      assert.ok(bigAnswers.every((a) => /^250 /.test(a)), bigAnswers.join('\n'));
-      assert.ok(peak < 500, `gateway peak memory ${Math.round(peak)} MB for 20 x ${Math.round(big.length / 1048576)} MB at once`);
-      process.stdout.write(`# gateway peak RSS ${Math.round(peak)} MB with 20 concurrent ${Math.round(big.length / 1048576)} MB messages\n`);
+      for (const a of answers)
+        assert.match(a, /^250 2\.0\.0 (Recorded|Already recorded) for /, `an answer that arrived meanwhile: ${a}`);
+      assert.ok(
+        bigAnswers.every((a) => /^250 /.test(a)),
+        bigAnswers.join('\n'),
+      );
+      assert.ok(
+        peak < 500,
+        `gateway peak memory ${Math.round(peak)} MB for 20 x ${Math.round(big.length / 1048576)} MB at once`,
+      );
+      process.stdout.write(
+        `# gateway peak RSS ${Math.round(peak)} MB with 20 concurrent ${Math.round(big.length / 1048576)} MB messages\n`,
+      );
     } finally {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));

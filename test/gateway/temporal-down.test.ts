@@ -39,18 +39,31 @@ describe('Temporal unreachable while a reply arrives', () => {
     await h.start(sampleSpec(id, { deadline: '2030-06-07T17:00' }));
     const [request] = await h.sink.waitFor((m) => m.length === 1, 'the request');
     const replyTo = request!.parsed.replyTo?.value[0]?.address ?? '';
-    const raw = await compose({ from: 'Pat Primary <pat@acme.example>', to: replyTo, subject: 'Re: audit [stadia]', text: 'Stadia ran from 2019 to 2022.', messageId: '<down-1@acme.example>' }, true);
+    const raw = await compose(
+      {
+        from: 'Pat Primary <pat@acme.example>',
+        to: replyTo,
+        subject: 'Re: audit [stadia]',
+        text: 'Stadia ran from 2019 to 2022.',
+        messageId: '<down-1@acme.example>',
+      },
+      true,
+    );
 
     await server.stop();
     const refused = await gw.send(raw, { from: 'pat@acme.example', to: [replyTo] });
     assert.equal(refused.code, 451, refused.response);
     assert.match(refused.response, /try again later/);
-    assert.ok(gw.log.some((l) => /451 to .*Temporal is unavailable/.test(l)), gw.log.join('\n'));
+    assert.ok(
+      gw.log.some((l) => /451 to .*Temporal is unavailable/.test(l)),
+      gw.log.join('\n'),
+    );
 
     server = await startDevServer({ port, uiPort: false, dbFile });
     const deadline = Date.now() + 60_000;
     let answer = refused;
-    while (answer.code !== 250 && Date.now() < deadline) answer = await gw.send(raw, { from: 'pat@acme.example', to: [replyTo] });
+    while (answer.code !== 250 && Date.now() < deadline)
+      answer = await gw.send(raw, { from: 'pat@acme.example', to: [replyTo] });
     assert.equal(answer.code, 250, answer.response);
     const again = await gw.send(raw, { from: 'pat@acme.example', to: [replyTo] });
     assert.equal(again.code, 250);

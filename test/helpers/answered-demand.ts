@@ -38,26 +38,58 @@ const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 /** Starts and answers a demand as described above; every step is checked before the next. */
 export async function answeredDemand(h: Harness, gw: TestGateway, prefix: string): Promise<AnsweredDemand> {
   const id = `${prefix}-${Date.now().toString(36)}`;
-  const env = { TEMPORAL_ADDRESS: await devServerAddress(), AUDITFLOW_TASK_QUEUE: h.config.taskQueue, AUDITFLOW_DATA_DIR: h.config.dataDir, SMTP_URL: h.sink.url, AUDITFLOW_SECRET: TEST_SECRET };
+  const env = {
+    TEMPORAL_ADDRESS: await devServerAddress(),
+    AUDITFLOW_TASK_QUEUE: h.config.taskQueue,
+    AUDITFLOW_DATA_DIR: h.config.dataDir,
+    SMTP_URL: h.sink.url,
+    AUDITFLOW_SECRET: TEST_SECRET,
+  };
   const run = (...args: string[]) => auditflow(args, env);
   const base = sampleSpec(id, { deadline: '2030-06-07T17:00' });
   // psn is due a few seconds after the start, so that its answer is late.
   const psnDue = new Date(Date.now() + 3000).toISOString();
   await h.start({ ...base, items: base.items.map((i) => (i.id === 'psn' ? { ...i, deadline: psnDue } : i)) });
-  const request = (await h.sink.waitFor((m) => m.some((x) => x.header('x-auditflow-kind') === 'request'), 'the request')).find((x) => x.header('x-auditflow-kind') === 'request')!;
+  const request = (
+    await h.sink.waitFor((m) => m.some((x) => x.header('x-auditflow-kind') === 'request'), 'the request')
+  ).find((x) => x.header('x-auditflow-kind') === 'request')!;
 
   const inventory = Buffer.from('%PDF-1.4 data inventory of the Xbox companion app');
-  const mail = replyTo(request, HOSTILE_SUBJECT, HOSTILE_TEXT, { attachments: [{ filename: 'inventory.pdf', content: inventory, contentType: 'application/pdf' }] });
+  const mail = replyTo(request, HOSTILE_SUBJECT, HOSTILE_TEXT, {
+    attachments: [{ filename: 'inventory.pdf', content: inventory, contentType: 'application/pdf' }],
+  });
   const replyRaw = await compose(mail, true);
   const sent = await gw.send(replyRaw, { from: 'pat@acme.example', to: [replyAddress(request)] });
   if (sent.code !== 250) throw new Error(`the gateway refused the reply: ${sent.response}`);
-  await eventually(async () => ((await h.settled(id)).items.find((i) => i.id === 'xbox')!.answers[0]?.attachments[0]?.sha256 === sha(inventory) ? true : undefined), 'the reply to be recorded on xbox');
+  await eventually(
+    async () =>
+      (await h.settled(id)).items.find((i) => i.id === 'xbox')!.answers[0]?.attachments[0]?.sha256 === sha(inventory)
+        ? true
+        : undefined,
+    'the reply to be recorded on xbox',
+  );
 
-  await eventually(async () => ((await h.status(id)).items.find((i) => i.id === 'psn')!.phase === 'overdue' ? true : undefined), 'psn to be overdue');
+  await eventually(
+    async () => ((await h.status(id)).items.find((i) => i.id === 'psn')!.phase === 'overdue' ? true : undefined),
+    'psn to be overdue',
+  );
   const letter = Buffer.from('%PDF-1.4 signed letter about the PSN bridge');
   const letterFile = path.join(h.config.dataDir, 'letter.pdf');
   fs.writeFileSync(letterFile, letter);
-  const rec = await run('record', id, '--item', 'psn', '--channel', 'post', '--summary', 'Late letter <b>by post</b>', '--attach', letterFile, '--by', 'Dana Owner');
+  const rec = await run(
+    'record',
+    id,
+    '--item',
+    'psn',
+    '--channel',
+    'post',
+    '--summary',
+    'Late letter <b>by post</b>',
+    '--attach',
+    letterFile,
+    '--by',
+    'Dana Owner',
+  );
   if (rec.code !== 0) throw new Error(`record failed: ${rec.stderr}`);
   const review = await run('review', id, 'xbox', '--accept', '--by', 'Chris Counsel');
   if (review.code !== 0) throw new Error(`review failed: ${review.stderr}`);

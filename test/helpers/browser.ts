@@ -4,7 +4,13 @@
  */
 import { chromium, type Browser } from 'playwright-core';
 import { resolveProgram, type DebianProgram, type Resolved } from '../../dev/apt';
-import { childProcesses, isRunning, processExecutable, processGroupMembers, runningProcesses } from '../../dev/processes';
+import {
+  childProcesses,
+  isRunning,
+  processExecutable,
+  processGroupMembers,
+  runningProcesses,
+} from '../../dev/processes';
 import { eventually } from '../../platform/wait';
 
 const CHROMIUM: DebianProgram = { binaries: ['chromium', 'chromium-browser'], package: 'chromium' };
@@ -22,12 +28,7 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-];
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'];
 
 async function until(what: string, cond: () => boolean, timeoutMs: number): Promise<void> {
   await eventually(cond, what, { timeoutMs, intervalMs: 50 });
@@ -47,8 +48,12 @@ export async function launchChromium(executablePath: string): Promise<TestBrowse
   const browser = await chromium.launch({ executablePath, args: ARGS, timeout: 60_000 });
   // playwright starts the browser as our child in a process group of its own (detached); its crash
   // handler leaves that group (it is re-parented to init), so it is tracked by its pid.
-  const pgid = childProcesses(process.pid).find((pid) => !before.has(pid) && /chrom/.test(processExecutable(pid) ?? ''));
-  const crashHandlers = runningProcesses().filter((pid) => !before.has(pid) && /crashpad/.test(processExecutable(pid) ?? ''));
+  const pgid = childProcesses(process.pid).find(
+    (pid) => !before.has(pid) && /chrom/.test(processExecutable(pid) ?? ''),
+  );
+  const crashHandlers = runningProcesses().filter(
+    (pid) => !before.has(pid) && /crashpad/.test(processExecutable(pid) ?? ''),
+  );
   const pids = () => [...(pgid === undefined ? [] : processGroupMembers(pgid)), ...crashHandlers.filter(isRunning)];
   const killAll = () => {
     if (pgid !== undefined) kill(-pgid);

@@ -12,9 +12,17 @@ export interface RunResult {
 }
 
 /** Runs `node <args>` in the project root with extra environment variables. */
-export function runNode(args: string[], env: Record<string, string | undefined>, timeoutMs = 60_000): Promise<RunResult> {
+export function runNode(
+  args: string[],
+  env: Record<string, string | undefined>,
+  timeoutMs = 60_000,
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -31,6 +39,10 @@ export function runNode(args: string[], env: Record<string, string | undefined>,
 }
 
 /** Runs `auditflow <args>`. */
-export function auditflow(args: string[], env: Record<string, string | undefined>, timeoutMs?: number): Promise<RunResult> {
+export function auditflow(
+  args: string[],
+  env: Record<string, string | undefined>,
+  timeoutMs?: number,
+): Promise<RunResult> {
   return runNode([path.join(ROOT, 'bin', 'auditflow.js'), ...args], env, timeoutMs);
 }

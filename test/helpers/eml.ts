@@ -18,7 +18,8 @@ export const EMAIL_FIXTURES = path.resolve(__dirname, '..', 'fixtures', 'emails'
  */
 export function fillFixture(name: string, values: Record<string, string>): Buffer {
   const text = fs.readFileSync(path.join(EMAIL_FIXTURES, name), 'utf8');
-  if (!/^X-Fixture-Note: \S/.test(text)) throw new Error(`${name} must start with an X-Fixture-Note header saying what it tests`);
+  if (!/^X-Fixture-Note: \S/.test(text))
+    throw new Error(`${name} must start with an X-Fixture-Note header saying what it tests`);
   const used = new Set<string>();
   // Line ends are normalised before filling, so values may carry bare CR or LF on purpose (smuggling).
   const filled = text.replace(/\r?\n/g, '\r\n').replace(/\{\{([A-Z0-9_]+)\}\}/g, (_m, key: string) => {
@@ -40,11 +41,21 @@ export async function dkimSignRaw(raw: Buffer, domain: string): Promise<Buffer> 
   // made again with another signing time, since a sender's broken signature is not what a test means.
   for (let attempt = 0; ; attempt++) {
     // mailauth signs with the signatureData entries; the top-level copy only satisfies its typings.
-    const { signatures, errors } = await dkimSign(raw, { ...key, signatureData: [key], signTime: new Date(Date.now() - attempt * 1000) } as Parameters<typeof dkimSign>[1]);
+    const { signatures, errors } = await dkimSign(raw, {
+      ...key,
+      signatureData: [key],
+      signTime: new Date(Date.now() - attempt * 1000),
+    } as Parameters<typeof dkimSign>[1]);
     if (errors.length) throw new Error(`DKIM signing failed: ${errors.map((e) => String(e)).join('; ')}`);
     const signed = Buffer.concat([Buffer.from(signatures, 'latin1'), raw]);
-    const check = await authenticate(signed, { ip: '127.0.0.1', mta: 'check.local', disableBimi: true, resolver: resolver as never });
-    if (check.dkim.results.some((r) => r.signingDomain === domain && r.status?.result === 'pass') || attempt === 4) return signed;
+    const check = await authenticate(signed, {
+      ip: '127.0.0.1',
+      mta: 'check.local',
+      disableBimi: true,
+      resolver: resolver as never,
+    });
+    if (check.dkim.results.some((r) => r.signingDomain === domain && r.status?.result === 'pass') || attempt === 4)
+      return signed;
   }
 }
 
@@ -57,9 +68,21 @@ export async function arcSealRaw(raw: Buffer, domain: string, authResults: strin
   // About one seal in 300 made by mailauth does not verify (like its DKIM signer above): it is made again.
   for (let attempt = 0; ; attempt++) {
     // authResults, cv and signTime are read by mailauth but missing from its typings.
-    const headers = await sealMessage(raw, { signingDomain: domain, selector: DKIM_SELECTOR, privateKey: DKIM_PRIVATE_KEY, authResults, cv, signTime: new Date(Date.now() - attempt * 1000) } as Parameters<typeof sealMessage>[1]);
+    const headers = await sealMessage(raw, {
+      signingDomain: domain,
+      selector: DKIM_SELECTOR,
+      privateKey: DKIM_PRIVATE_KEY,
+      authResults,
+      cv,
+      signTime: new Date(Date.now() - attempt * 1000),
+    } as Parameters<typeof sealMessage>[1]);
     const sealed = Buffer.concat([headers, raw]);
-    const check = await authenticate(sealed, { ip: '127.0.0.1', mta: 'check.local', disableBimi: true, resolver: resolver as never });
+    const check = await authenticate(sealed, {
+      ip: '127.0.0.1',
+      mta: 'check.local',
+      disableBimi: true,
+      resolver: resolver as never,
+    });
     if ((check.arc && check.arc.status?.result === 'pass') || attempt === 4) return sealed;
   }
 }
@@ -123,9 +146,13 @@ export async function rawSmtp(port: number): Promise<RawSmtp> {
   const next = async (timeoutMs = 30_000): Promise<SmtpReply> => {
     const deadline = Date.now() + timeoutMs;
     while (replies.length <= returned) {
-      if (ended) throw new Error(`the server closed the connection; replies so far: ${replies.map((r) => r.code).join(' ')}`);
+      if (ended)
+        throw new Error(`the server closed the connection; replies so far: ${replies.map((r) => r.code).join(' ')}`);
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no SMTP reply within ${timeoutMs} ms; replies so far: ${replies.map((r) => r.code).join(' ')}`);
+      if (left <= 0)
+        throw new Error(
+          `no SMTP reply within ${timeoutMs} ms; replies so far: ${replies.map((r) => r.code).join(' ')}`,
+        );
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, Math.min(left, 250));
         waiters.push(() => {
@@ -170,6 +197,11 @@ export async function transaction(conn: RawSmtp, mailFrom: string, rcptTo: strin
   }
   const go = await conn.command('DATA');
   if (go.code !== 354) return go;
-  conn.write(Buffer.concat([data, Buffer.from(data.subarray(-2).toString('latin1') === '\r\n' ? '.\r\n' : '\r\n.\r\n', 'latin1')]));
+  conn.write(
+    Buffer.concat([
+      data,
+      Buffer.from(data.subarray(-2).toString('latin1') === '\r\n' ? '.\r\n' : '\r\n.\r\n', 'latin1'),
+    ]),
+  );
   return conn.next();
 }

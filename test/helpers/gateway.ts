@@ -14,7 +14,11 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-export async function startTestGateway(h: Harness, resolver: DnsResolver, settings: Partial<AuditflowConfig['gateway']> = {}): Promise<TestGateway> {
+export async function startTestGateway(
+  h: Harness,
+  resolver: DnsResolver,
+  settings: Partial<AuditflowConfig['gateway']> = {},
+): Promise<TestGateway> {
   const log: string[] = [];
   const config = { ...h.config, gateway: { ...h.config.gateway, ...settings } };
   const gateway = await startGateway(config, h.env.client, (l) => log.push(l), { resolver, port: 0 });

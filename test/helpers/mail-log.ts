@@ -11,7 +11,12 @@ export interface MailRow {
 
 export function mailRows(messages: ReceivedMail[]): MailRow[] {
   return messages
-    .map((m) => ({ kind: m.header('x-auditflow-kind') ?? '?', to: m.envelope.to.join(','), date: m.parsed.date?.toISOString() ?? '?', items: m.header('x-auditflow-items') ?? '' }))
+    .map((m) => ({
+      kind: m.header('x-auditflow-kind') ?? '?',
+      to: m.envelope.to.join(','),
+      date: m.parsed.date?.toISOString() ?? '?',
+      items: m.header('x-auditflow-items') ?? '',
+    }))
     .sort((a, b) => a.date.localeCompare(b.date) || a.kind.localeCompare(b.kind) || a.to.localeCompare(b.to));
 }
 

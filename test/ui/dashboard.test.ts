@@ -41,7 +41,11 @@ function demandId(prefix: string): string {
 
 function spec(id: string, organisation: string, deadline: Date): DemandSpecInput {
   const base = sampleSpec(id);
-  return sampleSpec(id, { counterparty: { ...base.counterparty, organisation }, deadline: deadline.toISOString(), reminders: [] });
+  return sampleSpec(id, {
+    counterparty: { ...base.counterparty, organisation },
+    deadline: deadline.toISOString(),
+    reminders: [],
+  });
 }
 
 describe('the Temporal Web UI as the dashboard (real Chromium)', { skip }, () => {
@@ -53,7 +57,8 @@ describe('the Temporal Web UI as the dashboard (real Chromium)', { skip }, () =>
   const controlId = demandId('ui-control');
   const ours = `${AuditDemandId.name} IN (${quoteValue(overdueId)}, ${quoteValue(controlId)})`;
   const overdueQuery = `${AuditStatus.name} = ${quoteValue('overdue')} AND ${ours}`;
-  const row = (id: string) => page.getByRole('row').filter({ has: page.getByRole('link', { name: demandWorkflowId(id), exact: true }) });
+  const row = (id: string) =>
+    page.getByRole('row').filter({ has: page.getByRole('link', { name: demandWorkflowId(id), exact: true }) });
 
   before(async () => {
     h = await harness('dev');
@@ -75,7 +80,11 @@ describe('the Temporal Web UI as the dashboard (real Chromium)', { skip }, () =>
     const pids = tb?.pids() ?? [];
     await tb?.close();
     if (h) {
-      for (const id of [overdueId, controlId]) await h.env.client.workflow.getHandle(demandWorkflowId(id)).terminate('test done').catch(() => undefined);
+      for (const id of [overdueId, controlId])
+        await h.env.client.workflow
+          .getHandle(demandWorkflowId(id))
+          .terminate('test done')
+          .catch(() => undefined);
       await h.close();
     }
     if (tb) {
@@ -86,13 +95,20 @@ describe('the Temporal Web UI as the dashboard (real Chromium)', { skip }, () =>
 
   it('lists the overdue demand under AuditStatus = "overdue", with its columns, and not the control', async () => {
     // The demand becomes overdue for real at its deadline; the UI reads the visibility store.
-    await eventually(async () => ((await h.status(overdueId)).status === 'overdue' ? true : undefined), 'the demand to become overdue');
+    await eventually(
+      async () => ((await h.status(overdueId)).status === 'overdue' ? true : undefined),
+      'the demand to become overdue',
+    );
     const visible = async (query: string) => {
       for await (const wf of h.env.client.workflow.list({ query })) return wf;
       return undefined;
     };
     await eventually(() => visible(overdueQuery), 'the overdue demand in the visibility store');
-    await eventually(() => visible(`${AuditStatus.name} = ${quoteValue('active')} AND ${AuditDemandId.name} = ${quoteValue(controlId)}`), 'the control demand as active');
+    await eventually(
+      () =>
+        visible(`${AuditStatus.name} = ${quoteValue('active')} AND ${AuditDemandId.name} = ${quoteValue(controlId)}`),
+      'the control demand as active',
+    );
 
     // Without the status filter both demands are listed: the control is absent below only because it is not overdue.
     await page.goto(listUrl(ours), { waitUntil: 'commit' });
@@ -101,8 +117,10 @@ describe('the Temporal Web UI as the dashboard (real Chromium)', { skip }, () =>
 
     // The columns a dashboard wants, added the way a person does it.
     await page.getByTestId('workflows-summary-table-configuration-button').click();
-    for (const column of ['Run ID', 'Type', 'Start', 'End']) await page.getByRole('button', { name: `Remove ${column} column`, exact: true }).click();
-    for (const column of ['AuditCounterparty', 'AuditStatus', 'AuditOverdueItems', 'AuditDueAt']) await page.getByRole('button', { name: `Add ${column} column`, exact: true }).click();
+    for (const column of ['Run ID', 'Type', 'Start', 'End'])
+      await page.getByRole('button', { name: `Remove ${column} column`, exact: true }).click();
+    for (const column of ['AuditCounterparty', 'AuditStatus', 'AuditOverdueItems', 'AuditDueAt'])
+      await page.getByRole('button', { name: `Add ${column} column`, exact: true }).click();
 
     await page.goto(listUrl(overdueQuery), { waitUntil: 'commit' });
     const overdueRow = row(overdueId);
@@ -124,7 +142,9 @@ describe('the Temporal Web UI as the dashboard (real Chromium)', { skip }, () =>
 
   it('opens the demand: its summary and the current-details table of its items', async () => {
     await page.goto(listUrl(overdueQuery), { waitUntil: 'commit' });
-    await row(overdueId).getByRole('link', { name: demandWorkflowId(overdueId), exact: true }).click();
+    await row(overdueId)
+      .getByRole('link', { name: demandWorkflowId(overdueId), exact: true })
+      .click();
     await page.waitForURL((u) => u.pathname.includes(`/workflows/${encodeURIComponent(demandWorkflowId(overdueId))}/`));
     await page.getByRole('tab', { name: 'User Metadata' }).click();
 
@@ -135,9 +155,16 @@ describe('the Temporal Web UI as the dashboard (real Chromium)', { skip }, () =>
     const details = page.frameLocator('#user-metadata-current-details');
     await details.getByText('(overdue)').waitFor();
     const header = await details.getByRole('row').first().getByRole('columnheader').allInnerTexts();
-    assert.deepEqual(header.map((t) => t.trim()), ['item', 'state', 'due', 'escalation', 'last message']);
+    assert.deepEqual(
+      header.map((t) => t.trim()),
+      ['item', 'state', 'due', 'escalation', 'last message'],
+    );
     for (const item of checked.spec.items) {
-      const cells = await details.getByRole('row').filter({ has: details.getByRole('cell', { name: item.id, exact: true }) }).getByRole('cell').allInnerTexts();
+      const cells = await details
+        .getByRole('row')
+        .filter({ has: details.getByRole('cell', { name: item.id, exact: true }) })
+        .getByRole('cell')
+        .allInnerTexts();
       assert.equal(cells[0], item.id);
       assert.equal(cells[1], 'overdue', `${item.id} row ${JSON.stringify(cells)}`);
       assert.match(cells[4] ?? '', /^sent request /, `${item.id} row ${JSON.stringify(cells)}`);

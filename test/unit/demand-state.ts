@@ -33,7 +33,10 @@ export function specOf(over: Partial<DemandSpecInput> = {}): DemandSpec {
 }
 
 /** A fresh state at `now`; with `requested` the requests are queued and sent, as the workflow's first turn does. */
-export function stateOf(over: Partial<DemandSpecInput> = {}, opts: { now?: number; requested?: boolean } = {}): DemandState {
+export function stateOf(
+  over: Partial<DemandSpecInput> = {},
+  opts: { now?: number; requested?: boolean } = {},
+): DemandState {
   const now = opts.now ?? START;
   const state = initialState(specOf(over), 'audit:acme', 'test', now);
   if (opts.requested ?? true) {
@@ -48,7 +51,16 @@ export function sendOutbox(state: DemandState): PendingMail[] {
   const sent = state.outbox;
   for (const mail of sent) {
     const messageId = `<${mail.key.replace(/[^a-z0-9.-]/gi, '.')}@test.invalid>`;
-    state.messages.push({ direction: 'out', kind: mail.kind, messageId, at: mail.at, to: [mail.to.address], itemIds: mail.itemIds, key: mail.key, status: 'sent' });
+    state.messages.push({
+      direction: 'out',
+      kind: mail.kind,
+      messageId,
+      at: mail.at,
+      to: [mail.to.address],
+      itemIds: mail.itemIds,
+      key: mail.key,
+      status: 'sent',
+    });
     if (mail.kind === 'request') state.threadRoots[mail.to.address] = messageId;
   }
   state.outbox = [];

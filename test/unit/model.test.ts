@@ -2,7 +2,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ItemClosure, ItemPhase } from '../../domain/state';
-import { applyAnswer, demandStatus, describeAction, findItem, itemPlan, nextAction, nextActionGroup, queueInternal, queueMail, queueRequests, refreshPhase } from '../../workflows/model';
+import {
+  applyAnswer,
+  demandStatus,
+  describeAction,
+  findItem,
+  itemPlan,
+  nextAction,
+  nextActionGroup,
+  queueInternal,
+  queueMail,
+  queueRequests,
+  refreshPhase,
+} from '../../workflows/model';
 import { OWNER, PAT, SAMPLE, START, mailRow, ms, sendOutbox, stateOf } from './demand-state';
 
 const QUINN = 'quinn@acme.example';
@@ -19,24 +31,43 @@ const WITH_QUINN = {
   },
   items: [
     { id: 'xbox', name: 'Xbox companion app', questions: ['What data did it read?'], contacts: [PAT, QUINN] },
-    { id: 'psn', name: 'PSN bridge', questions: ['What data did it read?'], contacts: [QUINN], deadline: '2027-06-14T17:00' },
+    {
+      id: 'psn',
+      name: 'PSN bridge',
+      questions: ['What data did it read?'],
+      contacts: [QUINN],
+      deadline: '2027-06-14T17:00',
+    },
     { id: 'stadia', name: 'Stadia overlay', questions: ['How long did it run?'] },
   ],
 };
-const answer = (receivedAt: string) => ({ id: `a-${receivedAt}`, receivedAt, channel: 'email' as const, from: PAT, attachments: [] });
+const answer = (receivedAt: string) => ({
+  id: `a-${receivedAt}`,
+  receivedAt,
+  channel: 'email' as const,
+  from: PAT,
+  attachments: [],
+});
 
 describe('initialState and queueRequests', () => {
-  it('starts every item requested, due at its own deadline or the demand\'s, with one start decision', () => {
+  it("starts every item requested, due at its own deadline or the demand's, with one start decision", () => {
     const state = stateOf(WITH_QUINN, { requested: false });
     assert.equal(state.status, 'starting');
     assert.equal(demandStatus(state), 'starting');
-    assert.deepEqual(state.items.map((i) => [i.id, i.phase, i.dueAt, i.plannedAt]), [
-      ['xbox', 'requested', SAMPLE.deadline, '2027-05-03T16:00:00.000Z'],
-      ['psn', 'requested', '2027-06-15T00:00:00.000Z', '2027-05-03T16:00:00.000Z'],
-      ['stadia', 'requested', SAMPLE.deadline, '2027-05-03T16:00:00.000Z'],
+    assert.deepEqual(
+      state.items.map((i) => [i.id, i.phase, i.dueAt, i.plannedAt]),
+      [
+        ['xbox', 'requested', SAMPLE.deadline, '2027-05-03T16:00:00.000Z'],
+        ['psn', 'requested', '2027-06-15T00:00:00.000Z', '2027-05-03T16:00:00.000Z'],
+        ['stadia', 'requested', SAMPLE.deadline, '2027-05-03T16:00:00.000Z'],
+      ],
+    );
+    assert.deepEqual(state.items[1]!.rounds, [
+      { round: 0, questions: ['What data did it read?'], dueAt: '2027-06-15T00:00:00.000Z' },
     ]);
-    assert.deepEqual(state.items[1]!.rounds, [{ round: 0, questions: ['What data did it read?'], dueAt: '2027-06-15T00:00:00.000Z' }]);
-    assert.deepEqual(state.decisions, [{ at: '2027-05-03T16:00:00.000Z', kind: 'start', by: 'test', itemIds: ['xbox', 'psn', 'stadia'] }]);
+    assert.deepEqual(state.decisions, [
+      { at: '2027-05-03T16:00:00.000Z', kind: 'start', by: 'test', itemIds: ['xbox', 'psn', 'stadia'] },
+    ]);
   });
 
   it('queues one request per contact listing the items they answer for, in their own zone, and marks the rounds requested', () => {
@@ -46,11 +77,17 @@ describe('initialState and queueRequests', () => {
       { kind: 'request', to: PAT, itemIds: ['xbox', 'stadia'], key: `audit:acme/request/${PAT}` },
       { kind: 'request', to: QUINN, itemIds: ['xbox', 'psn'], key: `audit:acme/request/${QUINN}` },
     ]);
-    assert.deepEqual(state.outbox.map((m) => [m.to.zone, m.expectsReply, m.audience]), [
-      ['America/Los_Angeles', true, 'counterparty'],
-      ['Europe/Berlin', true, 'counterparty'],
-    ]);
-    assert.deepEqual(state.items.map((i) => [i.phase, i.rounds[0]!.requestedAt]), Array(3).fill(['awaiting', '2027-05-03T16:00:00.000Z']));
+    assert.deepEqual(
+      state.outbox.map((m) => [m.to.zone, m.expectsReply, m.audience]),
+      [
+        ['America/Los_Angeles', true, 'counterparty'],
+        ['Europe/Berlin', true, 'counterparty'],
+      ],
+    );
+    assert.deepEqual(
+      state.items.map((i) => [i.phase, i.rounds[0]!.requestedAt]),
+      Array(3).fill(['awaiting', '2027-05-03T16:00:00.000Z']),
+    );
     assert.equal(demandStatus(state), 'active');
   });
 
@@ -58,11 +95,22 @@ describe('initialState and queueRequests', () => {
     const state = stateOf(WITH_QUINN, { requested: false });
     state.undeliverable.push(QUINN);
     queueRequests(state, START);
-    assert.deepEqual(state.outbox.map((m) => m.to.address), [PAT]);
+    assert.deepEqual(
+      state.outbox.map((m) => m.to.address),
+      [PAT],
+    );
     queueRequests(state, START);
     assert.equal(state.outbox.length, 1, 'a key already queued');
     sendOutbox(state);
-    queueMail(state, { keyPart: 'request', kind: 'request', at: '2027-05-04T00:00:00.000Z', itemIds: ['xbox'], to: { address: PAT, zone: 'UTC' }, audience: 'counterparty', expectsReply: true });
+    queueMail(state, {
+      keyPart: 'request',
+      kind: 'request',
+      at: '2027-05-04T00:00:00.000Z',
+      itemIds: ['xbox'],
+      to: { address: PAT, zone: 'UTC' },
+      audience: 'counterparty',
+      expectsReply: true,
+    });
     assert.equal(state.outbox.length, 0, 'a key already sent');
   });
 });
@@ -137,7 +185,14 @@ describe('applyAnswer', () => {
     const item = state.items[0]!;
     applyAnswer(state, item, answer('2027-06-01T12:00:00.000Z'), ms('2027-06-01T12:00:00Z'));
     assert.deepEqual([item.phase, item.closure, item.closedAt], ['closed', 'accepted', '2027-06-01T12:00:00.000Z']);
-    assert.deepEqual(state.decisions.at(-1), { at: '2027-06-01T12:00:00.000Z', kind: 'closed', by: 'auditflow', itemIds: ['xbox'], detail: 'accepted', reason: 'answer received; the spec does not require review' });
+    assert.deepEqual(state.decisions.at(-1), {
+      at: '2027-06-01T12:00:00.000Z',
+      kind: 'closed',
+      by: 'auditflow',
+      itemIds: ['xbox'],
+      detail: 'accepted',
+      reason: 'answer received; the spec does not require review',
+    });
     const after = applyAnswer(state, item, answer('2027-06-02T12:00:00.000Z'), ms('2027-06-02T12:00:00Z'));
     assert.equal(after.afterClose, true);
     assert.deepEqual([item.phase, item.closure, item.answers.length], ['closed', 'accepted', 2]);
@@ -153,15 +208,38 @@ describe('queueInternal', () => {
         timezone: 'Europe/Dublin',
         people: [
           { name: 'Dana Owner', address: OWNER, roles: ['owner', 'counsel'] },
-          { name: 'Chris Counsel', address: 'counsel@platform.example.com', roles: ['counsel'], timezone: 'America/New_York' },
+          {
+            name: 'Chris Counsel',
+            address: 'counsel@platform.example.com',
+            roles: ['counsel'],
+            timezone: 'America/New_York',
+          },
         ],
       },
     });
     queueInternal(state, ['owner', 'counsel'], 'note/1', ['xbox'], { event: 'bounce' }, START);
-    assert.deepEqual(state.outbox.map((m) => [mailRow(m), m.to.zone, m.expectsReply, m.audience]), [
-      [{ kind: 'internal', to: OWNER, itemIds: ['xbox'], key: `audit:acme/note/1/${OWNER}` }, 'Europe/Dublin', false, 'internal'],
-      [{ kind: 'internal', to: 'counsel@platform.example.com', itemIds: ['xbox'], key: 'audit:acme/note/1/counsel@platform.example.com' }, 'America/New_York', false, 'internal'],
-    ]);
+    assert.deepEqual(
+      state.outbox.map((m) => [mailRow(m), m.to.zone, m.expectsReply, m.audience]),
+      [
+        [
+          { kind: 'internal', to: OWNER, itemIds: ['xbox'], key: `audit:acme/note/1/${OWNER}` },
+          'Europe/Dublin',
+          false,
+          'internal',
+        ],
+        [
+          {
+            kind: 'internal',
+            to: 'counsel@platform.example.com',
+            itemIds: ['xbox'],
+            key: 'audit:acme/note/1/counsel@platform.example.com',
+          },
+          'America/New_York',
+          false,
+          'internal',
+        ],
+      ],
+    );
   });
 });
 
@@ -169,7 +247,10 @@ describe('nextAction and describeAction', () => {
   it('groups the items that share the next action, and says it in words', () => {
     const state = stateOf();
     const next = nextActionGroup(state)!;
-    assert.deepEqual([next.action.kind, next.action.index, new Date(next.action.at).toISOString(), next.itemIds], ['reminder', 1, SAMPLE.reminder1, ['xbox', 'psn', 'stadia']]);
+    assert.deepEqual(
+      [next.action.kind, next.action.index, new Date(next.action.at).toISOString(), next.itemIds],
+      ['reminder', 1, SAMPLE.reminder1, ['xbox', 'psn', 'stadia']],
+    );
     assert.equal(describeAction(next.action, next.itemIds), 'reminder 1 for 3 items (xbox, psn, stadia)');
     const step1 = itemPlan(state, state.items[0]!).find((a) => a.kind === 'escalation')!;
     assert.equal(describeAction(step1), 'escalation step 1: notice to deputy GC for xbox');
@@ -188,6 +269,12 @@ describe('nextAction and describeAction', () => {
     const items = ['a1', 'a2', 'a3', 'a4'].map((id) => ({ id, name: `App ${id}`, questions: ['q'] }));
     const state = stateOf({ items, escalation: [{ after: 'P10D', notify: ['requester:counsel'], action: 'refer' }] });
     const refer = itemPlan(state, state.items[0]!).find((a) => a.kind === 'escalation')!;
-    assert.equal(describeAction(refer, items.map((i) => i.id)), 'escalation step 1: referral for legal action for 4 items (a1, a2, a3, ...)');
+    assert.equal(
+      describeAction(
+        refer,
+        items.map((i) => i.id),
+      ),
+      'escalation step 1: referral for legal action for 4 items (a1, a2, a3, ...)',
+    );
   });
 });

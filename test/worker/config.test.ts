@@ -16,7 +16,13 @@ describe('worker settings from the environment', () => {
 
   it('lists every bad variable by name, with what is expected', () => {
     assert.throws(
-      () => loadConfig({ SMTP_URL: 'http://mail', AUDITFLOW_UI_PORT: '70000', AUDITFLOW_SECRET: 'short', AUDITFLOW_REPLY_DOMAIN: 'not a domain' }),
+      () =>
+        loadConfig({
+          SMTP_URL: 'http://mail',
+          AUDITFLOW_UI_PORT: '70000',
+          AUDITFLOW_SECRET: 'short',
+          AUDITFLOW_REPLY_DOMAIN: 'not a domain',
+        }),
       (err: unknown) => {
         assert.ok(err instanceof ConfigError);
         assert.equal(err.problems.length, 4);

@@ -51,18 +51,27 @@ describe('the HMAC secret in <data>/secret', () => {
   it('refuses an empty file (or one of blanks), naming it and what to do', () => {
     for (const content of ['', '  \n']) {
       const dir = dataDir(content);
-      assert.throws(() => loadSecret(loadConfig({ AUDITFLOW_DATA_DIR: dir })), refusal(path.join(dir, 'secret'), /is empty/));
+      assert.throws(
+        () => loadSecret(loadConfig({ AUDITFLOW_DATA_DIR: dir })),
+        refusal(path.join(dir, 'secret'), /is empty/),
+      );
     }
   });
 
   it('refuses a file shorter than 32 characters', () => {
     const dir = dataDir('0123456789abcdef0123456789abcde\n');
-    assert.throws(() => loadSecret(loadConfig({ AUDITFLOW_DATA_DIR: dir })), refusal(path.join(dir, 'secret'), /holds 31 characters; a secret needs at least 32/));
+    assert.throws(
+      () => loadSecret(loadConfig({ AUDITFLOW_DATA_DIR: dir })),
+      refusal(path.join(dir, 'secret'), /holds 31 characters; a secret needs at least 32/),
+    );
   });
 
   it('refuses a file it cannot read', () => {
     const dir = dataDir('directory');
-    assert.throws(() => loadSecret(loadConfig({ AUDITFLOW_DATA_DIR: dir })), refusal(path.join(dir, 'secret'), /cannot be read \(EISDIR/));
+    assert.throws(
+      () => loadSecret(loadConfig({ AUDITFLOW_DATA_DIR: dir })),
+      refusal(path.join(dir, 'secret'), /cannot be read \(EISDIR/),
+    );
   });
 
   it('uses AUDITFLOW_SECRET when it is set, whatever the file holds', () => {
@@ -72,9 +81,16 @@ describe('the HMAC secret in <data>/secret', () => {
 
   it('stops `auditflow demo` before it starts anything: exit 2 and the message', async () => {
     const dir = dataDir('');
-    const r = await auditflow(['demo'], { AUDITFLOW_DATA_DIR: dir, AUDITFLOW_SECRET: undefined, TEMPORAL_ADDRESS: '127.0.0.1:9' });
+    const r = await auditflow(['demo'], {
+      AUDITFLOW_DATA_DIR: dir,
+      AUDITFLOW_SECRET: undefined,
+      TEMPORAL_ADDRESS: '127.0.0.1:9',
+    });
     assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, new RegExp(`^error: ${path.join(dir, 'secret').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is empty`));
+    assert.match(
+      r.stderr,
+      new RegExp(`^error: ${path.join(dir, 'secret').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is empty`),
+    );
     assert.doesNotMatch(r.stderr, /^\s+at /m);
   });
 });

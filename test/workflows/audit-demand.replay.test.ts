@@ -12,11 +12,26 @@ import { DefaultLogger, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { HISTORIES_DIR } from '../helpers/histories';
 import { workflowBundlePath } from '../../dev/support/temporal';
 
-const fixtures = fs.readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json')).sort();
+const fixtures = fs
+  .readdirSync(HISTORIES_DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 
 describe('replay of recorded demand histories', () => {
   it('has fixtures for the main paths', () => {
-    for (const name of ['all-answered-on-time', 'never-answered-referred', 'extension-mid-ladder', 'pause-resume', 'follow-up-round', 'withdrawal', 'duplicate-reply', 'dst-deadline', 'bounce-verified', 'replies-by-update', 'triage-inbox-pruned']) {
+    for (const name of [
+      'all-answered-on-time',
+      'never-answered-referred',
+      'extension-mid-ladder',
+      'pause-resume',
+      'follow-up-round',
+      'withdrawal',
+      'duplicate-reply',
+      'dst-deadline',
+      'bounce-verified',
+      'replies-by-update',
+      'triage-inbox-pruned',
+    ]) {
       assert.ok(fixtures.includes(`${name}.json`), `missing fixture ${name}.json`);
     }
   });
@@ -24,15 +39,25 @@ describe('replay of recorded demand histories', () => {
   for (const file of fixtures) {
     it(`replays ${file} without a determinism error`, async () => {
       const history = JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, file), 'utf8'));
-      await Worker.runReplayHistory({ workflowBundle: { codePath: await workflowBundlePath() } }, history, `replay-${file}`);
+      await Worker.runReplayHistory(
+        { workflowBundle: { codePath: await workflowBundlePath() } },
+        history,
+        `replay-${file}`,
+      );
     });
   }
 
   it('fails on a planted non-deterministic change (negative control)', async () => {
-    const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../fixtures/planted/workflows'), logger: new DefaultLogger('WARN') });
+    const { code } = await bundleWorkflowCode({
+      workflowsPath: require.resolve('../fixtures/planted/workflows'),
+      logger: new DefaultLogger('WARN'),
+    });
     const history = JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, 'never-answered-referred.json'), 'utf8'));
     await assert.rejects(Worker.runReplayHistory({ workflowBundle: { code } }, history, 'planted'), (err: unknown) => {
-      assert.ok(err instanceof DeterminismViolationError, `expected a DeterminismViolationError, got ${(err as Error).name}: ${(err as Error).message}`);
+      assert.ok(
+        err instanceof DeterminismViolationError,
+        `expected a DeterminismViolationError, got ${(err as Error).name}: ${(err as Error).message}`,
+      );
       return true;
     });
   });

@@ -29,32 +29,65 @@ describe('continue-as-new keeps the state (dev server, threshold 40 events)', ()
     await h.sink.waitFor((m) => m.length === 1, 'the request');
     const items = ['xbox', 'psn', 'stadia'];
     for (let i = 0; i < 12; i++) {
-      await handle.signal(replyReceivedSignal, reply({ messageId: `<can-${i}@acme.example>`, itemIds: [items[i % 3]!], receivedAt: new Date().toISOString(), body: `answer number ${i}` }));
+      await handle.signal(
+        replyReceivedSignal,
+        reply({
+          messageId: `<can-${i}@acme.example>`,
+          itemIds: [items[i % 3]!],
+          receivedAt: new Date().toISOString(),
+          body: `answer number ${i}`,
+        }),
+      );
       // Acknowledgements stop at ACK_LIMITS.perHour per sender; the answers do not.
-      await eventually(async () => ((await h.settled(id)).seenMessageIds.length === i + 1 ? true : undefined), `answer ${i + 1}`);
+      await eventually(
+        async () => ((await h.settled(id)).seenMessageIds.length === i + 1 ? true : undefined),
+        `answer ${i + 1}`,
+      );
       if (i < ACK_LIMITS.perHour) await h.sink.waitFor((m) => m.length === 2 + i, `acknowledgement ${i + 1}`);
     }
-    const s = await eventually(async () => {
-      const now = await h.status(id);
-      return now.runs >= 2 ? now : undefined;
-    }, 'a second run', { timeoutMs: 10_000, intervalMs: 100 });
+    const s = await eventually(
+      async () => {
+        const now = await h.status(id);
+        return now.runs >= 2 ? now : undefined;
+      },
+      'a second run',
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
     const desc = await handle.describe();
     assert.notEqual(desc.runId, handle.firstExecutionRunId, 'the demand continued as new at least once');
     assert.ok(s.runs >= 2, `runs = ${s.runs}`);
     assert.ok(s.decisions.some((d) => d.kind === 'continue-as-new'));
-    assert.deepEqual(s.items.map((i) => i.answers.length), [4, 4, 4]);
+    assert.deepEqual(
+      s.items.map((i) => i.answers.length),
+      [4, 4, 4],
+    );
     assert.equal(s.messages.filter((m) => m.direction === 'out' && m.kind === 'request').length, 1);
     assert.equal(s.seenMessageIds.length, 12);
     assert.ok(s.threadRoots['pat@acme.example'], 'the thread root is carried over');
 
     // A duplicate of a reply recorded in an earlier run is still recognised.
-    await handle.signal(replyReceivedSignal, reply({ messageId: '<can-0@acme.example>', itemIds: ['xbox'], receivedAt: new Date().toISOString(), body: 'answer number 0' }));
-    for (const itemId of items) await h.env.client.workflow.getHandle(`audit:${id}`).executeUpdate(reviewUpdate, { args: [{ itemId, decision: 'accept', by: 'reviewer' }] });
+    await handle.signal(
+      replyReceivedSignal,
+      reply({
+        messageId: '<can-0@acme.example>',
+        itemIds: ['xbox'],
+        receivedAt: new Date().toISOString(),
+        body: 'answer number 0',
+      }),
+    );
+    for (const itemId of items)
+      await h.env.client.workflow
+        .getHandle(`audit:${id}`)
+        .executeUpdate(reviewUpdate, { args: [{ itemId, decision: 'accept', by: 'reviewer' }] });
     const result = await h.env.client.workflow.getHandle(`audit:${id}`).result();
     assert.equal(result.status, 'completed');
     const final = await h.status(id);
     assert.equal(final.duplicatesIgnored, 1);
     assert.equal(h.sink.messages.filter((m) => m.header('x-auditflow-kind') === 'request').length, 1);
-    assert.equal(h.sink.messages.filter((m) => m.header('x-auditflow-kind') === 'acknowledgement').length, ACK_LIMITS.perHour, 'acknowledgements stop at the hourly limit');
+    assert.equal(
+      h.sink.messages.filter((m) => m.header('x-auditflow-kind') === 'acknowledgement').length,
+      ACK_LIMITS.perHour,
+      'acknowledgements stop at the hourly limit',
+    );
   });
 });

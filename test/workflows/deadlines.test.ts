@@ -4,7 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decideExtensionUpdate, extendDeadlineUpdate, pauseUpdate, replyReceivedSignal, resumeUpdate } from '../../domain/messages';
+import {
+  decideExtensionUpdate,
+  extendDeadlineUpdate,
+  pauseUpdate,
+  replyReceivedSignal,
+  resumeUpdate,
+} from '../../domain/messages';
 import { rejectsWith, withHarness, type Harness } from '../../dev/support/harness';
 import { exportHistory } from '../helpers/histories';
 import { mailRows, row } from '../helpers/mail-log';
@@ -16,7 +22,8 @@ const OWNER = 'owner@platform.example.com';
 const COUNSEL = 'counsel@platform.example.com';
 const ONE = [{ id: 'xbox', name: 'Xbox companion app', questions: ['What data did it read?'] }];
 
-const sent = (h: Harness, after: string) => mailRows(h.sink.messages).filter((r) => r.date > new Date(after).toISOString());
+const sent = (h: Harness, after: string) =>
+  mailRows(h.sink.messages).filter((r) => r.date > new Date(after).toISOString());
 
 describe('moving deadlines (time-skipping server, real SMTP)', () => {
   it('an extension granted mid-ladder plans reminders, overdue notice and every step again from the new deadline', () =>
@@ -24,9 +31,14 @@ describe('moving deadlines (time-skipping server, real SMTP)', () => {
       const handle = await h.start(sampleSpec('extended', { items: ONE }));
       await h.skipTo(at('2027-06-09T01:00:00Z'));
       await h.sink.waitFor((m) => m.some((x) => x.header('x-auditflow-kind') === 'escalation'), 'escalation step 1');
-      const result = await handle.executeUpdate(extendDeadlineUpdate, { args: [{ newDeadline: '2027-06-21T17:00', reason: 'export delayed by vendor', approvedBy: 'Dana Owner' }] });
+      const result = await handle.executeUpdate(extendDeadlineUpdate, {
+        args: [{ newDeadline: '2027-06-21T17:00', reason: 'export delayed by vendor', approvedBy: 'Dana Owner' }],
+      });
       assert.equal(result.items?.[0]?.dueAt, '2027-06-22T00:00:00.000Z');
-      await h.sink.waitFor((m) => m.some((x) => x.header('x-auditflow-kind') === 'deadline-update'), 'the deadline update');
+      await h.sink.waitFor(
+        (m) => m.some((x) => x.header('x-auditflow-kind') === 'deadline-update'),
+        'the deadline update',
+      );
       const update = h.sink.messages.find((m) => m.header('x-auditflow-kind') === 'deadline-update')!;
       assert.match(update.parsed.text ?? '', /has been extended/);
       assert.match(update.parsed.text ?? '', /Reason: export delayed by vendor/);
@@ -55,7 +67,11 @@ describe('moving deadlines (time-skipping server, real SMTP)', () => {
       );
       const s = await h.status('extended');
       assert.equal(s.items[0]!.maxEscalationLevel, 3);
-      assert.equal(s.decisions.filter((d) => d.kind === 'escalation' && d.detail?.startsWith('step 1')).length, 2, 'step 1 fired once per deadline');
+      assert.equal(
+        s.decisions.filter((d) => d.kind === 'escalation' && d.detail?.startsWith('step 1')).length,
+        2,
+        'step 1 fired once per deadline',
+      );
       await exportHistory(handle, 'extension-mid-ladder');
     }));
 
@@ -74,7 +90,9 @@ describe('moving deadlines (time-skipping server, real SMTP)', () => {
       await h.skipTo(at('2027-06-11T01:00:00Z'));
       await h.sink.waitFor((m) => m.some((x) => x.header('x-auditflow-kind') === 'overdue'), 'the overdue notice');
       assert.deepEqual(
-        mailRows(h.sink.messages).slice(1).map((r) => `${r.kind} ${r.date}`),
+        mailRows(h.sink.messages)
+          .slice(1)
+          .map((r) => `${r.kind} ${r.date}`),
         [
           'reminder 2027-06-01T00:00:00.000Z',
           'deadline-update 2027-06-02T00:00:00.000Z',
@@ -96,25 +114,65 @@ describe('moving deadlines (time-skipping server, real SMTP)', () => {
       const handle = await h.start(sampleSpec('asked', { items: ONE }));
       await h.sink.waitFor((m) => m.length === 1, 'the request');
       const now = await h.env.currentTimeMs();
-      await handle.signal(replyReceivedSignal, reply({ messageId: '<ask1@acme.example>', kind: 'extension-request', itemIds: ['xbox'], receivedAt: now, requestedDeadline: '2027-06-14T17:00:00-07:00', body: 'Could we have one more week?' }));
-      await h.sink.waitFor((m) => m.some((x) => x.parsed.subject === '[auditflow] Extension requested: Audit of API usage'), 'the notice to the owner');
+      await handle.signal(
+        replyReceivedSignal,
+        reply({
+          messageId: '<ask1@acme.example>',
+          kind: 'extension-request',
+          itemIds: ['xbox'],
+          receivedAt: now,
+          requestedDeadline: '2027-06-14T17:00:00-07:00',
+          body: 'Could we have one more week?',
+        }),
+      );
+      await h.sink.waitFor(
+        (m) => m.some((x) => x.parsed.subject === '[auditflow] Extension requested: Audit of API usage'),
+        'the notice to the owner',
+      );
       let s = await h.status('asked');
       assert.equal(s.extensionRequests[0]!.status, 'pending');
       assert.equal(s.items[0]!.dueAt, '2027-06-08T00:00:00.000Z', 'nothing moves before ops decide');
-      await rejectsWith(handle.executeUpdate(decideExtensionUpdate, { args: [{ requestId: 'ext-9', approve: true, reason: 'ok', decidedBy: 'Dana' }] }), /there is no extension request "ext-9"/);
-      await handle.executeUpdate(decideExtensionUpdate, { args: [{ requestId: 'ext-1', approve: true, reason: 'reasonable', decidedBy: 'Dana Owner' }] });
+      await rejectsWith(
+        handle.executeUpdate(decideExtensionUpdate, {
+          args: [{ requestId: 'ext-9', approve: true, reason: 'ok', decidedBy: 'Dana' }],
+        }),
+        /there is no extension request "ext-9"/,
+      );
+      await handle.executeUpdate(decideExtensionUpdate, {
+        args: [{ requestId: 'ext-1', approve: true, reason: 'reasonable', decidedBy: 'Dana Owner' }],
+      });
       s = await h.status('asked');
       assert.equal(s.items[0]!.dueAt, '2027-06-15T00:00:00.000Z');
       assert.equal(s.extensionRequests[0]!.status, 'approved');
-      await handle.signal(replyReceivedSignal, reply({ messageId: '<ask2@acme.example>', kind: 'extension-request', itemIds: ['xbox'], receivedAt: now + 1000, body: 'And another week?' }));
-      await h.sink.waitFor((m) => m.filter((x) => x.parsed.subject?.startsWith('[auditflow] Extension requested')).length === 2, 'the second notice');
-      await handle.executeUpdate(decideExtensionUpdate, { args: [{ requestId: 'ext-2', approve: false, reason: 'no grounds given', decidedBy: 'Dana Owner' }] });
-      await h.sink.waitFor((m) => m.filter((x) => x.header('x-auditflow-kind') === 'deadline-update').length === 2, 'two deadline updates');
+      await handle.signal(
+        replyReceivedSignal,
+        reply({
+          messageId: '<ask2@acme.example>',
+          kind: 'extension-request',
+          itemIds: ['xbox'],
+          receivedAt: now + 1000,
+          body: 'And another week?',
+        }),
+      );
+      await h.sink.waitFor(
+        (m) => m.filter((x) => x.parsed.subject?.startsWith('[auditflow] Extension requested')).length === 2,
+        'the second notice',
+      );
+      await handle.executeUpdate(decideExtensionUpdate, {
+        args: [{ requestId: 'ext-2', approve: false, reason: 'no grounds given', decidedBy: 'Dana Owner' }],
+      });
+      await h.sink.waitFor(
+        (m) => m.filter((x) => x.header('x-auditflow-kind') === 'deadline-update').length === 2,
+        'two deadline updates',
+      );
       const denial = h.sink.messages.filter((m) => m.header('x-auditflow-kind') === 'deadline-update')[1]!;
       assert.match(denial.parsed.text ?? '', /has not been granted/);
       s = await h.status('asked');
       assert.equal(s.items[0]!.dueAt, '2027-06-15T00:00:00.000Z');
-      assert.deepEqual(s.decisions.map((d) => d.kind).filter((k) => k.startsWith('ext')), ['extension-requested', 'extend', 'extension-requested', 'extension-denied']);
+      assert.deepEqual(
+        s.decisions.map((d) => d.kind).filter((k) => k.startsWith('ext')),
+        ['extension-requested', 'extend', 'extension-requested', 'extension-denied'],
+      );
       await handle.terminate('test done');
     }));
 

@@ -18,7 +18,8 @@ const COUNSEL = 'counsel@platform.example.com';
 
 async function acceptAll(h: Harness, demandId: string, items: string[]): Promise<void> {
   const handle = h.env.client.workflow.getHandle(`audit:${demandId}`);
-  for (const itemId of items) await handle.executeUpdate(reviewUpdate, { args: [{ itemId, decision: 'accept', by: 'reviewer' }] });
+  for (const itemId of items)
+    await handle.executeUpdate(reviewUpdate, { args: [{ itemId, decision: 'accept', by: 'reviewer' }] });
 }
 
 describe('demand lifecycle (time-skipping server, real SMTP)', () => {
@@ -29,21 +30,39 @@ describe('demand lifecycle (time-skipping server, real SMTP)', () => {
       const request = h.sink.messages[0]!;
       assert.equal(request.envelope.to[0], PAT);
       assert.match(request.parsed.subject ?? '', /^Audit demand: Audit of API usage \[xbox\] \[psn\] \[stadia\]$/);
-      assert.match(request.parsed.text ?? '', /\[xbox\] Xbox companion app - due Mon 7 Jun 2027, 17:00 PDT \(2027-06-08 00:00Z\)/);
+      assert.match(
+        request.parsed.text ?? '',
+        /\[xbox\] Xbox companion app - due Mon 7 Jun 2027, 17:00 PDT \(2027-06-08 00:00Z\)/,
+      );
       assert.match(request.parsed.text ?? '', /1\. What data did it read\?/);
       assert.match(request.parsed.html || '', /<li>2\. Which use cases were never declared\?<\/li>/);
-      assert.match(request.header('reply-to') ?? '', /audit\+ontime\.0\.[a-z2-7]{7}\.[a-z2-7]{16}@reply\.auditflow\.localhost/);
+      assert.match(
+        request.header('reply-to') ?? '',
+        /audit\+ontime\.0\.[a-z2-7]{7}\.[a-z2-7]{16}@reply\.auditflow\.localhost/,
+      );
 
       const now = await h.env.currentTimeMs();
-      await handle.signal(replyReceivedSignal, reply({ messageId: '<r1@acme.example>', itemIds: ['xbox'], receivedAt: now }));
-      await handle.signal(replyReceivedSignal, reply({ messageId: '<r2@acme.example>', itemIds: ['psn', 'stadia'], receivedAt: now }));
-      await h.sink.waitFor((m) => m.filter((x) => x.header('x-auditflow-kind') === 'acknowledgement').length === 2, 'two acknowledgements');
+      await handle.signal(
+        replyReceivedSignal,
+        reply({ messageId: '<r1@acme.example>', itemIds: ['xbox'], receivedAt: now }),
+      );
+      await handle.signal(
+        replyReceivedSignal,
+        reply({ messageId: '<r2@acme.example>', itemIds: ['psn', 'stadia'], receivedAt: now }),
+      );
+      await h.sink.waitFor(
+        (m) => m.filter((x) => x.header('x-auditflow-kind') === 'acknowledgement').length === 2,
+        'two acknowledgements',
+      );
       const inReview = await h.status('ontime');
-      assert.deepEqual(inReview.items.map((i) => [i.id, i.phase, i.answers.length, i.answers[0]?.late]), [
-        ['xbox', 'in-review', 1, false],
-        ['psn', 'in-review', 1, false],
-        ['stadia', 'in-review', 1, false],
-      ]);
+      assert.deepEqual(
+        inReview.items.map((i) => [i.id, i.phase, i.answers.length, i.answers[0]?.late]),
+        [
+          ['xbox', 'in-review', 1, false],
+          ['psn', 'in-review', 1, false],
+          ['stadia', 'in-review', 1, false],
+        ],
+      );
       assert.equal(inReview.status, 'in-review');
 
       await acceptAll(h, 'ontime', ['xbox', 'psn', 'stadia']);
@@ -51,32 +70,65 @@ describe('demand lifecycle (time-skipping server, real SMTP)', () => {
       assert.equal(result.status, 'completed');
       assert.ok(result.reportPath && fs.existsSync(result.reportPath));
       assert.match(fs.readFileSync(result.reportPath, 'utf8'), /Outcome: \*\*completed\*\*/);
-      await h.sink.waitFor((m) => m.some((x) => x.parsed.subject?.includes('Demand ended (completed)')), 'the final notice to the owner');
+      await h.sink.waitFor(
+        (m) => m.some((x) => x.parsed.subject?.includes('Demand ended (completed)')),
+        'the final notice to the owner',
+      );
       const kinds = mailRows(h.sink.messages).map((r) => `${r.kind}->${r.to}`);
-      assert.deepEqual(kinds.sort(), [`acknowledgement->${PAT}`, `acknowledgement->${PAT}`, `internal->${OWNER}`, `request->${PAT}`]);
+      assert.deepEqual(kinds.sort(), [
+        `acknowledgement->${PAT}`,
+        `acknowledgement->${PAT}`,
+        `internal->${OWNER}`,
+        `request->${PAT}`,
+      ]);
       await exportHistory(handle, 'all-answered-on-time');
     }));
 
   it('one item answered after the second reminder: reminders at their exact instants, then review', () =>
     withHarness(async (h) => {
-      const handle = await h.start(sampleSpec('after-reminder', { items: [{ id: 'xbox', name: 'Xbox companion app', questions: ['What data did it read?'] }] }));
+      const handle = await h.start(
+        sampleSpec('after-reminder', {
+          items: [{ id: 'xbox', name: 'Xbox companion app', questions: ['What data did it read?'] }],
+        }),
+      );
       // Reminder 1: P7D before Mon 7 Jun 17:00 PDT. Reminder 2: P1D before is a Sunday, so it moves back to Fri 4 Jun 18:00 PDT.
       await h.skipTo(at('2027-06-05T02:00:00Z'));
       await h.sink.waitFor((m) => m.length === 3, 'request and two reminders');
       const rows = mailRows(h.sink.messages);
-      assert.deepEqual(rows.slice(1), [row('reminder', PAT, '2027-06-01T00:00:00Z', 'xbox'), row('reminder', PAT, '2027-06-05T01:00:00Z', 'xbox')]);
-      assert.equal(h.sink.messages.find((m) => m.header('x-auditflow-scheduled-at') === '2027-06-05T01:00:00.000Z')?.parsed.subject, 'Reminder 2: Audit of API usage: 1 item due Mon 7 Jun 2027, 17:00 PDT [xbox]');
+      assert.deepEqual(rows.slice(1), [
+        row('reminder', PAT, '2027-06-01T00:00:00Z', 'xbox'),
+        row('reminder', PAT, '2027-06-05T01:00:00Z', 'xbox'),
+      ]);
+      assert.equal(
+        h.sink.messages.find((m) => m.header('x-auditflow-scheduled-at') === '2027-06-05T01:00:00.000Z')?.parsed
+          .subject,
+        'Reminder 2: Audit of API usage: 1 item due Mon 7 Jun 2027, 17:00 PDT [xbox]',
+      );
       const request = h.sink.messages.find((m) => m.header('x-auditflow-kind') === 'request')!;
-      assert.equal(h.sink.messages[2]!.parsed.inReplyTo, request.parsed.messageId, 'reminders thread under the request');
+      assert.equal(
+        h.sink.messages[2]!.parsed.inReplyTo,
+        request.parsed.messageId,
+        'reminders thread under the request',
+      );
 
-      await handle.signal(replyReceivedSignal, reply({ messageId: '<late-ish@acme.example>', itemIds: ['xbox'], receivedAt: await h.env.currentTimeMs() }));
-      await h.sink.waitFor((m) => m.some((x) => x.header('x-auditflow-kind') === 'acknowledgement'), 'the acknowledgement');
+      await handle.signal(
+        replyReceivedSignal,
+        reply({ messageId: '<late-ish@acme.example>', itemIds: ['xbox'], receivedAt: await h.env.currentTimeMs() }),
+      );
+      await h.sink.waitFor(
+        (m) => m.some((x) => x.header('x-auditflow-kind') === 'acknowledgement'),
+        'the acknowledgement',
+      );
       await h.skipTo(at('2027-07-15T00:00:00Z'));
       const s = await h.status('after-reminder');
       assert.equal(s.items[0]!.phase, 'in-review');
       assert.equal(s.items[0]!.remindersSent, 2);
       assert.equal(s.items[0]!.answers[0]!.late, false);
-      assert.equal(h.sink.messages.filter((m) => ['overdue', 'escalation'].includes(m.header('x-auditflow-kind') ?? '')).length, 0, 'an answered item is never overdue');
+      assert.equal(
+        h.sink.messages.filter((m) => ['overdue', 'escalation'].includes(m.header('x-auditflow-kind') ?? '')).length,
+        0,
+        'an answered item is never overdue',
+      );
       await acceptAll(h, 'after-reminder', ['xbox']);
       assert.equal((await handle.result()).status, 'completed');
       await exportHistory(handle, 'answered-after-second-reminder');
@@ -87,7 +139,10 @@ describe('demand lifecycle (time-skipping server, real SMTP)', () => {
       const handle = await h.start(sampleSpec('ladder'));
       const result = await handle.result();
       assert.equal(result.status, 'referred');
-      assert.deepEqual(result.items.map((i) => i.closure), ['referred', 'referred', 'referred']);
+      assert.deepEqual(
+        result.items.map((i) => i.closure),
+        ['referred', 'referred', 'referred'],
+      );
       await h.sink.waitFor((m) => m.length === 10, 'ten messages');
       const rows = mailRows(h.sink.messages).slice(1);
       assert.deepEqual(rows, [
@@ -103,13 +158,23 @@ describe('demand lifecycle (time-skipping server, real SMTP)', () => {
         row('internal', OWNER, '2027-06-18T07:00:00Z'),
       ]);
       const s = await h.status('ladder');
-      const steps = s.decisions.filter((d) => d.kind === 'escalation' || d.kind === 'refer').map((d) => `${d.kind}:${d.itemIds.join(',')}:${d.detail}`);
+      const steps = s.decisions
+        .filter((d) => d.kind === 'escalation' || d.kind === 'refer')
+        .map((d) => `${d.kind}:${d.itemIds.join(',')}:${d.detail}`);
       assert.deepEqual(steps, [
-        'escalation:xbox:step 1: notice to deputy GC', 'escalation:psn:step 1: notice to deputy GC', 'escalation:stadia:step 1: notice to deputy GC',
-        'escalation:xbox:step 2: final notice', 'escalation:psn:step 2: final notice', 'escalation:stadia:step 2: final notice',
-        'refer:xbox:step 3: referral', 'refer:psn:step 3: referral', 'refer:stadia:step 3: referral',
+        'escalation:xbox:step 1: notice to deputy GC',
+        'escalation:psn:step 1: notice to deputy GC',
+        'escalation:stadia:step 1: notice to deputy GC',
+        'escalation:xbox:step 2: final notice',
+        'escalation:psn:step 2: final notice',
+        'escalation:stadia:step 2: final notice',
+        'refer:xbox:step 3: referral',
+        'refer:psn:step 3: referral',
+        'refer:stadia:step 3: referral',
       ]);
-      assert.ok(h.sink.messages.some((m) => m.parsed.subject === '[auditflow] Referred for legal action: Audit of API usage'));
+      assert.ok(
+        h.sink.messages.some((m) => m.parsed.subject === '[auditflow] Referred for legal action: Audit of API usage'),
+      );
       await exportHistory(handle, 'never-answered-referred');
     }));
 
@@ -118,28 +183,49 @@ describe('demand lifecycle (time-skipping server, real SMTP)', () => {
       const handle = await h.start(sampleSpec('late'));
       await h.skipTo(at('2027-06-09T06:00:00Z'));
       await h.sink.waitFor((m) => m.some((x) => x.header('x-auditflow-kind') === 'escalation'), 'escalation step 1');
-      await handle.signal(replyReceivedSignal, reply({ messageId: '<late@acme.example>', itemIds: ['xbox'], receivedAt: at('2027-06-09T06:00:00Z') }));
-      await h.sink.waitFor((m) => m.some((x) => x.header('x-auditflow-kind') === 'acknowledgement'), 'the acknowledgement');
+      await handle.signal(
+        replyReceivedSignal,
+        reply({ messageId: '<late@acme.example>', itemIds: ['xbox'], receivedAt: at('2027-06-09T06:00:00Z') }),
+      );
+      await h.sink.waitFor(
+        (m) => m.some((x) => x.header('x-auditflow-kind') === 'acknowledgement'),
+        'the acknowledgement',
+      );
       await h.skipTo(at('2027-06-20T00:00:00Z'));
-      await h.sink.waitFor((m) => m.filter((x) => x.header('x-auditflow-kind') === 'internal').length === 3, 'step 2 and 3 notices');
+      await h.sink.waitFor(
+        (m) => m.filter((x) => x.header('x-auditflow-kind') === 'internal').length === 3,
+        'step 2 and 3 notices',
+      );
       const s = await h.status('late');
       const xbox = s.items.find((i) => i.id === 'xbox')!;
       assert.equal(xbox.phase, 'in-review');
       assert.equal(xbox.answers[0]!.late, true);
       assert.equal(xbox.answers[0]!.lateByMs, 30 * 3600_000);
       assert.equal(xbox.escalationLevel, 1, 'the ladder stopped at the step it had reached');
-      assert.deepEqual(s.items.filter((i) => i.id !== 'xbox').map((i) => i.closure), ['referred', 'referred']);
-      const later = mailRows(h.sink.messages).filter((r) => r.date > '2027-06-09T06:00:00.000Z' && r.kind !== 'acknowledgement');
-      assert.deepEqual(later.map((r) => `${r.kind} ${r.to} ${r.items}`), [
-        `final-notice ${ERIN} psn,stadia`,
-        `internal ${COUNSEL} psn,stadia`,
-        `internal ${COUNSEL} psn,stadia`,
-        `internal ${OWNER} psn,stadia`,
-      ]);
+      assert.deepEqual(
+        s.items.filter((i) => i.id !== 'xbox').map((i) => i.closure),
+        ['referred', 'referred'],
+      );
+      const later = mailRows(h.sink.messages).filter(
+        (r) => r.date > '2027-06-09T06:00:00.000Z' && r.kind !== 'acknowledgement',
+      );
+      assert.deepEqual(
+        later.map((r) => `${r.kind} ${r.to} ${r.items}`),
+        [
+          `final-notice ${ERIN} psn,stadia`,
+          `internal ${COUNSEL} psn,stadia`,
+          `internal ${COUNSEL} psn,stadia`,
+          `internal ${OWNER} psn,stadia`,
+        ],
+      );
       await acceptAll(h, 'late', ['xbox']);
       const result = await handle.result();
       assert.equal(result.status, 'referred');
-      assert.deepEqual(result.items, [{ itemId: 'xbox', closure: 'accepted' }, { itemId: 'psn', closure: 'referred' }, { itemId: 'stadia', closure: 'referred' }]);
+      assert.deepEqual(result.items, [
+        { itemId: 'xbox', closure: 'accepted' },
+        { itemId: 'psn', closure: 'referred' },
+        { itemId: 'stadia', closure: 'referred' },
+      ]);
       await exportHistory(handle, 'late-answer-stops-ladder');
     }));
 });

@@ -28,7 +28,11 @@ interface Sent {
   items: string;
 }
 
-const bySendOrder = (a: Sent, b: Sent) => a.date.localeCompare(b.date) || a.kind.localeCompare(b.kind) || a.to.localeCompare(b.to) || a.items.localeCompare(b.items);
+const bySendOrder = (a: Sent, b: Sent) =>
+  a.date.localeCompare(b.date) ||
+  a.kind.localeCompare(b.kind) ||
+  a.to.localeCompare(b.to) ||
+  a.items.localeCompare(b.items);
 
 function arrived(m: ReceivedMail): Sent {
   const to = Array.isArray(m.parsed.to) ? m.parsed.to[0] : m.parsed.to;
@@ -76,8 +80,19 @@ describe('plan vs reality (time-skipping server, real SMTP, the real CLI)', () =
       // The spec must really exercise what it is for, or the comparison below proves little.
       const reasons = new Set(plan.entries.flatMap((e) => (e.moved ? [e.moved.reason] : [])));
       assert.deepEqual([...reasons].sort(), ['holiday', 'non-business-day', 'outside-send-window']);
-      assert.deepEqual([...new Set(plan.warnings.map((w) => w.code))].sort(), ['no-address', 'notice-moved', 'reminder-moved', 'reminder-skipped', 'reminder-superseded']);
-      assert.deepEqual([...new Set(plan.entries.map((e) => e.zone))].sort(), ['America/Los_Angeles', 'America/New_York', 'Europe/Berlin', 'Europe/Dublin']);
+      assert.deepEqual([...new Set(plan.warnings.map((w) => w.code))].sort(), [
+        'no-address',
+        'notice-moved',
+        'reminder-moved',
+        'reminder-skipped',
+        'reminder-superseded',
+      ]);
+      assert.deepEqual([...new Set(plan.entries.map((e) => e.zone))].sort(), [
+        'America/Los_Angeles',
+        'America/New_York',
+        'Europe/Berlin',
+        'Europe/Dublin',
+      ]);
       assert.ok(plan.entries.some((e) => e.trigger === 'referral' && e.step?.action === 'refer' && e.step.index === 3));
       assert.ok(plan.entries.some((e) => e.recipients.length > 1 && e.itemIds.length > 1));
 
@@ -88,7 +103,10 @@ describe('plan vs reality (time-skipping server, real SMTP, the real CLI)', () =
       // One reminder per recipient and instant, even for items at different reminder numbers (Pat's xbox and psn).
       const reminders = reality.filter((r) => r.kind === 'reminder').map((r) => `${r.to} ${r.date}`);
       assert.deepEqual(reminders, [...new Set(reminders)], 'no recipient gets two reminders at one instant');
-      assert.ok(reality.some((r) => r.kind === 'reminder' && r.items.includes('xbox') && r.items.includes('psn')), 'xbox and psn share a reminder');
+      assert.ok(
+        reality.some((r) => r.kind === 'reminder' && r.items.includes('xbox') && r.items.includes('psn')),
+        'xbox and psn share a reminder',
+      );
       assert.deepEqual(rest(reality), rest(planned(plan)));
       // The owner's final notice goes out once the report is written, a moment after the referral.
       const [sentFinal, plannedFinal] = [final(reality), final(planned(plan))];

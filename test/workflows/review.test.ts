@@ -17,9 +17,23 @@ describe('review, follow-up, withdrawal and odd replies (time-skipping server, r
     withHarness(async (h) => {
       const handle = await h.start(sampleSpec('followup', { items: ONE }));
       await h.sink.waitFor((m) => m.length === 1, 'the request');
-      await handle.signal(replyReceivedSignal, reply({ messageId: '<a1@acme.example>', itemIds: ['xbox'], receivedAt: await h.env.currentTimeMs() }));
+      await handle.signal(
+        replyReceivedSignal,
+        reply({ messageId: '<a1@acme.example>', itemIds: ['xbox'], receivedAt: await h.env.currentTimeMs() }),
+      );
       await h.sink.waitFor((m) => m.length === 2, 'the acknowledgement');
-      const r = await handle.executeUpdate(reviewUpdate, { args: [{ itemId: 'xbox', decision: 'more-info', questions: ['Which fields left the EU?'], dueAt: '2027-07-01T17:00', reason: 'the data map is incomplete', by: 'Chris Counsel' }] });
+      const r = await handle.executeUpdate(reviewUpdate, {
+        args: [
+          {
+            itemId: 'xbox',
+            decision: 'more-info',
+            questions: ['Which fields left the EU?'],
+            dueAt: '2027-07-01T17:00',
+            reason: 'the data map is incomplete',
+            by: 'Chris Counsel',
+          },
+        ],
+      });
       assert.match(r.message, /follow-up round 1, due 2027-07-02T00:00:00.000Z/);
       await h.sink.waitFor((m) => m.some((x) => x.header('x-auditflow-kind') === 'follow-up'), 'the follow-up');
       const followUp = h.sink.messages.find((m) => m.header('x-auditflow-kind') === 'follow-up')!;
@@ -30,25 +44,49 @@ describe('review, follow-up, withdrawal and odd replies (time-skipping server, r
 
       // The first deadline passes: the item is in its follow-up round, so nothing about it fires.
       await h.skipTo(at('2027-07-02T01:00:00Z'));
-      await h.sink.waitFor((m) => m.some((x) => x.header('x-auditflow-kind') === 'overdue'), 'the overdue notice of round 1');
-      assert.deepEqual(mailRows(h.sink.messages).filter((r) => r.kind === 'reminder' || r.kind === 'overdue'), [
-        row('reminder', PAT, '2027-06-25T00:00:00Z', 'xbox'),
-        row('reminder', PAT, '2027-07-01T00:00:00Z', 'xbox'),
-        row('overdue', PAT, '2027-07-02T00:00:00Z', 'xbox'),
-      ]);
-      await handle.signal(replyReceivedSignal, reply({ messageId: '<a2@acme.example>', itemIds: ['xbox'], receivedAt: at('2027-07-02T01:00:00Z') }));
-      await h.sink.waitFor((m) => m.filter((x) => x.header('x-auditflow-kind') === 'acknowledgement').length === 2, 'the second acknowledgement');
+      await h.sink.waitFor(
+        (m) => m.some((x) => x.header('x-auditflow-kind') === 'overdue'),
+        'the overdue notice of round 1',
+      );
+      assert.deepEqual(
+        mailRows(h.sink.messages).filter((r) => r.kind === 'reminder' || r.kind === 'overdue'),
+        [
+          row('reminder', PAT, '2027-06-25T00:00:00Z', 'xbox'),
+          row('reminder', PAT, '2027-07-01T00:00:00Z', 'xbox'),
+          row('overdue', PAT, '2027-07-02T00:00:00Z', 'xbox'),
+        ],
+      );
+      await handle.signal(
+        replyReceivedSignal,
+        reply({ messageId: '<a2@acme.example>', itemIds: ['xbox'], receivedAt: at('2027-07-02T01:00:00Z') }),
+      );
+      await h.sink.waitFor(
+        (m) => m.filter((x) => x.header('x-auditflow-kind') === 'acknowledgement').length === 2,
+        'the second acknowledgement',
+      );
       await handle.executeUpdate(reviewUpdate, { args: [{ itemId: 'xbox', decision: 'accept', by: 'Chris Counsel' }] });
       const result = await handle.result();
       assert.equal(result.status, 'completed');
       const s = await h.status('followup');
       const item = s.items[0]!;
-      assert.deepEqual(item.rounds.map((x) => [x.round, x.dueAt, x.answeredAt !== undefined]), [
-        [0, '2027-06-08T00:00:00.000Z', true],
-        [1, '2027-07-02T00:00:00.000Z', true],
-      ]);
-      assert.deepEqual(item.answers.map((a) => [a.round, a.late]), [[0, false], [1, true]]);
-      assert.deepEqual(item.reviews.map((x) => x.decision), ['more-info', 'accept']);
+      assert.deepEqual(
+        item.rounds.map((x) => [x.round, x.dueAt, x.answeredAt !== undefined]),
+        [
+          [0, '2027-06-08T00:00:00.000Z', true],
+          [1, '2027-07-02T00:00:00.000Z', true],
+        ],
+      );
+      assert.deepEqual(
+        item.answers.map((a) => [a.round, a.late]),
+        [
+          [0, false],
+          [1, true],
+        ],
+      );
+      assert.deepEqual(
+        item.reviews.map((x) => x.decision),
+        ['more-info', 'accept'],
+      );
       await exportHistory(handle, 'follow-up-round');
     }));
 
@@ -56,9 +94,14 @@ describe('review, follow-up, withdrawal and odd replies (time-skipping server, r
     withHarness(async (h) => {
       const handle = await h.start(sampleSpec('rejected', { items: ONE }));
       await h.sink.waitFor((m) => m.length === 1, 'the request');
-      await handle.signal(replyReceivedSignal, reply({ messageId: '<rj@acme.example>', itemIds: ['xbox'], receivedAt: await h.env.currentTimeMs() }));
+      await handle.signal(
+        replyReceivedSignal,
+        reply({ messageId: '<rj@acme.example>', itemIds: ['xbox'], receivedAt: await h.env.currentTimeMs() }),
+      );
       await h.sink.waitFor((m) => m.length === 2, 'the acknowledgement');
-      await handle.executeUpdate(reviewUpdate, { args: [{ itemId: 'xbox', decision: 'reject', reason: 'no data inventory given', by: 'Chris Counsel' }] });
+      await handle.executeUpdate(reviewUpdate, {
+        args: [{ itemId: 'xbox', decision: 'reject', reason: 'no data inventory given', by: 'Chris Counsel' }],
+      });
       const result = await handle.result();
       assert.equal(result.status, 'completed-with-gaps');
       assert.deepEqual(result.items, [{ itemId: 'xbox', closure: 'rejected' }]);
@@ -68,17 +111,31 @@ describe('review, follow-up, withdrawal and odd replies (time-skipping server, r
     withHarness(async (h) => {
       const handle = await h.start(sampleSpec('withdrawn'));
       await h.skipTo(at('2027-06-09T01:00:00Z'));
-      await h.sink.waitFor((m) => m.some((x) => x.header('x-auditflow-kind') === 'escalation'), 'step 1 to the deputy GC');
-      await handle.executeUpdate(withdrawUpdate, { args: [{ reason: 'settled between the parties', by: 'Dana Owner' }] });
+      await h.sink.waitFor(
+        (m) => m.some((x) => x.header('x-auditflow-kind') === 'escalation'),
+        'step 1 to the deputy GC',
+      );
+      await handle.executeUpdate(withdrawUpdate, {
+        args: [{ reason: 'settled between the parties', by: 'Dana Owner' }],
+      });
       const result = await handle.result();
       assert.equal(result.status, 'withdrawn');
-      assert.deepEqual(result.items.map((i) => i.closure), ['withdrawn', 'withdrawn', 'withdrawn']);
-      await h.sink.waitFor((m) => m.filter((x) => x.header('x-auditflow-kind') === 'withdrawal').length === 2, 'two withdrawal notices');
+      assert.deepEqual(
+        result.items.map((i) => i.closure),
+        ['withdrawn', 'withdrawn', 'withdrawn'],
+      );
+      await h.sink.waitFor(
+        (m) => m.filter((x) => x.header('x-auditflow-kind') === 'withdrawal').length === 2,
+        'two withdrawal notices',
+      );
       const notices = h.sink.messages.filter((m) => m.header('x-auditflow-kind') === 'withdrawal');
       assert.deepEqual(notices.map((m) => m.envelope.to[0]).sort(), [ERIN, PAT]);
       assert.match(notices[0]!.parsed.text ?? '', /Reason: settled between the parties/);
       assert.equal(notices[0]!.header('reply-to'), undefined, 'a withdrawal expects no answer');
-      assert.ok(result.reportPath && /Withdrawn by Dana Owner: settled between the parties/.test(fs.readFileSync(result.reportPath, 'utf8')));
+      assert.ok(
+        result.reportPath &&
+          /Withdrawn by Dana Owner: settled between the parties/.test(fs.readFileSync(result.reportPath, 'utf8')),
+      );
       await exportHistory(handle, 'withdrawal');
     }));
 
@@ -86,7 +143,11 @@ describe('review, follow-up, withdrawal and odd replies (time-skipping server, r
     withHarness(async (h) => {
       const handle = await h.start(sampleSpec('dupe', { items: ONE }));
       await h.sink.waitFor((m) => m.length === 1, 'the request');
-      const answer = reply({ messageId: '<same@acme.example>', itemIds: ['xbox'], receivedAt: await h.env.currentTimeMs() });
+      const answer = reply({
+        messageId: '<same@acme.example>',
+        itemIds: ['xbox'],
+        receivedAt: await h.env.currentTimeMs(),
+      });
       await handle.signal(replyReceivedSignal, answer);
       await handle.signal(replyReceivedSignal, answer);
       await handle.signal(replyReceivedSignal, { garbage: true });
@@ -109,17 +170,52 @@ describe('review, follow-up, withdrawal and odd replies (time-skipping server, r
       const [request] = await h.sink.waitFor((m) => m.length === 1, 'the request');
       const now = await h.env.currentTimeMs();
       // A report that references no message of ours proves nothing: kept as a problem, nobody marked.
-      await handle.signal(replyReceivedSignal, reply({ messageId: '<dsn0@mx.acme.example>', kind: 'bounce', from: 'mailer-daemon@acme.example', failedRecipient: PAT, receivedAt: now }));
-      await handle.signal(replyReceivedSignal, { ...reply({ messageId: '<dsn1@mx.acme.example>', kind: 'bounce', from: 'mailer-daemon@acme.example', failedRecipient: PAT, receivedAt: now }), originalMessageId: request!.parsed.messageId });
-      await h.sink.waitFor((m) => m.some((x) => x.parsed.subject === '[auditflow] Undeliverable: Audit of API usage'), 'the notice to the owner');
+      await handle.signal(
+        replyReceivedSignal,
+        reply({
+          messageId: '<dsn0@mx.acme.example>',
+          kind: 'bounce',
+          from: 'mailer-daemon@acme.example',
+          failedRecipient: PAT,
+          receivedAt: now,
+        }),
+      );
+      await handle.signal(replyReceivedSignal, {
+        ...reply({
+          messageId: '<dsn1@mx.acme.example>',
+          kind: 'bounce',
+          from: 'mailer-daemon@acme.example',
+          failedRecipient: PAT,
+          receivedAt: now,
+        }),
+        originalMessageId: request!.parsed.messageId,
+      });
+      await h.sink.waitFor(
+        (m) => m.some((x) => x.parsed.subject === '[auditflow] Undeliverable: Audit of API usage'),
+        'the notice to the owner',
+      );
       const s = await h.status('bounced');
       assert.deepEqual(s.undeliverable, [PAT]);
       assert.equal(s.items[0]!.escalationLevel, 0, 'no ladder step before the deadline');
-      assert.ok(s.problems.some((p) => p.source === 'reply <dsn0@mx.acme.example>' && /^not recorded: a delivery report must name/.test(p.message)), JSON.stringify(s.problems));
+      assert.ok(
+        s.problems.some(
+          (p) =>
+            p.source === 'reply <dsn0@mx.acme.example>' && /^not recorded: a delivery report must name/.test(p.message),
+        ),
+        JSON.stringify(s.problems),
+      );
       // Step 1 is due a day after the deadline: it goes to the deputy GC then, not earlier.
       await h.skipTo(at('2027-06-09T00:00:00Z'));
-      await h.sink.waitFor((m) => m.some((x) => x.header('x-auditflow-kind') === 'escalation' && x.envelope.to.includes('erin@acme.example')), 'step 1 at its own time');
-      assert.equal(h.sink.messages.filter((m) => m.envelope.to[0] === PAT).length, 1, 'nothing more is sent to an undeliverable address');
+      await h.sink.waitFor(
+        (m) =>
+          m.some((x) => x.header('x-auditflow-kind') === 'escalation' && x.envelope.to.includes('erin@acme.example')),
+        'step 1 at its own time',
+      );
+      assert.equal(
+        h.sink.messages.filter((m) => m.envelope.to[0] === PAT).length,
+        1,
+        'nothing more is sent to an undeliverable address',
+      );
       await exportHistory(handle, 'bounce-verified');
       await handle.terminate('test done');
     }));

@@ -28,10 +28,17 @@ describe('the Temporal UI as the dashboard (dev server)', () => {
     const id = `vis-${Date.now().toString(36)}`;
     const due = new Date(Date.now() + 3000);
     due.setUTCMilliseconds(0);
-    const handle = await h.start(sampleSpec(id, { deadline: due.toISOString(), reminders: [], escalation: [{ after: 'P30D', notify: ['counterparty:escalation'], action: 'refer', label: 'referral' }] }));
+    const handle = await h.start(
+      sampleSpec(id, {
+        deadline: due.toISOString(),
+        reminders: [],
+        escalation: [{ after: 'P30D', notify: ['counterparty:escalation'], action: 'refer', label: 'referral' }],
+      }),
+    );
     const client = h.env.client;
     const found = await eventually(async () => {
-      for await (const wf of client.workflow.list({ query: `AuditStatus = "overdue" AND AuditDemandId = "${id}"` })) return wf;
+      for await (const wf of client.workflow.list({ query: `AuditStatus = "overdue" AND AuditDemandId = "${id}"` }))
+        return wf;
       return undefined;
     }, 'the demand in the overdue list');
     assert.equal(found.workflowId, `audit:${id}`);
@@ -46,17 +53,28 @@ describe('the Temporal UI as the dashboard (dev server)', () => {
     assert.equal(sa.get(AuditDueAt)?.toISOString(), due.toISOString());
 
     const desc = await handle.describe();
-    assert.match((await desc.staticSummary()) ?? '', /^Audit of Acme Games Ltd: 3 items, due \d+ \w{3} \d\d:\d\d P[SD]T$/);
+    assert.match(
+      (await desc.staticSummary()) ?? '',
+      /^Audit of Acme Games Ltd: 3 items, due \d+ \w{3} \d\d:\d\d P[SD]T$/,
+    );
     const meta = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
     assert.match(meta.currentDetails ?? '', /\*\*Audit of API usage\*\* \(overdue\)/);
-    assert.match(meta.currentDetails ?? '', /Next: (overdue notice|escalation step 1: referral) for 3 items \(xbox, psn, stadia\) at /);
+    assert.match(
+      meta.currentDetails ?? '',
+      /Next: (overdue notice|escalation step 1: referral) for 3 items \(xbox, psn, stadia\) at /,
+    );
     assert.match(meta.currentDetails ?? '', /\| item \| state \| due \| escalation \| last message \|/);
     assert.match(meta.currentDetails ?? '', /\| xbox \| overdue \| .* \| - \| sent request /);
 
     const history = await handle.fetchHistory();
-    const summaries = (history.events ?? []).flatMap((e) => (e.userMetadata?.summary ? [defaultPayloadConverter.fromPayload<string>(e.userMetadata.summary)] : []));
+    const summaries = (history.events ?? []).flatMap((e) =>
+      e.userMetadata?.summary ? [defaultPayloadConverter.fromPayload<string>(e.userMetadata.summary)] : [],
+    );
     assert.ok(summaries.includes('send request to pat@acme.example (xbox, psn, stadia)'), summaries.join(' | '));
-    assert.ok(summaries.some((s) => /^(due today|deadline passes) for 3 items \(xbox, psn, stadia\)$/.test(s)), summaries.join(' | '));
+    assert.ok(
+      summaries.some((s) => /^(due today|deadline passes) for 3 items \(xbox, psn, stadia\)$/.test(s)),
+      summaries.join(' | '),
+    );
     await handle.terminate('test done');
   });
 });
