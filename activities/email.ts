@@ -135,16 +135,19 @@ export function createEmailActivities(deps: EmailDeps) {
         filename: `${messageId.replace(/[<>]/g, '')}.eml`,
       });
       const attempts = (previous?.attempts ?? 0) + 1;
-      writeDurably(
-        ledgerFile,
-        JSON.stringify({
-          key: input.mail.key,
-          messageId,
-          sha256: stored.sha256,
-          status: 'sending',
-          attempts,
-        } satisfies LedgerRecord),
-      );
+      const ledger = (status: LedgerRecord['status'], result?: SendEmailResult) =>
+        writeDurably(
+          ledgerFile,
+          JSON.stringify({
+            key: input.mail.key,
+            messageId,
+            sha256: stored.sha256,
+            status,
+            attempts,
+            ...(result ? { result } : {}),
+          } satisfies LedgerRecord),
+        );
+      ledger('sending');
       let result: SendEmailResult;
       try {
         const info = await deps.transport.sendMail({
@@ -178,17 +181,7 @@ export function createEmailActivities(deps: EmailDeps) {
           subject,
         };
       }
-      writeDurably(
-        ledgerFile,
-        JSON.stringify({
-          key: input.mail.key,
-          messageId,
-          sha256: stored.sha256,
-          status: result.status,
-          attempts,
-          result,
-        } satisfies LedgerRecord),
-      );
+      ledger(result.status, result);
       log.info('message sent', {
         key: input.mail.key,
         messageId,

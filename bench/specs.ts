@@ -8,6 +8,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { checkDemand, type DemandSpec } from '../domain/demand';
 import { demandWorkflowId } from '../domain/ids';
+import { compressTimings } from '../domain/compressed';
 import { zoneClearOfMidnight } from '../domain/time';
 import { PROJECT_ROOT } from '../platform/paths';
 import { dryRunUnanswered } from '../workflows/dry-run';
@@ -45,42 +46,18 @@ export function benchSpec(o: SpecOptions): DemandSpec {
   }));
   spec.review = { required: false };
   spec.inbound = { authentication: 'none' };
+  let compressed: Record<string, unknown> = spec;
   if (o.deadlineIn !== undefined) {
-    const d = o.deadlineIn;
-    const s = (f: number) => `PT${Math.max(1, Math.round(d * f))}S`;
     const zone = zoneClearOfMidnight(
       ['America/Los_Angeles', 'America/New_York', 'Europe/London', 'Asia/Tokyo', 'Pacific/Kiritimati'],
       o.startMs,
-      d * 3 + 600,
+      o.deadlineIn * 3 + 600,
     );
-    spec.counterparty = { ...spec.counterparty, timezone: zone };
-    spec.requester = { ...spec.requester, timezone: zone };
-    spec.deadline = new Date(o.startMs + d * 1000).toISOString();
-    spec.reminders = [{ before: s(0.5) }];
-    spec.escalation = [
-      { after: s(0.25), notify: ['counterparty:escalation'], label: 'notice to deputy GC' },
-      {
-        after: s(0.5),
-        notify: ['counterparty:escalation', 'requester:counsel'],
-        message: 'final-notice',
-        label: 'final notice',
-      },
-      {
-        after: s(0.75),
-        notify: ['requester:counsel', 'requester:owner'],
-        action: 'refer',
-        label: 'referral for legal action',
-      },
-    ];
-    spec.calendar = {
-      businessDays: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'],
-      holidays: [],
-      sendWindow: { from: '00:00', to: '23:59' },
-    };
+    compressed = compressTimings(spec, { startMs: o.startMs, deadlineIn: o.deadlineIn, zone });
   } else {
     spec.deadline = new Date(o.startMs + (o.deadlineDays ?? 60) * 86_400_000).toISOString();
   }
-  const checked = checkDemand(spec);
+  const checked = checkDemand(compressed);
   if (!checked.ok)
     throw new Error(`bench spec invalid: ${checked.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
   return checked.spec;

@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { compressTimings } from '../../domain/compressed';
 import { checkDemand, type DemandSpec } from '../../domain/demand';
 import type { DemandStatusView } from '../../domain/state';
 import { zoneClearOfMidnight } from '../../domain/time';
@@ -29,12 +30,7 @@ export const ITEM_IDS = Object.keys(SCENARIO) as ItemId[];
 /** Items answered with an attachment. */
 export const WITH_ATTACHMENT: ItemId[] = ['atlas', 'beacon', 'glacier'];
 
-/**
- * The example, compressed: an instant deadline `deadlineIn` seconds away, one reminder half-way, a
- * three-step ladder every quarter of that, every day a business day and sending allowed all day (the
- * demo must not wait for office hours), and replies accepted without sender authentication (the demo's
- * counterparty cannot sign as northwind.example.com).
- */
+/** The example compressed to `deadlineIn` seconds (domain/compressed.ts), its title marked as the demo's. */
 export function demoSpec(example: unknown, id: string, startMs: number, deadlineIn: number): DemandSpec {
   const spec = structuredClone(example) as Record<string, unknown> & {
     counterparty: Record<string, unknown>;
@@ -46,7 +42,6 @@ export function demoSpec(example: unknown, id: string, startMs: number, deadline
     throw new CliError(
       `${DEMO_SPEC} no longer has the items the demo plays (${missing.join(', ')}); restore it from git`,
     );
-  const s = (fraction: number) => `PT${Math.max(1, Math.round(deadlineIn * fraction))}S`;
   // Sending hours end at 23:59: pick zones where the demo's few minutes stay clear of local midnight.
   const zone = zoneClearOfMidnight(
     [String(spec.counterparty.timezone), 'America/New_York', 'Europe/London', 'Asia/Tokyo'],
@@ -54,34 +49,11 @@ export function demoSpec(example: unknown, id: string, startMs: number, deadline
     deadlineIn * 3 + 300,
   );
   const requesterZone = zoneClearOfMidnight([String(spec.requester.timezone), zone], startMs, deadlineIn * 3 + 300);
-  spec.id = id;
-  spec.title = `[demo] ${String(spec.title)}`.slice(0, 200);
-  spec.counterparty = { ...spec.counterparty, timezone: zone };
-  spec.requester = { ...spec.requester, timezone: requesterZone };
-  spec.deadline = new Date(startMs + deadlineIn * 1000).toISOString();
-  spec.reminders = [{ before: s(0.5), note: 'Demo reminder: the deadline is half a minute away.' }];
-  spec.escalation = [
-    { after: s(0.25), notify: ['counterparty:escalation'], label: 'notice to deputy GC' },
-    {
-      after: s(0.5),
-      notify: ['counterparty:escalation', 'requester:counsel'],
-      message: 'final-notice',
-      label: 'final notice',
-    },
-    {
-      after: s(0.75),
-      notify: ['requester:counsel', 'requester:owner'],
-      action: 'refer',
-      label: 'referral for legal action',
-    },
-  ];
-  spec.calendar = {
-    businessDays: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'],
-    holidays: [],
-    sendWindow: { from: '00:00', to: '23:59' },
-  };
-  spec.inbound = { authentication: 'none' };
-  const checked = checkDemand(spec);
+  const compressed = compressTimings(
+    { ...spec, id, title: `[demo] ${String(spec.title)}`.slice(0, 200) },
+    { startMs, deadlineIn, zone, requesterZone, reminderNote: 'Demo reminder: the deadline is half a minute away.' },
+  );
+  const checked = checkDemand(compressed);
   if (!checked.ok)
     throw new CliError(
       `the compressed demo spec is invalid: ${checked.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`,

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { Client, Connection } from '@temporalio/client';
+import { compressTimings } from '../../domain/compressed';
 import { checkDemand, type DemandSpec } from '../../domain/demand';
 import { demandWorkflowId } from '../../domain/ids';
 import { statusQuery } from '../../domain/messages';
@@ -124,29 +125,9 @@ export interface DrillStack {
   close(): Promise<void>;
 }
 
-/**
- * The test spec compressed like the demo's: the deadline `deadlineIn` seconds away, one reminder half
- * way, the ladder a quarter, half and three quarters of that after the deadline, every day a business
- * day, mail allowed all day, replies not sender-authenticated (the drill cannot sign as acme.example).
- */
+/** The test spec compressed to `deadlineIn` seconds (domain/compressed.ts), in a zone where it is noon. */
 export function compressedSpec(id: string, startMs: number, deadlineIn: number): DemandSpec {
-  const s = (f: number) => `PT${Math.max(1, Math.round(deadlineIn * f))}S`;
-  const zone = noonZone(startMs);
-  const base = sampleSpec(id);
-  const checked = checkDemand({
-    ...base,
-    requester: { ...base.requester, timezone: zone },
-    counterparty: { ...base.counterparty, timezone: zone },
-    deadline: new Date(startMs + deadlineIn * 1000).toISOString(),
-    reminders: [{ before: s(0.5) }],
-    escalation: base.escalation!.map((step, i) => ({ ...step, after: s(0.25 * (i + 1)) })),
-    calendar: {
-      businessDays: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'],
-      holidays: [],
-      sendWindow: { from: '00:00', to: '23:59' },
-    },
-    inbound: { authentication: 'none' },
-  });
+  const checked = checkDemand(compressTimings({ ...sampleSpec(id) }, { startMs, deadlineIn, zone: noonZone(startMs) }));
   if (!checked.ok)
     throw new Error(`drill spec invalid: ${checked.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
   return checked.spec;

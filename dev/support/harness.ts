@@ -14,7 +14,7 @@ import type { DemandSpecInput } from '../../domain/demand';
 import type { DemandStatusView } from '../../domain/state';
 import { demandSummary } from '../../domain/summary';
 import { checkDemand } from '../../domain/demand';
-import { loadConfig, type AuditflowConfig } from '../../platform/config';
+import { loadConfig, loadSecret, type AuditflowConfig } from '../../platform/config';
 import { createAuditWorker } from '../../worker/main';
 import type { auditDemandWorkflow } from '../../workflows';
 import { startSmtpSink, type SmtpSink } from './smtp-sink';
@@ -36,6 +36,8 @@ export interface Harness {
   status(demandId: string): Promise<DemandStatusView>;
   /** Waits until the workflow has recorded every queued message (its outbox is empty). */
   settled(demandId: string): Promise<DemandStatusView>;
+  /** The environment the real CLI needs to reach this harness's server, worker, data folder and sink. */
+  cliEnv(): Record<string, string>;
   /** Advances (time-skipping) time to an instant. */
   skipTo(ms: number): Promise<void>;
   close(): Promise<void>;
@@ -92,6 +94,13 @@ export async function harness(
         { intervalMs: 100 },
       );
     },
+    cliEnv: () => ({
+      TEMPORAL_ADDRESS: env.address,
+      AUDITFLOW_TASK_QUEUE: config.taskQueue,
+      AUDITFLOW_DATA_DIR: config.dataDir,
+      SMTP_URL: sink.url,
+      AUDITFLOW_SECRET: loadSecret(config),
+    }),
     async skipTo(ms) {
       const now = await env.currentTimeMs();
       if (ms > now) await env.sleep(ms - now);

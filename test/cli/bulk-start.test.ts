@@ -10,8 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import type { BulkResult } from '../../cli/bulk';
 import type { DemandStatusView } from '../../domain/state';
 import { auditflow, ROOT, type RunResult } from '../helpers/cli';
-import { harness, TEST_SECRET, type Harness } from '../../dev/support/harness';
-import { devServerAddress } from '../../dev/support/temporal';
+import { harness, type Harness } from '../../dev/support/harness';
 
 describe('auditflow start --for (dev server, real worker, real SMTP)', () => {
   let h: Harness;
@@ -27,13 +26,7 @@ describe('auditflow start --for (dev server, real worker, real SMTP)', () => {
 
   before(async () => {
     h = await harness('dev');
-    env = {
-      TEMPORAL_ADDRESS: await devServerAddress(),
-      AUDITFLOW_TASK_QUEUE: h.config.taskQueue,
-      AUDITFLOW_DATA_DIR: h.config.dataDir,
-      SMTP_URL: h.sink.url,
-      AUDITFLOW_SECRET: TEST_SECRET,
-    };
+    env = h.cliEnv();
   });
   after(() => h.close());
 

@@ -11,7 +11,6 @@ import YAML from 'yaml';
 import type { DemandStatusView } from '../../domain/state';
 import { auditflow, ROOT, type RunResult } from '../helpers/cli';
 import { harness, type Harness } from '../../dev/support/harness';
-import { devServerAddress } from '../../dev/support/temporal';
 
 describe('auditflow demand commands (dev server, real worker, real SMTP)', () => {
   let h: Harness;
@@ -24,13 +23,7 @@ describe('auditflow demand commands (dev server, real worker, real SMTP)', () =>
 
   before(async () => {
     h = await harness('dev');
-    env = {
-      TEMPORAL_ADDRESS: await devServerAddress(),
-      AUDITFLOW_TASK_QUEUE: h.config.taskQueue,
-      AUDITFLOW_DATA_DIR: h.config.dataDir,
-      SMTP_URL: h.sink.url,
-      AUDITFLOW_SECRET: 'test-secret-0123456789abcdef0123456789abcdef',
-    };
+    env = h.cliEnv();
     id = `cli-${Date.now().toString(36)}`;
     const spec = YAML.parse(fs.readFileSync(path.join(ROOT, 'examples', 'api-usage-audit.yaml'), 'utf8'));
     spec.id = id;

@@ -13,9 +13,8 @@ import type { DemandStatusView } from '../../domain/state';
 import { addTriageUpdate, inboxWorkflowId } from '../../domain/triage';
 import { auditflow, type RunResult } from '../helpers/cli';
 import { eventually } from '../../platform/wait';
-import { harness, TEST_SECRET, type Harness } from '../../dev/support/harness';
+import { harness, type Harness } from '../../dev/support/harness';
 import { reply, sampleSpec } from '../../dev/support/specs';
-import { devServerAddress } from '../../dev/support/temporal';
 
 // Clear screen, set the window title, return to column 0 and overwrite, reverse the text, CSI as one C1
 // byte, a Unicode line separator and a right-to-left mark.
@@ -75,13 +74,7 @@ describe('outside text in show, list and report (dev server, real worker)', () =
 
   before(async () => {
     h = await harness('dev');
-    env = {
-      TEMPORAL_ADDRESS: await devServerAddress(),
-      AUDITFLOW_TASK_QUEUE: h.config.taskQueue,
-      AUDITFLOW_DATA_DIR: h.config.dataDir,
-      SMTP_URL: h.sink.url,
-      AUDITFLOW_SECRET: TEST_SECRET,
-    };
+    env = h.cliEnv();
     const spec = sampleSpec(id, { title: TITLE, deadline: '2030-06-07T17:00' });
     spec.counterparty.organisation = ORGANISATION;
     const handle = await h.start(spec);

@@ -696,12 +696,7 @@ describe('hostile mail through the SMTP gateway (own dev server, real worker, re
   });
 
   it('lists exactly the kept messages, with their reasons, in `auditflow inbox --json`', async () => {
-    const env = {
-      TEMPORAL_ADDRESS: server.address,
-      AUDITFLOW_TASK_QUEUE: h.config.taskQueue,
-      AUDITFLOW_DATA_DIR: h.config.dataDir,
-      AUDITFLOW_SECRET: loadSecret(h.config),
-    };
+    const env = h.cliEnv();
     const listed = await auditflow(['inbox', '--json'], env);
     assert.equal(listed.code, 0, listed.stderr);
     const entries = JSON.parse(listed.stdout) as { id: string; reason: string }[];

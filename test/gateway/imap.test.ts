@@ -18,7 +18,7 @@ import { startImapPoller, type ImapPoller } from '../../gateway/imap';
 import type { IntakeDeps } from '../../gateway/intake';
 import { intakeDeps } from '../../gateway/main';
 import { auditflow } from '../helpers/cli';
-import { harness, TEST_SECRET, type Harness } from '../../dev/support/harness';
+import { harness, type Harness } from '../../dev/support/harness';
 import { openMailbox, type TestMailbox } from '../helpers/imap-mailbox';
 import { compose, dnsFor, replyTo as replyToRequest, resolverFor } from '../../dev/support/mail-auth';
 import type { ReceivedMail } from '../../dev/support/smtp-sink';
@@ -153,12 +153,7 @@ describe(
         assert.deepEqual(await box.ids('INBOX'), []);
         assert.deepEqual(await box.ids('Processed'), []);
 
-        const cli = {
-          TEMPORAL_ADDRESS: server.address,
-          AUDITFLOW_TASK_QUEUE: h.config.taskQueue,
-          AUDITFLOW_DATA_DIR: h.config.dataDir,
-          AUDITFLOW_SECRET: TEST_SECRET,
-        };
+        const cli = h.cliEnv();
         const listed = await auditflow(['inbox', '--json'], cli);
         assert.equal(listed.code, 0, listed.stderr);
         const entries = JSON.parse(listed.stdout) as {

@@ -16,12 +16,11 @@ import { addTriageUpdate, inboxQuery, inboxWorkflowId, type TriageEntry } from '
 import { auditflow } from '../helpers/cli';
 import { eventually } from '../../platform/wait';
 import { startTestGateway, type TestGateway } from '../helpers/gateway';
-import { harness, TEST_SECRET, type Harness } from '../../dev/support/harness';
+import { harness, type Harness } from '../../dev/support/harness';
 import { exportHistory } from '../helpers/histories';
 import { compose, dnsFor, resolverFor } from '../../dev/support/mail-auth';
 import type { ReceivedMail } from '../../dev/support/smtp-sink';
 import { allDaySpec, sampleSpec } from '../../dev/support/specs';
-import { devServerAddress } from '../../dev/support/temporal';
 
 const PAT = 'pat@acme.example';
 const ERIN = 'erin@acme.example';
@@ -40,12 +39,7 @@ describe('what a reply may make Temporal hold (real gateway, worker and SMTP)', 
   before(async () => {
     h = await harness('dev');
     gw = await startTestGateway(h, resolverFor(dnsFor(['acme.example'])));
-    cli = {
-      TEMPORAL_ADDRESS: await devServerAddress(),
-      AUDITFLOW_TASK_QUEUE: h.config.taskQueue,
-      AUDITFLOW_DATA_DIR: h.config.dataDir,
-      AUDITFLOW_SECRET: TEST_SECRET,
-    };
+    cli = h.cliEnv();
     await h.start(sampleSpec(main, { deadline: '2030-06-07T17:00' }));
     const now = Date.now();
     await h.start(

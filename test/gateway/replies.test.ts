@@ -8,12 +8,11 @@ import crypto from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { auditflow } from '../helpers/cli';
 import { startTestGateway, type TestGateway } from '../helpers/gateway';
-import { harness, TEST_SECRET, type Harness } from '../../dev/support/harness';
+import { harness, type Harness } from '../../dev/support/harness';
 import type Mail from 'nodemailer/lib/mailer';
 import { compose, dnsFor, replyAddress, replyTo as replyToRequest, resolverFor } from '../../dev/support/mail-auth';
 import type { ReceivedMail } from '../../dev/support/smtp-sink';
 import { sampleSpec } from '../../dev/support/specs';
-import { devServerAddress } from '../../dev/support/temporal';
 
 describe('replies through the SMTP gateway (dev server, real worker, real SMTP)', () => {
   let h: Harness;
@@ -93,12 +92,7 @@ describe('replies through the SMTP gateway (dev server, real worker, real SMTP)'
   });
 
   it('keeps an unauthenticated reply, a stranger and an ambiguous reply for triage; ops assign one', async () => {
-    const cli = {
-      TEMPORAL_ADDRESS: await devServerAddress(),
-      AUDITFLOW_TASK_QUEUE: h.config.taskQueue,
-      AUDITFLOW_DATA_DIR: h.config.dataDir,
-      AUDITFLOW_SECRET: TEST_SECRET,
-    };
+    const cli = h.cliEnv();
     // No DKIM signature, and an envelope sender whose SPF does not align with From: DMARC fails.
     const unsigned = await compose(replyFor('Re: Audit [psn]', 'Our answer on PSN.'), false);
     const r1 = await gw.send(unsigned, { from: 'bounce@mailer.example', to: [replyTo()] });

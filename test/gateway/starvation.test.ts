@@ -5,23 +5,21 @@
  * that runs out of time is deferred (451, the sender retries), never triaged as if it were malformed.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import nodemailer from 'nodemailer';
+import { spawnEntry } from '../../dev/support/spawn';
 import { freePort } from '../../platform/net';
-import { ROOT } from '../helpers/cli';
+
 import { eventually } from '../../platform/wait';
 import { dotStuff, rawSmtp, transaction } from '../helpers/eml';
 import { startTestGateway, type TestGateway } from '../helpers/gateway';
-import { harness, TEST_SECRET, type Harness } from '../../dev/support/harness';
+import { harness, type Harness } from '../../dev/support/harness';
 import { compose, dnsFor, resolverFor } from '../../dev/support/mail-auth';
 import type { ReceivedMail } from '../../dev/support/smtp-sink';
 import { sampleSpec } from '../../dev/support/specs';
-import { devServerAddress } from '../../dev/support/temporal';
 
 const PAT = 'pat@acme.example';
 
@@ -117,19 +115,14 @@ describe('nobody can starve the gateway (real gateway, worker and SMTP)', () => 
 
   it('keeps its memory bounded under 20 concurrent 19 MB messages and records the answers that arrive meanwhile', async () => {
     const port = await freePort();
-    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'gateway', 'main.ts')], {
-      cwd: ROOT,
+    const child = spawnEntry('gateway/main.ts', {
       env: {
         ...process.env,
-        TEMPORAL_ADDRESS: await devServerAddress(),
-        AUDITFLOW_TASK_QUEUE: h.config.taskQueue,
-        AUDITFLOW_DATA_DIR: h.config.dataDir,
-        AUDITFLOW_SECRET: TEST_SECRET,
+        ...h.cliEnv(),
         AUDITFLOW_GATEWAY_PORT: String(port),
         AUDITFLOW_INBOUND_AUTH: 'report',
         AUDITFLOW_EXIT_WITH_PARENT: '1',
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
     });
     try {
       let out = '';

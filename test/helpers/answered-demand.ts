@@ -10,11 +10,10 @@ import path from 'node:path';
 import { auditflow, type RunResult } from './cli';
 import { eventually } from '../../platform/wait';
 import type { TestGateway } from './gateway';
-import { TEST_SECRET, type Harness } from '../../dev/support/harness';
+import { type Harness } from '../../dev/support/harness';
 import { compose, replyAddress, replyTo } from '../../dev/support/mail-auth';
 import type { ReceivedMail } from '../../dev/support/smtp-sink';
 import { sampleSpec } from '../../dev/support/specs';
-import { devServerAddress } from '../../dev/support/temporal';
 
 /** Text a counterparty controls, made to break HTML that is not escaped. */
 export const HOSTILE_SUBJECT = 'Re: Audit demand [xbox] <script>alert(1)</script>';
@@ -38,13 +37,7 @@ const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 /** Starts and answers a demand as described above; every step is checked before the next. */
 export async function answeredDemand(h: Harness, gw: TestGateway, prefix: string): Promise<AnsweredDemand> {
   const id = `${prefix}-${Date.now().toString(36)}`;
-  const env = {
-    TEMPORAL_ADDRESS: await devServerAddress(),
-    AUDITFLOW_TASK_QUEUE: h.config.taskQueue,
-    AUDITFLOW_DATA_DIR: h.config.dataDir,
-    SMTP_URL: h.sink.url,
-    AUDITFLOW_SECRET: TEST_SECRET,
-  };
+  const env = h.cliEnv();
   const run = (...args: string[]) => auditflow(args, env);
   const base = sampleSpec(id, { deadline: '2030-06-07T17:00' });
   // psn is due a few seconds after the start, so that its answer is late.
