@@ -1,12 +1,17 @@
 /**
  * Sending mail idempotently. The message is built deterministically from its idempotency key (same
- * Message-ID, Date and MIME boundaries on every attempt), stored as evidence, recorded in a send
- * ledger, then submitted. A retry after a recorded success sends nothing; a retry inside the
- * ambiguous window (submitted, not yet recorded) sends an identical copy with the same Message-ID.
+ * Message-ID, Date and MIME boundaries on every attempt), stored as evidence, claimed in the send
+ * ledger, then submitted. The ledger lives in the shared storage and is written with conditional
+ * writes (create with If-None-Match, update with If-Match on the ETag), so two workers on two machines
+ * attempting the same send at the same moment cannot both claim it: the one that loses the race waits
+ * for the other's result (a retry) instead of sending. A claim carries a lease as long as the
+ * activity's start-to-close timeout, after which Temporal retries anyway and a retry may take it over.
+ * A retry after a recorded success sends nothing; a retry inside the ambiguous window (submitted, not
+ * yet recorded: the worker died after the server's 250) sends an identical copy with the same Message-ID.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { log } from '@temporalio/activity';
+import crypto from 'node:crypto';
+import os from 'node:os';
+import { Context, log } from '@temporalio/activity';
 import type { Transporter } from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import {
@@ -18,16 +23,17 @@ import {
   type ReplyRoute,
 } from '../domain/ids';
 import type { PendingMail } from '../domain/state';
-import { writeDurably, type EvidenceStore } from '../platform/evidence';
+import type { EvidenceStore } from '../platform/evidence';
 import { makeHmac, sha256Hex } from '../platform/hash';
+import { STORAGE_KEYS, type Storage } from '../platform/storage';
 import type { SendEmailInput, SendEmailResult } from '../domain/contracts';
 import { renderMail } from './templates/render';
 
 export interface EmailDeps {
   transport: Transporter;
   evidence: EvidenceStore;
-  /** Folder of the send ledger (one small JSON record per idempotency key). */
-  ledgerDir: string;
+  /** The shared storage holding the send ledger (one small JSON record per idempotency key). */
+  storage: Storage;
   secret: string;
   replyDomain: string;
   replyLocalPart: string;
@@ -39,7 +45,20 @@ interface LedgerRecord {
   sha256: string;
   status: 'sending' | 'sent' | 'rejected';
   attempts: number;
+  /** Which activity attempt holds the claim, and until when (epoch ms); a released claim has 0. */
+  owner?: string;
+  leaseUntil?: number;
   result?: SendEmailResult;
+}
+
+/** Another worker holds a live claim on this send: retried by Temporal until it has finished (or its lease lapsed). */
+export class SendInProgress extends Error {
+  constructor(key: string, owner: string, until: number) {
+    super(
+      `another worker (${owner}) is sending ${key} until ${new Date(until).toISOString()} at the latest; retrying later`,
+    );
+    this.name = 'SendInProgress';
+  }
 }
 
 /** The routing data a reply to this message will carry back. */
@@ -105,49 +124,89 @@ export async function composeMessage(
   return { raw, messageId, subject: rendered.subject, envelopeFrom: signedAddress };
 }
 
-function readLedger(file: string): LedgerRecord | undefined {
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as LedgerRecord;
-  } catch {
-    return undefined;
-  }
-}
-
 function isPermanent(err: unknown): boolean {
   const code = (err as { responseCode?: number }).responseCode;
   return typeof code === 'number' && code >= 500 && code < 600;
 }
 
+/** The activity attempt running now, and how long it may run (a claim's lease). */
+function currentAttempt(instance: string): { owner: string; leaseMs: number } {
+  try {
+    const info = Context.current().info;
+    return {
+      owner: `${instance}/${info.workflowExecution?.workflowId ?? '-'}/${info.activityId}#${info.attempt}`,
+      leaseMs: info.startToCloseTimeoutMs || 120_000,
+    };
+  } catch {
+    return { owner: `${instance}/${crypto.randomUUID()}`, leaseMs: 120_000 };
+  }
+}
+
 /** Creates the sendEmail activity with its I/O clients. */
 export function createEmailActivities(deps: EmailDeps) {
+  // This worker process, as named in claims (for the people reading a ledger record).
+  const instance = `${os.hostname()}:${process.pid}:${crypto.randomBytes(3).toString('hex')}`;
+  const read = async (key: string) => {
+    const found = await deps.storage.get(key);
+    return found && { record: JSON.parse(found.body.toString('utf8')) as LedgerRecord, etag: found.etag };
+  };
+  const body = (r: LedgerRecord) => Buffer.from(JSON.stringify(r));
+  const json = { contentType: 'application/json' };
+
+  /**
+   * Claims a send: creates its ledger record, or takes over one whose claim was released or lapsed.
+   * Returns the finished record instead when the message was already sent (or refused).
+   */
+  const claim = async (
+    key: string,
+    fresh: Omit<LedgerRecord, 'attempts'>,
+  ): Promise<{ done: LedgerRecord } | { etag: string; attempts: number }> => {
+    for (;;) {
+      const current = await read(key);
+      if (!current) {
+        const r = await deps.storage.put(key, body({ ...fresh, attempts: 1 }), { ...json, ifNoneMatch: true });
+        if (r.ok) return { etag: r.etag, attempts: 1 };
+        continue; // another worker created it a moment ago: read what it wrote
+      }
+      const { record, etag } = current;
+      if (record.result && (record.status === 'sent' || record.status === 'rejected')) return { done: record };
+      if (
+        record.status === 'sending' &&
+        record.owner &&
+        record.owner !== fresh.owner &&
+        (record.leaseUntil ?? 0) > Date.now()
+      )
+        throw new SendInProgress(record.key, record.owner, record.leaseUntil!);
+      const attempts = record.attempts + 1;
+      const r = await deps.storage.put(key, body({ ...fresh, attempts }), { ...json, ifMatch: etag });
+      if (r.ok) return { etag: r.etag, attempts };
+    }
+  };
+
+  /** Writes the claim's next state, provided nobody took it over meanwhile (then theirs stands, and is logged). */
+  const settle = async (key: string, etag: string, next: LedgerRecord): Promise<void> => {
+    const r = await deps.storage.put(key, body(next), { ...json, ifMatch: etag });
+    if (!r.ok)
+      log.warn("send ledger record changed under this attempt; keeping the other writer's record", { key: next.key });
+  };
+
   return {
     /** Sends one logical message at most once (see the module comment for the one ambiguous window). */
     async sendEmail(input: SendEmailInput): Promise<SendEmailResult> {
-      const ledgerFile = path.join(deps.ledgerDir, `${sha256Hex(input.mail.key)}.json`);
-      const previous = readLedger(ledgerFile);
-      if (previous?.result && (previous.status === 'sent' || previous.status === 'rejected')) {
-        log.info('message already sent; not sending again', { key: input.mail.key, messageId: previous.messageId });
-        return { ...previous.result, alreadySent: true };
-      }
+      const ledgerKey = STORAGE_KEYS.ledger(sha256Hex(input.mail.key));
       const { raw, messageId, subject, envelopeFrom } = await composeMessage(input, deps);
       const stored = await deps.evidence.put(raw, {
         contentType: 'message/rfc822',
         filename: `${messageId.replace(/[<>]/g, '')}.eml`,
       });
-      const attempts = (previous?.attempts ?? 0) + 1;
-      const ledger = (status: LedgerRecord['status'], result?: SendEmailResult) =>
-        writeDurably(
-          ledgerFile,
-          JSON.stringify({
-            key: input.mail.key,
-            messageId,
-            sha256: stored.sha256,
-            status,
-            attempts,
-            ...(result ? { result } : {}),
-          } satisfies LedgerRecord),
-        );
-      ledger('sending');
+      const { owner, leaseMs } = currentAttempt(instance);
+      const base = { key: input.mail.key, messageId, sha256: stored.sha256, owner };
+      const claimed = await claim(ledgerKey, { ...base, status: 'sending', leaseUntil: Date.now() + leaseMs });
+      if ('done' in claimed) {
+        log.info('message already sent; not sending again', { key: input.mail.key, messageId });
+        return { ...claimed.done.result!, alreadySent: true };
+      }
+      const { etag, attempts } = claimed;
       let result: SendEmailResult;
       try {
         const info = await deps.transport.sendMail({
@@ -164,7 +223,11 @@ export function createEmailActivities(deps: EmailDeps) {
           subject,
         };
       } catch (err) {
-        if (!isPermanent(err)) throw err;
+        if (!isPermanent(err)) {
+          // Not sent: let go of the claim so the retry (on any worker) need not wait for the lease.
+          await settle(ledgerKey, etag, { ...base, status: 'sending', attempts, leaseUntil: 0 }).catch(() => undefined);
+          throw err;
+        }
         const e = err as { responseCode?: number; response?: string; message: string };
         log.warn('message refused permanently', {
           key: input.mail.key,
@@ -181,7 +244,7 @@ export function createEmailActivities(deps: EmailDeps) {
           subject,
         };
       }
-      ledger(result.status, result);
+      await settle(ledgerKey, etag, { ...base, status: result.status, attempts, leaseUntil: 0, result });
       log.info('message sent', {
         key: input.mail.key,
         messageId,

@@ -5,15 +5,15 @@
 import type { Transporter } from 'nodemailer';
 import { createEmailActivities } from './email';
 import type { EvidenceStore } from '../platform/evidence';
+import type { Storage } from '../platform/storage';
 import { createReportActivities } from './write-report';
 import { createTriageActivities } from './triage';
 
 export interface ActivityDeps {
   transport: Transporter;
   evidence: EvidenceStore;
-  ledgerDir: string;
-  reportsDir: string;
-  triageLogDir: string;
+  /** The shared storage: send ledger, reports, triage log (and, through `evidence`, the evidence). */
+  storage: Storage;
   secret: string;
   replyDomain: string;
   replyLocalPart: string;

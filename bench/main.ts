@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only 1,2,3,4,5]`: the benchmark of issue 6. Starts its own stack
+ * `npm run bench [-- --quick] [-- --only 1,2,3,4,5,6]`: the benchmark of issue 6. Starts its own stack
  * (dev server on in-memory SQLite, worker, shadow worker and gateway as child processes), runs the
  * scenarios, prints a table and writes bench-results.json with every figure and the ratios.
  * Absolute figures depend on the machine and its load; the ratios compare two things measured in the
@@ -15,16 +15,26 @@ import { replyLatency } from './latency';
 import { lifecycle } from './lifecycle';
 import { gatewayThroughput, parked } from './parked';
 import { startBenchStack, type BenchStack } from './stack';
+import { storageCost } from './storage';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const onlyArg =
   argv.find((a) => a.startsWith('--only'))?.split('=')[1] ??
   (argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined);
-const only = new Set((onlyArg ?? '1,2,3,4,5').split(',').map(Number));
+const only = new Set((onlyArg ?? '1,2,3,4,5,6').split(',').map(Number));
 
 const SIZES = quick
-  ? { demands: 12, items: 8, deadlineIn: 20, latencyDemands: 4, parked: 150, gatewayMessages: 300, growth: [1, 8, 32] }
+  ? {
+      demands: 12,
+      items: 8,
+      deadlineIn: 20,
+      latencyDemands: 4,
+      parked: 150,
+      gatewayMessages: 300,
+      growth: [1, 8, 32],
+      storage: { demands: 6, items: 8, deadlineIn: 20, parked: 40, messages: 200 },
+    }
   : {
       demands: 50,
       items: 8,
@@ -33,6 +43,7 @@ const SIZES = quick
       parked: 1000,
       gatewayMessages: 1000,
       growth: [1, 8, 32, 128],
+      storage: { demands: 20, items: 8, deadlineIn: 30, parked: 100, messages: 600 },
     };
 
 const began = Date.now();
@@ -191,6 +202,21 @@ async function main(): Promise<void> {
         'growth: parked history after 1 d, 30 d',
         `${g.waited.day1.events} / ${g.waited.day30.events} events, ${g.waited.day1.bytes} / ${g.waited.day30.bytes} B`,
         `grew by ${g.waited.grewBy} B`,
+      ]);
+    }
+    const st = await run(6, 'storage', () => storageCost({ ...SIZES.storage, progress }));
+    if (st) {
+      ratios.s3LifecycleThroughput = st.ratios.s3LifecycleThroughput;
+      ratios.s3GatewayThroughput = st.ratios.s3GatewayThroughput;
+      rows.push([
+        'storage: lifecycle items/s (file, s3)',
+        `${st.file.lifecycleItemsPerSecond}, ${st.s3.lifecycleItemsPerSecond}`,
+        `x${st.ratios.s3LifecycleThroughput} on s3; worker CPU/item x${st.ratios.s3WorkerCpuPerItem}`,
+      ]);
+      rows.push([
+        'storage: gateway msg/s (file, s3)',
+        `${st.file.gatewayMessagesPerSecond}, ${st.s3.gatewayMessagesPerSecond}`,
+        `x${st.ratios.s3GatewayThroughput} on s3`,
       ]);
     }
   } finally {

@@ -116,7 +116,10 @@ async function waitFor(
 }
 
 /** Starts everything; `progress` gets one line per step. */
-export async function startBenchStack(progress: (line: string) => void): Promise<BenchStack> {
+export async function startBenchStack(
+  progress: (line: string) => void,
+  extraEnv: Record<string, string> = {},
+): Promise<BenchStack> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'auditflow-bench-'));
   const logFile = path.join(dataDir, 'stack.log');
   progress(`data and logs in ${dataDir}`);
@@ -142,6 +145,8 @@ export async function startBenchStack(progress: (line: string) => void): Promise
     AUDITFLOW_LOG_LEVEL: 'WARN',
     AUDITFLOW_EXIT_WITH_PARENT: '1',
     BENCH_TASK_QUEUE: shadowTaskQueue,
+    // E.g. the storage settings of an s3:// run (bench/storage.ts).
+    ...extraEnv,
   };
   progress('starting the worker, the shadow worker and the gateway (child processes; bundling takes a while)');
   const worker = spawnTs('worker/main.ts', env, path.join(dataDir, 'worker.log'));

@@ -2,6 +2,8 @@
 import { Client, type Connection } from '@temporalio/client';
 import { loadConfig, type AuditflowConfig } from '../platform/config';
 import { connectClient, loadTemporalTarget, type TemporalTarget } from '../platform/temporal-target';
+import type { Storage } from '../platform/storage';
+import { openStorage } from '../platform/storage-open';
 import { CliError, Exit } from './output';
 
 /** Config, target and a connected client; call close() when done. */
@@ -10,7 +12,19 @@ export interface CliContext {
   target: TemporalTarget;
   client: Client;
   connection: Connection;
+  /** The shared storage (reports, evidence, triage log), opened on first use. */
+  readonly storage: Storage;
   close(): Promise<void>;
+}
+
+/** The storage of the settings, opened once on first use. */
+export function lazyStorage(config: AuditflowConfig): { readonly storage: Storage } {
+  let storage: Storage | undefined;
+  return {
+    get storage() {
+      return (storage ??= openStorage(config));
+    },
+  };
 }
 
 /** Reads settings; bad ones are invalid input (exit 2). */
@@ -38,7 +52,7 @@ export async function connect(): Promise<CliContext> {
     );
   }
   const client = new Client({ connection, namespace: target.namespace });
-  return { config, target, client, connection, close: () => connection.close() };
+  return Object.assign(lazyStorage(config), { config, target, client, connection, close: () => connection.close() });
 }
 
 /** Runs a function with a connected client and always closes it. */

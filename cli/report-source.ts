@@ -1,12 +1,11 @@
 /**
  * Where `report` and `export` get a demand's report document: the workflow's status query while
  * Temporal still has the workflow, else the report.json the workflow wrote when it ended (under
- * <data>/reports/<demandId>/), saying so.
+ * reports/<demandId>/ in the storage, readable from any machine with the storage settings), saying so.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { WorkflowNotFoundError } from '@temporalio/common';
-import { createFileEvidenceStore } from '../platform/evidence';
+import { createEvidenceStore } from '../platform/evidence';
+import { STORAGE_KEYS, type Storage } from '../platform/storage';
 import { expandAttachmentManifests } from '../platform/report/attachments';
 import { REPORT_FILES } from '../platform/report/formats';
 import { asReportDocument, buildReport, type ReportDocument } from '../platform/report/model';
@@ -23,10 +22,13 @@ export interface LoadedReport {
   fallback?: string;
 }
 
-function readFinalReport(file: string, demandId: string, note: string): LoadedReport {
+async function readFinalReport(storage: Storage, key: string, demandId: string, note: string): Promise<LoadedReport> {
+  const file = storage.locate(key);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+    const found = await storage.get(key);
+    if (!found) throw new Error('it is not there');
+    parsed = JSON.parse(found.body.toString('utf8'));
   } catch (err) {
     throw new CliError(`${note}, and its final report ${file} cannot be read: ${(err as Error).message}`);
   }
@@ -42,16 +44,18 @@ function readFinalReport(file: string, demandId: string, note: string): LoadedRe
 
 /** The demand's report document, from Temporal or from the stored final report. */
 export async function loadReport(ctx: CliContext, demandId: string): Promise<LoadedReport> {
-  const file = path.join(ctx.config.reportsDir, demandId, REPORT_FILES.json);
+  const key = STORAGE_KEYS.report(demandId, REPORT_FILES.json);
+  const stored = () => ctx.storage.exists(key);
   const handle = ctx.client.workflow.getHandle(demandWorkflowId(demandId));
   let running: boolean;
   try {
     running = (await handle.describe()).status.name === 'RUNNING';
   } catch (err) {
     if (!(err instanceof WorkflowNotFoundError)) throw err;
-    if (!fs.existsSync(file)) throw notFound(demandId);
+    if (!(await stored())) throw notFound(demandId);
     return readFinalReport(
-      file,
+      ctx.storage,
+      key,
       demandId,
       `demand "${demandId}" is no longer in Temporal (its history was deleted, e.g. by the namespace's retention)`,
     );
@@ -62,12 +66,13 @@ export async function loadReport(ctx: CliContext, demandId: string): Promise<Loa
       handle.query(statusQuery),
     );
     const doc = buildReport(state, { generatedAt: new Date().toISOString(), source: { kind: 'workflow' } });
-    return { doc: await expandAttachmentManifests(doc, createFileEvidenceStore(ctx.config.evidenceDir)) };
+    return { doc: await expandAttachmentManifests(doc, createEvidenceStore(ctx.storage)) };
   } catch (err) {
     const why = (err as Error).message.split('\n')[0];
-    if (!running && fs.existsSync(file))
+    if (!running && (await stored()))
       return readFinalReport(
-        file,
+        ctx.storage,
+        key,
         demandId,
         `demand "${demandId}" has ended and its state could not be queried (${why})`,
       );

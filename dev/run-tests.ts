@@ -1,7 +1,8 @@
 /**
- * `npm test` (after typecheck and lint): finds or installs the Temporal binaries, starts one real dev
- * server for the run (random free ports, in-memory), builds the workflow bundle once, runs every
- * test file with node:test, stops the server, and ends with a plain `N passed, N failed` line.
+ * `npm test` (after typecheck and lint): finds or installs the Temporal binaries and the S3 server
+ * (versitygw, built once per machine), starts one real dev server for the run (random free ports,
+ * in-memory), builds the workflow bundle once, runs every test file with node:test, stops the server,
+ * and ends with a plain `N passed, N failed` line.
  *
  * Usage: node --import tsx dev/run-tests.ts [test files or folders...]
  */
@@ -14,6 +15,7 @@ import { bundleWorkflows } from '../worker/main';
 import { startDevServer } from './dev-server';
 import { componentLogger } from './log-stream';
 import { describeResolved, resolveTemporalBinary, TemporalBinaryNotFoundError } from './temporal-binaries';
+import { describeVersitygw, resolveVersitygw, VERSITYGW, VersitygwNotFoundError } from './versitygw';
 
 const ROOT = PROJECT_ROOT;
 const ARTIFACTS = path.join(ROOT, '.test-artifacts');
@@ -34,6 +36,23 @@ function tapCounts(file: string): { pass: number; fail: number; skip: number } {
   const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
   const n = (k: string) => Number(new RegExp(`^# ${k} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
   return { pass: n('pass'), fail: n('fail') + n('cancelled'), skip: n('skipped') + n('todo') };
+}
+
+/**
+ * The S3 server for the storage tests, built once per machine when Go is there (in CI too: the cache is
+ * outside the clone). Without it the S3 tests are skipped, not failed: most runs never touch S3.
+ */
+async function findVersitygw(): Promise<string | undefined> {
+  try {
+    const found = await resolveVersitygw({ log: say });
+    say(`using ${describeVersitygw(found)}`);
+    return found.path;
+  } catch (err) {
+    if (!(err instanceof VersitygwNotFoundError)) throw err;
+    say('versitygw (S3 server) is not available, so the S3 tests will be skipped:');
+    for (const line of err.message.split('\n')) say(`  ${line}`);
+    return undefined;
+  }
 }
 
 async function main(): Promise<number> {
@@ -57,6 +76,7 @@ async function main(): Promise<number> {
   }
   say(`using ${describeResolved(cli)}`);
   say(`using ${describeResolved(testServer)}`);
+  const versitygw = await findVersitygw();
 
   const bundlePath = path.join(ARTIFACTS, 'workflow-bundle.js');
   const { code } = await bundleWorkflows();
@@ -89,6 +109,8 @@ async function main(): Promise<number> {
       TEMPORAL_CLI_PATH: cli.path,
       TEMPORAL_TEST_SERVER_PATH: testServer.path,
       AUDITFLOW_WORKFLOW_BUNDLE: bundlePath,
+      // Empty when it could not be had: the test files then skip instead of each trying to build it.
+      [VERSITYGW.envVar]: versitygw ?? '',
     },
   });
   const stop = () => child.kill('SIGTERM');

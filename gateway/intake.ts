@@ -12,7 +12,7 @@ import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import type { EvidenceStore } from '../platform/evidence';
 import { EmailAddress } from '../domain/demand';
-import { demandWorkflowId, type Hmac } from '../domain/ids';
+import { demandWorkflowId, type Verifiers } from '../domain/ids';
 import { INBOUND_MEMO_KEY, replyLimitProblem, type InboundProfile } from '../domain/inbound';
 import { INBOUND_LIMITS, TRIAGE_LIMITS } from '../domain/limits';
 import { recordReplyUpdate, type InboundReply } from '../domain/messages';
@@ -49,7 +49,8 @@ export class Deferred extends Error {
 export interface IntakeDeps {
   client: Client;
   evidence: EvidenceStore;
-  hmac: Hmac;
+  /** The current reply-token key first, then earlier ones still accepted (AUDITFLOW_SECRET_PREVIOUS). */
+  hmac: Verifiers;
   replyDomain: string;
   replyLocalPart: string;
   /** Task queue of the inbox workflow when it has to be started. */
@@ -320,7 +321,7 @@ export async function processInbound(raw: EvidenceRef, env: InboundEnvelope, dep
       return keep(`sender ${draft.from} is not a listed contact of demand ${route.demandId}${why}`, hint);
     }
     const verdict = await checkSender(
-      deps.evidence.open(raw.sha256),
+      await deps.evidence.open(raw.sha256),
       {
         ...(env.remoteAddress ? { ip: env.remoteAddress } : {}),
         ...(env.helo ? { helo: env.helo } : {}),

@@ -3,10 +3,12 @@
  * both feeding the same pipeline. `npm start` runs it; `npm run gateway` runs it alone.
  */
 import { Client } from '@temporalio/client';
-import { createFileEvidenceStore } from '../platform/evidence';
+import { createEvidenceStore } from '../platform/evidence';
+import type { Storage } from '../platform/storage';
+import { openStorage } from '../platform/storage-open';
 import { makeHmac } from '../platform/hash';
-import { loadSecret, type AuditflowConfig } from '../platform/config';
-import { connectWithRetry, exitWithParent, loadProcessSettings } from '../platform/process';
+import { loadSecrets, type AuditflowConfig } from '../platform/config';
+import { checkStorageOrExit, connectWithRetry, exitWithParent, loadProcessSettings } from '../platform/process';
 import { connectClient } from '../platform/temporal-target';
 import { cachingResolver, type DnsResolver } from './auth';
 import { startImapPoller, type ImapPoller } from './imap';
@@ -18,12 +20,13 @@ import { startSmtpGateway, type SmtpGateway } from './smtp';
 export function intakeDeps(
   config: AuditflowConfig,
   client: Client,
-  opts: { resolver?: DnsResolver; log?: IntakeDeps['log'] } = {},
+  opts: { resolver?: DnsResolver; log?: IntakeDeps['log']; storage?: Storage } = {},
 ): IntakeDeps {
+  const storage = opts.storage ?? openStorage(config);
   return {
     client,
-    evidence: createFileEvidenceStore(config.evidenceDir),
-    hmac: makeHmac(loadSecret(config)),
+    evidence: createEvidenceStore(storage),
+    hmac: loadSecrets(config).map(makeHmac),
     replyDomain: config.replyDomain,
     replyLocalPart: config.replyLocalPart,
     taskQueue: config.taskQueue,
@@ -50,7 +53,7 @@ export async function startGateway(
   config: AuditflowConfig,
   client: Client,
   log: (line: string) => void,
-  opts: { resolver?: DnsResolver; port?: number } = {},
+  opts: { resolver?: DnsResolver; port?: number; storage?: Storage } = {},
 ): Promise<Gateway> {
   const deps = intakeDeps(config, client, opts);
   const smtp = await startSmtpGateway({
@@ -79,10 +82,12 @@ async function main(): Promise<void> {
   const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
   const { config, target } = loadProcessSettings();
   exitWithParent();
+  const storage = openStorage(config);
+  await checkStorageOrExit(storage, log);
   // The gateway answers 451 while Temporal is down; it only needs a connection object to start.
   const connection = await connectWithRetry(() => connectClient(target), target, { timeoutMs: 120_000, log });
   const client = new Client({ connection, namespace: target.namespace });
-  const gateway = await startGateway(config, client, log);
+  const gateway = await startGateway(config, client, log, { storage });
   log(
     `gateway ready: SMTP on ${config.gateway.host}:${gateway.smtp.port} for *@${config.replyDomain} (authentication ${config.gateway.authMode}, limit ${config.gateway.maxBytes} bytes)${config.imap ? `; IMAP ${new URL(config.imap.url).host} folder ${config.imap.folder}` : ''}`,
   );

@@ -7,6 +7,7 @@
 import { Transform, type Readable } from 'node:stream';
 import { MailParser, type AddressObject, type HeaderValue } from 'mailparser';
 import type { EvidenceStore } from '../platform/evidence';
+import { StorageUnavailable } from '../platform/storage';
 import { INBOUND_LIMITS } from '../domain/limits';
 import type { EvidenceRef } from '../domain/state';
 import { checkAddressCount, checkDepth, headerBlock, MIME_LIMITS, UnparseableMessage } from './mime-limits';
@@ -213,14 +214,16 @@ export async function parseStored(
   let mail: Collected;
   try {
     await Promise.race([
-      checkDepth(store.open(raw.sha256)),
+      store.open(raw.sha256).then(checkDepth),
       new Promise<never>((_, reject) =>
         abort.signal.addEventListener('abort', () => reject(abort.signal.reason), { once: true }),
       ),
     ]);
-    mail = await runMailParser(store.open(raw.sha256), store, abort.signal);
+    mail = await runMailParser(await store.open(raw.sha256), store, abort.signal);
   } catch (err) {
-    if (err instanceof UnparseableMessage || err instanceof ParseTimeout) throw err;
+    // A storage outage is not the message's fault: it goes back to the sender's retry (451), never to triage.
+    if (err instanceof UnparseableMessage || err instanceof ParseTimeout || err instanceof StorageUnavailable)
+      throw err;
     if (/Max allowed child nodes/.test((err as Error).message))
       throw new UnparseableMessage("more than 1000 MIME parts (the parser's limit)");
     throw new UnparseableMessage(`the MIME parser failed: ${(err as Error).message}`);

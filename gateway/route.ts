@@ -8,7 +8,7 @@ import {
   decodeReplyToken,
   tokenFromAddress,
   tokenFromMessageId,
-  type Hmac,
+  type Verifiers,
   type ReplyRoute,
   type TokenProblem,
 } from '../domain/ids';
@@ -16,7 +16,7 @@ import type { InboundProfile } from '../domain/inbound';
 import type { ParsedInbound } from './parse';
 
 export interface RouteSettings {
-  hmac: Hmac;
+  hmac: Verifiers;
   replyDomain: string;
   replyLocalPart: string;
   now: number;

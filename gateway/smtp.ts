@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { checkRecipient } from './route';
 import { Deferred, processInbound, TemporalUnavailable, type IntakeDeps } from './intake';
+import { StorageUnavailable } from '../platform/storage';
 
 export interface SmtpGatewayOptions {
   host: string;
@@ -127,14 +128,16 @@ export async function startSmtpGateway(opts: SmtpGatewayOptions): Promise<SmtpGa
       handle().catch((err: Error) => {
         // Anything unexpected is transient for the sender: it must retry, we must not lose it.
         const why =
-          err instanceof TemporalUnavailable || err instanceof Deferred
+          err instanceof TemporalUnavailable || err instanceof Deferred || err instanceof StorageUnavailable
             ? err.message
             : `internal error: ${err.message}`;
         opts.log(`451 to ${session.remoteAddress}: ${why}`);
         const text =
           err instanceof Deferred
             ? err.smtpText
-            : '4.3.0 Temporarily unable to record the message; please try again later';
+            : err instanceof StorageUnavailable
+              ? '4.3.0 Storage temporarily unavailable; the message was not recorded, please try again later'
+              : '4.3.0 Temporarily unable to record the message; please try again later';
         answer(451, why, smtpError(451, text));
       });
     },

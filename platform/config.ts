@@ -54,6 +54,36 @@ export const EnvSchema = z.object({
   AUDITFLOW_TEMPORAL_PORT: port(7233),
   AUDITFLOW_GATEWAY_PORT: port(2525),
   AUDITFLOW_SECRET: z.string().min(32, 'must be at least 32 characters (try: openssl rand -hex 32)').optional(),
+  AUDITFLOW_SECRET_PREVIOUS: z
+    .string()
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .refine(
+      (list) => list.every((s) => s.length >= 32),
+      'must be a comma-separated list of earlier AUDITFLOW_SECRET values, each at least 32 characters',
+    )
+    .optional(),
+  AUDITFLOW_STORAGE_URL: z
+    .string()
+    .trim()
+    .superRefine((v, ctx) => {
+      const parsed = parseStorageUrl(v);
+      if ('problem' in parsed) ctx.addIssue({ code: 'custom', message: parsed.problem });
+    })
+    .optional(),
+  AUDITFLOW_STORAGE_LOCK_MODE: z
+    .enum(['COMPLIANCE', 'GOVERNANCE'], { error: 'must be COMPLIANCE or GOVERNANCE' })
+    .default('COMPLIANCE'),
+  AUDITFLOW_STORAGE_LOCK_DAYS: z.coerce
+    .number({ error: 'must be a number of days' })
+    .int('must be a whole number')
+    .min(0, 'must be 0 (no retention) or more')
+    .max(36_500, 'must be at most 36500 (100 years)')
+    .default(2557),
   AUDITFLOW_REPLY_DOMAIN: domainName.default('reply.auditflow.localhost'),
   AUDITFLOW_REPLY_LOCAL_PART: z
     .string()
@@ -148,6 +178,91 @@ export const EnvSchema = z.object({
 
 export type EnvSettings = z.infer<typeof EnvSchema>;
 
+/** Where evidence, the send ledger, reports and the triage log are kept (AUDITFLOW_STORAGE_URL). */
+export type StorageSettings =
+  | { kind: 'file'; root: string }
+  | {
+      kind: 's3';
+      bucket: string;
+      /** Key prefix inside the bucket: '' or ending in '/'. */
+      prefix: string;
+      endpoint?: string;
+      region: string;
+      pathStyle: boolean;
+      lockMode: 'COMPLIANCE' | 'GOVERNANCE';
+      /** Retention given to each evidence object when the bucket has Object Lock; 0: none. */
+      lockDays: number;
+    };
+
+const S3_OPTIONS = ['endpoint', 'region', 'pathStyle'];
+
+/**
+ * Reads `file://<folder>` or `s3://<bucket>/<prefix>?endpoint=<url>&region=<region>&pathStyle=true`.
+ * A relative folder is relative to the project (like AUDITFLOW_DATA_DIR).
+ */
+export function parseStorageUrl(
+  value: string,
+):
+  | { kind: 'file'; root: string }
+  | { kind: 's3'; bucket: string; prefix: string; endpoint?: string; region?: string; pathStyle: boolean }
+  | { problem: string } {
+  if (value.startsWith('file://')) {
+    const folder = value.slice('file://'.length);
+    if (!folder) return { problem: 'must name a folder, e.g. file:///srv/auditflow' };
+    return { kind: 'file', root: path.resolve(PROJECT_ROOT, decodeURIComponent(folder)) };
+  }
+  if (!value.startsWith('s3://'))
+    return {
+      problem:
+        'must be file://<folder> or s3://<bucket>/<prefix> (e.g. s3://acme-audit-records/auditflow?region=eu-west-1)',
+    };
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return { problem: 'is not a valid URL; write it as s3://<bucket>/<prefix>?region=<region>' };
+  }
+  const bucket = url.hostname;
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket) || bucket.includes('..'))
+    return {
+      problem: `bucket "${bucket}" is not a valid S3 bucket name (3-63 lower-case letters, digits, dots and dashes)`,
+    };
+  if (url.username || url.password)
+    return {
+      problem:
+        'must not contain credentials; give them as AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE or an instance role',
+    };
+  const unknown = [...url.searchParams.keys()].filter((k) => !S3_OPTIONS.includes(k));
+  if (unknown.length)
+    return { problem: `unknown option ${unknown.join(', ')}; the options are ${S3_OPTIONS.join(', ')}` };
+  const endpoint = url.searchParams.get('endpoint') ?? undefined;
+  if (endpoint !== undefined) {
+    try {
+      if (!['http:', 'https:'].includes(new URL(endpoint).protocol)) throw new Error();
+    } catch {
+      return { problem: `endpoint=${endpoint} must be an http(s) URL such as https://s3.eu-west-1.amazonaws.com` };
+    }
+  }
+  const pathStyle = url.searchParams.get('pathStyle') ?? 'false';
+  if (!['true', 'false'].includes(pathStyle)) return { problem: `pathStyle=${pathStyle} must be true or false` };
+  const region = url.searchParams.get('region') ?? undefined;
+  if (region !== undefined && !/^[a-z0-9-]{2,40}$/.test(region))
+    return { problem: `region=${region} must be a region name such as eu-west-1` };
+  const prefix = decodeURIComponent(url.pathname).replace(/^\/+/, '').replace(/\/*$/, '');
+  // Checked on the text as written: URL parsing would quietly resolve the segments away.
+  const written = value.slice('s3://'.length).split(/[?#]/)[0]!.split('/').slice(1);
+  if (written.some((part) => part === '.' || part === '..' || /^%2e%2e?$|^\.%2e$|^%2e\.$/i.test(part)))
+    return { problem: 'the prefix must not contain . or .. segments' };
+  return {
+    kind: 's3',
+    bucket,
+    prefix: prefix ? `${prefix}/` : '',
+    ...(endpoint ? { endpoint } : {}),
+    ...(region ? { region } : {}),
+    pathStyle: pathStyle === 'true',
+  };
+}
+
 /** Settings resolved from the environment, with defaults filled in. */
 export interface AuditflowConfig {
   dataDir: string;
@@ -171,6 +286,10 @@ export interface AuditflowConfig {
   secretSource: 'env' | 'file';
   /** AUDITFLOW_SECRET as given (never printed); otherwise loadSecret() uses <data>/secret. */
   secret?: string;
+  /** AUDITFLOW_SECRET_PREVIOUS: earlier secrets, still accepted when verifying reply tokens and Message-IDs. */
+  previousSecrets: string[];
+  /** Where evidence, the send ledger, reports and the triage log live. */
+  storage: StorageSettings;
   gateway: {
     host: string;
     port: number;
@@ -188,8 +307,6 @@ export interface AuditflowConfig {
   };
   imap?: { url: string; folder: string; processed: string; quarantine: string; pollSeconds: number };
   outboxDir: string;
-  evidenceDir: string;
-  reportsDir: string;
 }
 
 /** A bad environment setting: the message names every variable at fault. */
@@ -239,6 +356,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AuditflowConfi
     workflowCache: s.AUDITFLOW_WORKFLOW_CACHE,
     secretSource: s.AUDITFLOW_SECRET ? 'env' : 'file',
     ...(s.AUDITFLOW_SECRET ? { secret: s.AUDITFLOW_SECRET } : {}),
+    previousSecrets: s.AUDITFLOW_SECRET_PREVIOUS ?? [],
+    storage: storageSettings(s, dataDir, env),
     gateway: {
       host: s.AUDITFLOW_GATEWAY_HOST,
       port: s.AUDITFLOW_GATEWAY_PORT,
@@ -266,8 +385,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AuditflowConfi
         }
       : {}),
     outboxDir: path.join(dataDir, 'mail', 'outbox'),
-    evidenceDir: path.join(dataDir, 'evidence'),
-    reportsDir: path.join(dataDir, 'reports'),
+  };
+}
+
+function storageSettings(s: EnvSettings, dataDir: string, env: NodeJS.ProcessEnv): StorageSettings {
+  const parsed = parseStorageUrl(s.AUDITFLOW_STORAGE_URL ?? `file://${dataDir}`);
+  if ('problem' in parsed) throw new ConfigError([`AUDITFLOW_STORAGE_URL: ${parsed.problem}`]);
+  if (parsed.kind === 'file') return parsed;
+  return {
+    ...parsed,
+    // The SDK's own region settings apply when the URL names none; S3-compatible stores accept any.
+    region: parsed.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    lockMode: s.AUDITFLOW_STORAGE_LOCK_MODE,
+    lockDays: s.AUDITFLOW_STORAGE_LOCK_DAYS,
   };
 }
 
@@ -328,6 +458,13 @@ function createSecretFile(config: AuditflowConfig, file: string): string {
  */
 export function loadSecret(config: AuditflowConfig): string {
   if (config.secret) return config.secret;
+  // A generated secret lives on one machine; the others would sign and verify with secrets of their own.
+  if (config.storage.kind !== 'file')
+    throw new SecretError(
+      'AUDITFLOW_SECRET',
+      'is not set, and it is required when AUDITFLOW_STORAGE_URL is not file:// (several machines must sign and verify reply addresses with one secret)',
+      'Set the same AUDITFLOW_SECRET (at least 32 characters; try: openssl rand -hex 32) on every worker, gateway and CLI machine. Moving from one machine: use the value of <data>/secret there.',
+    );
   const file = path.join(config.dataDir, 'secret');
   const secret = (readSecretFile(file) ?? createSecretFile(config, file)).trim();
   if (secret.length === 0) throw new SecretError(file, 'is empty');
@@ -346,6 +483,11 @@ export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Auditflo
     }
     throw err;
   }
+}
+
+/** Every secret that verifies: the current one first (it alone signs), then AUDITFLOW_SECRET_PREVIOUS. */
+export function loadSecrets(config: AuditflowConfig): string[] {
+  return [loadSecret(config), ...config.previousSecrets];
 }
 
 /** Same as loadSecret, but prints the problem and exits with status 2 (for entry points, before they connect anywhere). */

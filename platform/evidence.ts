@@ -1,7 +1,8 @@
 /**
- * A content-addressed store for evidence (raw .eml files, attachments, reports): each object is kept
- * under its SHA-256, written durably, and never changed. Behind an interface so that an S3-compatible
- * store can be added without touching callers.
+ * A content-addressed store for evidence (raw .eml files, attachments, manifests): each object is kept
+ * under its SHA-256 in the storage (a folder or an S3 bucket), written once with a create-only write
+ * (If-None-Match: *) and never changed. When the bucket has Object Lock, each object gets its retention.
+ * An object found already there is checked against its hash: a damaged one is written again.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -10,6 +11,7 @@ import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import type { EvidenceRef } from '../domain/state';
 import { sha256Hex } from './hash';
+import { STORAGE_KEYS, type Storage } from './storage';
 
 /** What a streamed write stored: the ref, or nothing when the stream was longer than allowed (it was still read to the end). */
 export interface StreamPutResult {
@@ -32,59 +34,50 @@ export interface EvidenceStore {
     opts?: { maxBytes?: number },
   ): Promise<StreamPutResult>;
   /** The object's bytes as a stream (for parsing without loading it). */
-  open(sha256: string): Readable;
+  open(sha256: string): Promise<Readable>;
   /** The first `bytes` bytes of an object (fewer when it is shorter). */
   readPrefix(sha256: string, bytes: number): Promise<Buffer>;
   get(sha256: string): Promise<Buffer>;
   has(sha256: string): Promise<boolean>;
   /** Where the object lives, for people (a file path or a URL). */
   locate(sha256: string): string;
-}
-
-function fsyncPath(p: string): void {
-  const fd = fs.openSync(p, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/** Writes a file durably: temp file, fsync, rename, fsync of the folder. */
-export function writeDurably(file: string, data: Buffer | string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
-  const fd = fs.openSync(tmp, 'w', 0o600);
-  try {
-    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-  fsyncPath(path.dirname(file));
+  /** The storage key of an object (for a legal hold). */
+  key(sha256: string): string;
 }
 
 /** Objects up to this size are hashed in memory before anything is written (most attachments are small). */
 const SMALL_OBJECT_BYTES = 256 * 1024;
 
-/** The local-filesystem store under `<data>/evidence/sha256/ab/cd/<hash>`. */
-export function createFileEvidenceStore(root: string): EvidenceStore {
-  const file = (sha: string) => {
+/** The evidence store over a storage: objects under `evidence/sha256/ab/cd/<hash>`. */
+export function createEvidenceStore(storage: Storage): EvidenceStore {
+  const key = (sha: string) => {
     if (!/^[a-f0-9]{64}$/.test(sha)) throw new Error(`not a sha256 digest: ${sha}`);
-    return path.join(root, 'sha256', sha.slice(0, 2), sha.slice(2, 4), sha);
+    return STORAGE_KEYS.evidence(sha);
+  };
+  const ref = (sha256: string, size: number, meta: { contentType?: string; filename?: string }): EvidenceRef => ({
+    sha256,
+    size,
+    ...(meta.contentType ? { contentType: meta.contentType } : {}),
+    ...(meta.filename ? { filename: meta.filename } : {}),
+  });
+  /**
+   * Writes an object once. Already there (the create-only write refused): its stored hash is compared, and
+   * an object whose bytes do not match its name (damaged, or planted) is replaced by the true bytes.
+   */
+  const store = async (sha256: string, body: () => Buffer | { file: string; size: number }) => {
+    const k = key(sha256);
+    const opts = { ifNoneMatch: true, retain: true, sha256, contentType: 'application/octet-stream' } as const;
+    const first = await storage.put(k, body(), opts);
+    if (first.ok) return;
+    const stored = await storage.storedSha256(k);
+    if (stored === sha256) return;
+    await storage.put(k, body(), { retain: true, sha256 });
   };
   return {
     async put(data, meta = {}) {
       const sha256 = sha256Hex(data);
-      const target = file(sha256);
-      if (!fs.existsSync(target)) writeDurably(target, data);
-      return {
-        sha256,
-        size: data.length,
-        ...(meta.contentType ? { contentType: meta.contentType } : {}),
-        ...(meta.filename ? { filename: meta.filename } : {}),
-      };
+      await store(sha256, () => data);
+      return ref(sha256, data.length, meta);
     },
     async putStream(source, meta = {}, opts = {}) {
       const max = opts.maxBytes ?? Number.MAX_SAFE_INTEGER;
@@ -107,8 +100,8 @@ export function createFileEvidenceStore(root: string): EvidenceStore {
             continue;
           }
           if (!out) {
-            fs.mkdirSync(path.join(root, 'tmp'), { recursive: true });
-            tmp = path.join(root, 'tmp', `${process.pid}-${crypto.randomBytes(6).toString('hex')}`);
+            fs.mkdirSync(storage.spoolDir, { recursive: true });
+            tmp = path.join(storage.spoolDir, `${process.pid}-${crypto.randomBytes(6).toString('hex')}.spool`);
             out = fs.createWriteStream(tmp, { mode: 0o600 });
             for (const c of head.splice(0)) if (!out.write(c)) await once(out, 'drain');
           }
@@ -120,53 +113,38 @@ export function createFileEvidenceStore(root: string): EvidenceStore {
           );
         if (exceeded) return { bytes, exceeded: true };
         const sha256 = hash.digest('hex');
-        const target = file(sha256);
-        // Content-addressed: an object already there is these very bytes, so only a new one is written.
-        if (!fs.existsSync(target)) {
-          if (!tmp) writeDurably(target, Buffer.concat(head));
-          else {
-            fsyncPath(tmp);
-            fs.mkdirSync(path.dirname(target), { recursive: true });
-            fs.renameSync(tmp, target);
-            fsyncPath(path.dirname(target));
-          }
+        if (!tmp) await store(sha256, () => Buffer.concat(head));
+        else {
+          // Each write consumes the file it is given: hand it a link to the spool, so a second write (replacing a damaged object) still has it.
+          const spool = tmp;
+          let n = 0;
+          await store(sha256, () => {
+            const copy = `${spool}.${n++}`;
+            fs.linkSync(spool, copy);
+            return { file: copy, size: bytes };
+          });
         }
-        return {
-          ref: {
-            sha256,
-            size: bytes,
-            ...(meta.contentType ? { contentType: meta.contentType } : {}),
-            ...(meta.filename ? { filename: meta.filename } : {}),
-          },
-          bytes,
-          exceeded: false,
-        };
+        return { ref: ref(sha256, bytes, meta), bytes, exceeded: false };
       } finally {
         out?.destroy();
         if (tmp) fs.rmSync(tmp, { force: true });
       }
     },
-    open(sha256) {
-      return fs.createReadStream(file(sha256));
+    async open(sha256) {
+      const stream = await storage.getStream(key(sha256));
+      if (!stream) throw new Error(`evidence ${sha256} is missing from ${storage.locate(key(sha256))}`);
+      return stream;
     },
-    async readPrefix(sha256, bytes) {
-      const fd = fs.openSync(file(sha256), 'r');
-      try {
-        const buf = Buffer.alloc(bytes);
-        const n = fs.readSync(fd, buf, 0, bytes, 0);
-        return buf.subarray(0, n);
-      } finally {
-        fs.closeSync(fd);
-      }
-    },
+    readPrefix: (sha256, bytes) => storage.readPrefix(key(sha256), bytes),
     async get(sha256) {
-      const data = fs.readFileSync(file(sha256));
-      if (sha256Hex(data) !== sha256) throw new Error(`evidence ${sha256} is corrupted on disk (${file(sha256)})`);
-      return data;
+      const found = await storage.get(key(sha256));
+      if (!found) throw new Error(`evidence ${sha256} is missing from ${storage.locate(key(sha256))}`);
+      if (sha256Hex(found.body) !== sha256)
+        throw new Error(`evidence ${sha256} is corrupted in storage (${storage.locate(key(sha256))})`);
+      return found.body;
     },
-    async has(sha256) {
-      return fs.existsSync(file(sha256));
-    },
-    locate: file,
+    has: (sha256) => storage.exists(key(sha256)),
+    locate: (sha256) => storage.locate(key(sha256)),
+    key,
   };
 }

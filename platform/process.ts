@@ -5,6 +5,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { loadConfigOrExit, loadSecretOrExit, type AuditflowConfig } from './config';
+import type { Storage } from './storage';
 import { loadTemporalTarget, type TemporalTarget } from './temporal-target';
 
 /** The process's settings and Temporal target; a bad value ends the process with exit 2 and the reason. */
@@ -17,6 +18,25 @@ export function loadProcessSettings(): { config: AuditflowConfig; target: Tempor
     process.stderr.write(`${(err as Error).message}\n`);
     process.exit(2);
   }
+}
+
+/**
+ * Checks the shared storage before a worker or gateway starts: a definite refusal (no such bucket,
+ * credentials refused, folder not writable) stops the process with the reason (exit 2); an endpoint that
+ * does not answer is logged and the process starts anyway (the gateway answers 451, activities retry).
+ */
+export async function checkStorageOrExit(storage: Storage, log: (line: string) => void): Promise<void> {
+  const r = await storage.check();
+  if (r.ok) return log(`storage: ${r.detail}`);
+  if (r.problem === 'refused') {
+    process.stderr.write(
+      `storage problem: ${r.detail}
+Fix AUDITFLOW_STORAGE_URL or the credentials, then start again (npx auditflow doctor checks it).
+`,
+    );
+    process.exit(2);
+  }
+  log(`storage not reachable yet (${r.detail}); starting anyway: nothing is accepted or sent until it answers`);
 }
 
 /** Calls `connect` once a second until it succeeds, or throws its last error, with what to do, after `timeoutMs`. */

@@ -2,13 +2,13 @@
  * The auditflow worker: connects to Temporal through envconfig, builds the mail transport and the
  * evidence store, and runs the demand workflows and their activities on the `audit-demands` queue.
  */
-import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type NativeConnection } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { createFileEvidenceStore } from '../platform/evidence';
-import { triageLogDir } from '../platform/triage-log';
+import { createEvidenceStore } from '../platform/evidence';
+import type { Storage } from '../platform/storage';
+import { openStorage } from '../platform/storage-open';
 import { loadSecret, type AuditflowConfig } from '../platform/config';
-import { connectWithRetry, exitWithParent, loadProcessSettings } from '../platform/process';
+import { checkStorageOrExit, connectWithRetry, exitWithParent, loadProcessSettings } from '../platform/process';
 import { connectWorker } from '../platform/temporal-target';
 import { createMailTransport, redactSmtpUrl } from '../platform/transport';
 
@@ -28,15 +28,14 @@ export async function createAuditWorker(
   config: AuditflowConfig,
   connection: NativeConnection,
   namespace: string,
-  opts: { workflowBundlePath?: string } = {},
+  opts: { workflowBundlePath?: string; storage?: Storage } = {},
 ): Promise<AuditWorker> {
   const transport = createMailTransport(config);
+  const storage = opts.storage ?? openStorage(config);
   const activities = createActivities({
     transport,
-    evidence: createFileEvidenceStore(config.evidenceDir),
-    ledgerDir: path.join(config.dataDir, 'mail', 'ledger'),
-    reportsDir: config.reportsDir,
-    triageLogDir: triageLogDir(config.dataDir),
+    evidence: createEvidenceStore(storage),
+    storage,
     secret: loadSecret(config),
     replyDomain: config.replyDomain,
     replyLocalPart: config.replyLocalPart,
@@ -61,10 +60,12 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger(config.logLevel) });
   exitWithParent();
   const log = Runtime.instance().logger;
+  const storage = openStorage(config);
+  await checkStorageOrExit(storage, (line) => log.info(line));
   const connection = await connectWithRetry(() => connectWorker(target), target, { timeoutMs: 120_000 });
-  const { worker, close } = await createAuditWorker(config, connection, target.namespace);
+  const { worker, close } = await createAuditWorker(config, connection, target.namespace, { storage });
   log.info(
-    `worker ready: task queue ${config.taskQueue} on ${target.description}; mail via ${redactSmtpUrl(config.smtpUrl)}; data in ${config.dataDir}`,
+    `worker ready: task queue ${config.taskQueue} on ${target.description}; mail via ${redactSmtpUrl(config.smtpUrl)}; records in ${storage.description}`,
   );
   try {
     await worker.run();

@@ -10,6 +10,7 @@ import { TRIAGE_LIMITS } from '../../domain/limits';
 import { inboxQuery, inboxWorkflowId } from '../../domain/triage';
 import { loadConfig, loadSecret, SecretError, type AuditflowConfig } from '../../platform/config';
 import { connectClient, loadTemporalTarget, type TemporalTarget } from '../../platform/temporal-target';
+import { openStorage } from '../../platform/storage-open';
 import { createMailTransport, redactSmtpUrl } from '../../platform/transport';
 import { checkSearchAttributes, cliCreateCommand } from '../search-attributes';
 import { Exit, printJson, safeLine, type GlobalOptions } from '../output';
@@ -161,8 +162,58 @@ function dataDirCheck(config: AuditflowConfig): Check {
   }
 }
 
+/** The shared storage: reachable and writable, and for S3 whether the bucket is versioned and locked. */
+export async function storageChecks(config: AuditflowConfig): Promise<Check[]> {
+  const storage = openStorage(config);
+  const r = await storage.check({ write: true });
+  if (!r.ok)
+    return [
+      {
+        name: 'storage',
+        ok: false,
+        detail: r.detail,
+        fix:
+          storage.kind === 's3'
+            ? r.problem === 'refused'
+              ? 'check AUDITFLOW_STORAGE_URL (bucket, region, endpoint) and the AWS credentials'
+              : 'the S3 endpoint does not answer: check that it runs and is reachable from here; the gateway answers 451 and activities retry until it is back'
+            : "check AUDITFLOW_STORAGE_URL / AUDITFLOW_DATA_DIR and the folder's permissions",
+      },
+    ];
+  const checks: Check[] = [{ name: 'storage', ok: true, detail: r.detail }];
+  if (storage.kind === 's3') {
+    const locked = r.objectLock?.startsWith('enabled') ?? false;
+    const wanted = config.storage.kind === 's3' && config.storage.lockDays > 0;
+    checks.push(
+      locked || !wanted
+        ? {
+            name: 'object-lock',
+            ok: true,
+            detail: `bucket versioning ${r.versioning?.toLowerCase()}; Object Lock ${r.objectLock}`,
+          }
+        : {
+            name: 'object-lock',
+            ok: false,
+            detail: `bucket versioning ${r.versioning?.toLowerCase() ?? 'unknown'}; Object Lock ${r.objectLock ?? 'unknown'}: evidence is not protected from deletion`,
+            fix: 'enable Object Lock on the bucket (README, "Running on several machines"), or set AUDITFLOW_STORAGE_LOCK_DAYS=0 to run without retention on purpose',
+          },
+    );
+  }
+  return checks;
+}
+
 function secretCheck(config: AuditflowConfig): Check {
-  if (config.secretSource === 'env') return { name: 'secret', ok: true, detail: 'AUDITFLOW_SECRET is set' };
+  const previous = config.previousSecrets.length
+    ? `; ${config.previousSecrets.length} earlier secret(s) in AUDITFLOW_SECRET_PREVIOUS still verify replies`
+    : '';
+  if (config.secretSource === 'env') return { name: 'secret', ok: true, detail: `AUDITFLOW_SECRET is set${previous}` };
+  if (config.storage.kind !== 'file')
+    return {
+      name: 'secret',
+      ok: false,
+      detail: 'AUDITFLOW_SECRET is not set, and the storage is shared (s3://): every machine must use the same secret',
+      fix: 'set the same AUDITFLOW_SECRET (openssl rand -hex 32) on every worker, gateway and CLI machine',
+    };
   const file = path.join(config.dataDir, 'secret');
   const shared = '(set AUDITFLOW_SECRET when several machines run workers or gateways)';
   // Only read: doctor must not create the secret, nor hide a deleted one behind a fresh one.
@@ -193,12 +244,17 @@ export async function runDoctor(): Promise<Check[]> {
       { name: 'settings', ok: false, detail: (err as Error).message, fix: 'fix the environment variables named above' },
     ];
   }
-  const [t, smtp] = await Promise.all([temporalChecks(target, config), smtpCheck(config)]);
+  const [t, smtp, storage] = await Promise.all([
+    temporalChecks(target, config),
+    smtpCheck(config),
+    storageChecks(config),
+  ]);
   return [
     { name: 'settings', ok: true, detail: 'environment variables are valid' },
     ...t,
     smtp,
     dataDirCheck(config),
+    ...storage,
     secretCheck(config),
   ];
 }
@@ -206,7 +262,7 @@ export async function runDoctor(): Promise<Check[]> {
 export function register(program: Command): void {
   program
     .command('doctor')
-    .description('Check Temporal, search attributes, the worker, SMTP and the data folder')
+    .description('Check Temporal, search attributes, the worker, SMTP, the data folder, the storage and the secret')
     .option('--json', 'print the checks as JSON: {ok, checks: [{name, ok, detail, fix}]}')
     .addHelpText('after', '\nExample:\n  npx auditflow doctor\n')
     .action(async (opts: GlobalOptions) => {

@@ -1,7 +1,8 @@
 /** `auditflow export <demandId> --out case.tar.gz`: the case file, with a hash-chained manifest. */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { createFileEvidenceStore, writeDurably } from '../../platform/evidence';
+import { createEvidenceStore } from '../../platform/evidence';
+import { writeDurably } from '../../platform/storage-file';
 import { buildCaseFile } from '../case-file/collect';
 import { withClient } from '../client';
 import { checkDemandId } from '../demands';
@@ -36,7 +37,7 @@ export function register(program: Command): void {
       await withClient(async (ctx) => {
         const { doc, fallback } = await loadReport(ctx, demandId);
         if (fallback) process.stderr.write(`note: ${fallback}\n`);
-        const built = await buildCaseFile(doc, createFileEvidenceStore(ctx.config.evidenceDir), new Date());
+        const built = await buildCaseFile(doc, createEvidenceStore(ctx.storage), new Date());
         try {
           writeDurably(path.resolve(opts.out), built.archive);
         } catch (err) {

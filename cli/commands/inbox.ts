@@ -6,7 +6,8 @@
 import type { Command } from 'commander';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { readTriageLog, triageLogDir } from '../../platform/triage-log';
+import type { Storage } from '../../platform/storage';
+import { readTriageLog } from '../../platform/triage-log';
 import { TRIAGE_LIMITS } from '../../domain/limits';
 import {
   inboxWorkflowId,
@@ -33,10 +34,14 @@ async function inboxState(ctx: CliContext): Promise<InboxState> {
 }
 
 /** What `inbox` lists: open entries, and with `all` the decided ones from the triage log too (each once). */
-function listed(state: InboxState, dataDir: string, all: boolean): { list: TriageEntry[]; unreadable: string[] } {
+async function listed(
+  state: InboxState,
+  storage: Storage,
+  all: boolean,
+): Promise<{ list: TriageEntry[]; unreadable: string[] }> {
   const open = state.entries.filter((e) => all || e.status === 'open');
   if (!all) return { list: open, unreadable: [] };
-  const log = readTriageLog(triageLogDir(dataDir));
+  const log = await readTriageLog(storage);
   const inState = new Set(open.map((e) => e.id));
   return { list: [...log.entries.filter((e) => !inState.has(e.id)), ...open], unreadable: log.unreadable };
 }
@@ -57,7 +62,7 @@ async function decide<I>(
       const reason = (err.cause as Error | undefined)?.message ?? err.message;
       // The inbox keeps only the ids of decided messages; the triage log says who decided what.
       const logged = /was already decided/.test(reason)
-        ? readTriageLog(triageLogDir(ctx.config.dataDir)).entries.find((e) => e.id === (input as { id: string }).id)
+        ? (await readTriageLog(ctx.storage)).entries.find((e) => e.id === (input as { id: string }).id)
         : undefined;
       throw new CliError(
         `refused: ${logged ? `message "${logged.id}" was already ${logged.status} by ${logged.decidedBy ?? '?'} at ${logged.decidedAt ?? '?'} (${logged.decision ?? ''})` : reason}`,
@@ -71,7 +76,7 @@ export function register(program: Command): void {
   const inbox = program
     .command('inbox')
     .description('Messages kept for review instead of being recorded, with the reason; assign or discard them')
-    .option('--all', 'also show messages already assigned or discarded (from the triage log in the data folder)')
+    .option('--all', 'also show messages already assigned or discarded (from the triage log in the storage)')
     .option(
       '--json',
       'print [{id, receivedAt, channel, reason, from, subject, messageId, hint, status, deliveries, raw: {sha256, size}}]',
@@ -83,7 +88,7 @@ export function register(program: Command): void {
     .action(async (opts: GlobalOptions & { all?: boolean }) =>
       withClient(async (ctx) => {
         const state = await inboxState(ctx);
-        const { list, unreadable } = listed(state, ctx.config.dataDir, Boolean(opts.all));
+        const { list, unreadable } = await listed(state, ctx.storage, Boolean(opts.all));
         for (const file of unreadable) process.stderr.write(`warning: ${file} in the triage log cannot be read\n`);
         if (opts.json) return printJson(list);
         const waiting = state.entries.filter((e) => e.status === 'open').length;

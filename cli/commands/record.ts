@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { createFileEvidenceStore } from '../../platform/evidence';
+import { createEvidenceStore } from '../../platform/evidence';
 import { recordResponseUpdate } from '../../domain/messages';
 import type { EvidenceRef } from '../../domain/state';
 import { withClient } from '../client';
@@ -37,7 +37,7 @@ export function register(program: Command): void {
     .action(async (demandId: string, opts: RecordOptions) => {
       checkDemandId(demandId);
       await withClient(async (ctx) => {
-        const store = createFileEvidenceStore(ctx.config.evidenceDir);
+        const store = createEvidenceStore(ctx.storage);
         const attachments: EvidenceRef[] = [];
         for (const file of opts.attach ?? []) {
           let data: Buffer;

@@ -1,7 +1,7 @@
 /** `auditflow report <demandId>`: the demand's report as Markdown, HTML or JSON, to stdout or a file. */
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { writeDurably } from '../../platform/evidence';
+import { writeDurably } from '../../platform/storage-file';
 import { REPORT_FORMATS, renderReport, type ReportFormat } from '../../platform/report/formats';
 import { withClient } from '../client';
 import { checkDemandId } from '../demands';

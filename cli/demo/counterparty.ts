@@ -5,7 +5,8 @@ import type Mail from 'nodemailer/lib/mailer';
 import type { DemandSpec } from '../../domain/demand';
 import type { MessageRecord } from '../../domain/state';
 import type { AuditflowConfig } from '../../platform/config';
-import { createFileEvidenceStore } from '../../platform/evidence';
+import { createEvidenceStore } from '../../platform/evidence';
+import { openStorage } from '../../platform/storage-open';
 
 /** The counterparty's mail, sent to the reply address of the message it answers, through the gateway. */
 export class Counterparty {
@@ -19,7 +20,7 @@ export class Counterparty {
   ) {
     const host = config.gateway.host === '0.0.0.0' ? '127.0.0.1' : config.gateway.host;
     this.transport = nodemailer.createTransport({ host, port: config.gateway.port, secure: false, ignoreTLS: true });
-    this.evidence = createFileEvidenceStore(config.evidenceDir);
+    this.evidence = createEvidenceStore(openStorage(config));
   }
 
   /** The message's Reply-To, Message-ID and subject, read back from the evidence store. */

@@ -172,7 +172,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     const checks = expectations(s);
     let caseFile: string | undefined;
     if (TERMINAL_STATUSES.includes(s.status)) {
-      caseFile = path.join(config.reportsDir, id, 'case-file.tar.gz');
+      caseFile = path.join(config.dataDir, 'exports', `${id}-case-file.tar.gz`);
       checks.push({
         what: `the case file was exported and verifies (${caseFile})`,
         ok: exportAndVerify(id, caseFile, out),

@@ -9,12 +9,11 @@
  * - differing: a Message-ID that arrived twice with different bytes (never allowed).
  * - unexpected: an arrival no expected key accounts for (a second logical email for one step).
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import type { DemandStatusView } from '../../domain/state';
 import type { ReceivedMail } from '../support/smtp-sink';
 import { dryRunUnanswered } from '../../workflows/dry-run';
 import type { DrillDemand } from './stack';
+import type { Storage } from '../../platform/storage';
 
 export interface Tally {
   expected: number;
@@ -27,14 +26,13 @@ export interface Tally {
   examples: string[];
 }
 
-/** idempotency key -> Message-ID, from the send ledger's records. */
-export function readLedger(ledgerDir: string): Map<string, string> {
+/** idempotency key -> Message-ID, from the send ledger's records in the storage. */
+export async function readLedger(storage: Storage): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  if (!fs.existsSync(ledgerDir)) return out;
-  for (const f of fs.readdirSync(ledgerDir)) {
-    if (!f.endsWith('.json')) continue;
+  for (const key of await storage.list('mail/ledger/')) {
+    if (!key.endsWith('.json')) continue;
     try {
-      const r = JSON.parse(fs.readFileSync(path.join(ledgerDir, f), 'utf8')) as { key: string; messageId: string };
+      const r = JSON.parse((await storage.get(key))!.body.toString('utf8')) as { key: string; messageId: string };
       out.set(r.key, r.messageId);
     } catch {
       // A torn record would be a ledger bug; the key then counts as lost unless the workflow recorded it.

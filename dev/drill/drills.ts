@@ -10,7 +10,7 @@ import type { DemandStatusView } from '../../domain/state';
 import { compose } from '../support/mail-auth';
 import { readLedger, tally, type Tally } from './count';
 import { eventually } from '../../platform/wait';
-import { startStack, type DrillDemand, type DrillStack } from './stack';
+import { startStack, type DrillDemand, type DrillStack, type StackOptions } from './stack';
 
 export interface DrillResult {
   name: string;
@@ -33,16 +33,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 /** The stack a drill runs on, what it did (one line each), its start; the stack always stops at the end. */
-interface DrillRun {
+export interface DrillRun {
   stack: DrillStack;
   did: string[];
   log: (line: string) => void;
   t0: number;
 }
 
-async function runDrill(
+export async function runDrill(
   o: { log?: (line: string) => void },
-  stackOptions: { gateway?: boolean },
+  stackOptions: Omit<StackOptions, 'log'>,
   body: (run: DrillRun) => Promise<DrillResult>,
 ): Promise<DrillResult> {
   const log = o.log ?? (() => {});
@@ -96,7 +96,7 @@ async function determinismErrors(stack: DrillStack): Promise<string[]> {
 }
 
 /** Activity retries recorded in the histories: how many sends needed more than one attempt, and the most attempts. */
-async function activityRetries(stack: DrillStack): Promise<{ retried: number; maxAttempt: number }> {
+export async function activityRetries(stack: DrillStack): Promise<{ retried: number; maxAttempt: number }> {
   let retried = 0;
   let maxAttempt = 1;
   for (const d of stack.demands) {
@@ -111,7 +111,7 @@ async function activityRetries(stack: DrillStack): Promise<{ retried: number; ma
 }
 
 /** Waits for every demand's end, then counts; `problems` are the drill's own extra findings. */
-async function finish(
+export async function finish(
   name: string,
   stack: DrillStack,
   t0: number,
@@ -133,7 +133,7 @@ async function finish(
       finals.get(d.workflowId)!.status !== d.expectedEnd &&
       !notEnded.includes(d.spec.id),
   );
-  const counts = tally(stack.demands, finals, readLedger(stack.ledgerDir), stack.sink.messages);
+  const counts = tally(stack.demands, finals, await readLedger(stack.storage), stack.sink.messages);
   const determinism = await determinismErrors(stack);
   const problems = [
     ...wrongEnd.map((d) => `${d.spec.id} ended ${finals.get(d.workflowId)!.status}, expected ${d.expectedEnd}`),
@@ -309,24 +309,8 @@ export async function gatewayDrill(o: GatewayOptions): Promise<DrillResult> {
   return runDrill(o, { gateway: true }, async ({ stack, did, log, t0 }) => {
     const outage = o.temporalOutage ?? true;
     const demands = await startAndAwaitRequests(stack, o.kills + (outage ? 1 : 0), 3600, 'gateway');
-    const replyFor = async (d: DrillDemand, n: number) => {
-      const request = stack.sink.messages.find(
-        (m) => m.header('x-auditflow-demand') === d.spec.id && m.header('x-auditflow-kind') === 'request',
-      )!;
-      const to = request.parsed.replyTo?.value[0]?.address ?? '';
-      const raw = await compose(
-        {
-          from: 'Pat Primary <pat@acme.example>',
-          to,
-          subject: 'Re: audit [stadia]',
-          text: `Stadia ran from 2019 to 2022 (${n}).`,
-          messageId: `<drill-${d.spec.id}@acme.example>`,
-          inReplyTo: request.parsed.messageId,
-        },
-        false,
-      );
-      return { raw, envelope: { from: 'pat@acme.example', to: [to] } };
-    };
+    const replyFor = (d: DrillDemand, n: number) =>
+      drillReply(stack, d, `Stadia ran from 2019 to 2022 (${n}).`, 'drill');
     const answers = async (d: DrillDemand) =>
       (await stack.status(d)).items.find((i) => i.id === 'stadia')!.answers.length;
     const problems: string[] = [];
@@ -352,6 +336,26 @@ export async function gatewayDrill(o: GatewayOptions): Promise<DrillResult> {
     }
     return finish('gateway', stack, t0, did, 0, 120_000, () => problems);
   });
+}
+
+/** A reply to a demand's request on the stadia item, as the counterparty's server would deliver it. */
+export async function drillReply(stack: DrillStack, d: DrillDemand, text: string, idPrefix: string) {
+  const request = stack.sink.messages.find(
+    (m) => m.header('x-auditflow-demand') === d.spec.id && m.header('x-auditflow-kind') === 'request',
+  )!;
+  const to = request.parsed.replyTo?.value[0]?.address ?? '';
+  const raw = await compose(
+    {
+      from: 'Pat Primary <pat@acme.example>',
+      to,
+      subject: 'Re: audit [stadia]',
+      text,
+      messageId: `<${idPrefix}-${d.spec.id}@acme.example>`,
+      inReplyTo: request.parsed.messageId,
+    },
+    false,
+  );
+  return { raw, envelope: { from: 'pat@acme.example', to: [to] } };
 }
 
 /** Temporal unreachable from the gateway: it answers 451; the sender's retries are recorded once. */

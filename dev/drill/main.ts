@@ -4,12 +4,15 @@
  * summary table; exits 1 if any drill lost an email, duplicated beyond its allowance, sent a copy that
  * was not byte-identical, saw a determinism error, or left a demand short of its end.
  *
- * Usage: npm run drill [-- --only worker-kill,smtp-outage,server-restart,gateway] [--quick] [--seed N]
+ * Usage: npm run drill [-- --only worker-kill,smtp-outage,server-restart,gateway,multi-host] [--quick] [--seed N]
  */
 import os from 'node:os';
+import { startS3Server } from '../support/s3-server';
+import { resolveVersitygw } from '../versitygw';
+import { multiHostDrill } from './multi-host';
 import { gatewayDrill, serverRestartDrill, smtpOutageDrill, workerKillDrill, type DrillResult } from './drills';
 
-const NAMES = ['worker-kill', 'smtp-outage', 'server-restart', 'gateway'] as const;
+const NAMES = ['worker-kill', 'smtp-outage', 'server-restart', 'gateway', 'multi-host'] as const;
 type Name = (typeof NAMES)[number];
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -84,6 +87,23 @@ async function main(): Promise<number> {
     'server-restart': () =>
       serverRestartDrill({ demands: quick ? 5 : 20, deadlineIn: quick ? 30 : 60, downSeconds: quick ? 10 : 20, log }),
     gateway: () => gatewayDrill({ kills: quick ? 2 : 5, log }),
+    'multi-host': async () => {
+      // Its own S3 server (versitygw, built once per machine with go install when it is missing).
+      const s3 = await startS3Server({ binary: (await resolveVersitygw({ log })).path });
+      try {
+        return await multiHostDrill({
+          demands: quick ? 6 : 20,
+          replies: quick ? 4 : 10,
+          kills: quick ? 3 : 8,
+          deadlineIn: quick ? 30 : 60,
+          s3,
+          random: seeded(seed),
+          log,
+        });
+      } finally {
+        await s3.close();
+      }
+    },
   };
   const results: DrillResult[] = [];
   for (const name of only) {

@@ -28,6 +28,10 @@ import { freePort } from '../../platform/net';
 import { bundleWorkflows } from '../../worker/main';
 import type { auditDemandWorkflow } from '../../workflows';
 import { eventually } from '../../platform/wait';
+import type { Storage } from '../../platform/storage';
+import { createFileStorage } from '../../platform/storage-file';
+import { openStorage } from '../../platform/storage-open';
+import { loadConfig } from '../../platform/config';
 
 export const DRILL_SECRET = 'drill-secret-0123456789abcdef0123456789abcdef';
 
@@ -112,10 +116,14 @@ export interface DrillStack {
   smtp: TcpProxy;
   worker: Service;
   gateway?: Service;
+  /** With `hosts`: every worker and gateway, each with a data folder of its own (worker A is `worker`). */
+  workers: Service[];
+  gateways: { service: Service; port: number }[];
   /** Between the gateway and Temporal (with `gateway`): `down()` makes Temporal unreachable for it. */
   temporalProxy?: TcpProxy;
   gatewayPort: number;
-  ledgerDir: string;
+  /** The storage the stack's processes share (its send ledger, evidence, reports). */
+  storage: Storage;
   demands: DrillDemand[];
   /** Starts `n` unanswered demands due `deadlineIn` seconds from now (ladder up to 1.75x that). */
   startDemands(n: number, deadlineIn: number, prefix: string): Promise<DrillDemand[]>;
@@ -136,6 +144,11 @@ export function compressedSpec(id: string, startMs: number, deadlineIn: number):
 export interface StackOptions {
   /** Also run the inbound gateway as a process (AUDITFLOW_INBOUND_AUTH=report), reaching Temporal through `temporalProxy`. */
   gateway?: boolean;
+  /**
+   * Several hosts sharing S3 storage: two workers and two gateways, each with a separate data folder
+   * (as separate machines would have), all with these storage settings (AUDITFLOW_STORAGE_URL, credentials).
+   */
+  hosts?: { storageEnv: Record<string, string> };
   log?: (line: string) => void;
 }
 
@@ -167,13 +180,39 @@ export async function startStack(opts: StackOptions = {}): Promise<DrillStack> {
     AUDITFLOW_INBOUND_AUTH: 'report',
     NO_COLOR: '1',
   };
-  const worker = service('worker', 'worker/main.ts', env, /worker ready/);
+  if (opts.hosts) Object.assign(env, opts.hosts.storageEnv);
+  /** A host's own data folder (with `hosts`); otherwise the stack's one. */
+  const hostEnv = (host: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => {
+    if (!opts.hosts) return { ...env, ...extra };
+    const own = path.join(dataDir, `host-${host}`);
+    fs.mkdirSync(own, { recursive: true });
+    return { ...env, AUDITFLOW_DATA_DIR: own, ...extra };
+  };
+  const worker = service('worker', 'worker/main.ts', hostEnv('a'), /worker ready/);
   const temporalProxy = opts.gateway ? await startTcpProxy({ host: '127.0.0.1', port }) : undefined;
   const gateway = temporalProxy
-    ? service('gateway', 'gateway/main.ts', { ...env, TEMPORAL_ADDRESS: temporalProxy.address }, /gateway ready/)
+    ? service('gateway', 'gateway/main.ts', hostEnv('a', { TEMPORAL_ADDRESS: temporalProxy.address }), /gateway ready/)
     : undefined;
-  await worker.start();
-  await gateway?.start();
+  const workers = [worker];
+  const gateways = gateway ? [{ service: gateway, port: gatewayPort }] : [];
+  if (opts.hosts) {
+    workers.push(service('worker-b', 'worker/main.ts', hostEnv('b'), /worker ready/));
+    const portB = await freePort();
+    gateways.push({
+      service: service(
+        'gateway-b',
+        'gateway/main.ts',
+        hostEnv('b', { AUDITFLOW_GATEWAY_PORT: String(portB) }),
+        /gateway ready/,
+      ),
+      port: portB,
+    });
+  }
+  for (const w of workers) await w.start();
+  for (const g of gateways) await g.service.start();
+  const storage = opts.hosts
+    ? openStorage(loadConfig({ ...env, AUDITFLOW_DATA_DIR: path.join(dataDir, 'drill') }))
+    : createFileStorage(dataDir);
   const demands: DrillDemand[] = [];
   const handle = (d: DrillDemand) => client.workflow.getHandle(d.workflowId);
   const status = (d: DrillDemand) => handle(d).query(statusQuery);
@@ -198,9 +237,11 @@ export async function startStack(opts: StackOptions = {}): Promise<DrillStack> {
     smtp,
     worker,
     ...(gateway ? { gateway } : {}),
+    workers,
+    gateways,
     ...(temporalProxy ? { temporalProxy } : {}),
     gatewayPort,
-    ledgerDir: path.join(dataDir, 'mail', 'ledger'),
+    storage,
     demands,
     async startDemands(n, deadlineIn, prefix) {
       const started: DrillDemand[] = [];
@@ -239,9 +280,9 @@ export async function startStack(opts: StackOptions = {}): Promise<DrillStack> {
       return { ended: done.size, notEnded: demands.filter((d) => !done.has(d.workflowId)).map((d) => d.spec.id) };
     },
     async close() {
-      await gateway?.stop();
+      for (const g of gateways) await g.service.stop();
       await temporalProxy?.close();
-      await worker.stop();
+      for (const w of workers) await w.stop();
       await smtp.close();
       await sink.close();
       await connection.close();

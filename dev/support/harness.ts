@@ -36,7 +36,7 @@ export interface Harness {
   status(demandId: string): Promise<DemandStatusView>;
   /** Waits until the workflow has recorded every queued message (its outbox is empty). */
   settled(demandId: string): Promise<DemandStatusView>;
-  /** The environment the real CLI needs to reach this harness's server, worker, data folder and sink. */
+  /** The environment the real CLI needs to reach this harness's server, worker, data folder, storage and sink. */
   cliEnv(): Record<string, string>;
   /** Advances (time-skipping) time to an instant. */
   skipTo(ms: number): Promise<void>;
@@ -100,6 +100,8 @@ export async function harness(
       AUDITFLOW_DATA_DIR: config.dataDir,
       SMTP_URL: sink.url,
       AUDITFLOW_SECRET: loadSecret(config),
+      // The storage settings and their credentials, when the test gave some (s3://).
+      ...extraEnv,
     }),
     async skipTo(ms) {
       const now = await env.currentTimeMs();

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { simpleParser, type ParsedMail } from 'mailparser';
-import { writeDurably } from '../../platform/evidence';
+import { writeDurably } from '../../platform/storage-file';
 
 /** One message as the sink received it. */
 export interface ReceivedMail {

@@ -12,44 +12,12 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { SendEmailInput, SendEmailResult } from '../../domain/contracts';
 import { composeMessage, createEmailActivities } from '../../activities/email';
-import { createFileEvidenceStore } from '../../platform/evidence';
+import { createEvidenceStore } from '../../platform/evidence';
+import { createFileStorage } from '../../platform/storage-file';
 import { startSmtpSink, type SmtpSink } from '../../dev/support/smtp-sink';
+import { sendInput as input } from '../helpers/send-input';
 
 const SECRET = 'test-secret-0123456789abcdef0123456789abcdef';
-
-function input(key: string): SendEmailInput {
-  return {
-    mail: {
-      key,
-      kind: 'reminder',
-      at: '2027-06-01T00:00:00.000Z',
-      itemIds: ['xbox'],
-      to: { name: 'Pat Primary', address: 'pat@acme.example', zone: 'America/Los_Angeles' },
-      audience: 'counterparty',
-      expectsReply: true,
-      context: { index: 1, scheduledAt: '2027-06-01T00:00:00.000Z' },
-    },
-    demand: {
-      id: 'acme',
-      title: 'Audit of API usage',
-      basis: 'Agreement 9.3',
-      requesterOrg: 'Example Platform Inc.',
-      counterpartyOrg: 'Acme Games Ltd',
-      from: { name: 'Legal', address: 'legal@platform.example.com' },
-    },
-    items: [
-      {
-        id: 'xbox',
-        name: 'Xbox companion app',
-        questions: ['What data?'],
-        dueAt: '2027-06-08T00:00:00.000Z',
-        round: 0,
-        phase: 'awaiting',
-      },
-    ],
-    inReplyTo: '<request@reply.example.com>',
-  };
-}
 
 describe('sendEmail: one logical message per key', () => {
   let sink: SmtpSink;
@@ -64,8 +32,8 @@ describe('sendEmail: one logical message per key', () => {
     transport = nodemailer.createTransport({ host: '127.0.0.1', port: sink.port, ignoreTLS: true });
     sendEmail = createEmailActivities({
       transport,
-      evidence: createFileEvidenceStore(path.join(dir, 'evidence')),
-      ledgerDir: path.join(dir, 'ledger'),
+      evidence: createEvidenceStore(createFileStorage(dir)),
+      storage: createFileStorage(dir),
       secret: SECRET,
       replyDomain: 'reply.example.com',
       replyLocalPart: 'audit',

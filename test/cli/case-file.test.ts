@@ -248,7 +248,7 @@ describe('auditflow export and verify (dev server, real worker, SMTP gateway)', 
     assert.match(bad.stderr, /zip case files are not supported; use --out <name>\.tar\.gz/);
 
     const digest = sha(d.inventory);
-    const object = path.join(h.config.evidenceDir, 'sha256', digest.slice(0, 2), digest.slice(2, 4), digest);
+    const object = path.join(h.config.dataDir, 'evidence', 'sha256', digest.slice(0, 2), digest.slice(2, 4), digest);
     fs.rmSync(object);
     const out = path.join(work, 'incomplete.tar.gz');
     const r = await d.run('export', d.id, '--out', out);

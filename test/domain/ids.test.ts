@@ -21,8 +21,12 @@ describe('reply tokens and Message-IDs', () => {
     const token = encodeReplyToken(route, good);
     assert.match(token, /^acme-audit\.xbox\.[a-z2-7]{7}\.[a-z2-7]{16}$/);
     assert.ok(`audit+${token}`.length <= 64);
-    assert.deepEqual(decodeReplyToken(token, good, NOW), { route });
-    assert.deepEqual(decodeReplyToken(token.toUpperCase(), good, NOW), { route }, 'mail systems may change the case');
+    assert.deepEqual(decodeReplyToken(token, good, NOW), { route, signer: good });
+    assert.deepEqual(
+      decodeReplyToken(token.toUpperCase(), good, NOW),
+      { route, signer: good },
+      'mail systems may change the case',
+    );
   });
 
   it('refuses a forged, altered, foreign or expired token', () => {

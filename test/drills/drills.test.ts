@@ -14,39 +14,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { tally } from '../../dev/drill/count';
-import {
-  gatewayDrill,
-  serverRestartDrill,
-  smtpOutageDrill,
-  workerKillDrill,
-  type DrillResult,
-} from '../../dev/drill/drills';
+import { gatewayDrill, serverRestartDrill, smtpOutageDrill, workerKillDrill } from '../../dev/drill/drills';
 import { seeded } from '../../dev/drill/main';
+import { assertClean } from '../helpers/drill';
 import { compressedSpec, type DrillDemand } from '../../dev/drill/stack';
 import { demandWorkflowId } from '../../domain/ids';
 import { dryRunUnanswered } from '../../workflows/dry-run';
 import type { ReceivedMail } from '../../dev/support/smtp-sink';
-
-/** Everything a drill must show, with what went wrong in the message. */
-function assertClean(r: DrillResult, minEmails: number): void {
-  const why = JSON.stringify(
-    { did: r.did, tally: r.tally, notEnded: r.notEnded, problems: r.problems, determinism: r.determinismErrors },
-    null,
-    1,
-  );
-  assert.equal(r.ended, r.demands, `every demand reaches its end\n${why}`);
-  assert.equal(r.tally.lost, 0, `lost\n${why}`);
-  assert.ok(r.tally.duplicated <= r.allowance, `duplicated ${r.tally.duplicated} > allowed ${r.allowance}\n${why}`);
-  assert.equal(r.tally.differing, 0, `a duplicate that is not byte-identical\n${why}`);
-  assert.equal(r.tally.unexpected, 0, `an email no step accounts for\n${why}`);
-  assert.deepEqual(r.determinismErrors, [], why);
-  assert.deepEqual(r.problems, [], why);
-  assert.ok(
-    r.tally.expected >= minEmails,
-    `the drill sent too little to prove anything (${r.tally.expected} < ${minEmails})\n${why}`,
-  );
-  assert.ok(r.ok);
-}
 
 const spec = compressedSpec('count-check', Date.parse('2027-05-03T12:00:00Z'), 30);
 const workflowId = demandWorkflowId(spec.id);

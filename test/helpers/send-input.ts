@@ -1,0 +1,37 @@
+/** The input of one sendEmail call (a reminder to Pat on one item), for the tests of the activity. */
+import type { SendEmailInput } from '../../domain/contracts';
+
+/** A reminder with idempotency key `key`. */
+export function sendInput(key: string): SendEmailInput {
+  return {
+    mail: {
+      key,
+      kind: 'reminder',
+      at: '2027-06-01T00:00:00.000Z',
+      itemIds: ['xbox'],
+      to: { name: 'Pat Primary', address: 'pat@acme.example', zone: 'America/Los_Angeles' },
+      audience: 'counterparty',
+      expectsReply: true,
+      context: { index: 1, scheduledAt: '2027-06-01T00:00:00.000Z' },
+    },
+    demand: {
+      id: 'acme',
+      title: 'Audit of API usage',
+      basis: 'Agreement 9.3',
+      requesterOrg: 'Example Platform Inc.',
+      counterpartyOrg: 'Acme Games Ltd',
+      from: { name: 'Legal', address: 'legal@platform.example.com' },
+    },
+    items: [
+      {
+        id: 'xbox',
+        name: 'Xbox companion app',
+        questions: ['What data?'],
+        dueAt: '2027-06-08T00:00:00.000Z',
+        round: 0,
+        phase: 'awaiting',
+      },
+    ],
+    inReplyTo: '<request@reply.example.com>',
+  };
+}
