@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { SecretError } from '../platform/config';
+import { StorageUnavailable } from '../platform/storage';
 import { CliError, Exit, printJson, safeBlock } from './output';
 import { registerCommands } from './registry';
 
@@ -21,7 +22,12 @@ async function main(argv: string[]): Promise<number> {
     return Number(process.exitCode ?? Exit.ok);
   } catch (thrown) {
     // An unusable secret file is a bad setting, like a bad variable: say what to do, no stack.
-    const err = thrown instanceof SecretError ? new CliError(thrown.message, Exit.invalid) : thrown;
+    const err =
+      thrown instanceof SecretError
+        ? new CliError(thrown.message, Exit.invalid)
+        : thrown instanceof StorageUnavailable
+          ? new CliError(`${thrown.message}\nnpx auditflow doctor checks the storage settings.`)
+          : thrown;
     if (err instanceof CommanderError) {
       // --help and --version end here with code 0; usage errors are invalid input.
       return err.exitCode === 0 ? Exit.ok : Exit.invalid;

@@ -15,7 +15,7 @@ import { bundleWorkflows } from '../worker/main';
 import { startDevServer } from './dev-server';
 import { componentLogger } from './log-stream';
 import { describeResolved, resolveTemporalBinary, TemporalBinaryNotFoundError } from './temporal-binaries';
-import { describeVersitygw, resolveVersitygw, VERSITYGW, VersitygwNotFoundError } from './versitygw';
+import { describeVersitygw, goAvailable, resolveVersitygw, VERSITYGW, VersitygwNotFoundError } from './versitygw';
 
 const ROOT = PROJECT_ROOT;
 const ARTIFACTS = path.join(ROOT, '.test-artifacts');
@@ -40,7 +40,8 @@ function tapCounts(file: string): { pass: number; fail: number; skip: number } {
 
 /**
  * The S3 server for the storage tests, built once per machine when Go is there (in CI too: the cache is
- * outside the clone). Without it the S3 tests are skipped, not failed: most runs never touch S3.
+ * outside the clone). On a machine without Go the S3 tests are skipped, saying how to install it; an
+ * AUDITFLOW_VERSITYGW that does not work, or a build that failed, stops the run with the reason.
  */
 async function findVersitygw(): Promise<string | undefined> {
   try {
@@ -49,6 +50,8 @@ async function findVersitygw(): Promise<string | undefined> {
     return found.path;
   } catch (err) {
     if (!(err instanceof VersitygwNotFoundError)) throw err;
+    // An explicit path that does not work, or a build that failed, is an error; only a machine without Go skips.
+    if (process.env[VERSITYGW.envVar] || goAvailable()) throw err;
     say('versitygw (S3 server) is not available, so the S3 tests will be skipped:');
     for (const line of err.message.split('\n')) say(`  ${line}`);
     return undefined;
@@ -76,7 +79,14 @@ async function main(): Promise<number> {
   }
   say(`using ${describeResolved(cli)}`);
   say(`using ${describeResolved(testServer)}`);
-  const versitygw = await findVersitygw();
+  let versitygw: string | undefined;
+  try {
+    versitygw = await findVersitygw();
+  } catch (err) {
+    if (!(err instanceof VersitygwNotFoundError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    return 1;
+  }
 
   const bundlePath = path.join(ARTIFACTS, 'workflow-bundle.js');
   const { code } = await bundleWorkflows();

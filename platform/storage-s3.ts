@@ -45,7 +45,12 @@ const code = (err: unknown) => (err as { name?: string; Code?: string }).name ??
 
 /** A definite answer from S3 (no such key, refused precondition) as opposed to not reaching it at all. */
 function isServiceAnswer(err: unknown): boolean {
-  return err instanceof S3ServiceException && status(err) !== undefined && status(err)! < 500;
+  return err instanceof S3ServiceException && status(err) !== undefined && status(err)! < 500 && !isRefusal(err);
+}
+
+/** Refused as a whole (credentials, permissions, no such bucket): the storage is unusable until someone fixes it. */
+function isRefusal(err: unknown): boolean {
+  return status(err) === 401 || status(err) === 403 || code(err) === 'NoSuchBucket';
 }
 
 /** The S3 backend. */
@@ -72,7 +77,10 @@ export function createS3Storage(o: S3StorageOptions): Storage {
       return await fn();
     } catch (err) {
       if (isServiceAnswer(err)) throw err;
-      throw new StorageUnavailable(`storage ${where}: ${what} failed: ${(err as Error).message}`, { cause: err });
+      const why = isRefusal(err)
+        ? `refused (${code(err) ?? status(err)}: ${(err as Error).message}); check the AWS credentials and the bucket's permissions`
+        : (err as Error).message || String(code(err));
+      throw new StorageUnavailable(`storage ${where}: ${what} failed: ${why}`, { cause: err });
     }
   };
   /** Whether the bucket has Object Lock (asked once; a failure to reach S3 is not taken for "no"). */

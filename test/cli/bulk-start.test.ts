@@ -156,19 +156,19 @@ describe('auditflow start --for (dev server, real worker, real SMTP)', () => {
 
   it('refuses a file with unknown or missing columns before reading any row (exit 2)', async () => {
     const unknown = await run('start', example, '--for', csv('unknown.csv', 'id,organisation,primary_emial\nx,y,z\n'));
-    assert.equal(unknown.code, 2);
+    assert.equal(unknown.code, 2, unknown.stderr);
     assert.match(
       unknown.stderr,
       /unknown column "primary_emial"; the columns are id, organisation, timezone, domains, deadline, title and <role>_email/,
     );
     const missing = await run('start', example, '--for', csv('missing.csv', 'id,primary_email\nx,a@b.example\n'));
-    assert.equal(missing.code, 2);
+    assert.equal(missing.code, 2, missing.stderr);
     assert.match(missing.stderr, /the column "organisation" is required/);
     const ragged = await run('start', example, '--for', csv('ragged.csv', 'id,organisation\nx,y,z\n'));
-    assert.equal(ragged.code, 2);
+    assert.equal(ragged.code, 2, ragged.stderr);
     assert.match(ragged.stderr, /is not valid CSV: .*line 2/i);
     const none = await run('start', example, '--for', '/nonexistent.csv');
-    assert.equal(none.code, 2);
+    assert.equal(none.code, 2, none.stderr);
     assert.match(none.stderr, /no such file: \/nonexistent\.csv/);
   });
 });

@@ -159,7 +159,7 @@ describe('auditflow on S3 storage (versitygw, dev server, real worker and gatewa
   );
 
   it(
-    'wrong credentials, a missing bucket or no AUDITFLOW_SECRET stop the worker and the gateway at start with the reason (exit 2)',
+    'wrong credentials, a missing bucket or no AUDITFLOW_SECRET stop the worker and the gateway at start with the reason (exit 2); the CLI says so too',
     { skip },
     async () => {
       const base = { ...h.cliEnv(), AUDITFLOW_DATA_DIR: elsewhere, AUDITFLOW_LOG_LEVEL: 'WARN' };
@@ -180,6 +180,16 @@ describe('auditflow on S3 storage (versitygw, dev server, real worker and gatewa
       assert.equal(missing.code, 2, missing.stderr);
       assert.match(missing.stderr, /storage problem: s3:\/\/no-such-bucket\/.*: bucket no-such-bucket does not exist/);
       noTrace(missing.stderr);
+
+      // The CLI, at its first use of the storage: the reason and what to run, no stack trace.
+      const cli = await auditflow(['report', 'no-such-demand'], { ...base, AWS_SECRET_ACCESS_KEY: 'not-the-key' });
+      assert.equal(cli.code, 1, cli.stderr);
+      assert.match(
+        cli.stderr,
+        /^error: storage s3:\/\/auditflow-test\/.* failed: refused \(.*\); check the AWS credentials/,
+      );
+      assert.match(cli.stderr, /npx auditflow doctor checks the storage settings/);
+      noTrace(cli.stderr);
 
       const noSecret = await start('gateway/main.ts', { AUDITFLOW_SECRET: undefined });
       assert.equal(noSecret.code, 2, noSecret.stderr);
