@@ -95,6 +95,7 @@ async function main(): Promise<number> {
           demands: quick ? 6 : 20,
           replies: quick ? 4 : 10,
           kills: quick ? 3 : 8,
+          aimedKills: quick ? 1 : 3,
           deadlineIn: quick ? 30 : 60,
           s3,
           random: seeded(seed),

@@ -27,6 +27,8 @@ export interface MultiHostOptions {
   replies: number;
   /** Worker SIGKILLs, each of a worker picked at random, while the ladders run. */
   kills: number;
+  /** How many of the kills wait for a burst of sends to begin, so that sends are in flight when the worker dies. */
+  aimedKills?: number;
   deadlineIn: number;
   s3: S3Server;
   random?: () => number;
@@ -113,9 +115,19 @@ export async function multiHostDrill(o: MultiHostOptions): Promise<DrillResult> 
     for (const [i, at] of moments.entries()) {
       const wait = Math.max(start + at, readyAt + 1000 + Math.round(random() * 3000)) - Date.now();
       if (wait > 0) await sleep(wait);
+      // Mail goes out in bursts (every demand's step falls due at once): an aimed kill waits for the first
+      // email of the next burst, so that the other sends of the burst are in flight when the worker dies.
+      const aimed = i < (o.aimedKills ?? 0);
+      if (aimed) {
+        const seen = stack.sink.messages.length;
+        await eventually(() => stack.sink.messages.length > seen, 'a burst of sends to begin', {
+          timeoutMs: horizon,
+          intervalMs: 10,
+        }).catch(() => undefined);
+      }
       const victim = stack.workers[Math.floor(random() * stack.workers.length)]!;
       await victim.kill('SIGKILL');
-      const line = `kill ${i + 1}/${o.kills}: SIGKILL ${victim.name} at +${secs(Date.now() - start)} (${stack.sink.messages.length} emails arrived so far)`;
+      const line = `kill ${i + 1}/${o.kills}${aimed ? ' (aimed at a burst of sends)' : ''}: SIGKILL ${victim.name} at +${secs(Date.now() - start)} (${stack.sink.messages.length} emails arrived so far)`;
       await sleep(2000); // the fault itself: the worker stays dead for 2 s
       await victim.start();
       readyAt = Date.now();
