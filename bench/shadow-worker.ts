@@ -4,6 +4,7 @@
  */
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { ShadowActivities } from './shadow-workflow';
+import { dataConverterFor, parseEncryptionKeys } from '../platform/codec';
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -15,6 +16,10 @@ async function main(): Promise<void> {
     taskQueue: process.env.BENCH_TASK_QUEUE ?? 'bench-shadow',
     workflowsPath: require.resolve('./shadow-workflow'),
     activities,
+    // The floor pays for encryption too when the product does (the same keys as the real worker).
+    dataConverter: dataConverterFor(
+      process.env.AUDITFLOW_ENCRYPTION_KEYS ? parseEncryptionKeys(process.env.AUDITFLOW_ENCRYPTION_KEYS) : undefined,
+    ),
     shutdownGraceTime: '5s',
   });
   process.once('SIGTERM', () => worker.shutdown());

@@ -17,6 +17,7 @@ import { spawnEntry } from '../dev/support/spawn';
 import { stopChild } from '../platform/process';
 import { freePort, isPortOpen } from '../platform/net';
 import { eventually } from '../platform/wait';
+import { dataConverterFor, parseEncryptionKeys } from '../platform/codec';
 
 /** What the sink keeps of each outbound message: the headers the counterparty needs. */
 export interface OutboundMail {
@@ -115,6 +116,9 @@ async function waitFor(
   });
 }
 
+/** The bench's one payload key (a fresh one per process is not needed: nothing it encrypts is kept). */
+const BENCH_ENCRYPTION_KEYS = 'bench:' + '42'.repeat(32);
+
 /** Starts everything; `progress` gets one line per step. */
 export async function startBenchStack(
   progress: (line: string) => void,
@@ -139,6 +143,10 @@ export async function startBenchStack(
     AUDITFLOW_DATA_DIR: dataDir,
     SMTP_URL: sink.url,
     AUDITFLOW_SECRET: crypto.randomBytes(32).toString('hex'),
+    // Encryption on, as the product runs; BENCH_CODEC=off measures the same run without it.
+    ...(process.env.BENCH_CODEC === 'off'
+      ? { AUDITFLOW_ENCRYPTION: 'off' }
+      : { AUDITFLOW_ENCRYPTION_KEYS: BENCH_ENCRYPTION_KEYS }),
     AUDITFLOW_TASK_QUEUE: taskQueue,
     AUDITFLOW_GATEWAY_PORT: String(gatewayPort),
     AUDITFLOW_INBOUND_AUTH: 'report',
@@ -155,7 +163,12 @@ export async function startBenchStack(
   // Never leave the server behind, even when the bench is interrupted.
   process.once('exit', () => server.child.kill('SIGKILL'));
   const connection = await Connection.connect({ address: server.address });
-  const client = new Client({ connection, namespace: server.namespace });
+  const client = new Client({
+    connection,
+    namespace: server.namespace,
+    dataConverter:
+      process.env.BENCH_CODEC === 'off' ? {} : dataConverterFor(parseEncryptionKeys(BENCH_ENCRYPTION_KEYS)),
+  });
   const children = [worker, shadowWorker, gateway];
   const polling = async (tq: string) => {
     const r = await client.workflowService.describeTaskQueue({

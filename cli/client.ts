@@ -1,7 +1,8 @@
 /** The CLI's connection to Temporal: envconfig settings, a clear error when the server is not there. */
 import { Client, type Connection } from '@temporalio/client';
-import { loadConfig, type AuditflowConfig } from '../platform/config';
-import { connectClient, loadTemporalTarget, type TemporalTarget } from '../platform/temporal-target';
+import { dataConverterFor } from '../platform/codec';
+import { loadConfig, loadEncryptionKeys, type AuditflowConfig } from '../platform/config';
+import { connectClient, isRemoteTarget, loadTemporalTarget, type TemporalTarget } from '../platform/temporal-target';
 import type { Storage } from '../platform/storage';
 import { openStorage } from '../platform/storage-open';
 import { CliError, Exit } from './output';
@@ -40,6 +41,8 @@ export function loadSettings(): { config: AuditflowConfig; target: TemporalTarge
 /** Connects to Temporal, or fails with what to do. */
 export async function connect(): Promise<CliContext> {
   const { config, target } = loadSettings();
+  // Before connecting: a missing or unreadable key is a bad setting (exit 2), whatever the server does.
+  const dataConverter = dataConverterFor(loadEncryptionKeys(config, { remote: isRemoteTarget(target) }));
   let connection;
   try {
     connection = await connectClient(target, 5000);
@@ -51,7 +54,7 @@ export async function connect(): Promise<CliContext> {
         'Start the local stack with: npm start   (or point TEMPORAL_ADDRESS / a Temporal profile at your cluster; see README)',
     );
   }
-  const client = new Client({ connection, namespace: target.namespace });
+  const client = new Client({ connection, namespace: target.namespace, dataConverter });
   return Object.assign(lazyStorage(config), { config, target, client, connection, close: () => connection.close() });
 }
 

@@ -1,5 +1,6 @@
 /** Every sub-command, in the order `--help` lists them. */
 import type { Command } from 'commander';
+import * as codecServer from './commands/codec-server';
 import * as demo from './commands/demo';
 import * as doctor from './commands/doctor';
 import * as extend from './commands/extend';
@@ -36,6 +37,7 @@ const COMMANDS = [
   demo,
   doctor,
   setup,
+  codecServer,
 ];
 
 export function registerCommands(program: Command): void {

@@ -27,6 +27,8 @@ export interface DevServerOptions {
   log?: (line: string) => void;
   binary?: ResolvedBinary;
   startTimeoutMs?: number;
+  /** The codec server the Web UI calls to show encrypted payloads in clear (--ui-codec-endpoint). */
+  uiCodecEndpoint?: string;
 }
 
 export interface DevServer {
@@ -95,6 +97,8 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     ...searchAttributeFlags(),
     ...(opts.dbFile ? ['--db-filename', opts.dbFile] : []),
     ...(uiPort ? ['--ui-port', String(uiPort), '--ui-disable-news-fetch'] : ['--headless']),
+    // The UI decodes auditflow's encrypted payloads through the codec server (platform/codec-server.ts).
+    ...(uiPort && opts.uiCodecEndpoint ? ['--ui-codec-endpoint', opts.uiCodecEndpoint] : []),
     ...(opts.dynamicConfig ?? []).flatMap((kv) => ['--dynamic-config-value', kv]),
   ];
   const child = spawn(binary.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });

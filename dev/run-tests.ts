@@ -11,6 +11,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../platform/paths';
+import { parseEncryptionKeys } from '../platform/codec';
+import { startCodecServer } from '../platform/codec-server';
+import { freePort } from '../platform/net';
+import { TEST_ENCRYPTION_KEYS } from './support/temporal';
 import { bundleWorkflows } from '../worker/main';
 import { startDevServer } from './dev-server';
 import { componentLogger } from './log-stream';
@@ -92,8 +96,25 @@ async function main(): Promise<number> {
   const { code } = await bundleWorkflows();
   fs.writeFileSync(bundlePath, code);
 
-  const server = await startDevServer({ binary: cli, dbFile: undefined, uiPort: 0, log: say, onLine: () => {} });
-  say(`Temporal dev server for this run: ${server.address} (UI ${server.uiUrl}), in-memory`);
+  // The run's Web UI decodes the tests' encrypted payloads through a codec server, as `npm start`'s does.
+  const uiPort = await freePort();
+  const codecServer = await startCodecServer({
+    keys: parseEncryptionKeys(TEST_ENCRYPTION_KEYS),
+    host: '127.0.0.1',
+    port: 0,
+    origins: [`http://localhost:${uiPort}`, `http://127.0.0.1:${uiPort}`],
+  });
+  const server = await startDevServer({
+    binary: cli,
+    dbFile: undefined,
+    uiPort,
+    uiCodecEndpoint: codecServer.url,
+    log: say,
+    onLine: () => {},
+  });
+  say(
+    `Temporal dev server for this run: ${server.address} (UI ${server.uiUrl}, codec server ${codecServer.url}), in-memory`,
+  );
   const tap = path.join(ARTIFACTS, 'results.tap');
   const concurrency = Number(
     process.env.AUDITFLOW_TEST_CONCURRENCY ?? Math.max(1, Math.min(2, os.availableParallelism())),
@@ -116,6 +137,7 @@ async function main(): Promise<number> {
       ...process.env,
       AUDITFLOW_TEST_TEMPORAL_ADDRESS: server.address,
       AUDITFLOW_TEST_UI_URL: server.uiUrl,
+      AUDITFLOW_TEST_CODEC_URL: codecServer.url,
       TEMPORAL_CLI_PATH: cli.path,
       TEMPORAL_TEST_SERVER_PATH: testServer.path,
       AUDITFLOW_WORKFLOW_BUNDLE: bundlePath,
@@ -128,6 +150,7 @@ async function main(): Promise<number> {
   process.once('SIGTERM', stop);
   const code2 = await new Promise<number>((resolve) => child.once('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
   await server.stop();
+  await codecServer.close();
   const counts = tapCounts(tap);
   const failed = code2 !== 0 && counts.fail === 0 ? 1 : counts.fail;
   process.stdout.write(`\n${counts.pass} passed, ${failed} failed${counts.skip ? `, ${counts.skip} skipped` : ''}\n`);

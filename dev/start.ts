@@ -6,8 +6,9 @@
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ConfigError, loadConfig, type AuditflowConfig } from '../platform/config';
-import { loadTemporalTarget, type TemporalTarget } from '../platform/temporal-target';
+import { ConfigError, loadConfig, loadEncryptionKeys, type AuditflowConfig } from '../platform/config';
+import { startCodecServer, type CodecServer } from '../platform/codec-server';
+import { isRemoteTarget, loadTemporalTarget, type TemporalTarget } from '../platform/temporal-target';
 import { redactSmtpUrl } from '../platform/transport';
 import { startDevServer, type DevServer } from './dev-server';
 import { spawnEntry } from './support/spawn';
@@ -21,6 +22,7 @@ const say = componentLogger('auditflow');
 
 interface Stack {
   server?: DevServer;
+  codec?: CodecServer;
   catcher?: SmtpSink;
   children: Partial<Record<'worker' | 'gateway', ChildProcess>>;
   stopping: boolean;
@@ -83,6 +85,17 @@ function supervise(
   launch();
 }
 
+/** The browser origins of the Web UI that may call the codec server. */
+function uiOrigins(config: AuditflowConfig): string[] {
+  return [
+    ...new Set([
+      new URL(config.uiUrl).origin,
+      `http://localhost:${config.uiPort}`,
+      `http://127.0.0.1:${config.uiPort}`,
+    ]),
+  ];
+}
+
 async function stopAll(stack: Stack, code: number): Promise<never> {
   if (stack.stopping) process.exit(code);
   stack.stopping = true;
@@ -95,7 +108,7 @@ async function stopAll(stack: Stack, code: number): Promise<never> {
     process.exit(code || 1);
   }, 9000);
   hardStop.unref();
-  await Promise.all([...children.map((c) => stopChild(c, 7000)), stack.catcher?.close()]);
+  await Promise.all([...children.map((c) => stopChild(c, 7000)), stack.catcher?.close(), stack.codec?.close()]);
   await stack.server?.stop();
   say('stopped');
   process.exit(code);
@@ -114,6 +127,9 @@ function printBanner(config: AuditflowConfig, target: TemporalTarget, stack: Sta
     stack.catcher
       ? `  Outbound mail catcher (SMTP): 127.0.0.1:${stack.catcher.port} -> ${path.relative(process.cwd(), config.outboxDir) || '.'}/*.eml`
       : `  Outbound mail:                ${redactSmtpUrl(config.smtpUrl)}`,
+    stack.codec
+      ? `  Codec server (UI, temporal):  ${stack.codec.url}  (payloads are encrypted; see README, Confidentiality)`
+      : `  Payload encryption:           off (AUDITFLOW_ENCRYPTION=off)`,
     `  Data folder:                  ${config.dataDir}`,
     '  Try: npx auditflow doctor    |    npx auditflow start examples/api-usage-audit.yaml    |    npx auditflow inbox',
     '',
@@ -149,6 +165,25 @@ async function main(): Promise<void> {
     AUDITFLOW_DATA_DIR: config.dataDir,
     AUDITFLOW_EXIT_WITH_PARENT: '1',
   };
+  if (config.encryption.on) {
+    // Payloads are encrypted (the key is generated into the data folder the first time); the codec server
+    // lets the Web UI show them in clear.
+    let keys;
+    try {
+      keys = loadEncryptionKeys(config, { remote: isRemoteTarget(target) })!;
+    } catch (err) {
+      fail((err as Error).message, 2);
+    }
+    await ensurePortFree(config.codec.port, 'AUDITFLOW_CODEC_PORT', 'codec server');
+    stack.codec = await startCodecServer({
+      keys,
+      host: config.codec.host,
+      port: config.codec.port,
+      origins: uiOrigins(config),
+      ...(config.codec.token ? { token: config.codec.token } : {}),
+      log: say,
+    });
+  }
   if (!target.explicit) {
     await ensurePortFree(config.temporalPort, 'AUDITFLOW_TEMPORAL_PORT', 'Temporal gRPC');
     await ensurePortFree(config.uiPort, 'AUDITFLOW_UI_PORT', 'Temporal Web UI');
@@ -159,6 +194,7 @@ async function main(): Promise<void> {
         uiPort: config.uiPort,
         ip: '127.0.0.1',
         dbFile: path.join(config.dataDir, 'temporal.db'),
+        ...(stack.codec ? { uiCodecEndpoint: stack.codec.url } : {}),
         log: say,
         // Pollers complain while the server shuts down; that noise hides the useful lines.
         onLine: (line) =>

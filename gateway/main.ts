@@ -80,13 +80,13 @@ export async function startGateway(
 
 async function main(): Promise<void> {
   const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
-  const { config, target } = loadProcessSettings();
+  const { config, target, dataConverter } = loadProcessSettings();
   exitWithParent();
   const storage = openStorage(config);
   await checkStorageOrExit(storage, log);
   // The gateway answers 451 while Temporal is down; it only needs a connection object to start.
   const connection = await connectWithRetry(() => connectClient(target), target, { timeoutMs: 120_000, log });
-  const client = new Client({ connection, namespace: target.namespace });
+  const client = new Client({ connection, namespace: target.namespace, dataConverter });
   const gateway = await startGateway(config, client, log, { storage });
   log(
     `gateway ready: SMTP on ${config.gateway.host}:${gateway.smtp.port} for *@${config.replyDomain} (authentication ${config.gateway.authMode}, limit ${config.gateway.maxBytes} bytes)${config.imap ? `; IMAP ${new URL(config.imap.url).host} folder ${config.imap.folder}` : ''}`,

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { parseEncryptionKeys, type EncryptionKey } from './codec';
 import { PROJECT_ROOT } from './paths';
 
 export const DEFAULT_TASK_QUEUE = 'audit-demands';
@@ -51,6 +52,9 @@ export const EnvSchema = z.object({
   SMTP_URL: smtpUrl.optional(),
   AUDITFLOW_SMTP_PORT: port(1025),
   AUDITFLOW_UI_PORT: port(8233),
+  AUDITFLOW_CODEC_PORT: port(8888),
+  AUDITFLOW_CODEC_HOST: z.string().trim().min(1, 'must be a host name or address').default('127.0.0.1'),
+  AUDITFLOW_CODEC_TOKEN: z.string().min(16, 'must be at least 16 characters (try: openssl rand -hex 24)').optional(),
   AUDITFLOW_TEMPORAL_PORT: port(7233),
   AUDITFLOW_GATEWAY_PORT: port(2525),
   AUDITFLOW_SECRET: z.string().min(32, 'must be at least 32 characters (try: openssl rand -hex 32)').optional(),
@@ -67,6 +71,17 @@ export const EnvSchema = z.object({
       'must be a comma-separated list of earlier AUDITFLOW_SECRET values, each at least 32 characters',
     )
     .optional(),
+  AUDITFLOW_ENCRYPTION_KEYS: z
+    .string()
+    .superRefine((v, ctx) => {
+      try {
+        parseEncryptionKeys(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    })
+    .optional(),
+  AUDITFLOW_ENCRYPTION: z.enum(['on', 'off'], { error: 'must be on or off' }).default('on'),
   AUDITFLOW_STORAGE_URL: z
     .string()
     .trim()
@@ -273,6 +288,8 @@ export interface AuditflowConfig {
   smtpExplicit: boolean;
   catcherPort: number;
   uiPort: number;
+  /** The codec server (`auditflow codec-server`, started by npm start) for the Web UI and the temporal CLI. */
+  codec: { host: string; port: number; token?: string };
   /** Base URL of the Web UI for links (AUDITFLOW_UI_URL, else the local dev server's). */
   uiUrl: string;
   temporalPort: number;
@@ -286,6 +303,8 @@ export interface AuditflowConfig {
   secretSource: 'env' | 'file';
   /** AUDITFLOW_SECRET as given (never printed); otherwise loadSecret() uses <data>/secret. */
   secret?: string;
+  /** Payload encryption: AUDITFLOW_ENCRYPTION_KEYS as given, or off (AUDITFLOW_ENCRYPTION=off). */
+  encryption: { on: boolean; keys?: EncryptionKey[] };
   /** AUDITFLOW_SECRET_PREVIOUS: earlier secrets, still accepted when verifying reply tokens and Message-IDs. */
   previousSecrets: string[];
   /** Where evidence, the send ledger, reports and the triage log live. */
@@ -347,6 +366,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AuditflowConfi
     smtpExplicit: s.SMTP_URL !== undefined,
     catcherPort: s.AUDITFLOW_SMTP_PORT,
     uiPort: s.AUDITFLOW_UI_PORT,
+    codec: {
+      host: s.AUDITFLOW_CODEC_HOST,
+      port: s.AUDITFLOW_CODEC_PORT,
+      ...(s.AUDITFLOW_CODEC_TOKEN ? { token: s.AUDITFLOW_CODEC_TOKEN } : {}),
+    },
     uiUrl: (s.AUDITFLOW_UI_URL ?? `http://localhost:${s.AUDITFLOW_UI_PORT}`).replace(/\/+$/, ''),
     temporalPort: s.AUDITFLOW_TEMPORAL_PORT,
     gatewayPort: s.AUDITFLOW_GATEWAY_PORT,
@@ -357,6 +381,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AuditflowConfi
     secretSource: s.AUDITFLOW_SECRET ? 'env' : 'file',
     ...(s.AUDITFLOW_SECRET ? { secret: s.AUDITFLOW_SECRET } : {}),
     previousSecrets: s.AUDITFLOW_SECRET_PREVIOUS ?? [],
+    encryption: {
+      on: s.AUDITFLOW_ENCRYPTION === 'on',
+      ...(s.AUDITFLOW_ENCRYPTION_KEYS ? { keys: parseEncryptionKeys(s.AUDITFLOW_ENCRYPTION_KEYS) } : {}),
+    },
     storage: storageSettings(s, dataDir, env),
     gateway: {
       host: s.AUDITFLOW_GATEWAY_HOST,
@@ -430,8 +458,12 @@ function readSecretFile(file: string): string | undefined {
 }
 
 /** Creates the file with a fresh secret, complete before it appears, or returns what another process put there first. */
-function createSecretFile(config: AuditflowConfig, file: string): string {
-  const fresh = crypto.randomBytes(32).toString('hex');
+function createSecretFile(
+  config: AuditflowConfig,
+  file: string,
+  fresh = crypto.randomBytes(32).toString('hex'),
+  fix = 'Make the data folder writable, or set AUDITFLOW_SECRET (at least 32 characters; try: openssl rand -hex 32).',
+): string {
   const temp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
   try {
     fs.mkdirSync(config.dataDir, { recursive: true });
@@ -441,11 +473,7 @@ function createSecretFile(config: AuditflowConfig, file: string): string {
     return fresh;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return readSecretFile(file) ?? '';
-    throw new SecretError(
-      file,
-      `cannot be created (${(err as Error).message})`,
-      'Make the data folder writable, or set AUDITFLOW_SECRET (at least 32 characters; try: openssl rand -hex 32).',
-    );
+    throw new SecretError(file, `cannot be created (${(err as Error).message})`, fix);
   } finally {
     fs.rmSync(temp, { force: true });
   }
@@ -482,6 +510,34 @@ export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Auditflo
       process.exit(2);
     }
     throw err;
+  }
+}
+
+/**
+ * The payload encryption keys (the first encrypts, all decrypt), or undefined when encryption is off.
+ * AUDITFLOW_ENCRYPTION_KEYS, or on one machine a key generated once into <data>/encryption-keys (like the
+ * secret). With shared storage or a Temporal cluster of your own, every machine must hold the same keys:
+ * a missing AUDITFLOW_ENCRYPTION_KEYS is then an error.
+ */
+export function loadEncryptionKeys(config: AuditflowConfig, opts: { remote: boolean }): EncryptionKey[] | undefined {
+  if (!config.encryption.on) return undefined;
+  if (config.encryption.keys) return config.encryption.keys;
+  if (config.storage.kind !== 'file' || opts.remote)
+    throw new SecretError(
+      'AUDITFLOW_ENCRYPTION_KEYS',
+      `is not set, and it is required when ${opts.remote ? 'Temporal is a cluster of your own (TEMPORAL_ADDRESS or a profile)' : 'AUDITFLOW_STORAGE_URL is not file://'}: every worker, gateway and CLI must encrypt and decrypt with the same keys`,
+      'Set AUDITFLOW_ENCRYPTION_KEYS=k1:<64 hex digits> (try: echo k1:$(openssl rand -hex 32)) on every machine, or AUDITFLOW_ENCRYPTION=off to store payloads in clear.',
+    );
+  const file = path.join(config.dataDir, 'encryption-keys');
+  const fix =
+    'Restore it from a backup or set AUDITFLOW_ENCRYPTION_KEYS; without the key, the payloads it encrypted cannot be read.';
+  const text = (
+    readSecretFile(file) ?? createSecretFile(config, file, `k1:${crypto.randomBytes(32).toString('hex')}`, fix)
+  ).trim();
+  try {
+    return parseEncryptionKeys(text);
+  } catch (err) {
+    throw new SecretError(file, `is not a key list (${(err as Error).message})`, fix);
   }
 }
 

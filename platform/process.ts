@@ -4,16 +4,30 @@
  * (npm start launches them together), and never outliving the `npm start` that launched it.
  */
 import type { ChildProcess } from 'node:child_process';
-import { loadConfigOrExit, loadSecretOrExit, type AuditflowConfig } from './config';
+import type { DataConverter } from '@temporalio/common';
+import { dataConverterFor } from './codec';
+import { loadConfigOrExit, loadEncryptionKeys, loadSecretOrExit, type AuditflowConfig } from './config';
 import type { Storage } from './storage';
-import { loadTemporalTarget, type TemporalTarget } from './temporal-target';
+import { isRemoteTarget, loadTemporalTarget, type TemporalTarget } from './temporal-target';
 
-/** The process's settings and Temporal target; a bad value ends the process with exit 2 and the reason. */
-export function loadProcessSettings(): { config: AuditflowConfig; target: TemporalTarget } {
+/**
+ * The process's settings, Temporal target and payload data converter (encryption); a bad value ends the
+ * process with exit 2 and the reason.
+ */
+export function loadProcessSettings(): {
+  config: AuditflowConfig;
+  target: TemporalTarget;
+  dataConverter: DataConverter;
+} {
   const config = loadConfigOrExit();
   loadSecretOrExit(config);
   try {
-    return { config, target: loadTemporalTarget(process.env, `localhost:${config.temporalPort}`) };
+    const target = loadTemporalTarget(process.env, `localhost:${config.temporalPort}`);
+    return {
+      config,
+      target,
+      dataConverter: dataConverterFor(loadEncryptionKeys(config, { remote: isRemoteTarget(target) })),
+    };
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n`);
     process.exit(2);

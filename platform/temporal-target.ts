@@ -17,6 +17,19 @@ export interface TemporalTarget {
   description: string;
 }
 
+/**
+ * True when the server is on another machine: named explicitly, and not on a loopback address. Processes
+ * on this machine share the data folder (and its generated keys); those on a cluster's other machines do not.
+ */
+export function isRemoteTarget(target: Pick<TemporalTarget, 'address' | 'explicit'>): boolean {
+  if (!target.explicit) return false;
+  const host = target.address
+    .replace(/:\d+$/, '')
+    .replace(/^\[|\]$/g, '')
+    .toLowerCase();
+  return !(host === 'localhost' || host === '::1' || /^127\./.test(host));
+}
+
 /** Loads the target; throws an Error naming the variable when the Temporal settings are unusable. */
 export function loadTemporalTarget(
   env: NodeJS.ProcessEnv = process.env,

@@ -7,7 +7,9 @@ import { createActivities } from '../activities';
 import { createEvidenceStore } from '../platform/evidence';
 import type { Storage } from '../platform/storage';
 import { openStorage } from '../platform/storage-open';
-import { loadSecret, type AuditflowConfig } from '../platform/config';
+import type { DataConverter } from '@temporalio/common';
+import { dataConverterFor } from '../platform/codec';
+import { loadEncryptionKeys, loadSecret, type AuditflowConfig } from '../platform/config';
 import { checkStorageOrExit, connectWithRetry, exitWithParent, loadProcessSettings } from '../platform/process';
 import { connectWorker } from '../platform/temporal-target';
 import { createMailTransport, redactSmtpUrl } from '../platform/transport';
@@ -28,7 +30,7 @@ export async function createAuditWorker(
   config: AuditflowConfig,
   connection: NativeConnection,
   namespace: string,
-  opts: { workflowBundlePath?: string; storage?: Storage } = {},
+  opts: { workflowBundlePath?: string; storage?: Storage; dataConverter?: DataConverter } = {},
 ): Promise<AuditWorker> {
   const transport = createMailTransport(config);
   const storage = opts.storage ?? openStorage(config);
@@ -47,6 +49,8 @@ export async function createAuditWorker(
     taskQueue: config.taskQueue,
     workflowBundle: bundle ? { codePath: bundle } : await bundleWorkflows(),
     activities,
+    // Payloads encrypted before they reach Temporal (platform/codec.ts); a local default: the data folder's key.
+    dataConverter: opts.dataConverter ?? dataConverterFor(loadEncryptionKeys(config, { remote: false })),
     // Parked demands wait for weeks and cost ~2 MB each in memory; evicted ones replay their short
     // history when a timer or a reply wakes them.
     maxCachedWorkflows: config.workflowCache,
@@ -56,14 +60,14 @@ export async function createAuditWorker(
 }
 
 async function main(): Promise<void> {
-  const { config, target } = loadProcessSettings();
+  const { config, target, dataConverter } = loadProcessSettings();
   Runtime.install({ logger: new DefaultLogger(config.logLevel) });
   exitWithParent();
   const log = Runtime.instance().logger;
   const storage = openStorage(config);
   await checkStorageOrExit(storage, (line) => log.info(line));
   const connection = await connectWithRetry(() => connectWorker(target), target, { timeoutMs: 120_000 });
-  const { worker, close } = await createAuditWorker(config, connection, target.namespace, { storage });
+  const { worker, close } = await createAuditWorker(config, connection, target.namespace, { storage, dataConverter });
   log.info(
     `worker ready: task queue ${config.taskQueue} on ${target.description}; mail via ${redactSmtpUrl(config.smtpUrl)}; records in ${storage.description}`,
   );

@@ -8,8 +8,10 @@ import { Client, type Connection } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { TRIAGE_LIMITS } from '../../domain/limits';
 import { inboxQuery, inboxWorkflowId } from '../../domain/triage';
-import { loadConfig, loadSecret, SecretError, type AuditflowConfig } from '../../platform/config';
-import { connectClient, loadTemporalTarget, type TemporalTarget } from '../../platform/temporal-target';
+import type { DataConverter } from '@temporalio/common';
+import { dataConverterFor } from '../../platform/codec';
+import { loadConfig, loadEncryptionKeys, loadSecret, SecretError, type AuditflowConfig } from '../../platform/config';
+import { connectClient, isRemoteTarget, loadTemporalTarget, type TemporalTarget } from '../../platform/temporal-target';
 import { openStorage } from '../../platform/storage-open';
 import { createMailTransport, redactSmtpUrl } from '../../platform/transport';
 import { checkSearchAttributes, cliCreateCommand } from '../search-attributes';
@@ -27,7 +29,11 @@ export interface Check {
 /** A worker counts as polling when it polled within this window (long polls last up to ~70 s). */
 const POLLER_FRESH_MS = 90_000;
 
-async function temporalChecks(target: TemporalTarget, config: AuditflowConfig): Promise<Check[]> {
+async function temporalChecks(
+  target: TemporalTarget,
+  config: AuditflowConfig,
+  dataConverter: DataConverter,
+): Promise<Check[]> {
   let connection: Connection | undefined;
   try {
     connection = await connectClient(target, 5000);
@@ -87,7 +93,7 @@ async function temporalChecks(target: TemporalTarget, config: AuditflowConfig): 
             fix: 'start one with: npm start   (or: node --import tsx worker/main.ts with the same settings)',
           },
     );
-    if (fresh.length > 0) checks.push(await inboxCheck(connection, target.namespace, config.taskQueue));
+    if (fresh.length > 0) checks.push(await inboxCheck(connection, target.namespace, config.taskQueue, dataConverter));
   } finally {
     await connection.close();
   }
@@ -95,8 +101,13 @@ async function temporalChecks(target: TemporalTarget, config: AuditflowConfig): 
 }
 
 /** How full the triage inbox is: when full, the gateway defers (451) what it would keep. */
-async function inboxCheck(connection: Connection, namespace: string, taskQueue: string): Promise<Check> {
-  const client = new Client({ connection, namespace });
+async function inboxCheck(
+  connection: Connection,
+  namespace: string,
+  taskQueue: string,
+  dataConverter: DataConverter,
+): Promise<Check> {
+  const client = new Client({ connection, namespace, dataConverter });
   try {
     const state = await client.withDeadline(Date.now() + 10_000, () =>
       client.workflow.getHandle(inboxWorkflowId(taskQueue)).query(inboxQuery),
@@ -202,6 +213,50 @@ export async function storageChecks(config: AuditflowConfig): Promise<Check[]> {
   return checks;
 }
 
+/** Payload encryption: which keys, without creating a key file (doctor only reads). */
+function encryptionCheck(
+  config: AuditflowConfig,
+  target: TemporalTarget,
+): { check: Check; dataConverter: DataConverter } {
+  if (!config.encryption.on)
+    return {
+      check: {
+        name: 'encryption',
+        ok: true,
+        detail: 'off (AUDITFLOW_ENCRYPTION=off): payloads are stored in clear in Temporal',
+      },
+      dataConverter: {},
+    };
+  const file = path.join(config.dataDir, 'encryption-keys');
+  if (!config.encryption.keys && config.storage.kind === 'file' && !isRemoteTarget(target) && !fs.existsSync(file))
+    return {
+      check: {
+        name: 'encryption',
+        ok: true,
+        detail: `${file} does not exist yet; the first worker, gateway or CLI command generates it`,
+      },
+      dataConverter: {},
+    };
+  try {
+    const keys = loadEncryptionKeys(config, { remote: isRemoteTarget(target) });
+    const source = config.encryption.keys ? 'AUDITFLOW_ENCRYPTION_KEYS' : file;
+    return {
+      check: {
+        name: 'encryption',
+        ok: true,
+        detail: `payloads encrypted with key "${keys![0]!.id}" (AES-256-GCM)${keys!.length > 1 ? `; ${keys!.length - 1} older key(s) still decrypt` : ''}; from ${source}`,
+      },
+      dataConverter: dataConverterFor(keys),
+    };
+  } catch (err) {
+    if (!(err instanceof SecretError)) throw err;
+    return {
+      check: { name: 'encryption', ok: false, detail: `${err.file} ${err.problem}`, fix: err.fix },
+      dataConverter: {},
+    };
+  }
+}
+
 function secretCheck(config: AuditflowConfig): Check {
   const previous = config.previousSecrets.length
     ? `; ${config.previousSecrets.length} earlier secret(s) in AUDITFLOW_SECRET_PREVIOUS still verify replies`
@@ -244,8 +299,9 @@ export async function runDoctor(): Promise<Check[]> {
       { name: 'settings', ok: false, detail: (err as Error).message, fix: 'fix the environment variables named above' },
     ];
   }
+  const encryption = encryptionCheck(config, target);
   const [t, smtp, storage] = await Promise.all([
-    temporalChecks(target, config),
+    temporalChecks(target, config, encryption.dataConverter),
     smtpCheck(config),
     storageChecks(config),
   ]);
@@ -256,6 +312,7 @@ export async function runDoctor(): Promise<Check[]> {
     dataDirCheck(config),
     ...storage,
     secretCheck(config),
+    encryption.check,
   ];
 }
 

@@ -19,6 +19,7 @@ import { smtpSend } from '../support/smtp-send';
 import type { S3Server } from '../support/s3-server';
 import { activityRetries, drillReply, finish, runDrill, type DrillResult } from './drills';
 import { DRILL_SECRET, type DrillStack } from './stack';
+import { TEST_ENCRYPTION_KEYS } from '../support/temporal';
 
 export interface MultiHostOptions {
   /** Demands left unanswered: they run their ladder to referral (and a legal hold). */
@@ -183,6 +184,7 @@ async function fromThirdFolder(
     AUDITFLOW_TASK_QUEUE: stack.taskQueue,
     TEMPORAL_ADDRESS: stack.server.address,
     AUDITFLOW_SECRET: DRILL_SECRET,
+    AUDITFLOW_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
     NO_COLOR: '1',
   };
   let objects = 0;

@@ -22,6 +22,7 @@ import { sampleSpec } from '../support/specs';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 import { startDevServer, type DevServer } from '../dev-server';
+import { TEST_ENCRYPTION_KEYS, testDataConverter } from '../support/temporal';
 import { spawnEntry } from '../support/spawn';
 import { stopChild } from '../../platform/process';
 import { freePort } from '../../platform/net';
@@ -159,7 +160,7 @@ export async function startStack(opts: StackOptions = {}): Promise<DrillStack> {
   const port = await freePort();
   let server: DevServer = await startDevServer({ port, uiPort: false, dbFile, log: opts.log });
   const connection = await Connection.connect({ address: server.address });
-  const client = new Client({ connection, namespace: 'default' });
+  const client = new Client({ connection, namespace: 'default', dataConverter: testDataConverter });
   const sink = await startSmtpSink();
   const smtp = await startTcpProxy({ host: '127.0.0.1', port: sink.port });
   const bundle = path.join(dataDir, 'workflow-bundle.js');
@@ -175,6 +176,7 @@ export async function startStack(opts: StackOptions = {}): Promise<DrillStack> {
     TEMPORAL_NAMESPACE: 'default',
     SMTP_URL: `smtp://127.0.0.1:${smtp.port}`,
     AUDITFLOW_SECRET: DRILL_SECRET,
+    AUDITFLOW_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
     AUDITFLOW_WORKFLOW_BUNDLE: bundle,
     AUDITFLOW_GATEWAY_PORT: String(gatewayPort),
     AUDITFLOW_INBOUND_AUTH: 'report',

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { DataConverter } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
@@ -18,7 +19,7 @@ import { loadConfig, loadSecret, type AuditflowConfig } from '../../platform/con
 import { createAuditWorker } from '../../worker/main';
 import type { auditDemandWorkflow } from '../../workflows';
 import { startSmtpSink, type SmtpSink } from './smtp-sink';
-import { devEnv, timeSkippingEnv, uniqueName, workflowBundlePath } from './temporal';
+import { devEnv, TEST_ENCRYPTION_KEYS, timeSkippingEnv, uniqueName, workflowBundlePath } from './temporal';
 import { eventually } from '../../platform/wait';
 
 export const TEST_SECRET = 'test-secret-0123456789abcdef0123456789abcdef';
@@ -46,9 +47,10 @@ export interface Harness {
 export async function harness(
   kind: 'time-skipping' | 'dev',
   extraEnv: Record<string, string> = {},
-  opts: { address?: string } = {},
+  opts: { address?: string; dataConverter?: DataConverter } = {},
 ): Promise<Harness> {
-  const env = kind === 'time-skipping' ? await timeSkippingEnv() : await devEnv(opts.address);
+  // `dataConverter`: the test client's, when the test gives the worker other keys (or none) in extraEnv.
+  const env = kind === 'time-skipping' ? await timeSkippingEnv() : await devEnv(opts.address, opts.dataConverter);
   const sink = await startSmtpSink();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'auditflow-test-'));
   const config = loadConfig({
@@ -56,6 +58,7 @@ export async function harness(
     SMTP_URL: sink.url,
     AUDITFLOW_TASK_QUEUE: uniqueName('tq'),
     AUDITFLOW_SECRET: TEST_SECRET,
+    AUDITFLOW_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
     ...extraEnv,
   });
   const { worker, close: closeWorker } = await createAuditWorker(
@@ -100,6 +103,7 @@ export async function harness(
       AUDITFLOW_DATA_DIR: config.dataDir,
       SMTP_URL: sink.url,
       AUDITFLOW_SECRET: loadSecret(config),
+      AUDITFLOW_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
       // The storage settings and their credentials, when the test gave some (s3://).
       ...extraEnv,
     }),

@@ -4,15 +4,25 @@
  * for anything that waits on deadlines. A file run on its own starts its own dev server.
  */
 import './quiet';
+import type { DataConverter } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { temporal } from '@temporalio/proto';
 import { startDevServer, type DevServer } from '../dev-server';
 import { resolveTemporalBinary } from '../temporal-binaries';
 import { AUDIT_SEARCH_ATTRIBUTES } from '../../domain/search-attributes';
 import { bundleWorkflows } from '../../worker/main';
+import { dataConverterFor, parseEncryptionKeys } from '../../platform/codec';
 import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
+
+/**
+ * The payload encryption keys of every test process, client and worker (AUDITFLOW_ENCRYPTION_KEYS form):
+ * tests run with encryption on, as the product does, and with the same key everywhere.
+ */
+export const TEST_ENCRYPTION_KEYS = 'test1:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f';
+/** The data converter for TEST_ENCRYPTION_KEYS. */
+export const testDataConverter = dataConverterFor(parseEncryptionKeys(TEST_ENCRYPTION_KEYS));
 
 let ownServer: Promise<DevServer> | undefined;
 
@@ -34,10 +44,14 @@ export async function devServerAddress(): Promise<string> {
 }
 
 /** A client environment on the real dev server. */
-export async function devEnv(address?: string): Promise<TestWorkflowEnvironment> {
+export async function devEnv(
+  address?: string,
+  dataConverter: DataConverter = testDataConverter,
+): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createFromExistingServer({
     address: address ?? (await devServerAddress()),
     namespace: 'default',
+    client: { dataConverter },
   });
 }
 
@@ -57,6 +71,7 @@ export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
     try {
       const env = await TestWorkflowEnvironment.createTimeSkipping({
         server: { executable: { type: 'existing-path', path: bin.path } },
+        client: { dataConverter: testDataConverter },
       });
       await env.connection.operatorService.addSearchAttributes({
         namespace: env.namespace ?? 'default',

@@ -10,7 +10,7 @@ import { loadConfig } from '../../platform/config';
 import { createAuditWorker } from '../../worker/main';
 import { auditflow } from '../helpers/cli';
 import { startSmtpSink, type SmtpSink } from '../../dev/support/smtp-sink';
-import { devServerAddress, uniqueName, workflowBundlePath } from '../../dev/support/temporal';
+import { devServerAddress, TEST_ENCRYPTION_KEYS, uniqueName, workflowBundlePath } from '../../dev/support/temporal';
 import { eventually } from '../../platform/wait';
 
 interface DoctorJson {
@@ -29,6 +29,7 @@ describe('auditflow doctor against the real dev server', () => {
       AUDITFLOW_TASK_QUEUE: uniqueName('doctor'),
       SMTP_URL: sink.url,
       AUDITFLOW_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'auditflow-doctor-')),
+      AUDITFLOW_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
     };
   });
   after(() => sink.close());

@@ -22,6 +22,7 @@ describe('auditflow demo', () => {
       AUDITFLOW_TEMPORAL_PORT: String(await freePort()),
       AUDITFLOW_UI_PORT: String(await freePort()),
       AUDITFLOW_SMTP_PORT: String(await freePort()),
+      AUDITFLOW_CODEC_PORT: String(await freePort()),
       AUDITFLOW_GATEWAY_PORT: String(await freePort()),
       TEMPORAL_ADDRESS: undefined,
       SMTP_URL: undefined,

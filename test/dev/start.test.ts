@@ -63,6 +63,7 @@ describe('npm start: the whole stack on embedded defaults', () => {
       AUDITFLOW_TASK_QUEUE: taskQueue,
       AUDITFLOW_TEMPORAL_PORT: String(await freePort()),
       AUDITFLOW_SMTP_PORT: String(await freePort()),
+      AUDITFLOW_CODEC_PORT: String(await freePort()),
       AUDITFLOW_GATEWAY_PORT: String(await freePort()),
       NO_COLOR: '1',
     };
@@ -98,6 +99,7 @@ describe('npm start: the whole stack on embedded defaults', () => {
       AUDITFLOW_TEMPORAL_PORT: String(ports.temporal),
       AUDITFLOW_UI_PORT: String(ports.ui),
       AUDITFLOW_SMTP_PORT: String(ports.smtp),
+      AUDITFLOW_CODEC_PORT: String(await freePort()),
       AUDITFLOW_GATEWAY_PORT: String(ports.gateway),
       TEMPORAL_ADDRESS: undefined,
       SMTP_URL: undefined,

@@ -34,6 +34,8 @@ import { dnsFor, resolverFor } from '../../dev/support/mail-auth';
 import type { ReceivedMail } from '../../dev/support/smtp-sink';
 import { sampleSpec } from '../../dev/support/specs';
 import { eventually } from '../../platform/wait';
+import { testDataConverter } from '../../dev/support/temporal';
+import type { Payload } from '@temporalio/common';
 
 const PAT = 'pat@acme.example';
 const ERIN = 'erin@acme.example';
@@ -637,11 +639,12 @@ describe('hostile mail through the SMTP gateway (own dev server, real worker, re
 
     // What the workflow was told (the gateway's recordReply update): one-line name and subject.
     const history = await h.env.client.workflow.getHandle(demandWorkflowId(crlf)).fetchHistory();
-    const signalled = (history.events ?? [])
-      .flatMap((e) => {
-        const request = e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest;
-        return request?.input?.name === 'recordReply' ? (request.input.args?.payloads ?? []) : [];
-      })
+    const encrypted = (history.events ?? []).flatMap((e) => {
+      const request = e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest;
+      return request?.input?.name === 'recordReply' ? (request.input.args?.payloads ?? []) : [];
+    });
+    // Stored encrypted (the payload codec); decoded here as a worker would.
+    const signalled = (await testDataConverter.payloadCodecs![0]!.decode(encrypted as Payload[]))
       .map((p) => JSON.parse(Buffer.from(p.data ?? new Uint8Array()).toString('utf8')) as InboundReply)
       .find((r) => r.messageId === messageId)!;
     assert.equal(signalled.fromName, 'Pat Bcc: x@evil.example');

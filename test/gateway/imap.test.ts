@@ -19,6 +19,7 @@ import type { IntakeDeps } from '../../gateway/intake';
 import { intakeDeps } from '../../gateway/main';
 import { auditflow } from '../helpers/cli';
 import { harness, type Harness } from '../../dev/support/harness';
+import { testDataConverter } from '../../dev/support/temporal';
 import { openMailbox, type TestMailbox } from '../helpers/imap-mailbox';
 import { compose, dnsFor, replyTo as replyToRequest, resolverFor } from '../../dev/support/mail-auth';
 import type { ReceivedMail } from '../../dev/support/smtp-sink';
@@ -290,7 +291,7 @@ describe(
       const connection = await Connection.connect({ address: proxy.address });
       const { poller: p, log } = await poller(
         imap.urlFor('outage'),
-        deps(undefined, new Client({ connection, namespace: 'default' })),
+        deps(undefined, new Client({ connection, namespace: 'default', dataConverter: testDataConverter })),
         1,
       );
       try {

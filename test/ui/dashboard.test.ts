@@ -154,6 +154,15 @@ describe('the Temporal Web UI as the dashboard (real Chromium)', { skip }, () =>
 
     const details = page.frameLocator('#user-metadata-current-details');
     await details.getByText('(overdue)').waitFor();
+    // The page reads in clear although Temporal holds ciphertext: the codec server decoded it.
+    await details.getByText(checked.spec.title, { exact: true }).first().waitFor();
+    const raw = await h.env.client.workflowService.describeWorkflowExecution({
+      namespace: 'default',
+      execution: { workflowId: demandWorkflowId(overdueId) },
+    });
+    const stored = raw.executionConfig?.userMetadata?.summary;
+    assert.equal(Buffer.from(stored?.metadata?.encoding ?? []).toString(), 'binary/encrypted');
+    assert.equal(Buffer.from(stored?.data ?? []).includes(checked.spec.counterparty.organisation), false);
     const header = await details.getByRole('row').first().getByRole('columnheader').allInnerTexts();
     assert.deepEqual(
       header.map((t) => t.trim()),

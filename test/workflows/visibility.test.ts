@@ -17,6 +17,7 @@ import {
 } from '../../domain/search-attributes';
 import { eventually } from '../../platform/wait';
 import { harness, type Harness } from '../../dev/support/harness';
+import { testDataConverter } from '../../dev/support/temporal';
 import { sampleSpec } from '../../dev/support/specs';
 
 describe('the Temporal UI as the dashboard (dev server)', () => {
@@ -67,8 +68,14 @@ describe('the Temporal UI as the dashboard (dev server)', () => {
     assert.match(meta.currentDetails ?? '', /\| xbox \| overdue \| .* \| - \| sent request /);
 
     const history = await handle.fetchHistory();
-    const summaries = (history.events ?? []).flatMap((e) =>
-      e.userMetadata?.summary ? [defaultPayloadConverter.fromPayload<string>(e.userMetadata.summary)] : [],
+    // The history holds them encrypted (the payload codec); the test decodes them as the UI's codec server does.
+    const encrypted = (history.events ?? []).flatMap((e) => (e.userMetadata?.summary ? [e.userMetadata.summary] : []));
+    const summaries = (await testDataConverter.payloadCodecs![0]!.decode(encrypted)).map((p) =>
+      defaultPayloadConverter.fromPayload<string>(p),
+    );
+    assert.ok(
+      encrypted.every((p) => Buffer.from(p.metadata?.encoding ?? []).toString() === 'binary/encrypted'),
+      'summaries are stored encrypted',
     );
     assert.ok(summaries.includes('send request to pat@acme.example (xbox, psn, stadia)'), summaries.join(' | '));
     assert.ok(
