@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only 1,2,3,4,5,6]`: the benchmark of issue 6. Starts its own stack
+ * `npm run bench [-- --quick] [-- --only 1,2,3,4,5,6,7]`: the benchmark of issue 6. Starts its own stack
  * (dev server on in-memory SQLite, worker, shadow worker and gateway as child processes), runs the
  * scenarios, prints a table and writes bench-results.json with every figure and the ratios.
  * Absolute figures depend on the machine and its load; the ratios compare two things measured in the
@@ -16,13 +16,14 @@ import { lifecycle } from './lifecycle';
 import { gatewayThroughput, parked } from './parked';
 import { startBenchStack, type BenchStack } from './stack';
 import { storageCost } from './storage';
+import { codecCost } from './codec';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const onlyArg =
   argv.find((a) => a.startsWith('--only'))?.split('=')[1] ??
   (argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined);
-const only = new Set((onlyArg ?? '1,2,3,4,5,6').split(',').map(Number));
+const only = new Set((onlyArg ?? '1,2,3,4,5,6,7').split(',').map(Number));
 
 const SIZES = quick
   ? {
@@ -34,6 +35,7 @@ const SIZES = quick
       gatewayMessages: 300,
       growth: [1, 8, 32],
       storage: { demands: 6, items: 8, deadlineIn: 20, parked: 40, messages: 200 },
+      codec: { demands: 6, items: 8, deadlineIn: 20, latencyDemands: 3 },
     }
   : {
       demands: 50,
@@ -44,6 +46,7 @@ const SIZES = quick
       gatewayMessages: 1000,
       growth: [1, 8, 32, 128],
       storage: { demands: 20, items: 8, deadlineIn: 30, parked: 100, messages: 600 },
+      codec: { demands: 20, items: 8, deadlineIn: 30, latencyDemands: 8 },
     };
 
 const began = Date.now();
@@ -217,6 +220,30 @@ async function main(): Promise<void> {
         'storage: gateway msg/s (file, s3)',
         `${st.file.gatewayMessagesPerSecond}, ${st.s3.gatewayMessagesPerSecond}`,
         `x${st.ratios.s3GatewayThroughput} on s3`,
+      ]);
+    }
+    const cc = await run(7, 'codec', () => codecCost({ ...SIZES.codec, progress }));
+    if (cc) {
+      Object.assign(ratios, cc.ratios);
+      rows.push([
+        'codec on / off: state transitions per item',
+        `${cc.on.stateTransitionsPerItem}, ${cc.off.stateTransitionsPerItem}`,
+        `x${cc.ratios.codecStateTransitionsPerItem}`,
+      ]);
+      rows.push([
+        'codec on / off: items completed / s',
+        `${cc.on.itemsPerSecond}, ${cc.off.itemsPerSecond}`,
+        `x${cc.ratios.codecThroughput}`,
+      ]);
+      rows.push([
+        'codec on / off: reply latency p95',
+        `${cc.on.replyLatencyP95Ms}, ${cc.off.replyLatencyP95Ms} ms`,
+        `x${cc.ratios.codecReplyLatencyP95}`,
+      ]);
+      rows.push([
+        'codec on / off: history bytes, worker CPU per item',
+        `${cc.on.historyBytesPerItem} / ${cc.off.historyBytesPerItem} B; ${cc.on.workerCpuSecondsPerItem} / ${cc.off.workerCpuSecondsPerItem} s`,
+        `x${cc.ratios.codecHistoryBytesPerItem}; x${cc.ratios.codecWorkerCpuPerItem}`,
       ]);
     }
   } finally {

@@ -125,6 +125,7 @@ export async function startBenchStack(
   extraEnv: Record<string, string> = {},
 ): Promise<BenchStack> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'auditflow-bench-'));
+  const codecOff = extraEnv.AUDITFLOW_ENCRYPTION === 'off';
   const logFile = path.join(dataDir, 'stack.log');
   progress(`data and logs in ${dataDir}`);
   const sink = await startOutboundSink();
@@ -143,10 +144,8 @@ export async function startBenchStack(
     AUDITFLOW_DATA_DIR: dataDir,
     SMTP_URL: sink.url,
     AUDITFLOW_SECRET: crypto.randomBytes(32).toString('hex'),
-    // Encryption on, as the product runs; BENCH_CODEC=off measures the same run without it.
-    ...(process.env.BENCH_CODEC === 'off'
-      ? { AUDITFLOW_ENCRYPTION: 'off' }
-      : { AUDITFLOW_ENCRYPTION_KEYS: BENCH_ENCRYPTION_KEYS }),
+    // Encryption on, as the product runs; extraEnv AUDITFLOW_ENCRYPTION=off measures a run without it.
+    ...(codecOff ? {} : { AUDITFLOW_ENCRYPTION_KEYS: BENCH_ENCRYPTION_KEYS }),
     AUDITFLOW_TASK_QUEUE: taskQueue,
     AUDITFLOW_GATEWAY_PORT: String(gatewayPort),
     AUDITFLOW_INBOUND_AUTH: 'report',
@@ -166,8 +165,7 @@ export async function startBenchStack(
   const client = new Client({
     connection,
     namespace: server.namespace,
-    dataConverter:
-      process.env.BENCH_CODEC === 'off' ? {} : dataConverterFor(parseEncryptionKeys(BENCH_ENCRYPTION_KEYS)),
+    dataConverter: codecOff ? {} : dataConverterFor(parseEncryptionKeys(BENCH_ENCRYPTION_KEYS)),
   });
   const children = [worker, shadowWorker, gateway];
   const polling = async (tq: string) => {
