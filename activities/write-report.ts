@@ -3,7 +3,9 @@
  * versioned report document, which is also what the CLI reads once Temporal's retention has deleted the
  * workflow), report.md and report.html, all rendered from that one document.
  */
-import { log } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
+import { demandWorkflowId } from '../domain/ids';
+import { statusQuery } from '../domain/messages';
 import type { WriteReportInput, WriteReportResult } from '../domain/contracts';
 import type { EvidenceStore } from '../platform/evidence';
 import { STORAGE_KEYS, type Storage } from '../platform/storage';
@@ -45,23 +47,27 @@ export function createReportActivities(deps: { storage: Storage; evidence: Evide
   return {
     /** Writes report.json, report.md and report.html for a demand (overwrites: the last state wins). */
     async writeReport(input: WriteReportInput): Promise<WriteReportResult> {
+      const state =
+        'state' in input
+          ? input.state
+          : await Context.current().client.workflow.getHandle(demandWorkflowId(input.demandId)).query(statusQuery);
       const doc = await expandAttachmentManifests(
-        buildReport(input.state, { generatedAt: new Date().toISOString(), source: { kind: 'workflow' } }),
+        buildReport(state, { generatedAt: new Date().toISOString(), source: { kind: 'workflow' } }),
         deps.evidence,
       );
       const written = Object.fromEntries(
         await Promise.all(
           REPORT_FORMATS.map(async (format) => {
-            const key = STORAGE_KEYS.report(input.state.demandId, REPORT_FILES[format]);
+            const key = STORAGE_KEYS.report(state.demandId, REPORT_FILES[format]);
             const text = renderReport(doc, format);
             await deps.storage.put(key, Buffer.from(text), { contentType: CONTENT_TYPES[format] });
             return [format, { file: deps.storage.locate(key), sha256: sha256Hex(text) }];
           }),
         ),
       ) as Record<(typeof REPORT_FORMATS)[number], { file: string; sha256: string }>;
-      log.info('report written', { demandId: input.state.demandId, path: written.md.file });
+      log.info('report written', { demandId: state.demandId, path: written.md.file });
       // Referred for legal action: every stored object of the case stays, whatever its retention says.
-      const held = input.state.status === 'referred' ? await holdEvidence(deps, doc) : undefined;
+      const held = state.status === 'referred' ? await holdEvidence(deps, doc) : undefined;
       return {
         ...(held !== undefined ? { legalHolds: held } : {}),
         path: written.md.file,

@@ -52,9 +52,12 @@ export interface SendEmailResult {
 }
 
 /** The writeReport activity's input: the demand's final state. */
-export interface WriteReportInput {
-  state: DemandState;
-}
+/**
+ * The writeReport activity's input: the demand's id (the activity reads the state from the workflow's
+ * status query: the workflow is waiting on it, so it is the same state), or, in histories recorded before
+ * `report-by-reference`, the whole state.
+ */
+export type WriteReportInput = { state: DemandState } | { demandId: string };
 
 /** Where the report files were written. */
 export interface WriteReportResult {

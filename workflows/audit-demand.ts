@@ -224,7 +224,9 @@ export async function auditDemandWorkflow(input: AuditDemandInput): Promise<Audi
   }
 
   state.finishedAt = new Date(Date.now()).toISOString();
-  const report = await writeReport({ state });
+  // By reference: the state would be copied into history (twice) otherwise.
+  const reportInput = () => (patched('report-by-reference') ? { demandId: state.demandId } : { state });
+  const report = await writeReport(reportInput());
   state.report = { path: report.path, at: state.finishedAt };
   queueInternal(
     state,
@@ -235,7 +237,7 @@ export async function auditDemandWorkflow(input: AuditDemandInput): Promise<Audi
     Date.now(),
   );
   while (state.outbox.length > 0) await sendQueued(state);
-  await writeReport({ state });
+  await writeReport(reportInput());
   publisher.publish(state, Date.now());
   await condition(allHandlersFinished);
   return {
