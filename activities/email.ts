@@ -22,7 +22,7 @@ import {
   type Hmac,
   type ReplyRoute,
 } from '../domain/ids';
-import type { PendingMail } from '../domain/state';
+import type { EvidenceRef, PendingMail } from '../domain/state';
 import type { EvidenceStore } from '../platform/evidence';
 import { makeHmac, sha256Hex } from '../platform/hash';
 import { STORAGE_KEYS, type Storage } from '../platform/storage';
@@ -155,16 +155,21 @@ export function createEmailActivities(deps: EmailDeps) {
 
   /**
    * Claims a send: creates its ledger record, or takes over one whose claim was released or lapsed.
-   * Returns the finished record instead when the message was already sent (or refused).
+   * Returns the finished record instead when the message was already sent (or refused). `fresh` builds
+   * the claim's record, and is called only when there is something to claim.
    */
   const claim = async (
     key: string,
-    fresh: Omit<LedgerRecord, 'attempts'>,
+    owner: string,
+    fresh: () => Promise<Omit<LedgerRecord, 'attempts'>>,
   ): Promise<{ done: LedgerRecord } | { etag: string; attempts: number }> => {
     for (;;) {
       const current = await read(key);
       if (!current) {
-        const r = await deps.storage.put(key, body({ ...fresh, attempts: 1 }), { ...json, ifNoneMatch: true });
+        const r = await deps.storage.put(key, body({ ...(await fresh()), attempts: 1 }), {
+          ...json,
+          ifNoneMatch: true,
+        });
         if (r.ok) return { etag: r.etag, attempts: 1 };
         continue; // another worker created it a moment ago: read what it wrote
       }
@@ -173,12 +178,12 @@ export function createEmailActivities(deps: EmailDeps) {
       if (
         record.status === 'sending' &&
         record.owner &&
-        record.owner !== fresh.owner &&
+        record.owner !== owner &&
         (record.leaseUntil ?? 0) > Date.now()
       )
         throw new SendInProgress(record.key, record.owner, record.leaseUntil!);
       const attempts = record.attempts + 1;
-      const r = await deps.storage.put(key, body({ ...fresh, attempts }), { ...json, ifMatch: etag });
+      const r = await deps.storage.put(key, body({ ...(await fresh()), attempts }), { ...json, ifMatch: etag });
       if (r.ok) return { etag: r.etag, attempts };
     }
   };
@@ -194,18 +199,34 @@ export function createEmailActivities(deps: EmailDeps) {
     /** Sends one logical message at most once (see the module comment for the one ambiguous window). */
     async sendEmail(input: SendEmailInput): Promise<SendEmailResult> {
       const ledgerKey = STORAGE_KEYS.ledger(sha256Hex(input.mail.key));
-      const { raw, messageId, subject, envelopeFrom } = await composeMessage(input, deps);
-      const stored = await deps.evidence.put(raw, {
-        contentType: 'message/rfc822',
-        filename: `${messageId.replace(/[<>]/g, '')}.eml`,
-      });
       const { owner, leaseMs } = currentAttempt(instance);
-      const base = { key: input.mail.key, messageId, sha256: stored.sha256, owner };
-      const claimed = await claim(ledgerKey, { ...base, status: 'sending', leaseUntil: Date.now() + leaseMs });
+      // Built and stored as evidence only when it is to be sent: a retry after a recorded success does neither.
+      let prepared: Promise<{ built: Awaited<ReturnType<typeof composeMessage>>; stored: EvidenceRef }> | undefined;
+      const prepare = () =>
+        (prepared ??= composeMessage(input, deps).then(async (built) => ({
+          built,
+          stored: await deps.evidence.put(built.raw, {
+            contentType: 'message/rfc822',
+            filename: `${built.messageId.replace(/[<>]/g, '')}.eml`,
+          }),
+        })));
+      const claimed = await claim(ledgerKey, owner, async () => {
+        const { built, stored } = await prepare();
+        const record = { key: input.mail.key, messageId: built.messageId, sha256: stored.sha256, owner };
+        return { ...record, status: 'sending', leaseUntil: Date.now() + leaseMs };
+      });
       if ('done' in claimed) {
-        log.info('message already sent; not sending again', { key: input.mail.key, messageId });
+        log.info('message already sent; not sending again', {
+          key: input.mail.key,
+          messageId: claimed.done.messageId,
+        });
         return { ...claimed.done.result!, alreadySent: true };
       }
+      const {
+        built: { raw, messageId, subject, envelopeFrom },
+        stored,
+      } = await prepare();
+      const base = { key: input.mail.key, messageId, sha256: stored.sha256, owner };
       const { etag, attempts } = claimed;
       let result: SendEmailResult;
       try {

@@ -6,29 +6,18 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { BulkResult } from '../../cli/bulk';
 import type { DemandStatusView } from '../../domain/state';
-import { auditflow, ROOT, type RunResult } from '../helpers/cli';
-import { harness, type Harness } from '../../dev/support/harness';
+import { ROOT } from '../helpers/cli';
+import { cliHarness } from '../helpers/cli-harness';
 
 describe('auditflow start --for (dev server, real worker, real SMTP)', () => {
-  let h: Harness;
-  let env: Record<string, string>;
+  const cli = cliHarness();
+  const { run } = cli;
+  const csv = (name: string, text: string) => cli.write(name, text);
   const tag = Date.now().toString(36);
   const example = path.join(ROOT, 'examples', 'api-usage-audit.yaml');
-  const run = (...args: string[]): Promise<RunResult> => auditflow(args, env);
-  const csv = (name: string, text: string) => {
-    const file = path.join(h.config.dataDir, name);
-    fs.writeFileSync(file, text);
-    return file;
-  };
-
-  before(async () => {
-    h = await harness('dev');
-    env = h.cliEnv();
-  });
-  after(() => h.close());
 
   it('starts one demand per row with its own contacts, shows progress, and refuses a row whose id is taken', async () => {
     const taken = `bulk-taken-${tag}`;
@@ -61,7 +50,7 @@ describe('auditflow start --for (dev server, real worker, real SMTP)', () => {
     assert.match(res.stdout, /^2 started, 1 refused; follow them with: npx auditflow list$/m);
 
     // Each started demand went to its own row's contacts, in its own zone, with its own deadline.
-    const mail = await h.sink.waitFor(
+    const mail = await cli.h.sink.waitFor(
       (m) =>
         m.some((x) => x.envelope.to.includes('sam@contoso.example')) &&
         m.some((x) => x.envelope.to.includes('jonas@fabrikam.example')),
@@ -125,7 +114,7 @@ describe('auditflow start --for (dev server, real worker, real SMTP)', () => {
   });
 
   it('refuses to start a demand whose deadline has passed, alone or in a CSV row (exit 2)', async () => {
-    const past = path.join(h.config.dataDir, 'past.yaml');
+    const past = path.join(cli.h.config.dataDir, 'past.yaml');
     fs.writeFileSync(
       past,
       fs

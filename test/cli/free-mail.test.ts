@@ -6,29 +6,18 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import YAML from 'yaml';
 import type { DemandStatusView } from '../../domain/state';
-import { auditflow, ROOT, type RunResult } from '../helpers/cli';
-import { harness, type Harness } from '../../dev/support/harness';
+import { ROOT } from '../helpers/cli';
+import { cliHarness } from '../helpers/cli-harness';
 
 describe('free-mail domains (real CLI, dev server, real worker)', () => {
-  let h: Harness;
-  let env: Record<string, string>;
+  const cli = cliHarness();
+  const { run } = cli;
+  const write = (name: string, text: string) => cli.write(name, text);
   const tag = Date.now().toString(36);
   const example = path.join(ROOT, 'examples', 'api-usage-audit.yaml');
-  const run = (...args: string[]): Promise<RunResult> => auditflow(args, env);
-  const write = (name: string, text: string) => {
-    const file = path.join(h.config.dataDir, name);
-    fs.writeFileSync(file, text);
-    return file;
-  };
-
-  before(async () => {
-    h = await harness('dev');
-    env = h.cliEnv();
-  });
-  after(() => h.close());
 
   it('refuses gmail.com (or a subdomain of outlook.com) in counterparty.domains, naming the field', async () => {
     const spec = YAML.parse(fs.readFileSync(example, 'utf8')) as { counterparty: { domains: string[] } };
