@@ -15,6 +15,7 @@ import { Context, log } from '@temporalio/activity';
 import type { Transporter } from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import {
+  demandWorkflowId,
   encodeReplyToken,
   outgoingMessageId,
   recipientTag,
@@ -26,7 +27,8 @@ import type { EvidenceRef, PendingMail } from '../domain/state';
 import type { EvidenceStore } from '../platform/evidence';
 import { makeHmac, sha256Hex } from '../platform/hash';
 import { STORAGE_KEYS, type Storage } from '../platform/storage';
-import type { SendEmailInput, SendEmailResult } from '../domain/contracts';
+import type { SendEmailInput, SendEmailRequest, SendEmailResult } from '../domain/contracts';
+import { outgoingMailQuery } from '../domain/messages';
 import { renderMail } from './templates/render';
 
 export interface EmailDeps {
@@ -48,7 +50,25 @@ interface LedgerRecord {
   /** Which activity attempt holds the claim, and until when (epoch ms); a released claim has 0. */
   owner?: string;
   leaseUntil?: number;
-  result?: SendEmailResult;
+  result?: SendEmailResult & SmtpTransaction;
+}
+
+/** What the SMTP server said: kept in the ledger record as evidence of the submission. */
+interface SmtpTransaction {
+  accepted: string[];
+  rejected: string[];
+  response?: string;
+}
+
+/** The workflow's part of a ledger result (histories hold no more than the workflow records). */
+function forWorkflow(r: SendEmailResult & SmtpTransaction): SendEmailResult {
+  return {
+    messageId: r.messageId,
+    status: r.status,
+    ...(r.status === 'rejected' && r.response !== undefined ? { response: r.response } : {}),
+    raw: r.raw,
+    subject: r.subject,
+  };
 }
 
 /** Another worker holds a live claim on this send: retried by Temporal until it has finished (or its lease lapsed). */
@@ -129,6 +149,20 @@ function isPermanent(err: unknown): boolean {
   return typeof code === 'number' && code >= 500 && code < 600;
 }
 
+/**
+ * The message a request names: the input itself (histories recorded before `send-by-reference`), or the
+ * input the workflow fixed when it scheduled this send, read through its outgoingMail query.
+ */
+async function resolveInput(request: SendEmailRequest): Promise<SendEmailInput> {
+  if ('mail' in request) return request;
+  const found = await Context.current()
+    .client.workflow.getHandle(demandWorkflowId(request.demandId))
+    .query(outgoingMailQuery, request.key);
+  // Retried, not failed: the workflow always has the message while its send runs, so this is a fault to see in the UI.
+  if (!found) throw new Error(`demand ${request.demandId} has no message ${request.key} in flight`);
+  return found;
+}
+
 /** The activity attempt running now, and how long it may run (a claim's lease). */
 function currentAttempt(instance: string): { owner: string; leaseMs: number } {
   try {
@@ -197,38 +231,46 @@ export function createEmailActivities(deps: EmailDeps) {
 
   return {
     /** Sends one logical message at most once (see the module comment for the one ambiguous window). */
-    async sendEmail(input: SendEmailInput): Promise<SendEmailResult> {
-      const ledgerKey = STORAGE_KEYS.ledger(sha256Hex(input.mail.key));
+    async sendEmail(request: SendEmailRequest): Promise<SendEmailResult> {
+      const key = 'mail' in request ? request.mail.key : request.key;
+      const ledgerKey = STORAGE_KEYS.ledger(sha256Hex(key));
       const { owner, leaseMs } = currentAttempt(instance);
-      // Built and stored as evidence only when it is to be sent: a retry after a recorded success does neither.
-      let prepared: Promise<{ built: Awaited<ReturnType<typeof composeMessage>>; stored: EvidenceRef }> | undefined;
+      // Read, built and stored as evidence only when it is to be sent: a retry after a recorded success does none of it.
+      let prepared:
+        | Promise<{ input: SendEmailInput; built: Awaited<ReturnType<typeof composeMessage>>; stored: EvidenceRef }>
+        | undefined;
       const prepare = () =>
-        (prepared ??= composeMessage(input, deps).then(async (built) => ({
-          built,
-          stored: await deps.evidence.put(built.raw, {
-            contentType: 'message/rfc822',
-            filename: `${built.messageId.replace(/[<>]/g, '')}.eml`,
-          }),
-        })));
+        (prepared ??= resolveInput(request).then(async (input) => {
+          const built = await composeMessage(input, deps);
+          return {
+            input,
+            built,
+            stored: await deps.evidence.put(built.raw, {
+              contentType: 'message/rfc822',
+              filename: `${built.messageId.replace(/[<>]/g, '')}.eml`,
+            }),
+          };
+        }));
       const claimed = await claim(ledgerKey, owner, async () => {
         const { built, stored } = await prepare();
-        const record = { key: input.mail.key, messageId: built.messageId, sha256: stored.sha256, owner };
+        const record = { key, messageId: built.messageId, sha256: stored.sha256, owner };
         return { ...record, status: 'sending', leaseUntil: Date.now() + leaseMs };
       });
       if ('done' in claimed) {
         log.info('message already sent; not sending again', {
-          key: input.mail.key,
+          key,
           messageId: claimed.done.messageId,
         });
-        return { ...claimed.done.result!, alreadySent: true };
+        return { ...forWorkflow(claimed.done.result!), alreadySent: true };
       }
       const {
+        input,
         built: { raw, messageId, subject, envelopeFrom },
         stored,
       } = await prepare();
-      const base = { key: input.mail.key, messageId, sha256: stored.sha256, owner };
+      const base = { key, messageId, sha256: stored.sha256, owner };
       const { etag, attempts } = claimed;
-      let result: SendEmailResult;
+      let result: SendEmailResult & SmtpTransaction;
       try {
         const info = await deps.transport.sendMail({
           envelope: { from: envelopeFrom, to: [input.mail.to.address] },
@@ -251,7 +293,7 @@ export function createEmailActivities(deps: EmailDeps) {
         }
         const e = err as { responseCode?: number; response?: string; message: string };
         log.warn('message refused permanently', {
-          key: input.mail.key,
+          key,
           responseCode: e.responseCode,
           response: e.response,
         });
@@ -267,14 +309,14 @@ export function createEmailActivities(deps: EmailDeps) {
       }
       await settle(ledgerKey, etag, { ...base, status: result.status, attempts, leaseUntil: 0, result });
       log.info('message sent', {
-        key: input.mail.key,
+        key,
         messageId,
         kind: input.mail.kind,
         to: input.mail.to.address,
         attempts,
         status: result.status,
       });
-      return result;
+      return forWorkflow(result);
     },
   };
 }

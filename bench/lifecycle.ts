@@ -5,6 +5,8 @@
  * which go up the whole ladder to referral. The shadow gets the same answers as raw signals at the
  * same offsets. Per item: state transitions, history events and bytes, worker CPU, items per second.
  */
+import { temporal } from '@temporalio/proto';
+import type { Client } from '@temporalio/client';
 import type { BenchStack, OutboundMail } from './stack';
 import { shadowReplySignal } from './shadow-workflow';
 import { benchSpec, itemId, shadowInput } from './specs';
@@ -36,6 +38,8 @@ export interface LifecycleResult {
   unanswered: number;
   ours: Side;
   shadow: Side;
+  /** Where one demand's history bytes go (ours and its shadow): bytes per event type, largest first. */
+  historyBytesByEvent: { ours: Record<string, number>; shadow: Record<string, number> };
   ratios: {
     stateTransitionsPerItem: number;
     historyEventsPerItem: number;
@@ -43,6 +47,17 @@ export interface LifecycleResult {
     workerCpuPerItem: number;
     throughput: number;
   };
+}
+
+/** One workflow's history bytes by event type (each event's encoded size), largest first. */
+async function bytesByEvent(client: Client, workflowId: string): Promise<Record<string, number>> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const sums = new Map<string, number>();
+  for (const e of history.events ?? []) {
+    const type = temporal.api.enums.v1.EventType[e.eventType ?? 0]!.replace(/^EVENT_TYPE_/, '');
+    sums.set(type, (sums.get(type) ?? 0) + temporal.api.history.v1.HistoryEvent.encode(e).finish().length);
+  }
+  return Object.fromEntries([...sums].sort((a, b) => b[1] - a[1]));
 }
 
 /** 0: on time, 1: after the reminder, 2: never. */
@@ -138,6 +153,10 @@ export async function lifecycle(stack: BenchStack, o: LifecycleOptions): Promise
     unanswered: per.filter((b) => b === 2).length * o.demands,
     ours,
     shadow,
+    historyBytesByEvent: {
+      ours: await bytesByEvent(stack.client, `audit:${ids[0]}`),
+      shadow: await bytesByEvent(stack.client, `shadow:${ids[0]}`),
+    },
     ratios: {
       stateTransitionsPerItem: round(ours.stateTransitionsPerItem / shadow.stateTransitionsPerItem),
       historyEventsPerItem: round(ours.historyEventsPerItem / shadow.historyEventsPerItem),

@@ -38,12 +38,29 @@ export interface SendEmailInput {
   replyExpiresDay?: number;
 }
 
-/** What happened to the message. `rejected` = permanent (5xx) refusal; it is not retried. */
+/**
+ * The sendEmail activity's input since `send-by-reference`: which demand and which queued message. The
+ * activity reads the message and its facts through the workflow's `outgoingMail` query, which answers with
+ * the SendEmailInput the workflow fixed when it scheduled the send, so history holds two identifiers
+ * instead of the spec's text.
+ */
+export interface SendEmailReference {
+  demandId: string;
+  key: string;
+}
+
+/** What the sendEmail activity accepts: a reference, or (histories recorded before `send-by-reference`) the whole input. */
+export type SendEmailRequest = SendEmailInput | SendEmailReference;
+
+/**
+ * What happened to the message, as the workflow records it. `rejected` = permanent (5xx) refusal; it is not
+ * retried. The whole SMTP transaction (accepted and refused recipients, the server's reply) is in the send
+ * ledger's record, not in history.
+ */
 export interface SendEmailResult {
   messageId: string;
   status: 'sent' | 'rejected';
-  accepted: string[];
-  rejected: string[];
+  /** The server's refusal (only when `rejected`). */
   response?: string;
   raw: EvidenceRef;
   subject: string;
@@ -51,7 +68,6 @@ export interface SendEmailResult {
   alreadySent?: boolean;
 }
 
-/** The writeReport activity's input: the demand's final state. */
 /**
  * The writeReport activity's input: the demand's id (the activity reads the state from the workflow's
  * status query: the workflow is waiting on it, so it is the same state), or, in histories recorded before

@@ -5,6 +5,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
 import { EmailAddress } from './demand';
+import type { SendEmailInput } from './contracts';
 import type { DemandStatusView } from './state';
 
 const who = z
@@ -170,6 +171,11 @@ export const replyReceivedSignal = defineSignal<[unknown]>('replyReceived');
  * 250 and keeps the message for triage instead of dropping it.
  */
 export const recordReplyUpdate = defineUpdate<RecordReplyResult, [InboundReply]>('recordReply');
+/**
+ * A message the workflow is sending now, by its idempotency key: the input it fixed when it scheduled the
+ * send (null once the send has finished, or for a key it never queued). The sendEmail activity's way in.
+ */
+export const outgoingMailQuery = defineQuery<SendEmailInput | null, [string]>('outgoingMail');
 /** The whole state plus the next scheduled action. */
 export const statusQuery = defineQuery<DemandStatusView>('status');
 export const extendDeadlineUpdate = defineUpdate<UpdateResult, [ExtendDeadlineInput]>('extendDeadline');

@@ -11,6 +11,7 @@ import {
   log,
   patched,
   proxyActivities,
+  setHandler,
   upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -19,6 +20,7 @@ import type { SendEmailInput } from '../domain/contracts';
 import { checkDemand } from '../domain/demand';
 import { FailureType } from '../domain/errors';
 import { INBOUND_MEMO_KEY, inboundProfile } from '../domain/inbound';
+import { outgoingMailQuery } from '../domain/messages';
 import type { DemandState, PendingMail } from '../domain/state';
 import { fireDueActions } from './fire';
 import { installHandlers } from './handlers';
@@ -96,10 +98,15 @@ function mailInput(state: DemandState, mail: PendingMail): SendEmailInput {
 /**
  * Sends what is queued now, in parallel (failed sends are retried by Temporal until they succeed).
  * Mail queued meanwhile waits for the next turn of the main loop, so continue-as-new is never starved.
+ * Since `send-by-reference` each activity gets the demand id and the message's key, and reads the input
+ * fixed here from `inFlight` through the outgoingMail query: the same input on every attempt, and on
+ * replay, as when the input itself was in history.
  */
-async function sendQueued(state: DemandState): Promise<void> {
+async function sendQueued(state: DemandState, inFlight: Map<string, SendEmailInput>): Promise<void> {
   if (state.outbox.length > 0) {
     const batch = state.outbox.slice();
+    const byReference = patched('send-by-reference');
+    for (const mail of batch) inFlight.set(mail.key, mailInput(state, mail));
     const results = await Promise.all(
       batch.map((mail) =>
         sendEmail.executeWithOptions(
@@ -112,11 +119,12 @@ async function sendQueued(state: DemandState): Promise<void> {
                 190,
               ),
           },
-          [mailInput(state, mail)],
+          [byReference ? { demandId: state.demandId, key: mail.key } : inFlight.get(mail.key)!],
         ),
       ),
     );
     batch.forEach((mail, i) => {
+      inFlight.delete(mail.key);
       const r = results[i]!;
       state.outbox = state.outbox.filter((m) => m.key !== mail.key);
       state.messages.push({
@@ -178,10 +186,12 @@ export async function auditDemandWorkflow(input: AuditDemandInput): Promise<Audi
     if (!isFinished(state)) state.status = demandStatus(state);
   });
   const publisher = new Publisher();
+  const inFlight = new Map<string, SendEmailInput>();
+  setHandler(outgoingMailQuery, (key) => inFlight.get(key) ?? null);
 
   // dry-run.ts replays this loop for `auditflow plan`; test/workflows/plan-vs-reality.test.ts keeps them in step.
   for (;;) {
-    await sendQueued(state);
+    await sendQueued(state, inFlight);
     state.status = demandStatus(state);
     publisher.publish(state, Date.now());
     if (isFinished(state)) break;
@@ -236,7 +246,7 @@ export async function auditDemandWorkflow(input: AuditDemandInput): Promise<Audi
     { event: 'final', outcome: state.status, report: report.path },
     Date.now(),
   );
-  while (state.outbox.length > 0) await sendQueued(state);
+  while (state.outbox.length > 0) await sendQueued(state, inFlight);
   await writeReport(reportInput());
   publisher.publish(state, Date.now());
   await condition(allHandlersFinished);

@@ -14,6 +14,8 @@ import type { SendEmailInput, SendEmailResult } from '../../domain/contracts';
 import { composeMessage, createEmailActivities } from '../../activities/email';
 import { createEvidenceStore } from '../../platform/evidence';
 import { createFileStorage } from '../../platform/storage-file';
+import { STORAGE_KEYS } from '../../platform/storage';
+import { sha256Hex } from '../../platform/hash';
 import { startSmtpSink, type SmtpSink } from '../../dev/support/smtp-sink';
 import { sendInput as input } from '../helpers/send-input';
 
@@ -75,7 +77,12 @@ describe('sendEmail: one logical message per key', () => {
     sink.failNext(1, 550);
     const r = await send(input('k-refused'));
     assert.equal(r.status, 'rejected');
-    assert.deepEqual(r.rejected, ['pat@acme.example']);
+    assert.match(r.response ?? '', /^550 /);
+    // The whole SMTP transaction is kept in the send ledger (history holds only what the workflow records).
+    const ledger = await createFileStorage(dir).get(STORAGE_KEYS.ledger(sha256Hex('k-refused')));
+    const record = JSON.parse(ledger!.body.toString('utf8')) as { result: { rejected: string[]; accepted: string[] } };
+    assert.deepEqual([record.result.accepted, record.result.rejected], [[], ['pat@acme.example']]);
+    assert.equal('rejected' in r, false);
     const again = await send(input('k-refused'));
     assert.equal(again.status, 'rejected');
     assert.equal(again.alreadySent, true);

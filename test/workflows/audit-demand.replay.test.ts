@@ -31,9 +31,22 @@ describe('replay of recorded demand histories', () => {
       'bounce-verified',
       'replies-by-update',
       'triage-inbox-pruned',
+      'referred-by-reference',
     ]) {
       assert.ok(fixtures.includes(`${name}.json`), `missing fixture ${name}.json`);
     }
+  });
+
+  it('has a fixture recorded on the slim path (sendEmail and writeReport by reference)', () => {
+    const history = JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, 'referred-by-reference.json'), 'utf8')) as {
+      events: { markerRecordedEventAttributes?: { details?: { 'patch-data'?: { payloads: { data: string }[] } } } }[];
+    };
+    const patches = history.events.flatMap((e) =>
+      (e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads ?? []).map(
+        (p) => (JSON.parse(Buffer.from(p.data, 'base64').toString()) as { id: string }).id,
+      ),
+    );
+    assert.ok(patches.includes('send-by-reference') && patches.includes('report-by-reference'), patches.join(', '));
   });
 
   for (const file of fixtures) {

@@ -176,6 +176,8 @@ describe('demand lifecycle (time-skipping server, real SMTP)', () => {
         h.sink.messages.some((m) => m.parsed.subject === '[auditflow] Referred for legal action: Audit of API usage'),
       );
       await exportHistory(handle, 'never-answered-referred');
+      // Recorded after `send-by-reference` and `report-by-reference`, encrypted: the slim history's shape.
+      await exportHistory(handle, 'referred-by-reference');
     }));
 
   it('a late answer stops the ladder for that item only, and is marked late', () =>
