@@ -103,7 +103,30 @@ export async function composeMessage(
   // Bounces come back to the same signed address (VERP), so a failed delivery routes to its demand and recipient.
   const signedAddress = replyAddress(deps.replyLocalPart, encodeReplyToken(route, hmac), deps.replyDomain);
   const reply = mail.expectsReply ? signedAddress : undefined;
-  const rendered = renderMail({ ...input, ...(reply ? { replyAddress: reply } : {}) });
+  // A sign-off request carries the messages it holds, rendered exactly as they will go out.
+  const previews = input.previews?.map((p) => {
+    const pReply = p.mail.expectsReply
+      ? replyAddress(
+          deps.replyLocalPart,
+          encodeReplyToken(routeFor(p.mail, p.demand.id, hmac, p.replyExpiresDay), hmac),
+          deps.replyDomain,
+        )
+      : undefined;
+    const r = renderMail({
+      mail: p.mail,
+      demand: p.demand,
+      items: p.items,
+      ...(pReply ? { replyAddress: pReply } : {}),
+    });
+    return { to: p.mail.to.name ? `${p.mail.to.name} <${p.mail.to.address}>` : p.mail.to.address, ...r };
+  });
+  const rendered = renderMail({
+    mail,
+    demand,
+    items: input.items,
+    ...(reply ? { replyAddress: reply } : {}),
+    ...(previews ? { previews } : {}),
+  });
   const composer = new MailComposer({
     from: { name: demand.from.name, address: demand.from.address },
     to: [{ name: mail.to.name ?? '', address: mail.to.address }],

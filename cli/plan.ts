@@ -12,7 +12,8 @@ import { itemPlan } from '../workflows/model';
 import { localAndUtc } from './output';
 
 /** What in the schedule sends a message. */
-export type PlanTrigger = 'request' | 'reminder' | 'overdue-notice' | 'escalation' | 'referral' | 'demand-ended';
+export type PlanTrigger =
+  'request' | 'reminder' | 'overdue-notice' | 'escalation' | 'referral' | 'demand-ended' | 'sign-off';
 
 /** One person a message goes to, and the role that put them on it. */
 export interface PlanRecipient {
@@ -34,6 +35,8 @@ export interface PlanEntry {
   recipients: PlanRecipient[];
   itemIds: string[];
   moved?: { from: string; reason: MoveReason };
+  /** A sign-off request to the approvers, or the notice that its time ran out. */
+  signOff?: { gate: string; label: string; timedOut: boolean };
 }
 
 /** Something in the schedule people should know before starting the demand. */
@@ -47,7 +50,8 @@ export interface PlanWarning {
     | 'reminder-superseded'
     | 'no-address'
     | 'after-referral'
-    | 'never-ends';
+    | 'never-ends'
+    | 'sign-off';
   /** When it bites: the instant of the action concerned (the start for the spec's own problems). */
   at: string;
   message: string;
@@ -84,6 +88,7 @@ function triggerOf(mail: PendingMail): PlanTrigger {
   const event = mail.context?.event;
   if (event === 'final') return 'demand-ended';
   if (event === 'referral' || event === 'escalation') return event;
+  if (event === 'sign-off' || event === 'sign-off-timeout') return 'sign-off';
   return mail.kind === 'reminder' ? 'reminder' : mail.kind === 'overdue' ? 'overdue-notice' : 'request';
 }
 
@@ -100,7 +105,7 @@ function recipientOf(spec: DemandSpec, mail: PendingMail, trigger: PlanTrigger, 
   const roles = pool.find((c) => c.address === mail.to.address)?.roles ?? [];
   const wanted = step
     ? step.notify.filter((r) => r.startsWith(`${side}:`)).map((r) => r.slice(side.length + 1))
-    : [trigger === 'demand-ended' ? 'owner' : 'primary'];
+    : [trigger === 'demand-ended' ? 'owner' : trigger === 'sign-off' ? String(mail.context?.role) : 'primary'];
   return {
     side,
     role: wanted.find((r) => roles.includes(r)) ?? roles[0] ?? '',
@@ -176,6 +181,16 @@ function scheduleWarnings(
       );
     if (d.kind === 'undeliverable') w.add('no-address', d.at, d.detail ?? '', d.itemIds);
   }
+  // Nobody signs anything off in a plan: each gate goes as its timeout says.
+  for (const g of state.gates ?? []) {
+    const zone = spec.counterparty.timezone;
+    w.add(
+      'sign-off',
+      g.openedAt,
+      `${g.label} falls due at ${localAndUtc(g.openedAt, zone)} and waits for sign-off by ${g.approverRole} until ${localAndUtc(g.expiresAt, zone)}; ${g.onTimeout === 'send' ? 'without it, it is sent as it is then, and later steps move by the wait' : 'without it, it is held: nothing further goes out for these items until someone approves it'}`,
+      g.itemIds,
+    );
+  }
   const byDefault = spec.items.filter((i) => !i.contacts).map((i) => i.id);
   for (const c of spec.counterparty.contacts.filter((c) => c.roles.includes('primary') && !c.address)) {
     if (byDefault.length)
@@ -208,7 +223,9 @@ export function planDemand(spec: DemandSpec, startAt: number): DemandPlan {
     );
     for (const a of actions) sent.add(a.key);
     const step = trigger === 'escalation' || trigger === 'referral' ? spec.escalation[index - 1] : undefined;
-    const key = [mail.at, mail.kind, trigger, index, mail.to.zone, mail.itemIds.join(',')].join('|');
+    const key = [mail.at, mail.kind, trigger, index, mail.to.zone, mail.itemIds.join(','), mail.context?.event].join(
+      '|',
+    );
     const moved = actions.find((a) => a.moveReason);
     const entry = entries.get(key) ?? {
       at: mail.at,
@@ -221,6 +238,15 @@ export function planDemand(spec: DemandSpec, startAt: number): DemandPlan {
       recipients: [],
       itemIds: mail.itemIds,
       ...(moved ? { moved: { from: isoInstant(moved.nominalAt), reason: moved.moveReason! } } : {}),
+      ...(trigger === 'sign-off'
+        ? {
+            signOff: {
+              gate: String(mail.context?.gate),
+              label: String(mail.context?.label),
+              timedOut: mail.context?.event === 'sign-off-timeout',
+            },
+          }
+        : {}),
     };
     entry.recipients.push(recipientOf(spec, mail, trigger, step));
     entries.set(key, entry);

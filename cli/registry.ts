@@ -14,6 +14,7 @@ import * as report from './commands/report';
 import * as review from './commands/review';
 import * as setup from './commands/setup';
 import * as show from './commands/show';
+import * as signOff from './commands/sign-off';
 import * as start from './commands/start';
 import * as validate from './commands/validate';
 import * as verify from './commands/verify';
@@ -29,6 +30,7 @@ const COMMANDS = [
   pause,
   record,
   review,
+  signOff,
   withdraw,
   report,
   exportCase,

@@ -36,6 +36,8 @@ export interface SendEmailInput {
   inReplyTo?: string;
   /** Day number (days since 1970-01-01) after which the reply address stops working. */
   replyExpiresDay?: number;
+  /** A sign-off request: the messages waiting for it, rendered into it exactly as they would go out. */
+  previews?: SendEmailInput[];
 }
 
 /**

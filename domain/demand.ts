@@ -98,6 +98,17 @@ export const Reminder = z.strictObject({
   note: text(1000).optional(),
 });
 
+/**
+ * A message that must be signed off before it goes out: who approves it (a requester role), how long
+ * they have once it falls due, and what happens when nobody decides in time (hold it, or send it as it is).
+ */
+export const SignOff = z.strictObject({
+  by: Role,
+  within: Offset.default('P2D'),
+  onTimeout: z.enum(['hold', 'send'], { error: 'must be hold or send' }).default('hold'),
+});
+export type SignOff = z.infer<typeof SignOff>;
+
 /** One rung of the escalation ladder after the deadline. */
 export const EscalationStep = z.strictObject({
   after: Offset,
@@ -111,6 +122,8 @@ export const EscalationStep = z.strictObject({
   /** Short label used in the UI and the report ("notice to deputy GC"). */
   label: line(80).optional(),
   note: text(1000).optional(),
+  /** The step waits for this sign-off when it falls due (and so do the steps after it). */
+  signOff: SignOff.optional(),
 });
 export type EscalationStep = z.infer<typeof EscalationStep>;
 
@@ -180,6 +193,8 @@ export const DemandSpec = z.strictObject({
   }),
   deadline: DateTimeText,
   items: z.array(Item).min(1, 'must have at least 1 entry').max(500, 'must have at most 500 entries'),
+  /** The request itself waits for this sign-off before it goes out. */
+  requestSignOff: SignOff.optional(),
   reminders: z.array(Reminder).max(10, 'must have at most 10 entries').default([]),
   escalation: z.array(EscalationStep).max(10, 'must have at most 10 entries').default([]),
   calendar: Calendar.default({
@@ -268,6 +283,14 @@ function crossChecks(spec: DemandSpec, ctx: z.RefinementCtx): void {
       'needs at least one person with role "owner" and an address (internal notices and the final report go there)',
     );
   }
+  const checkSignOff = (path: PropertyKey[], signOff: SignOff) => {
+    if (!spec.requester.people.some((p) => p.roles.includes(signOff.by) && p.address))
+      add(
+        [...path, 'by'],
+        `no requester person has the role "${signOff.by}" and an address (the sign-off request goes there); add one or fix the role`,
+      );
+  };
+  if (spec.requestSignOff) checkSignOff(['requestSignOff'], spec.requestSignOff);
   const contactAddresses = new Set(spec.counterparty.contacts.flatMap((c) => (c.address ? [c.address] : [])));
   const seen = new Map<string, number>();
   spec.items.forEach((item, i) => {
@@ -287,6 +310,7 @@ function crossChecks(spec: DemandSpec, ctx: z.RefinementCtx): void {
   spec.escalation.forEach((step, i) => {
     if (step.action === 'refer' && i !== spec.escalation.length - 1)
       add(['escalation', i, 'action'], 'refer must be the last step of the ladder (nothing happens after a referral)');
+    if (step.signOff) checkSignOff(['escalation', i, 'signOff'], step.signOff);
     step.notify.forEach((ref, j) => {
       const [side, role] = ref.split(':') as ['counterparty' | 'requester', string];
       if (!roles[side].has(role))

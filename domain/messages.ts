@@ -145,6 +145,27 @@ export const ReviewInput = z
   });
 export type ReviewInput = z.infer<typeof ReviewInput>;
 
+/** Which step waiting for sign-off: a gate id (g2), `request`, a step number (2) or a step label. */
+const gateRef = z
+  .string({ error: 'must name the step: a gate id (g1), request, a step number or its label' })
+  .trim()
+  .min(1, 'must name the step: a gate id (g1), request, a step number or its label')
+  .max(200);
+
+/** Sign off a step that waits for it: its messages go out now (with the note replaced, if given). */
+export const ApproveStepInput = z.strictObject({
+  step: gateRef,
+  by: who,
+  /** Replaces the step's note in the messages (the spec's `note`), as the approver edited it. */
+  note: z.string().trim().min(1, 'must not be empty').max(1000, 'must be at most 1000 characters').optional(),
+  reason: reason.optional(),
+});
+export type ApproveStepInput = z.infer<typeof ApproveStepInput>;
+
+/** Hold a step that waits for sign-off: nothing goes out for its items until someone approves it. */
+export const HoldStepInput = z.strictObject({ step: gateRef, by: who, reason });
+export type HoldStepInput = z.infer<typeof HoldStepInput>;
+
 /** Cancel the demand; a withdrawal notice is sent. */
 export const WithdrawInput = z.strictObject({ reason, by: who });
 export type WithdrawInput = z.infer<typeof WithdrawInput>;
@@ -185,3 +206,5 @@ export const resumeUpdate = defineUpdate<UpdateResult, [ResumeInput]>('resume');
 export const recordResponseUpdate = defineUpdate<UpdateResult, [RecordResponseInput]>('recordResponse');
 export const reviewUpdate = defineUpdate<UpdateResult, [ReviewInput]>('review');
 export const withdrawUpdate = defineUpdate<UpdateResult, [WithdrawInput]>('withdraw');
+export const approveStepUpdate = defineUpdate<UpdateResult, [ApproveStepInput]>('approveStep');
+export const holdStepUpdate = defineUpdate<UpdateResult, [HoldStepInput]>('holdStep');

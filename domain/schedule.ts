@@ -137,11 +137,13 @@ export interface PlanItemInput {
   dueAt: number;
   /** When this schedule was made; actions at or before it are marked skipped. */
   plannedAt: number;
+  /** Sign-offs that held the ladder back: steps after `afterStep` come `ms` later. */
+  shifts?: { afterStep: number; ms: number }[];
 }
 
 /** Every action of one item round, in firing order. */
 export function planItemRound(input: PlanItemInput): PlannedAction[] {
-  const { spec, itemId, round, dueAt, plannedAt } = input;
+  const { spec, itemId, round, dueAt, plannedAt, shifts = [] } = input;
   const cal = calendarRules(spec);
   const contacts = itemContacts(spec, itemId);
   const itemZone = contacts[0] ? contactZone(spec, contacts[0], 'counterparty') : spec.counterparty.timezone;
@@ -197,7 +199,8 @@ export function planItemRound(input: PlanItemInput): PlannedAction[] {
 
   let previous = dueAt;
   spec.escalation.forEach((step, i) => {
-    const nominal = applyOffset(dueAt, step.after, spec, 1);
+    const heldBack = shifts.filter((h) => h.afterStep < i + 1).reduce((sum, h) => sum + h.ms, 0);
+    const nominal = applyOffset(dueAt, step.after, spec, 1) + heldBack;
     const zone = sendZoneForStep(spec, step);
     let at = earliestInWindow(nominal, zone, cal);
     let reason: MoveReason | undefined = at !== nominal ? outsideWindowReason(nominal, zone, cal) : undefined;

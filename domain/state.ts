@@ -97,6 +97,11 @@ export interface ItemState {
   answers: AnswerRecord[];
   reviews: ReviewRecord[];
   lastMessage?: { direction: 'out' | 'in'; kind: string; at: string };
+  /**
+   * How long sign-offs held the ladder back in the current schedule: the steps after `afterStep` fire
+   * `ms` later (absent in older states; cleared when the deadline or the round changes).
+   */
+  ladderShifts?: { afterStep: number; ms: number }[];
 }
 
 /** Every message sent or received, by reference. */
@@ -136,7 +141,12 @@ export interface DecisionRecord {
     | 'bounce'
     | 'undeliverable'
     | 'closed'
-    | 'continue-as-new';
+    | 'continue-as-new'
+    | 'sign-off-requested'
+    | 'signed-off'
+    | 'sign-off-held'
+    | 'sign-off-timeout'
+    | 'sign-off-cancelled';
   by?: string;
   reason?: string;
   itemIds: string[];
@@ -155,6 +165,40 @@ export interface ExtensionRequest {
   status: 'pending' | 'approved' | 'denied';
   decidedBy?: string;
   decidedAt?: string;
+}
+
+/** Where a sign-off gate stands: still open (waiting, held), or closed (approved, sent on timeout, cancelled). */
+export type GateStatus = 'waiting' | 'held' | 'held-on-timeout' | 'approved' | 'sent-on-timeout' | 'cancelled';
+
+/**
+ * A step that waits for sign-off: the messages it would send are kept here, not sent, until an approver
+ * approves them (then they go out, with the note as edited), holds them, or the time runs out.
+ */
+export interface SignOffGate {
+  /** g1, g2, ... in the order they opened. */
+  id: string;
+  /** 0 for the request, n for escalation step n. */
+  step: number;
+  /** "the request", "escalation step 2: final notice". */
+  label: string;
+  itemIds: string[];
+  /** The schedule action each item waits at (escalation steps): a new deadline lets the item go. */
+  actionKeys: Record<string, string>;
+  /** When the step fell due (it waits from then). */
+  scheduledAt: string;
+  openedAt: string;
+  expiresAt: string;
+  /** The requester role whose people may sign it off. */
+  approverRole: string;
+  onTimeout: 'hold' | 'send';
+  /** What would go out, to whom, exactly (sent as is on approval, with the note if edited). */
+  mails: PendingMail[];
+  status: GateStatus;
+  decidedBy?: string;
+  decidedAt?: string;
+  reason?: string;
+  /** The note the approver put in the messages instead of the spec's. */
+  note?: string;
 }
 
 /** Something wrong with an input that was kept rather than thrown (a bad signal payload, say). */
@@ -223,6 +267,8 @@ export interface DemandState {
   escalateNow: string[];
   report?: { path: string; at: string };
   runs: number;
+  /** Steps that waited, or wait, for sign-off (absent in older states). */
+  gates?: SignOffGate[];
 }
 
 /** The status query's answer: the state plus what happens next. */

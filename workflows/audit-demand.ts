@@ -32,8 +32,8 @@ import {
   isFinished,
   nextActionGroup,
   queueInternal,
-  queueRequests,
 } from './model';
+import { expireGates, nextGateExpiry, reconcileGates, startRequests } from './sign-off';
 import { Publisher } from './visibility';
 
 /** Starts a demand from its spec, or carries on one that continued-as-new. */
@@ -92,7 +92,15 @@ function mailInput(state: DemandState, mail: PendingMail): SendEmailInput {
     ...(spec.inbound.replyAddressDays
       ? { replyExpiresDay: Math.floor(Date.parse(mail.at) / 86_400_000) + spec.inbound.replyAddressDays }
       : {}),
+    ...previewsFor(state, mail),
   };
+}
+
+/** A sign-off request shows the approver the messages its gate keeps, as they would go out. */
+function previewsFor(state: DemandState, mail: PendingMail): Pick<SendEmailInput, 'previews'> {
+  if (mail.context?.event !== 'sign-off') return {};
+  const gate = state.gates?.find((g) => g.id === mail.context?.gate);
+  return gate ? { previews: gate.mails.map((m) => mailInput(state, m)) } : {};
 }
 
 /**
@@ -175,7 +183,7 @@ export async function auditDemandWorkflow(input: AuditDemandInput): Promise<Audi
       );
     }
     state = initialState(checked.spec, workflowInfo().workflowId, input.startedBy, Date.now());
-    queueRequests(state, Date.now());
+    startRequests(state, Date.now());
   }
   // The gateway reads who may answer and how replies must authenticate from the memo, without a worker.
   upsertMemo({ [INBOUND_MEMO_KEY]: inboundProfile(state.spec) });
@@ -216,12 +224,18 @@ export async function auditDemandWorkflow(input: AuditDemandInput): Promise<Audi
     }
     const seen = version;
     const next = nextActionGroup(state);
+    // A sign-off that times out first wakes the loop first (specs without sign-offs have none).
+    const gateAt = nextGateExpiry(state);
     const wake = () => version !== seen || state.outbox.length > 0 || state.escalateNow.length > 0;
-    if (next)
+    if (gateAt !== undefined && (!next || gateAt < next.action.at))
+      await condition(wake, Math.max(gateAt - Date.now(), 1), { summary: 'a sign-off times out' });
+    else if (next)
       await condition(wake, Math.max(next.action.at - Date.now(), 1), {
         summary: describeAction(next.action, next.itemIds).slice(0, 190),
       });
     else await condition(wake);
+    expireGates(state, Date.now());
+    reconcileGates(state, Date.now());
     const forced = new Set(state.escalateNow);
     state.escalateNow = [];
     fireDueActions(

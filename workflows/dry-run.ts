@@ -1,12 +1,15 @@
 /**
  * The demand's future if nobody answers, for `auditflow plan`: the workflow's own pure transitions
  * (model.ts, fire.ts) run turn by turn on a virtual clock, exactly as the main loop in audit-demand.ts
- * runs them, so the plan shows the very mail the workflow would send. No Temporal APIs: the CLI imports it.
+ * runs them, so the plan shows the very mail the workflow would send. Nobody signs anything off either: a
+ * step that waits for sign-off goes as its timeout says (sent then, or held for good). No Temporal APIs:
+ * the CLI imports it.
  */
 import type { DemandSpec } from '../domain/demand';
 import type { DemandState, PendingMail } from '../domain/state';
 import { fireDueActions } from './fire';
-import { demandStatus, initialState, isFinished, nextActionGroup, queueInternal, queueRequests } from './model';
+import { demandStatus, initialState, isFinished, nextActionGroup, queueInternal } from './model';
+import { expireGates, nextGateExpiry, reconcileGates, startRequests } from './sign-off';
 
 /** The spec, the workflow id and the instant the workflow would start (its first `Date.now()`). */
 export interface DryRunInput {
@@ -47,15 +50,19 @@ export function dryRunUnanswered(input: DryRunInput): DryRunResult {
     state.outbox = [];
   };
   let now = startAt;
-  queueRequests(state, now);
+  startRequests(state, now);
   for (let turn = 0; ; turn++) {
     sendQueued();
     state.status = demandStatus(state);
     if (isFinished(state)) break;
     const next = nextActionGroup(state);
-    if (!next || turn >= MAX_TURNS) return { mails, state, finished: false };
+    const gateAt = nextGateExpiry(state);
+    if ((!next && gateAt === undefined) || turn >= MAX_TURNS) return { mails, state, finished: false };
     // The workflow's timer: max(next - now, 1) ms, and it wakes with the clock at that instant.
-    now += Math.max(next.action.at - now, 1);
+    const at = gateAt !== undefined && (!next || gateAt < next.action.at) ? gateAt : next!.action.at;
+    now += Math.max(at - now, 1);
+    expireGates(state, now);
+    reconcileGates(state, now);
     fireDueActions(state, now);
   }
   state.finishedAt = new Date(now).toISOString();

@@ -6,7 +6,17 @@
 import type { PlannedAction } from '../domain/schedule';
 import { contactZone, resolveRef } from '../domain/schedule';
 import type { DemandState, ItemState } from '../domain/state';
-import { closeItem, recordDecision, isAwaiting, itemPlan, queueMail, queueToItemContacts, refreshPhase } from './model';
+import {
+  applyEscalation,
+  closeIfExhausted,
+  recordDecision,
+  isAwaiting,
+  itemPlan,
+  queueMail,
+  queueToItemContacts,
+  refreshPhase,
+} from './model';
+import { gateOf, openGate, withheld } from './sign-off';
 import { isoInstant } from '../domain/time';
 
 interface Batch {
@@ -18,16 +28,30 @@ function batchKey(a: PlannedAction): string {
   return `${a.kind}${a.index}/${isoInstant(a.at)}`;
 }
 
-/** Marks due actions of one item as fired and returns those that send mail. */
-function fireItem(state: DemandState, item: ItemState, now: number, force: boolean): PlannedAction[] {
+/**
+ * Marks due actions of one item as fired and returns those that send mail, and the step that stopped
+ * them because it needs a sign-off first (the item then waits at its gate, and so do its later steps).
+ */
+function fireItem(
+  state: DemandState,
+  item: ItemState,
+  now: number,
+  force: boolean,
+): { sending: PlannedAction[]; gated?: PlannedAction } {
+  if (gateOf(state, item.id)) return { sending: [] };
   const plan = itemPlan(state, item);
   const pending = plan.filter((a) => !item.firedKeys.includes(a.key));
   const sending: PlannedAction[] = [];
+  let gated: PlannedAction | undefined;
   // A hard bounce moves the item to its next escalation step at once.
   const forced = force ? pending.find((a) => a.kind === 'escalation' && !a.skipped) : undefined;
   const due = pending.filter((a) => a.skipped || a.at <= now || a === forced);
   const reminders = due.filter((a) => a.kind === 'reminder' && !a.skipped);
   for (const a of due) {
+    if (a.kind === 'escalation' && a.step?.signOff && !a.skipped) {
+      gated = a;
+      break;
+    }
     item.firedKeys.push(a.key);
     if (a.skipped) continue;
     if (a.kind === 'reminder') {
@@ -49,48 +73,13 @@ function fireItem(state: DemandState, item: ItemState, now: number, force: boole
     } else if (a.kind === 'overdue-notice') {
       sending.push(a);
     } else if (a.kind === 'escalation') {
-      item.escalationLevel = a.index;
-      item.maxEscalationLevel = Math.max(item.maxEscalationLevel, a.index);
-      recordDecision(
-        state,
-        {
-          kind: a.step?.action === 'refer' ? 'refer' : 'escalation',
-          by: 'auditflow',
-          itemIds: [item.id],
-          detail: `step ${a.index}${a.step?.label ? `: ${a.step.label}` : ''}${a === forced ? ' (brought forward by a bounce)' : ''}`,
-        },
-        now,
-      );
       sending.push(a);
-      if (a.step?.action === 'refer') {
-        closeItem(
-          state,
-          item,
-          'referred',
-          now,
-          'auditflow',
-          `escalation step ${a.index} refers the demand for legal action`,
-        );
-        break;
-      }
+      if (!applyEscalation(state, item, a, now, a === forced ? ' (brought forward by a bounce)' : '')) break;
     }
   }
   refreshPhase(item, state.spec, now);
-  // Ladder exhausted without a referral (or no ladder at all): the item is closed as a gap.
-  const left = plan.filter((a) => !a.skipped && !item.firedKeys.includes(a.key));
-  if (isAwaiting(item) && left.length === 0 && now >= Date.parse(item.dueAt)) {
-    closeItem(
-      state,
-      item,
-      'unanswered',
-      now,
-      'auditflow',
-      state.spec.escalation.length
-        ? 'escalation ladder exhausted without an answer'
-        : 'deadline passed without an answer and the spec has no escalation ladder',
-    );
-  }
-  return sending;
+  closeIfExhausted(state, item, plan, now);
+  return { sending, ...(gated ? { gated } : {}) };
 }
 
 /**
@@ -128,19 +117,46 @@ export function fireDueActions(
 ): boolean {
   if (state.paused) return false;
   const batches = new Map<string, Batch>();
+  const gatedBatches = new Map<string, Batch>();
+  const gatedKeys: Record<string, string> = {};
   const before = state.decisions.length + state.items.reduce((n, i) => n + i.firedKeys.length, 0);
+  // A step brought forward gets a key of its own: the other items still reach it at its time, and their
+  // mail to the same recipients must not be taken for this one (histories before this replay unchanged).
+  const keyOf = (a: PlannedAction) =>
+    a.at > now && earlyKeysAllowed() ? `${batchKey(a)}/early/${isoInstant(now)}` : batchKey(a);
+  const add = (into: Map<string, Batch>, a: PlannedAction, itemId: string) => {
+    const k = keyOf(a);
+    const batch = into.get(k) ?? { action: a, itemIds: [] };
+    batch.itemIds.push(itemId);
+    into.set(k, batch);
+  };
   for (const item of state.items.filter(isAwaiting)) {
-    for (const a of fireItem(state, item, now, forcedItems.has(item.id))) {
-      // A step brought forward gets a key of its own: the other items still reach it at its time, and their
-      // mail to the same recipients must not be taken for this one (histories before this replay unchanged).
-      const k = a.at > now && earlyKeysAllowed() ? `${batchKey(a)}/early/${isoInstant(now)}` : batchKey(a);
-      const batch = batches.get(k) ?? { action: a, itemIds: [] };
-      batch.itemIds.push(item.id);
-      batches.set(k, batch);
+    const { sending, gated } = fireItem(state, item, now, forcedItems.has(item.id));
+    for (const a of sending) add(batches, a, item.id);
+    if (gated) {
+      add(gatedBatches, gated, item.id);
+      gatedKeys[item.id] = gated.key;
     }
   }
   for (const [k, { action, itemIds }] of mergeReminders(batches, mergeAllowed))
     queueForAction(state, action, itemIds, k, now);
+  // A step that needs sign-off queues its mail into its gate instead of the outbox.
+  for (const [k, { action, itemIds }] of gatedBatches) {
+    const mails = withheld(state, () => queueForAction(state, action, itemIds, k, now));
+    openGate(
+      state,
+      {
+        step: action.index,
+        label: `escalation step ${action.index}${action.step?.label ? `: ${action.step.label}` : ''}`,
+        signOff: action.step!.signOff!,
+        itemIds,
+        actionKeys: Object.fromEntries(itemIds.map((id) => [id, gatedKeys[id]!])),
+        scheduledAt: action.at,
+        mails,
+      },
+      now,
+    );
+  }
   const after = state.decisions.length + state.items.reduce((n, i) => n + i.firedKeys.length, 0);
   return after !== before;
 }

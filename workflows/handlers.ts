@@ -5,7 +5,11 @@
 import { patched, setHandler } from '@temporalio/workflow';
 import { applyOffset } from '../domain/schedule';
 import {
+  ApproveStepInput,
   DecideExtensionInput,
+  HoldStepInput,
+  approveStepUpdate,
+  holdStepUpdate,
   ExtendDeadlineInput,
   InboundReply,
   PauseInput,
@@ -30,6 +34,7 @@ import { formatLocal, formatUtc, parseDeadline, parseDuration, isoInstant } from
 import { describeAction, findItem, isAwaiting, isFinished, isOpen, nextActionGroup } from './model';
 import { denyExtension, extend, pause, recordResponse, resume, review, withdraw } from './operations';
 import { addProblem, recordReply, replyRefusal } from './replies';
+import { approverFor, gatesFor, holdGate, releaseGate } from './sign-off';
 
 /** Throws the first zod problem as a one-line reason (a thrown error in a validator rejects the update). */
 function parseOrReject<T>(
@@ -288,6 +293,59 @@ export function installHandlers(state: DemandState, changed: () => void): void {
       return { input, item: item!, dueAt };
     },
     ({ input, item, dueAt }) => review(state, item, input, dueAt, Date.now()),
+  );
+
+  update(
+    approveStepUpdate,
+    (raw) => {
+      requireRunning(state);
+      const input = parseOrReject(ApproveStepInput, raw);
+      const gates = gatesFor(state, input.step);
+      const person = approverFor(state, gates[0]!, input.by);
+      for (const g of gates.slice(1)) approverFor(state, g, input.by);
+      return { input, gates, by: person.name };
+    },
+    ({ input, gates, by }) => {
+      const now = Date.now();
+      const released = gates.flatMap((gate) =>
+        releaseGate(
+          state,
+          gate,
+          {
+            status: 'approved',
+            by,
+            ...(input.reason ? { reason: input.reason } : {}),
+            ...(input.note ? { note: input.note } : {}),
+          },
+          now,
+        ),
+      );
+      return {
+        ok: true,
+        message: `signed off ${gates.map((g) => `${g.id} (${g.label})`).join(', ')}: ${released.length ? `its messages go out now for ${released.join(', ')}` : 'no item waits at it any more, nothing is sent'}`,
+      };
+    },
+  );
+
+  update(
+    holdStepUpdate,
+    (raw) => {
+      requireRunning(state);
+      const input = parseOrReject(HoldStepInput, raw);
+      const gates = gatesFor(state, input.step).filter((g) => g.status === 'waiting');
+      if (gates.length === 0)
+        throw new Error(`"${input.step}" is already held; approve it to send it (auditflow approve)`);
+      const person = approverFor(state, gates[0]!, input.by);
+      for (const g of gates.slice(1)) approverFor(state, g, input.by);
+      return { input, gates, by: person.name };
+    },
+    ({ input, gates, by }) => {
+      for (const gate of gates) holdGate(state, gate, by, input.reason, Date.now());
+      return {
+        ok: true,
+        message: `held ${gates.map((g) => `${g.id} (${g.label})`).join(', ')}: nothing goes out for ${[...new Set(gates.flatMap((g) => g.itemIds))].join(', ')} until someone approves it`,
+      };
+    },
   );
 
   update(

@@ -10,10 +10,12 @@ import type {
   DecisionRecord,
   DemandState,
   DemandStatus,
+  GateStatus,
   ItemClosure,
   ItemState,
   MailKind,
   PendingMail,
+  SignOffGate,
 } from '../domain/state';
 import { TERMINAL_STATUSES } from '../domain/state';
 import { startOfLocalDay, isoInstant } from '../domain/time';
@@ -84,6 +86,7 @@ export function itemPlan(state: DemandState, item: ItemState): PlannedAction[] {
     round: item.round,
     dueAt: ms(item.dueAt),
     plannedAt: ms(item.plannedAt),
+    ...(item.ladderShifts?.length ? { shifts: item.ladderShifts } : {}),
   });
 }
 
@@ -144,6 +147,51 @@ export function closeItem(
 
 export function recordDecision(state: DemandState, d: Omit<DecisionRecord, 'at'>, now: number): void {
   state.decisions.push({ at: isoInstant(now), ...d });
+}
+
+/**
+ * What firing an escalation step does to its item: the level, the decision and, for a referral, the
+ * closure. Returns false when the item is closed by it (nothing fires after a referral).
+ */
+export function applyEscalation(
+  state: DemandState,
+  item: ItemState,
+  a: PlannedAction,
+  now: number,
+  detail: string = '',
+): boolean {
+  item.escalationLevel = a.index;
+  item.maxEscalationLevel = Math.max(item.maxEscalationLevel, a.index);
+  recordDecision(
+    state,
+    {
+      kind: a.step?.action === 'refer' ? 'refer' : 'escalation',
+      by: 'auditflow',
+      itemIds: [item.id],
+      detail: `step ${a.index}${a.step?.label ? `: ${a.step.label}` : ''}${detail}`,
+    },
+    now,
+  );
+  if (a.step?.action !== 'refer') return true;
+  closeItem(state, item, 'referred', now, 'auditflow', `escalation step ${a.index} refers the demand for legal action`);
+  return false;
+}
+
+/** Ladder exhausted without a referral (or no ladder at all): the item is closed as a gap. */
+export function closeIfExhausted(state: DemandState, item: ItemState, plan: PlannedAction[], now: number): void {
+  const left = plan.filter((a) => !a.skipped && !item.firedKeys.includes(a.key));
+  if (isAwaiting(item) && left.length === 0 && now >= Date.parse(item.dueAt)) {
+    closeItem(
+      state,
+      item,
+      'unanswered',
+      now,
+      'auditflow',
+      state.spec.escalation.length
+        ? 'escalation ladder exhausted without an answer'
+        : 'deadline passed without an answer and the spec has no escalation ladder',
+    );
+  }
 }
 
 /** Records an answer on an item: stops its ladder; closes it or puts it in review. */
@@ -261,10 +309,23 @@ export function queueRequests(state: DemandState, now: number): void {
   }
 }
 
-/** The next pending action of each awaiting item. */
+const OPEN_GATE: readonly GateStatus[] = ['waiting', 'held', 'held-on-timeout'];
+
+/** A sign-off gate still keeping its messages (waiting or held). */
+export function isOpenGate(gate: SignOffGate): boolean {
+  return OPEN_GATE.includes(gate.status);
+}
+
+/** The open sign-off gate an item waits at, if any: its schedule waits there too. */
+export function gateOf(state: DemandState, itemId: string): SignOffGate | undefined {
+  return state.gates?.find((g) => isOpenGate(g) && g.itemIds.includes(itemId));
+}
+
+/** The next pending action of each awaiting item (none for an item waiting at a sign-off gate). */
 function pendingHeads(state: DemandState): PlannedAction[] {
   const heads: PlannedAction[] = [];
   for (const item of state.items.filter(isAwaiting)) {
+    if (gateOf(state, item.id)) continue;
     const next = itemPlan(state, item).find((a) => !a.skipped && !item.firedKeys.includes(a.key));
     if (next) heads.push(next);
   }

@@ -35,6 +35,8 @@ export function extend(
     if (round) round.dueAt = item.dueAt;
     item.plannedAt = isoInstant(now);
     item.escalationLevel = 0;
+    // A new deadline plans a new ladder: what sign-offs held back of the old one no longer applies.
+    delete item.ladderShifts;
     refreshPhase(item, state.spec, now);
   }
   const itemIds = targets.map((t) => t.item.id);
@@ -207,6 +209,7 @@ export function review(
     item.dueAt = isoInstant(dueAt!);
     item.plannedAt = isoInstant(now);
     item.escalationLevel = 0;
+    delete item.ladderShifts;
     item.phase = 'awaiting';
     refreshPhase(item, state.spec, now);
     queueToItemContacts(state, [item.id], 'follow-up', `follow-up/${item.id}/${item.round}`, now, {

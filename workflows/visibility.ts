@@ -16,7 +16,8 @@ import {
 import type { DemandState } from '../domain/state';
 import { shortLocal } from '../domain/summary';
 import { formatLocal } from '../domain/time';
-import { describeAction, isAwaiting, isOpen, nextActionGroup } from './model';
+import { describeAction, isAwaiting, isOpen, isOpenGate, nextActionGroup } from './model';
+import { describeGate } from './sign-off';
 
 function cell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ');
@@ -33,6 +34,8 @@ export function detailsMarkdown(state: DemandState): string {
       : next
         ? `Next: ${describeAction(next.action, next.itemIds)} at ${formatLocal(next.action.at, zone)}`
         : 'Next: nothing scheduled',
+    // Steps waiting for sign-off: what waits, for whom, and what happens at the timeout.
+    ...(state.gates ?? []).filter(isOpenGate).map((g) => `Sign-off: ${cell(describeGate(g, zone))}`),
     '',
     '| item | state | due | escalation | last message |',
     '|---|---|---|---|---|',

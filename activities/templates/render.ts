@@ -13,6 +13,8 @@ export interface RenderInput {
   items: MailItemContext[];
   /** Set when replies go to a signed address. */
   replyAddress?: string;
+  /** A sign-off request: the messages it holds, already rendered (recipient, subject, text). */
+  previews?: { to: string; subject: string; text: string }[];
 }
 
 export interface RenderedMail {
@@ -21,8 +23,8 @@ export interface RenderedMail {
   html: string;
 }
 
-/** A paragraph is a string; a list is an array of lines. */
-type Block = string | string[];
+/** A paragraph is a string; a list is an array of lines; `pre` is text shown as it is (a quoted message). */
+type Block = string | string[] | { pre: string };
 
 /** One line without a trailing full stop, so that a sentence can end it once. */
 function clause(s: string): string {
@@ -210,6 +212,7 @@ function internal(input: RenderInput): { subject: string; blocks: Block[] } {
       lead: `The demand on ${demand.counterpartyOrg} has ended: ${String(ctx.outcome ?? '')}. The final report is at ${String(ctx.report ?? '(not written)')}.`,
     },
   };
+  if (event === 'sign-off' || event === 'sign-off-timeout') return signOff(input, event, list);
   const chosen = lines[event] ?? { subject: `Notice: ${title}`, lead: 'Items concerned:' };
   return {
     subject: `[auditflow] ${chosen.subject}`,
@@ -217,14 +220,71 @@ function internal(input: RenderInput): { subject: string; blocks: Block[] } {
   };
 }
 
+/** The approver's request for sign-off (with the held messages, exactly), or the notice that its time ran out. */
+function signOff(input: RenderInput, event: string, list: string[]): { subject: string; blocks: Block[] } {
+  const { demand, mail } = input;
+  const ctx = mail.context ?? {};
+  const title = oneLine(demand.title);
+  const label = oneLine(String(ctx.label ?? 'a step'));
+  const gate = String(ctx.gate ?? '');
+  const expires = when(String(ctx.expiresAt ?? ''), mail.to.zone);
+  if (event === 'sign-off-timeout') {
+    const sent = ctx.onTimeout === 'send';
+    return {
+      subject: `[auditflow] No sign-off, ${sent ? 'sent as it is' : 'held'}: ${label}: ${title}`,
+      blocks: [
+        `Nobody signed off ${label} (${gate}) by ${expires}. ${sent ? 'As the spec says, it was sent as it is.' : `As the spec says, it is held: nothing further goes out for these items until someone with the role ${String(ctx.role ?? '')} approves it: npx auditflow approve ${demand.id} ${gate} --by "<name>"`}`,
+        list,
+        `Demand: ${demand.id}. Details: npx auditflow show ${demand.id}`,
+      ],
+    };
+  }
+  const previews = input.previews ?? [];
+  const outcome =
+    ctx.onTimeout === 'send'
+      ? 'it will be sent as it is'
+      : 'it will be held, and nothing further goes out for these items until someone approves it';
+  return {
+    subject: `[auditflow] Sign-off needed: ${label}: ${title}`,
+    blocks: [
+      `${label[0]!.toUpperCase()}${label.slice(1)} is due for the demand on ${demand.counterpartyOrg} and waits for your sign-off (role ${String(ctx.role ?? '')}). Without a decision by ${expires}, ${outcome}. Later steps for these items wait too.`,
+      list,
+      [
+        `Approve: npx auditflow approve ${demand.id} ${gate} --by "<your name>" [--note "<replaces the step's note>"]`,
+        `Hold:    npx auditflow hold ${demand.id} ${gate} --by "<your name>" --reason "<why>"`,
+      ],
+      `${previews.length === 1 ? 'The message' : `The ${previews.length} messages`} that would go out:`,
+      ...previews.flatMap((p, i): Block[] => [
+        `${previews.length > 1 ? `${i + 1} of ${previews.length}: ` : ''}to ${p.to}`,
+        { pre: `Subject: ${p.subject}\n\n${p.text}` },
+      ]),
+      `Demand: ${demand.id}. Details: npx auditflow show ${demand.id}`,
+    ],
+  };
+}
+
 function toText(blocks: Block[], footer: string): string {
-  return `${blocks.map((b) => (Array.isArray(b) ? b.map((l) => `  ${l}`).join('\n') : b)).join('\n\n')}\n\n-- \n${footer}\n`;
+  const text = (b: Block) =>
+    typeof b === 'string'
+      ? b
+      : Array.isArray(b)
+        ? b.map((l) => `  ${l}`).join('\n')
+        : b.pre
+            .replace(/\n$/, '')
+            .split('\n')
+            .map((l) => `| ${l}`.trimEnd())
+            .join('\n');
+  return `${blocks.map(text).join('\n\n')}\n\n-- \n${footer}\n`;
 }
 
 function toHtml(blocks: Block[], footer: string, subject: string): string {
   const inner = blocks
     .map((b) =>
-      Array.isArray(b) ? `<ul>${b.map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul>` : `<p>${escapeHtml(b)}</p>`,
+      typeof b === 'string'
+        ? `<p>${escapeHtml(b)}</p>`
+        : Array.isArray(b)
+          ? `<ul>${b.map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul>`
+          : `<pre style="white-space:pre-wrap;border-left:3px solid #999;padding-left:8px">${escapeHtml(b.pre)}</pre>`,
     )
     .join('\n');
   return `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head><body style="font-family:Arial,Helvetica,sans-serif;font-size:14px;line-height:1.45;color:#1a1a1a;max-width:720px">\n${inner}\n<hr><p style="color:#666;font-size:12px">${escapeHtml(footer)}</p></body></html>\n`;

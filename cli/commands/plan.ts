@@ -8,6 +8,8 @@ import { printSpecProblems, readSpecFile } from '../spec-file';
 function message(e: PlanEntry, p: DemandPlan): string {
   if (e.trigger === 'reminder') return `reminder ${e.reminder}`;
   if (e.trigger === 'overdue-notice') return 'overdue notice';
+  if (e.signOff)
+    return `${e.kind}: ${e.signOff.timedOut ? `no sign-off for ${e.signOff.label} (${e.signOff.gate})` : `sign-off asked for ${e.signOff.label} (${e.signOff.gate})`}`;
   if (e.step)
     return `${e.kind}, step ${e.step.index}${e.step.label ? `: ${e.step.label}` : ''}${e.step.action === 'refer' ? ' (refer)' : ''}`;
   return e.trigger === 'demand-ended' ? `${e.kind}: demand ends (${p.outcome}), report` : e.kind;

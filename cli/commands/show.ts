@@ -52,6 +52,17 @@ export function renderStatus(view: DemandStatusView, url: string): string {
       `  decide: npx auditflow extend ${s.demandId} --request <id> [--until <date>] --reason "..."   or add --deny`,
     );
   }
+  const gates = (s.gates ?? []).filter((g) => ['waiting', 'held', 'held-on-timeout'].includes(g.status));
+  if (gates.length) {
+    out.push('', 'waiting for sign-off (nothing goes out for these items, nor later steps, until approved):');
+    for (const g of gates)
+      out.push(
+        `  ${g.id} ${g.label} for ${g.itemIds.join(', ')}: ${g.mails.length} message(s); ${g.status === 'waiting' ? `role ${g.approverRole} until ${localAndUtc(g.expiresAt, zone)}, then ${g.onTimeout === 'send' ? 'sent as it is' : 'held'}` : `${g.status} by ${g.decidedBy ?? '?'}${g.reason ? ` (${g.reason})` : ''}`}`,
+      );
+    out.push(
+      `  decide: npx auditflow approve ${s.demandId} <gate> --by "<name>" [--note "..."]   or: npx auditflow hold ${s.demandId} <gate> --by "<name>" --reason "..."`,
+    );
+  }
   const timeline = [
     ...s.messages.map((m) => ({
       at: m.at,

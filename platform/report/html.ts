@@ -127,6 +127,14 @@ export function renderReportHtml(doc: ReportDocument): string {
         )
         .join('')}</tbody></table>`
     : '';
+  const signOffs = doc.signOffs?.length
+    ? `<h2>Sign-offs</h2><table><thead><tr><th>gate</th><th>step</th><th>items</th><th>to</th><th>asked of</th><th>asked</th><th>until (then)</th><th>decision</th><th>note</th></tr></thead><tbody>${doc.signOffs
+        .map(
+          (g) =>
+            `<tr><td>${htmlText(g.id)}</td><td>${htmlText(g.label)}</td><td>${htmlText(g.itemIds.join(', '))}</td><td>${htmlText(g.recipients.join(', '))}</td><td>${htmlText(g.approverRole)}</td><td>${time(g.openedAt, zone)}</td><td>${time(g.expiresAt, zone)} (${htmlText(g.onTimeout)})</td><td>${htmlText(g.status)}${g.decidedBy ? ` by ${htmlText(g.decidedBy)}` : ''}${g.decidedAt ? ` at ${time(g.decidedAt, zone)}` : ''}${g.reason ? ` (${htmlText(g.reason)})` : ''}</td><td>${htmlText(g.note ?? '')}</td></tr>`,
+        )
+        .join('')}</tbody></table>`
+    : '';
   const problems = doc.problems.length
     ? `<h2>Problems kept for review</h2><ul>${doc.problems.map((p) => `<li>${htmlText(whenText(p.at, zone))} ${htmlText(p.source)}: ${htmlText(p.message)}</li>`).join('')}</ul>`
     : '';
@@ -148,7 +156,7 @@ ${doc.items.map((i) => itemSection(i, zone)).join('\n')}
 <table><thead><tr><th>when (${htmlText(zone)} / UTC)</th><th>what</th><th>who</th><th>items</th><th>Message-ID</th><th>detail</th></tr></thead><tbody>
 ${timeline}
 </tbody></table>
-${extensions}${problems}${doc.duplicatesIgnored ? `<p class="muted">${doc.duplicatesIgnored} duplicate deliveries were counted once.</p>` : ''}
+${extensions}${signOffs}${problems}${doc.duplicatesIgnored ? `<p class="muted">${doc.duplicatesIgnored} duplicate deliveries were counted once.</p>` : ''}
 </body>
 </html>
 `;

@@ -124,6 +124,14 @@ export function renderReportMarkdown(doc: ReportDocument): string {
       );
     }
   }
+  if (doc.signOffs?.length) {
+    out.push('', '## Sign-offs', '');
+    for (const g of doc.signOffs) {
+      out.push(
+        `- ${md(g.id)} ${md(g.label)} for ${md(g.itemIds.join(', '))} (to ${md(g.recipients.join(', '))}): asked of ${md(g.approverRole)} at ${whenText(g.openedAt, zone)}, until ${whenText(g.expiresAt, zone)} (then ${g.onTimeout === 'send' ? 'send' : 'hold'}); **${md(g.status)}**${g.decidedBy ? ` by ${md(g.decidedBy)}` : ''}${g.decidedAt ? ` at ${whenText(g.decidedAt, zone)}` : ''}${g.reason ? ` (${md(g.reason)})` : ''}${g.note ? `; note: "${md(g.note)}"` : ''}`,
+      );
+    }
+  }
   if (doc.problems.length) {
     out.push('', '## Problems kept for review', '');
     for (const p of doc.problems) out.push(`- ${whenText(p.at, zone)} ${md(p.source)}: ${md(p.message)}`);

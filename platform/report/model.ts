@@ -102,9 +102,29 @@ export interface ReportDocument {
   items: ReportItem[];
   timeline: ReportEvent[];
   extensionRequests: ExtensionRequest[];
+  /** Steps that waited for sign-off: who decided what, and when (absent in reports of older demands). */
+  signOffs?: ReportSignOff[];
   problems: ProblemRecord[];
   duplicatesIgnored: number;
   spec: DemandSpec;
+}
+
+/** A step that waited for sign-off, as the report shows it. */
+export interface ReportSignOff {
+  id: string;
+  label: string;
+  itemIds: string[];
+  approverRole: string;
+  onTimeout: 'hold' | 'send';
+  openedAt: string;
+  expiresAt: string;
+  status: string;
+  decidedBy?: string;
+  decidedAt?: string;
+  reason?: string;
+  note?: string;
+  /** Who the held messages were for. */
+  recipients: string[];
 }
 
 /** Every decision and message in time order; at one instant a decision comes before the mail it caused. */
@@ -184,6 +204,25 @@ export function buildReport(state: DemandState, meta: { generatedAt: string; sou
     })),
     timeline: timeline(state),
     extensionRequests: state.extensionRequests,
+    ...(state.gates?.length
+      ? {
+          signOffs: state.gates.map((g) => ({
+            id: g.id,
+            label: g.label,
+            itemIds: g.itemIds,
+            approverRole: g.approverRole,
+            onTimeout: g.onTimeout,
+            openedAt: g.openedAt,
+            expiresAt: g.expiresAt,
+            status: g.status,
+            ...(g.decidedBy ? { decidedBy: g.decidedBy } : {}),
+            ...(g.decidedAt ? { decidedAt: g.decidedAt } : {}),
+            ...(g.reason ? { reason: g.reason } : {}),
+            ...(g.note ? { note: g.note } : {}),
+            recipients: [...new Set(g.mails.map((m) => m.to.address))],
+          })),
+        }
+      : {}),
     problems: state.problems,
     duplicatesIgnored: state.duplicatesIgnored,
     spec: state.spec,

@@ -214,4 +214,55 @@ describe('auditflow demand commands (dev server, real worker, real SMTP)', () =>
     assert.equal(late.code, 1);
     assert.match(late.stderr, new RegExp(`demand "${id}" has ended`));
   });
+
+  it('approve and hold: a request that needs the owner sign-off waits, is held, then approved and sent', async () => {
+    const gated = `${id}-gated`;
+    const spec = YAML.parse(fs.readFileSync(specFile, 'utf8'));
+    Object.assign(spec, { id: gated, requestSignOff: { by: 'owner', within: 'P2D' } });
+    const file = path.join(h.config.dataDir, 'gated.yaml');
+    fs.writeFileSync(file, YAML.stringify(spec));
+    const ofGated = (m: (typeof h.sink.messages)[number]) => m.header('x-auditflow-demand') === gated;
+    assert.equal((await run('start', file)).code, 0);
+    await h.sink.waitFor((m) => m.some((x) => ofGated(x) && /Sign-off needed/.test(x.parsed.subject ?? '')), 'the ask');
+    const shown = await run('show', gated);
+    assert.match(
+      shown.stdout,
+      /waiting for sign-off .*\n {2}g1 the request for atlas, beacon, .*: 2 message\(s\); role owner until /,
+    );
+    const stranger = await run('approve', gated, 'request', '--by', 'Chris Okafor');
+    assert.equal(stranger.code, 1);
+    assert.match(
+      stranger.stderr,
+      /Chris Okafor may not sign off g1: it needs a requester person with the role "owner"/,
+    );
+    const noReason = await run('hold', gated, 'g1', '--by', 'Dana Reyes');
+    assert.equal(noReason.code, 2);
+    assert.match(noReason.stderr, /--reason/);
+    const held = await run('hold', gated, 'g1', '--by', 'Dana Reyes', '--reason', 'wait for the notice of breach');
+    assert.equal(held.code, 0, held.stderr);
+    assert.match(held.stdout, /held g1 \(the request\)/);
+    const ok = await run('approve', gated, 'request', '--by', 'dana.reyes@platform.example.com', '--json');
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match((JSON.parse(ok.stdout) as { message: string }).message, /signed off g1 \(the request\)/);
+    await h.sink.waitFor(
+      (m) => m.filter((x) => ofGated(x) && x.header('x-auditflow-kind') === 'request').length === 2,
+      'the requests',
+    );
+    const after = JSON.parse((await run('show', gated, '--json')).stdout) as DemandStatusView;
+    assert.deepEqual(
+      after.gates?.map((g) => [g.status, g.decidedBy]),
+      [['approved', 'Dana Reyes']],
+    );
+    assert.deepEqual(
+      after.decisions
+        .filter((d) => d.kind.startsWith('sign-off') || d.kind === 'signed-off')
+        .map((d) => [d.kind, d.by]),
+      [
+        ['sign-off-requested', 'auditflow'],
+        ['sign-off-held', 'Dana Reyes'],
+        ['signed-off', 'Dana Reyes'],
+      ],
+    );
+    assert.equal((await run('withdraw', gated, '--reason', 'test done')).code, 0);
+  });
 });

@@ -230,6 +230,39 @@ describe('auditflow plan', () => {
     assert.equal(p.entries.filter((e) => e.trigger === 'escalation').length, 0);
   });
 
+  it('a step that waits for sign-off: the request to the approver, and what its timeout does', () => {
+    const base = ladder();
+    const spec = DemandSpec.parse({
+      ...base,
+      escalation: base.escalation!.map((s, i) =>
+        i === 1 ? { ...s, signOff: { by: 'counsel', within: 'P1D', onTimeout: 'send' } } : s,
+      ),
+    });
+    const p = planDemand(spec, Date.parse('2026-11-28T19:00:00Z'));
+    // Two deadlines (psn's is its own), so two gates: each asks counsel, and tells owner and counsel at its timeout.
+    const signOff = p.entries.filter((e) => e.trigger === 'sign-off');
+    assert.deepEqual(
+      signOff
+        .map(
+          (e) =>
+            `${e.signOff?.gate} ${e.signOff?.timedOut ? 'timeout' : 'asked'} ${e.recipients.map((r) => r.role).join(',')}`,
+        )
+        .sort(),
+      ['g1 asked counsel', 'g1 timeout owner,counsel', 'g2 asked counsel', 'g2 timeout owner,counsel'],
+    );
+    // Sent as it is when the day to decide is over: one day after its gate asked.
+    const asked = new Set(signOff.filter((e) => !e.signOff?.timedOut).map((e) => Date.parse(e.at)));
+    const step2 = p.entries.filter((e) => e.step?.index === 2);
+    assert.ok(step2.length > 0);
+    for (const e of step2) assert.ok(asked.has(Date.parse(e.at) - 86_400_000), `${e.at} is a day after a gate asked`);
+    const warning = p.warnings.find((w) => w.code === 'sign-off');
+    assert.match(
+      warning?.message ?? '',
+      /waits for sign-off by counsel until .*; without it, it is sent as it is then/,
+    );
+    assert.equal(p.outcome, 'referred');
+  });
+
   it('an invalid spec is refused like validate does: same problems, exit 2', async () => {
     const original = fs.readFileSync(EXAMPLE, 'utf8');
     const broken = path.join(dir, 'broken.yaml');

@@ -75,4 +75,35 @@ describe('demand spec validation', () => {
       'items[1].id',
     ]);
   });
+
+  it('a sign-off names a requester role with an address, a duration and hold or send', () => {
+    const base = sampleSpec('x');
+    const r = checkDemand({
+      ...base,
+      requestSignOff: { by: 'board' },
+      escalation: [
+        { ...base.escalation![0]!, signOff: { by: 'counsel', within: 'soon', onTimeout: 'wait' } },
+        { ...base.escalation![1]!, signOff: { by: 'counsel' } },
+      ],
+    });
+    assert.equal(r.ok, false);
+    assert.deepEqual((r as { problems: { path: string; message: string }[] }).problems, [
+      {
+        path: 'escalation[0].signOff.within',
+        message: 'must be a non-zero ISO 8601 duration such as P7D, PT48H or P1W (or { businessDays: N })',
+      },
+      { path: 'escalation[0].signOff.onTimeout', message: 'must be hold or send' },
+    ]);
+    const roles = checkDemand({ ...base, requestSignOff: { by: 'board' } });
+    assert.deepEqual((roles as { problems: { path: string; message: string }[] }).problems, [
+      {
+        path: 'requestSignOff.by',
+        message:
+          'no requester person has the role "board" and an address (the sign-off request goes there); add one or fix the role',
+      },
+    ]);
+    const ok = checkDemand({ ...base, escalation: [{ ...base.escalation![0]!, signOff: { by: 'counsel' } }] });
+    assert.ok(ok.ok);
+    assert.deepEqual(ok.spec.escalation[0]!.signOff, { by: 'counsel', within: 'P2D', onTimeout: 'hold' });
+  });
 });

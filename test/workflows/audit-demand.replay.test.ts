@@ -32,6 +32,7 @@ describe('replay of recorded demand histories', () => {
       'replies-by-update',
       'triage-inbox-pruned',
       'referred-by-reference',
+      'sign-off-approved-late',
     ]) {
       assert.ok(fixtures.includes(`${name}.json`), `missing fixture ${name}.json`);
     }
