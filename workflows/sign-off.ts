@@ -6,9 +6,9 @@
  * time runs out (then: hold, or send as it is). Pure state transitions like model.ts.
  */
 import type { Contact, SignOff } from '../domain/demand';
-import { applyOffset, resolveRef } from '../domain/schedule';
+import { applyOffset, calendarRules, resolveRef } from '../domain/schedule';
 import type { DemandState, PendingMail, SignOffGate } from '../domain/state';
-import { formatLocal, isoInstant } from '../domain/time';
+import { earliestInWindow, formatLocal, isoInstant } from '../domain/time';
 import {
   applyEscalation,
   closeIfExhausted,
@@ -52,9 +52,13 @@ export function openGate(
   now: number,
 ): SignOffGate {
   const gates = (state.gates ??= []);
-  // The time to decide runs from when the step fell due (or from now, when the gate opens late).
+  // The time to decide runs from when the step fell due (or from now, when the gate opens late). A gate
+  // that sends at its timeout times out inside the sending hours of the first counterparty it writes to.
   const from = now - p.scheduledAt < 60_000 ? p.scheduledAt : now;
-  const expiresAt = applyOffset(from, p.signOff.within, state.spec, 1);
+  const decided = applyOffset(from, p.signOff.within, state.spec, 1);
+  const reader = p.mails.find((m) => m.audience === 'counterparty')?.to.zone;
+  const expiresAt =
+    p.signOff.onTimeout === 'send' && reader ? earliestInWindow(decided, reader, calendarRules(state.spec)) : decided;
   const gate: SignOffGate = {
     id: `g${gates.length + 1}`,
     step: p.step,

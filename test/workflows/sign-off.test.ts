@@ -105,15 +105,16 @@ describe('sign-off gates (time-skipping server, real SMTP)', () => {
       await exportHistory(handle, 'sign-off-approved-late');
     }));
 
-  it('a gate that times out with onTimeout: send goes out as it is, and owner and counsel are told', () =>
+  it('a gate that times out with onTimeout: send goes out as it is, in sending hours, and owner and counsel are told', () =>
     withHarness(async (h) => {
-      const handle = await h.start(gatedSpec('gate-send', { within: 'P1D', onTimeout: 'send' }));
+      // Six hours after Thu 10 Jun 17:00 PDT is 23:00: the notice waits for Fri 08:00 PDT (15:00Z).
+      const handle = await h.start(gatedSpec('gate-send', { within: 'PT6H', onTimeout: 'send' }));
       const result = await handle.result();
       assert.equal(result.status, 'referred');
-      assert.deepEqual(rows(h, ['final-notice']), [row('final-notice', ERIN, '2027-06-12T00:00:00Z', 'xbox')]);
+      assert.deepEqual(rows(h, ['final-notice']), [row('final-notice', ERIN, '2027-06-11T15:00:00Z', 'xbox')]);
       const told = h.sink.messages.filter((m) => /No sign-off, sent as it is/.test(m.parsed.subject ?? ''));
       assert.deepEqual(told.map((m) => m.envelope.to[0]).sort(), [COUNSEL, OWNER]);
-      assert.equal(told[0]!.parsed.date?.toISOString(), '2027-06-12T00:00:00.000Z');
+      assert.equal(told[0]!.parsed.date?.toISOString(), '2027-06-11T15:00:00.000Z');
       const s = await h.status('gate-send');
       assert.equal(s.gates?.[0]?.status, 'sent-on-timeout');
       assert.match(s.decisions.find((d) => d.kind === 'sign-off-timeout')?.detail ?? '', /sent as it is/);
