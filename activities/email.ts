@@ -100,18 +100,13 @@ export async function composeMessage(
   const { mail, demand } = input;
   const route = routeFor(mail, demand.id, hmac, input.replyExpiresDay);
   const messageId = outgoingMessageId(mail.key, route, deps.replyDomain, hmac);
+  const signed = (r: ReplyRoute) => replyAddress(deps.replyLocalPart, encodeReplyToken(r, hmac), deps.replyDomain);
   // Bounces come back to the same signed address (VERP), so a failed delivery routes to its demand and recipient.
-  const signedAddress = replyAddress(deps.replyLocalPart, encodeReplyToken(route, hmac), deps.replyDomain);
+  const signedAddress = signed(route);
   const reply = mail.expectsReply ? signedAddress : undefined;
   // A sign-off request carries the messages it holds, rendered exactly as they will go out.
   const previews = input.previews?.map((p) => {
-    const pReply = p.mail.expectsReply
-      ? replyAddress(
-          deps.replyLocalPart,
-          encodeReplyToken(routeFor(p.mail, p.demand.id, hmac, p.replyExpiresDay), hmac),
-          deps.replyDomain,
-        )
-      : undefined;
+    const pReply = p.mail.expectsReply ? signed(routeFor(p.mail, p.demand.id, hmac, p.replyExpiresDay)) : undefined;
     const r = renderMail({
       mail: p.mail,
       demand: p.demand,

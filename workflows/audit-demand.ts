@@ -33,7 +33,7 @@ import {
   nextActionGroup,
   queueInternal,
 } from './model';
-import { expireGates, nextGateExpiry, reconcileGates, startRequests } from './sign-off';
+import { expireGates, gateTimeoutFirst, reconcileGates, startRequests } from './sign-off';
 import { Publisher } from './visibility';
 
 /** Starts a demand from its spec, or carries on one that continued-as-new. */
@@ -225,9 +225,9 @@ export async function auditDemandWorkflow(input: AuditDemandInput): Promise<Audi
     const seen = version;
     const next = nextActionGroup(state);
     // A sign-off that times out first wakes the loop first (specs without sign-offs have none).
-    const gateAt = nextGateExpiry(state);
+    const gateAt = gateTimeoutFirst(state, next?.action.at);
     const wake = () => version !== seen || state.outbox.length > 0 || state.escalateNow.length > 0;
-    if (gateAt !== undefined && (!next || gateAt < next.action.at))
+    if (gateAt !== undefined)
       await condition(wake, Math.max(gateAt - Date.now(), 1), { summary: 'a sign-off times out' });
     else if (next)
       await condition(wake, Math.max(next.action.at - Date.now(), 1), {

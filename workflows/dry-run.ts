@@ -9,7 +9,7 @@ import type { DemandSpec } from '../domain/demand';
 import type { DemandState, PendingMail } from '../domain/state';
 import { fireDueActions } from './fire';
 import { demandStatus, initialState, isFinished, nextActionGroup, queueInternal } from './model';
-import { expireGates, nextGateExpiry, reconcileGates, startRequests } from './sign-off';
+import { expireGates, gateTimeoutFirst, reconcileGates, startRequests } from './sign-off';
 
 /** The spec, the workflow id and the instant the workflow would start (its first `Date.now()`). */
 export interface DryRunInput {
@@ -56,10 +56,9 @@ export function dryRunUnanswered(input: DryRunInput): DryRunResult {
     state.status = demandStatus(state);
     if (isFinished(state)) break;
     const next = nextActionGroup(state);
-    const gateAt = nextGateExpiry(state);
-    if ((!next && gateAt === undefined) || turn >= MAX_TURNS) return { mails, state, finished: false };
+    const at = gateTimeoutFirst(state, next?.action.at) ?? next?.action.at;
+    if (at === undefined || turn >= MAX_TURNS) return { mails, state, finished: false };
     // The workflow's timer: max(next - now, 1) ms, and it wakes with the clock at that instant.
-    const at = gateAt !== undefined && (!next || gateAt < next.action.at) ? gateAt : next!.action.at;
     now += Math.max(at - now, 1);
     expireGates(state, now);
     reconcileGates(state, now);

@@ -9,6 +9,7 @@ import type { DemandState, ItemState } from '../domain/state';
 import {
   applyEscalation,
   closeIfExhausted,
+  gateOf,
   recordDecision,
   isAwaiting,
   itemPlan,
@@ -16,7 +17,7 @@ import {
   queueToItemContacts,
   refreshPhase,
 } from './model';
-import { gateOf, openGate, withheld } from './sign-off';
+import { openGate, withheld } from './sign-off';
 import { isoInstant } from '../domain/time';
 
 interface Batch {

@@ -13,7 +13,6 @@ import {
   applyEscalation,
   closeIfExhausted,
   findItem,
-  gateOf,
   isAwaiting,
   isOpenGate,
   isOpen,
@@ -25,8 +24,6 @@ import {
 } from './model';
 
 /** Runs `queue` and takes back the mail it put in the outbox (for a gate to keep). */
-export { gateOf, isOpenGate };
-
 export function withheld(state: DemandState, queue: () => void): PendingMail[] {
   const before = state.outbox.length;
   queue();
@@ -268,10 +265,11 @@ export function reconcileGates(state: DemandState, now: number): void {
   }
 }
 
-/** When the next waiting gate times out (ms), if any. */
-export function nextGateExpiry(state: DemandState): number | undefined {
+/** When the next waiting gate times out (ms), if that comes before the next scheduled action `nextAt`. */
+export function gateTimeoutFirst(state: DemandState, nextAt: number | undefined): number | undefined {
   const times = (state.gates ?? []).filter((g) => g.status === 'waiting').map((g) => Date.parse(g.expiresAt));
-  return times.length ? Math.min(...times) : undefined;
+  const first = times.length ? Math.min(...times) : undefined;
+  return first !== undefined && (nextAt === undefined || first < nextAt) ? first : undefined;
 }
 
 /**

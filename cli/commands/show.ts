@@ -5,6 +5,7 @@ import { withClient } from '../client';
 import { checkDemandId, fetchStatus } from '../demands';
 import { localAndUtc, printJson, safeStrings, table, type GlobalOptions } from '../output';
 import { workflowUrl } from '../ui';
+import { isOpenGate } from '../../workflows/model';
 
 /** The human view: headline, items table, pending requests, recent timeline, problems. */
 export function renderStatus(view: DemandStatusView, url: string): string {
@@ -52,7 +53,7 @@ export function renderStatus(view: DemandStatusView, url: string): string {
       `  decide: npx auditflow extend ${s.demandId} --request <id> [--until <date>] --reason "..."   or add --deny`,
     );
   }
-  const gates = (s.gates ?? []).filter((g) => ['waiting', 'held', 'held-on-timeout'].includes(g.status));
+  const gates = (s.gates ?? []).filter(isOpenGate);
   if (gates.length) {
     out.push('', 'waiting for sign-off (nothing goes out for these items, nor later steps, until approved):');
     for (const g of gates)

@@ -206,20 +206,10 @@ export function buildReport(state: DemandState, meta: { generatedAt: string; sou
     extensionRequests: state.extensionRequests,
     ...(state.gates?.length
       ? {
-          signOffs: state.gates.map((g) => ({
-            id: g.id,
-            label: g.label,
-            itemIds: g.itemIds,
-            approverRole: g.approverRole,
-            onTimeout: g.onTimeout,
-            openedAt: g.openedAt,
-            expiresAt: g.expiresAt,
-            status: g.status,
-            ...(g.decidedBy ? { decidedBy: g.decidedBy } : {}),
-            ...(g.decidedAt ? { decidedAt: g.decidedAt } : {}),
-            ...(g.reason ? { reason: g.reason } : {}),
-            ...(g.note ? { note: g.note } : {}),
-            recipients: [...new Set(g.mails.map((m) => m.to.address))],
+          // The gate without what only the workflow needs (its schedule keys and the held messages themselves).
+          signOffs: state.gates.map(({ step: _step, actionKeys: _keys, scheduledAt: _at, mails, ...g }) => ({
+            ...g,
+            recipients: [...new Set(mails.map((m) => m.to.address))],
           })),
         }
       : {}),
