@@ -151,6 +151,10 @@ export interface DecisionRecord {
   reason?: string;
   itemIds: string[];
   detail?: string;
+  /** `out-of-office`: the return date the reply gave, as written or as YYYY-MM-DD (absent in older states). */
+  returnDate?: string;
+  /** `out-of-office`: the items whose deadline comes before the writer is back (absent in older states). */
+  pastDeadline?: string[];
 }
 
 /** A counterparty's request for more time, waiting for ops to approve or deny. */
