@@ -1,6 +1,7 @@
 /** Every sub-command, in the order `--help` lists them. */
 import type { Command } from 'commander';
 import * as codecServer from './commands/codec-server';
+import * as correct from './commands/correct';
 import * as demo from './commands/demo';
 import * as doctor from './commands/doctor';
 import * as extend from './commands/extend';
@@ -31,6 +32,7 @@ const COMMANDS = [
   record,
   review,
   signOff,
+  correct,
   withdraw,
   report,
   exportCase,

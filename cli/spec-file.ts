@@ -14,7 +14,7 @@ export type SpecResult =
 export const SPEC_FILE_MAX_BYTES = 4 * 1024 * 1024;
 
 /** Reads at most `max` + 1 bytes, so a huge file (or /dev/zero, a pipe) never has to fit in memory. */
-function readBounded(file: string, max: number): Buffer {
+export function readBounded(file: string, max: number): Buffer {
   const fd = fs.openSync(file, 'r');
   try {
     const buf = Buffer.alloc(max + 1);
@@ -60,7 +60,7 @@ export function edgeProblems(spec: DemandSpec): SpecProblem[] {
 type Parsed = { ok: true; data: unknown } | { ok: false; problems: SpecProblem[] };
 
 /** YAML or JSON to plain data; every failure of the parser (including what it throws) is a problem. */
-function parseSpecText(text: string, json: boolean): Parsed {
+export function parseSpecText(text: string, json: boolean): Parsed {
   try {
     if (json) return { ok: true, data: JSON.parse(text) };
     const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });

@@ -4,7 +4,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
-import { EmailAddress } from './demand';
+import { Contact, EmailAddress, Item } from './demand';
 import type { SendEmailInput } from './contracts';
 import type { DemandStatusView } from './state';
 
@@ -170,6 +170,73 @@ export type HoldStepInput = z.infer<typeof HoldStepInput>;
 export const WithdrawInput = z.strictObject({ reason, by: who });
 export type WithdrawInput = z.infer<typeof WithdrawInput>;
 
+/** Who corrects the demand and why: every correction records both. */
+const corrected = { by: who, reason };
+
+/** A counterparty contact as a correction gives it: like the spec's, but an address is required. */
+const NewContact = Contact.extend({ address: EmailAddress });
+
+/** Add a counterparty contact (optionally answering for some items from now on). */
+export const AddContactInput = z.strictObject({
+  contact: NewContact,
+  /** Items the contact answers for from now on (they get each open item's request). */
+  itemIds: itemIds.optional(),
+  ...corrected,
+});
+export type AddContactInput = z.infer<typeof AddContactInput>;
+
+/**
+ * Replace a counterparty contact (someone who left, an address that bounced): the new one takes the old
+ * one's roles and items, and gets the request for every item still waiting for an answer.
+ */
+export const ReplaceContactInput = z.strictObject({
+  address: EmailAddress,
+  with: Contact.extend({ address: EmailAddress, roles: Contact.shape.roles.optional() }),
+  ...corrected,
+});
+export type ReplaceContactInput = z.infer<typeof ReplaceContactInput>;
+
+/** Remove a counterparty contact; refused while an open item or a step would be left with nobody to write to. */
+export const RemoveContactInput = z.strictObject({ address: EmailAddress, ...corrected });
+export type RemoveContactInput = z.infer<typeof RemoveContactInput>;
+
+/** Give an item to other counterparty contacts; the ones new to it get its request. */
+export const ReassignItemInput = z.strictObject({
+  itemId: z.string().min(1, 'must name the item'),
+  contacts: z.array(EmailAddress).min(1, 'must name at least one contact address'),
+  ...corrected,
+});
+export type ReassignItemInput = z.infer<typeof ReassignItemInput>;
+
+/** Add an item to the running demand: its questions and deadline (default: the demand's); its request goes out. */
+export const AddItemInput = z.strictObject({ item: Item, ...corrected });
+export type AddItemInput = z.infer<typeof AddItemInput>;
+
+/** Cancel one item: it closes as withdrawn and its contacts are told no answer is needed. */
+export const CancelItemInput = z.strictObject({ itemId: z.string().min(1, 'must name the item'), ...corrected });
+export type CancelItemInput = z.infer<typeof CancelItemInput>;
+
+/** Change (or add) a question of an item's current round before it is answered; its contacts get the update. */
+export const ChangeQuestionInput = z.strictObject({
+  itemId: z.string().min(1, 'must name the item'),
+  /** 1-based number of the question to change; omitted: the question is added at the end. */
+  number: z.int('must be a whole number').min(1, 'questions are numbered from 1').optional(),
+  text: z.string().trim().min(1, 'must not be empty').max(2000, 'must be at most 2000 characters'),
+  ...corrected,
+});
+export type ChangeQuestionInput = z.infer<typeof ChangeQuestionInput>;
+
+/** Reopen a closed item with a new round of questions and a deadline, while the demand runs. */
+export const ReopenItemInput = z.strictObject({
+  itemId: z.string().min(1, 'must name the item'),
+  /** The new round's questions (default: the last round's). */
+  questions: z.array(z.string().trim().min(1).max(2000)).min(1).max(100).optional(),
+  /** Its deadline, local or an instant (default: review.followUpPeriod from now). */
+  dueAt: z.string().trim().min(1).optional(),
+  ...corrected,
+});
+export type ReopenItemInput = z.infer<typeof ReopenItemInput>;
+
 /** What every update returns: what changed, for the CLI to print. */
 export interface UpdateResult {
   ok: true;
@@ -208,3 +275,11 @@ export const reviewUpdate = defineUpdate<UpdateResult, [ReviewInput]>('review');
 export const withdrawUpdate = defineUpdate<UpdateResult, [WithdrawInput]>('withdraw');
 export const approveStepUpdate = defineUpdate<UpdateResult, [ApproveStepInput]>('approveStep');
 export const holdStepUpdate = defineUpdate<UpdateResult, [HoldStepInput]>('holdStep');
+export const addContactUpdate = defineUpdate<UpdateResult, [AddContactInput]>('addContact');
+export const replaceContactUpdate = defineUpdate<UpdateResult, [ReplaceContactInput]>('replaceContact');
+export const removeContactUpdate = defineUpdate<UpdateResult, [RemoveContactInput]>('removeContact');
+export const reassignItemUpdate = defineUpdate<UpdateResult, [ReassignItemInput]>('reassignItem');
+export const addItemUpdate = defineUpdate<UpdateResult, [AddItemInput]>('addItem');
+export const cancelItemUpdate = defineUpdate<UpdateResult, [CancelItemInput]>('cancelItem');
+export const changeQuestionUpdate = defineUpdate<UpdateResult, [ChangeQuestionInput]>('changeQuestion');
+export const reopenItemUpdate = defineUpdate<UpdateResult, [ReopenItemInput]>('reopenItem');

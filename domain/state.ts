@@ -146,7 +146,15 @@ export interface DecisionRecord {
     | 'signed-off'
     | 'sign-off-held'
     | 'sign-off-timeout'
-    | 'sign-off-cancelled';
+    | 'sign-off-cancelled'
+    | 'contact-added'
+    | 'contact-replaced'
+    | 'contact-removed'
+    | 'item-reassigned'
+    | 'item-added'
+    | 'item-cancelled'
+    | 'question-changed'
+    | 'item-reopened';
   by?: string;
   reason?: string;
   itemIds: string[];
@@ -238,6 +246,7 @@ export type MailKind =
   | 'follow-up'
   | 'deadline-update'
   | 'withdrawal'
+  | 'question-update'
   | 'acknowledgement'
   | 'internal';
 

@@ -186,7 +186,8 @@ export async function auditDemandWorkflow(input: AuditDemandInput): Promise<Audi
     startRequests(state, Date.now());
   }
   // The gateway reads who may answer and how replies must authenticate from the memo, without a worker.
-  upsertMemo({ [INBOUND_MEMO_KEY]: inboundProfile(state.spec) });
+  let profile = JSON.stringify(inboundProfile(state.spec));
+  upsertMemo({ [INBOUND_MEMO_KEY]: JSON.parse(profile) });
   let version = 0;
   installHandlers(state, () => {
     version += 1;
@@ -199,6 +200,14 @@ export async function auditDemandWorkflow(input: AuditDemandInput): Promise<Audi
 
   // dry-run.ts replays this loop for `auditflow plan`; test/workflows/plan-vs-reality.test.ts keeps them in step.
   for (;;) {
+    // A correction (a contact or an item added, replaced, removed) changes who may answer: the gateway
+    // reads it from the memo, updated before the mail that invites the reply goes out. Only corrections
+    // change it, so histories without them issue no new command.
+    const corrected = JSON.stringify(inboundProfile(state.spec));
+    if (corrected !== profile) {
+      profile = corrected;
+      upsertMemo({ [INBOUND_MEMO_KEY]: JSON.parse(profile) });
+    }
     await sendQueued(state, inFlight);
     state.status = demandStatus(state);
     publisher.publish(state, Date.now());

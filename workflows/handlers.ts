@@ -31,42 +31,12 @@ import {
 } from '../domain/messages';
 import type { DemandState, DemandStatusView, ItemState } from '../domain/state';
 import { formatLocal, formatUtc, parseDeadline, parseDuration, isoInstant } from '../domain/time';
-import { describeAction, findItem, isAwaiting, isFinished, isOpen, nextActionGroup } from './model';
+import { describeAction, isAwaiting, isOpen, nextActionGroup } from './model';
 import { denyExtension, extend, pause, recordResponse, resume, review, withdraw } from './operations';
 import { addProblem, recordReply, replyRefusal } from './replies';
 import { approverFor, gatesFor, holdGate, releaseGate } from './sign-off';
-
-/** Throws the first zod problem as a one-line reason (a thrown error in a validator rejects the update). */
-function parseOrReject<T>(
-  schema: {
-    safeParse(
-      v: unknown,
-    ): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } };
-  },
-  input: unknown,
-): T {
-  const r = schema.safeParse(input);
-  if (r.success) return r.data;
-  throw new Error(r.error.issues.map((i) => `${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`).join('; '));
-}
-
-function requireRunning(state: DemandState): void {
-  if (isFinished(state))
-    throw new Error(`demand ${state.demandId} has ended (${state.status}); nothing can change it now`);
-}
-
-function requireItems(state: DemandState, itemIds: string[], check: (i: ItemState) => string | undefined): ItemState[] {
-  return itemIds.map((id) => {
-    const item = findItem(state, id);
-    if (!item)
-      throw new Error(
-        `item "${id}" is not part of demand ${state.demandId} (items: ${state.items.map((i) => i.id).join(', ')})`,
-      );
-    const problem = check(item);
-    if (problem) throw new Error(`item "${id}" ${problem}`);
-    return item;
-  });
-}
+import { parseOrReject, requireItems, requireRunning } from './validate';
+import { CORRECTIONS } from './corrections';
 
 /** Resolves a new deadline for an item from `newDeadline` or `by`, and checks it moves later and is in the future. */
 export function resolveNewDeadline(
@@ -347,6 +317,13 @@ export function installHandlers(state: DemandState, changed: () => void): void {
       };
     },
   );
+
+  for (const c of CORRECTIONS)
+    update(
+      c.def as typeof extendDeadlineUpdate,
+      (raw) => c.validate(state, raw, Date.now()),
+      (input) => c.apply(state, input, Date.now()),
+    );
 
   update(
     withdrawUpdate,

@@ -2,7 +2,7 @@
  * Pure state transitions of a demand: what the workflow's handlers and main loop call. No Temporal
  * APIs here (time is passed in), so every rule can be read, and tested, on its own.
  */
-import type { DemandSpec } from '../domain/demand';
+import type { DemandSpec, Item } from '../domain/demand';
 import type { ActionKind, PlannedAction } from '../domain/schedule';
 import { initialDeadline, itemContacts, contactZone, planItemRound, resolveRef } from '../domain/schedule';
 import type {
@@ -32,24 +32,7 @@ export function initialState(spec: DemandSpec, workflowId: string, startedBy: st
     startedAt: isoInstant(now),
     startedBy,
     pausedTotalMs: 0,
-    items: spec.items.map((item) => {
-      const dueAt = isoInstant(initialDeadline(spec, item.id));
-      return {
-        id: item.id,
-        name: item.name,
-        phase: 'requested',
-        round: 0,
-        rounds: [{ round: 0, questions: item.questions, dueAt }],
-        dueAt,
-        plannedAt: isoInstant(now),
-        firedKeys: [],
-        escalationLevel: 0,
-        maxEscalationLevel: 0,
-        remindersSent: 0,
-        answers: [],
-        reviews: [],
-      };
-    }),
+    items: spec.items.map((item) => newItemState(item, initialDeadline(spec, item.id), now)),
     messages: [],
     decisions: [{ at: isoInstant(now), kind: 'start', by: startedBy, itemIds: spec.items.map((i) => i.id) }],
     extensionRequests: [],
@@ -61,6 +44,26 @@ export function initialState(spec: DemandSpec, workflowId: string, startedBy: st
     undeliverable: [],
     escalateNow: [],
     runs: 1,
+  };
+}
+
+/** An item before its request goes out: round 0, due at `dueAt`, planned from `now`. */
+export function newItemState(item: Pick<Item, 'id' | 'name' | 'questions'>, dueAt: number, now: number): ItemState {
+  const due = isoInstant(dueAt);
+  return {
+    id: item.id,
+    name: item.name,
+    phase: 'requested',
+    round: 0,
+    rounds: [{ round: 0, questions: item.questions, dueAt: due }],
+    dueAt: due,
+    plannedAt: isoInstant(now),
+    firedKeys: [],
+    escalationLevel: 0,
+    maxEscalationLevel: 0,
+    remindersSent: 0,
+    answers: [],
+    reviews: [],
   };
 }
 
@@ -237,12 +240,13 @@ export function queueToItemContacts(
   kind: MailKind,
   keyPart: string,
   now: number,
-  opts: { context?: PendingMail['context']; expectsReply?: boolean } = {},
+  opts: { context?: PendingMail['context']; expectsReply?: boolean; only?: string[] } = {},
 ): void {
   const byAddress = new Map<string, { name: string; zone: string; items: string[] }>();
   for (const itemId of itemIds) {
     for (const c of itemContacts(state.spec, itemId)) {
       if (!c.address || state.undeliverable.includes(c.address)) continue;
+      if (opts.only && !opts.only.includes(c.address)) continue;
       const entry = byAddress.get(c.address) ?? {
         name: c.name,
         zone: contactZone(state.spec, c, 'counterparty'),
@@ -294,16 +298,18 @@ export function queueInternal(
   }
 }
 
-/** The first request: one message per counterparty contact, listing the items they answer for. */
-export function queueRequests(state: DemandState, now: number): void {
-  queueToItemContacts(
-    state,
-    state.items.map((i) => i.id),
-    'request',
-    'request',
-    now,
-  );
-  for (const item of state.items) {
+/**
+ * The first request: one message per counterparty contact, listing the items they answer for (all items
+ * at the start; an item added to the running demand gets its own, under its own key).
+ */
+export function queueRequests(
+  state: DemandState,
+  now: number,
+  itemIds: string[] = state.items.map((i) => i.id),
+  keyPart = 'request',
+): void {
+  queueToItemContacts(state, itemIds, 'request', keyPart, now);
+  for (const item of state.items.filter((i) => itemIds.includes(i.id))) {
     if (item.rounds[0]) item.rounds[0].requestedAt = isoInstant(now);
     refreshPhase(item, state.spec, now);
   }

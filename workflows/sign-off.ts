@@ -98,21 +98,26 @@ function signOffContext(gate: SignOffGate, event = 'sign-off'): PendingMail['con
 }
 
 /** The first request, or, when the spec wants it signed off, a gate holding it. */
-export function startRequests(state: DemandState, now: number): void {
+export function startRequests(
+  state: DemandState,
+  now: number,
+  itemIds: string[] = state.items.map((i) => i.id),
+  keyPart = 'request',
+): void {
   const signOff = state.spec.requestSignOff;
   if (!signOff) {
-    queueRequests(state, now);
+    queueRequests(state, now, itemIds, keyPart);
     return;
   }
-  const mails = withheld(state, () => queueRequests(state, now));
-  for (const item of state.items) delete item.rounds[0]?.requestedAt;
+  const mails = withheld(state, () => queueRequests(state, now, itemIds, keyPart));
+  for (const item of state.items.filter((i) => itemIds.includes(i.id))) delete item.rounds[0]?.requestedAt;
   openGate(
     state,
     {
       step: 0,
-      label: 'the request',
+      label: keyPart === 'request' ? 'the request' : `the request for ${itemIds.join(', ')}`,
       signOff,
-      itemIds: state.items.map((i) => i.id),
+      itemIds,
       actionKeys: {},
       scheduledAt: now,
       mails,

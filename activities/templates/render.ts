@@ -125,10 +125,12 @@ function body(kind: MailKind, input: RenderInput): { subject: string; blocks: Bl
       };
     case 'follow-up':
       return {
-        subject: `Follow-up questions: ${title}${t}`,
+        subject: `${ctx.event === 'reopened' ? 'Reopened' : 'Follow-up questions'}: ${title}${t}`,
         blocks: [
           greeting,
-          `Thank you for your answer. Having reviewed it, we need more information (follow-up round ${ctx.round ?? ''}):`,
+          ctx.event === 'reopened'
+            ? `We are reopening the following ${items.length === 1 ? 'item' : 'items'} of the audit demand and ask you to answer again (round ${ctx.round ?? ''}):`
+            : `Thank you for your answer. Having reviewed it, we need more information (follow-up round ${ctx.round ?? ''}):`,
           ...(ctx.reason ? [String(ctx.reason)] : []),
           ...itemLines(items, zone, true),
           ...replyHint(input),
@@ -154,12 +156,33 @@ function body(kind: MailKind, input: RenderInput): { subject: string; blocks: Bl
       };
     }
     case 'withdrawal':
+      if (ctx.scope === 'item')
+        return {
+          subject: `Item withdrawn: ${title}${t}`,
+          blocks: [
+            greeting,
+            `${demand.requesterOrg} withdraws the following ${items.length === 1 ? 'item' : 'items'} from the audit demand "${title}". No answer is required for ${items.length === 1 ? 'it' : 'them'}; the rest of the demand stands.`,
+            ...itemLines(items, zone, false),
+            ...(ctx.reason ? [`Reason: ${String(ctx.reason)}`] : []),
+          ],
+        };
       return {
         subject: `Withdrawn: ${title}`,
         blocks: [
           greeting,
           `${demand.requesterOrg} withdraws the audit demand "${title}". No further answer is required.`,
           ...(ctx.reason ? [`Reason: ${String(ctx.reason)}`] : []),
+        ],
+      };
+    case 'question-update':
+      return {
+        subject: `Question ${ctx.change === 'added' ? 'added' : 'changed'}: ${title}${t}`,
+        blocks: [
+          greeting,
+          `We have ${ctx.change === 'added' ? 'added question' : 'changed question'} ${ctx.number ?? ''} of the following ${items.length === 1 ? 'item' : 'items'} of the audit demand "${title}". Please answer the questions as they now read; the deadline is unchanged.`,
+          ...(ctx.reason ? [`Reason: ${String(ctx.reason)}`] : []),
+          ...itemLines(items, zone, true),
+          ...replyHint(input),
         ],
       };
     case 'acknowledgement':

@@ -265,4 +265,99 @@ describe('auditflow demand commands (dev server, real worker, real SMTP)', () =>
     );
     assert.equal((await run('withdraw', gated, '--reason', 'test done')).code, 0);
   });
+
+  it('contact and item corrections: accepted with what changed (--json too), refused with the reason and exit 1, bad options exit 2', async () => {
+    const fixed = `${id}-fix`;
+    const spec = YAML.parse(fs.readFileSync(specFile, 'utf8'));
+    spec.id = fixed;
+    const file = path.join(h.config.dataDir, 'fix.yaml');
+    fs.writeFileSync(file, YAML.stringify(spec));
+    const ofFixed = (m: (typeof h.sink.messages)[number]) => m.header('x-auditflow-demand') === fixed;
+    assert.equal((await run('start', file)).code, 0);
+    await h.sink.waitFor((m) => m.filter(ofFixed).length === 2, 'the two requests');
+
+    const badAddress = await run(
+      'contact',
+      'replace',
+      fixed,
+      'priya.shah@northwind.example.com',
+      '--name',
+      'Ana',
+      '--address',
+      'not-an-address',
+      '--reason',
+      'left',
+    );
+    assert.equal(badAddress.code, 2);
+    assert.match(badAddress.stderr, /--address: must be a plain address like name@example\.com/);
+    const noReason = await run('item', 'cancel', fixed, 'beacon');
+    assert.equal(noReason.code, 2);
+    assert.match(noReason.stderr, /--reason/);
+
+    const replaced = await run(
+      'contact',
+      'replace',
+      fixed,
+      'priya.shah@northwind.example.com',
+      '--name',
+      'Ana Ortiz',
+      '--address',
+      'ana.ortiz@northwind.example.com',
+      '--by',
+      'Dana Reyes',
+      '--reason',
+      'Priya left Northwind',
+      '--json',
+    );
+    assert.equal(replaced.code, 0, replaced.stderr);
+    assert.match(
+      (JSON.parse(replaced.stdout) as { message: string }).message,
+      /Ana Ortiz <ana\.ortiz@northwind\.example\.com> replaces Priya Shah/,
+    );
+    const toAna = await h.sink.waitFor(
+      (m) => m.some((x) => ofFixed(x) && x.envelope.to[0] === 'ana.ortiz@northwind.example.com'),
+      'the request to Ana',
+    );
+    assert.equal(
+      toAna
+        .find((x) => ofFixed(x) && x.envelope.to[0] === 'ana.ortiz@northwind.example.com')
+        ?.header('x-auditflow-kind'),
+      'request',
+    );
+
+    const itemFile = path.join(h.config.dataDir, 'item.yaml');
+    fs.writeFileSync(
+      itemFile,
+      YAML.stringify({
+        id: 'zephyr',
+        name: 'Zephyr internal tool',
+        questions: ['Which API data did Zephyr read?'],
+        deadline: '2027-06-21T17:00',
+      }),
+    );
+    const added = await run('item', 'add', fixed, '--file', itemFile, '--reason', 'found in the API logs');
+    assert.equal(added.code, 0, added.stderr);
+    assert.match(added.stdout, /added item zephyr, due Mon 21 Jun 2027, 17:00 PDT; its request goes out now/);
+    const again = await run('item', 'add', fixed, '--file', itemFile, '--reason', 'twice');
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /refused: item id "zephyr" is already used in this demand; choose another/);
+    const question = await run('item', 'question', fixed, 'zephyr', 'two', '--text', 'x', '--reason', 'r');
+    assert.equal(question.code, 2);
+    assert.match(question.stderr, /<number>: "two" is not a question number/);
+    const cancelled = await run('item', 'cancel', fixed, 'beacon', '--reason', 'not in scope', '--by', 'Dana Reyes');
+    assert.equal(cancelled.code, 0, cancelled.stderr);
+    const after = JSON.parse((await run('show', fixed, '--json')).stdout) as DemandStatusView;
+    assert.deepEqual(
+      after.decisions
+        .filter((d) => ['contact-replaced', 'item-added', 'item-cancelled'].includes(d.kind))
+        .map((d) => [d.kind, d.reason]),
+      [
+        ['contact-replaced', 'Priya left Northwind'],
+        ['item-added', 'found in the API logs'],
+        ['item-cancelled', 'not in scope'],
+      ],
+    );
+    assert.equal(after.items.find((i) => i.id === 'beacon')?.closure, 'withdrawn');
+    assert.equal((await run('withdraw', fixed, '--reason', 'test done')).code, 0);
+  });
 });
