@@ -2,7 +2,8 @@
  * Corrections to a running demand (time-skipping server, real worker, real SMTP): a bounced contact
  * replaced (the new contact gets the request, the ladder goes on with them), an item added mid-ladder, an
  * item reassigned, a question changed, an item cancelled and one reopened; every correction recorded with
- * who and why, and refused with a reason when it makes no sense. Exact instants asserted.
+ * who and why. Exact instants asserted. (The refusals are in test/unit/corrections.test.ts: the time-skipping
+ * server stalls queries, the sends' among them, while it refuses an update, so none is refused here.)
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -12,14 +13,13 @@ import {
   cancelItemUpdate,
   changeQuestionUpdate,
   reassignItemUpdate,
-  removeContactUpdate,
   reopenItemUpdate,
   replaceContactUpdate,
   replyReceivedSignal,
   reviewUpdate,
 } from '../../domain/messages';
 import { INBOUND_MEMO_KEY, type InboundProfile } from '../../domain/inbound';
-import { rejectsWith, withHarness, type Harness } from '../../dev/support/harness';
+import { withHarness, type Harness } from '../../dev/support/harness';
 import { at, reply, sampleSpec } from '../../dev/support/specs';
 import type { ReceivedMail } from '../../dev/support/smtp-sink';
 import { mailRows, row } from '../helpers/mail-log';
@@ -56,18 +56,6 @@ describe('corrections to a running demand (time-skipping server, real SMTP)', ()
 
       // Mon 3 May 2027, 09:00 PDT: Quinn replaces Pat.
       await h.skipTo(at('2027-05-03T16:00:00Z'));
-      await rejectsWith(
-        handle.executeUpdate(replaceContactUpdate, {
-          args: [{ address: PAT, with: { name: 'Erin again', address: ERIN }, ...why }],
-        }),
-        /erin@acme\.example is already a counterparty contact \(Erin Deputy GC\); to give them items use: auditflow item reassign/,
-      );
-      await rejectsWith(
-        handle.executeUpdate(replaceContactUpdate, {
-          args: [{ address: 'nobody@acme.example', with: { name: 'Quinn', address: QUINN }, ...why }],
-        }),
-        /nobody@acme\.example is not a counterparty contact of demand fix-bounce \(contacts: pat@acme\.example, erin@acme\.example\)/,
-      );
       const ok = await handle.executeUpdate(replaceContactUpdate, {
         args: [
           {
@@ -117,23 +105,11 @@ describe('corrections to a running demand (time-skipping server, real SMTP)', ()
       assert.equal(toQuinn[1]!.header('in-reply-to'), toQuinn[0]!.parsed.messageId);
     }));
 
-  it('an item added mid-ladder gets its own request and schedule; the others go on; refusals say why', () =>
+  it('an item added mid-ladder gets its own request and schedule; the others go on', () =>
     withHarness(async (h) => {
       const handle = await h.start(sampleSpec('fix-add', { items: ONE }));
       // Wed 9 Jun 2027, 17:00:30 PDT: step 1 has gone to Erin for xbox.
       await h.skipTo(at('2027-06-09T00:00:30Z'));
-      await rejectsWith(
-        handle.executeUpdate(addItemUpdate, {
-          args: [{ item: { id: 'zephyr', name: 'Zephyr', questions: ['What did it read?'] }, ...why }],
-        }),
-        /the demand's deadline \(Mon 7 Jun 2027, 17:00 PDT\) has passed; give the item its own deadline/,
-      );
-      await rejectsWith(
-        handle.executeUpdate(addItemUpdate, {
-          args: [{ item: { id: 'xbox', name: 'Again', questions: ['?'], deadline: '2027-07-01T17:00' }, ...why }],
-        }),
-        /item id "xbox" is already used in this demand; choose another/,
-      );
       const ok = await handle.executeUpdate(addItemUpdate, {
         args: [
           {
@@ -193,29 +169,10 @@ describe('corrections to a running demand (time-skipping server, real SMTP)', ()
         args: [{ contact: { name: 'Quinn Sony', address: QUINN, roles: ['sony'] }, ...why }],
       });
       assert.match(added.message, /added Quinn Sony <quinn@acme\.example> as sony\.$/);
-      await rejectsWith(
-        handle.executeUpdate(reassignItemUpdate, { args: [{ itemId: 'psn', contacts: [PAT], ...why }] }),
-        /item "psn" already goes to pat@acme\.example/,
-      );
-      await rejectsWith(
-        handle.executeUpdate(reassignItemUpdate, {
-          args: [{ itemId: 'psn', contacts: ['sam@acme.example'], ...why }],
-        }),
-        /sam@acme\.example is not a counterparty contact/,
-      );
       const ok = await handle.executeUpdate(reassignItemUpdate, {
         args: [{ itemId: 'psn', contacts: [QUINN], by: 'Dana Owner', reason: 'Quinn runs the PSN bridge' }],
       });
       assert.match(ok.message, /item psn now goes to quinn@acme\.example; the new contacts get its request now/);
-      // Removing Quinn now would leave psn with nobody to write to.
-      await rejectsWith(
-        handle.executeUpdate(removeContactUpdate, { args: [{ address: QUINN, ...why }] }),
-        /quinn@acme\.example is the only reachable contact of psn; replace the contact \(auditflow contact replace\) or reassign the item first/,
-      );
-      await rejectsWith(
-        handle.executeUpdate(removeContactUpdate, { args: [{ address: ERIN, ...why }] }),
-        /escalation step 1 notifies counterparty:escalation and erin@acme\.example is the only reachable contact with that role/,
-      );
       await h.skipTo(at('2027-06-01T00:00:30Z'));
       const start = mailRows(h.sink.messages)[0]!.date;
       assert.deepEqual(mailRows(h.sink.messages), [
@@ -234,10 +191,6 @@ describe('corrections to a running demand (time-skipping server, real SMTP)', ()
       const handle = await h.start(sampleSpec('fix-items'));
       await h.sink.waitFor((m) => m.length === 1, 'the request');
       await h.skipTo(at('2027-05-03T16:00:00Z'));
-      await rejectsWith(
-        handle.executeUpdate(changeQuestionUpdate, { args: [{ itemId: 'xbox', number: 3, text: 'New?', ...why }] }),
-        /item "xbox" has 2 question\(s\) in round 0; number must be 1-2, or omit it to add a question/,
-      );
       await handle.executeUpdate(changeQuestionUpdate, {
         args: [{ itemId: 'xbox', number: 2, text: 'Which use cases were never declared, by quarter?', ...why }],
       });
@@ -263,16 +216,7 @@ describe('corrections to a running demand (time-skipping server, real SMTP)', ()
         replyReceivedSignal,
         reply({ messageId: '<a1@acme.example>', itemIds: ['psn'], receivedAt: now }),
       );
-      // Settled first: the time-skipping server answers no query (the send's) while it refuses an update.
       await h.settled('fix-items');
-      await rejectsWith(
-        handle.executeUpdate(reopenItemUpdate, { args: [{ itemId: 'xbox', ...why }] }),
-        /item "xbox" is not closed \(awaiting\); only a closed item can be reopened/,
-      );
-      await rejectsWith(
-        handle.executeUpdate(changeQuestionUpdate, { args: [{ itemId: 'psn', text: 'More?', ...why }] }),
-        /item "psn" is answered already \(in review\); ask more with: auditflow review --decision more-info/,
-      );
       await handle.executeUpdate(reviewUpdate, { args: [{ itemId: 'psn', decision: 'accept', by: 'Dana Owner' }] });
       await h.skipTo(at('2027-05-10T16:00:00Z'));
       const reopened = await handle.executeUpdate(reopenItemUpdate, {
@@ -290,10 +234,6 @@ describe('corrections to a running demand (time-skipping server, real SMTP)', ()
       const again = await arrived(h, (x) => /^Reopened:/.test(x.parsed.subject ?? ''), 'the reopened item');
       assert.equal(again[0]!.parsed.date?.toISOString(), '2027-05-10T16:00:00.000Z');
       assert.match(again[0]!.parsed.text ?? '', /Your answer omits 2022/);
-      await rejectsWith(
-        handle.executeUpdate(cancelItemUpdate, { args: [{ itemId: 'stadia', ...why }] }),
-        /item "stadia" is already closed \(withdrawn\)/,
-      );
       const s = await h.status('fix-items');
       assert.deepEqual(
         s.items.map((i) => [i.id, i.phase, i.closure ?? '', i.dueAt]),
@@ -312,12 +252,6 @@ describe('corrections to a running demand (time-skipping server, real SMTP)', ()
           ['item-cancelled', 'Dana Owner'],
           ['item-reopened', 'Chris Counsel'],
         ],
-      );
-      await handle.executeUpdate(cancelItemUpdate, { args: [{ itemId: 'xbox', ...why }] });
-      await h.settled('fix-items');
-      await rejectsWith(
-        handle.executeUpdate(cancelItemUpdate, { args: [{ itemId: 'psn', ...why }] }),
-        /item "psn" is the last open item; to end the whole demand withdraw it: auditflow withdraw fix-items/,
       );
     }));
 });
