@@ -162,6 +162,33 @@ describe('auditflow start --at (dev server, real worker, real SMTP)', () => {
     assert.ok(nearly((await history(id)).executionTime, at));
   });
 
+  it('runs at its instant: the requests go out then, and show and list give the running demand', async () => {
+    const id = `at-soon-${tag}`;
+    // Room for the CLI to start under load; the wait below is for the mail, not a fixed time.
+    const at = Date.now() + 15_000;
+    const res = await run('start', spec(id), '--at', new Date(at).toISOString());
+    assert.equal(res.code, 0, res.stderr);
+    const requests = await cli.h.sink.waitFor(
+      (m) => m.filter((x) => x.header('x-auditflow-demand') === id).length === 2,
+      'the requests of the scheduled demand, at its start',
+    );
+    const sent = requests.filter((m) => m.header('x-auditflow-demand') === id);
+    // The Date header is the workflow's clock when it sent: a header has whole seconds.
+    const dates = sent.map((m) => m.parsed.date?.getTime() ?? 0);
+    assert.ok(
+      dates.every((d) => d >= Math.floor(at / 1000) * 1000),
+      `no request dated before --at: ${dates.map((d) => new Date(d).toISOString()).join(', ')}`,
+    );
+    const state = JSON.parse((await run('show', id, '--json')).stdout) as { status: string; startedBy: string };
+    assert.notEqual(state.status, 'scheduled');
+    const row = await eventually(async () => {
+      const rows = JSON.parse((await run('list', '--json')).stdout) as Record<string, unknown>[];
+      const mine = rows.find((r) => r.demandId === id);
+      return mine && mine.status !== 'scheduled' ? mine : undefined;
+    }, `demand ${id} listed with the status its workflow published`);
+    assert.equal(row.startsAt, new Date(at).toISOString());
+  });
+
   it('refuses, naming --at, an unreadable instant, a past one, and one not before the earliest deadline', async () => {
     const id = `at-refused-${tag}`;
     const file = spec(id);
