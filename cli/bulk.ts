@@ -26,6 +26,8 @@ export interface BulkResult {
   status: 'started' | 'refused';
   workflowId?: string;
   url?: string;
+  /** With `--at`: when the row's demand starts. */
+  startsAt?: string;
   reason?: string;
 }
 

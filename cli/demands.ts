@@ -1,6 +1,6 @@
 /** Shared plumbing of the demand commands: handles, updates with clear refusals, who is acting. */
 import os from 'node:os';
-import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowUpdateFailedError, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import type { UpdateDefinition } from '@temporalio/common';
 import { DemandSpec } from '../domain/demand';
@@ -10,6 +10,7 @@ import { statusQuery } from '../domain/messages';
 import type { DemandStatusView } from '../domain/state';
 import type { CliContext } from './client';
 import { CliError, Exit, printJson, safeBlock } from './output';
+import { notStartedDemand, notStartedRefusal } from './scheduled';
 
 /** Who is acting: --by, else the OS user at this host. */
 export function actor(by?: string): string {
@@ -41,21 +42,27 @@ export function notFound(demandId: string): CliError {
   return new CliError(`demand "${demandId}" not found; list demands with: npx auditflow list`);
 }
 
-/** The demand's workflow handle, after checking it exists. */
-export async function demandHandle(ctx: CliContext, demandId: string): Promise<WorkflowHandle> {
+/** The demand's workflow handle and its description, after checking it exists. */
+export async function describeDemand(
+  ctx: CliContext,
+  demandId: string,
+): Promise<{ handle: WorkflowHandle; desc: WorkflowExecutionDescription }> {
   const handle = ctx.client.workflow.getHandle(demandWorkflowId(demandId));
   try {
-    await handle.describe();
+    return { handle, desc: await handle.describe() };
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw notFound(demandId);
     throw err;
   }
-  return handle;
 }
 
-/** The status query's view of a demand. */
-export async function fetchStatus(ctx: CliContext, demandId: string): Promise<DemandStatusView> {
-  const handle = await demandHandle(ctx, demandId);
+/** The demand's workflow handle, after checking it exists. */
+export async function demandHandle(ctx: CliContext, demandId: string): Promise<WorkflowHandle> {
+  return (await describeDemand(ctx, demandId)).handle;
+}
+
+/** The status query's view of a demand whose workflow has run. */
+export async function queryStatus(handle: WorkflowHandle, demandId: string): Promise<DemandStatusView> {
   try {
     return await handle.query(statusQuery);
   } catch (err) {
@@ -65,6 +72,14 @@ export async function fetchStatus(ctx: CliContext, demandId: string): Promise<De
   }
 }
 
+/** The status query's view of a demand; refused, without asking the workflow, for one that has not started. */
+export async function fetchStatus(ctx: CliContext, demandId: string): Promise<DemandStatusView> {
+  const { handle, desc } = await describeDemand(ctx, demandId);
+  const notStarted = await notStartedDemand(ctx, demandId, desc);
+  if (notStarted) throw new CliError(notStartedRefusal(notStarted, 'it has no state yet', 'it has no state'));
+  return queryStatus(handle, demandId);
+}
+
 /** Sends an update; a refusal by the workflow becomes a CliError carrying its reason. */
 export async function sendUpdate<I>(
   ctx: CliContext,
@@ -72,8 +87,10 @@ export async function sendUpdate<I>(
   def: UpdateDefinition<UpdateResult, [I]>,
   input: I,
 ): Promise<UpdateResult> {
-  const handle = await demandHandle(ctx, demandId);
-  const desc = await handle.describe();
+  const { handle, desc } = await describeDemand(ctx, demandId);
+  const notStarted = await notStartedDemand(ctx, demandId, desc);
+  // Temporal runs a delayed workflow as soon as it gets an update: the requests would go out now, not at --at.
+  if (notStarted) throw new CliError(notStartedRefusal(notStarted, 'nothing can change it before it starts'));
   if (desc.status.name !== 'RUNNING')
     throw new CliError(`demand "${demandId}" has ended (${desc.status.name.toLowerCase()}); nothing can change it now`);
   try {

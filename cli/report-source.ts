@@ -14,6 +14,7 @@ import { statusQuery } from '../domain/messages';
 import type { CliContext } from './client';
 import { notFound } from './demands';
 import { CliError } from './output';
+import { notStartedDemand, notStartedRefusal } from './scheduled';
 
 /** A loaded report and, when it came from the stored final report, why. */
 export interface LoadedReport {
@@ -49,7 +50,13 @@ export async function loadReport(ctx: CliContext, demandId: string): Promise<Loa
   const handle = ctx.client.workflow.getHandle(demandWorkflowId(demandId));
   let running: boolean;
   try {
-    running = (await handle.describe()).status.name === 'RUNNING';
+    const desc = await handle.describe();
+    const notStarted = await notStartedDemand(ctx, demandId, desc);
+    if (notStarted)
+      throw new CliError(
+        notStartedRefusal(notStarted, 'there is nothing to report until it starts', 'there is nothing to report'),
+      );
+    running = desc.status.name === 'RUNNING';
   } catch (err) {
     if (!(err instanceof WorkflowNotFoundError)) throw err;
     if (!(await stored())) throw notFound(demandId);

@@ -12,6 +12,7 @@ import {
 import { withClient } from '../client';
 import { CliError, Exit, printJson, safeLine, table, type GlobalOptions } from '../output';
 import { formatLocal, formatUtc } from '../../domain/time';
+import { scheduledStart } from '../scheduled';
 
 /** A string literal for a visibility query: the value is escaped, so it can never change the query. */
 export function quoteValue(value: string): string {
@@ -27,10 +28,28 @@ export interface ListFilters {
   overdue?: boolean;
 }
 
+/**
+ * `start --at` sets AuditStatus "scheduled" and the workflow replaces it when it runs; a scheduled demand
+ * withdrawn before its start never ran, so it keeps "scheduled" on a terminated workflow.
+ */
+function statusFilter(status: string): string {
+  const scheduled = `${AuditStatus.name} = ${quoteValue('scheduled')}`;
+  if (status === 'scheduled') return `${scheduled} AND ExecutionStatus = ${quoteValue('Running')}`;
+  if (status === 'withdrawn')
+    return `(${AuditStatus.name} = ${quoteValue('withdrawn')} OR (${scheduled} AND ExecutionStatus = ${quoteValue('Terminated')}))`;
+  return `${AuditStatus.name} = ${quoteValue(status)}`;
+}
+
+/** What the list shows as a demand's status: the AuditStatus, or that it was withdrawn before it started. */
+export function listedStatus(auditStatus: string | undefined, workflowStatus: string): string {
+  if (auditStatus === 'scheduled' && workflowStatus !== 'RUNNING') return 'withdrawn-before-start';
+  return auditStatus ?? '?';
+}
+
 /** Builds the visibility query for the filters. */
 export function buildListQuery(f: ListFilters): string {
   const parts = [`WorkflowType = ${quoteValue('auditDemandWorkflow')}`];
-  if (f.status) parts.push(`${AuditStatus.name} = ${quoteValue(f.status)}`);
+  if (f.status) parts.push(statusFilter(f.status));
   if (f.counterparty) parts.push(`${AuditCounterparty.name} = ${quoteValue(f.counterparty)}`);
   if (f.overdue) parts.push(`${AuditOverdueItems.name} > 0`);
   return parts.join(' AND ');
@@ -42,14 +61,14 @@ export function register(program: Command): void {
     .description('List demands, newest first')
     .option(
       '--status <status>',
-      'only this AuditStatus (active, due, overdue, escalated, in-review, paused, completed, completed-with-gaps, referred, withdrawn)',
+      'only this AuditStatus (scheduled, active, due, overdue, escalated, in-review, paused, completed, completed-with-gaps, referred, withdrawn)',
     )
     .option('--counterparty <name>', 'only this counterparty (exact organisation name)')
     .option('--overdue', 'only demands with at least one overdue item')
     .option('--limit <n>', 'at most this many', '100')
     .option(
       '--json',
-      'print [{demandId, workflowId, status, counterparty, openItems, overdueItems, escalationLevel, dueAt, workflowStatus, startTime}]',
+      'print [{demandId, workflowId, status, counterparty, openItems, overdueItems, escalationLevel, dueAt, workflowStatus, startTime, startsAt}]',
     )
     .addHelpText(
       'after',
@@ -65,10 +84,11 @@ export function register(program: Command): void {
         for await (const wf of client.workflow.list({ query, pageSize: Math.min(limit, 1000) })) {
           const sa = wf.typedSearchAttributes;
           const due = sa.get(AuditDueAt);
+          const startsAt = scheduledStart(wf);
           rows.push({
             demandId: sa.get(AuditDemandId) ?? wf.workflowId,
             workflowId: wf.workflowId,
-            status: sa.get(AuditStatus) ?? '?',
+            status: listedStatus(sa.get(AuditStatus), wf.status.name),
             counterparty: sa.get(AuditCounterparty) ?? '',
             openItems: sa.get(AuditOpenItems) ?? 0,
             overdueItems: sa.get(AuditOverdueItems) ?? 0,
@@ -76,6 +96,7 @@ export function register(program: Command): void {
             dueAt: due ? due.toISOString() : null,
             workflowStatus: wf.status.name,
             startTime: wf.startTime.toISOString(),
+            startsAt: startsAt ? startsAt.toISOString() : null,
           });
           if (rows.length >= limit) break;
         }
@@ -90,7 +111,9 @@ export function register(program: Command): void {
             ['demand', 'status', 'counterparty', 'open', 'overdue', 'esc', `next due (${zone})`, 'next due (UTC)'],
             rows.map((r) => [
               r.demandId,
-              r.status,
+              r.status === 'scheduled' && r.startsAt
+                ? `scheduled, starts ${formatLocal(Date.parse(r.startsAt), zone)}`
+                : r.status,
               r.counterparty,
               r.openItems,
               r.overdueItems,

@@ -1,9 +1,13 @@
-/** `auditflow show <demandId>`: the demand's whole state, as the status query returns it. */
+/**
+ * `auditflow show <demandId>`: the demand's whole state, as the status query returns it; for a demand
+ * started with `--at` that has not started yet, when it starts and what it will ask (no query is sent).
+ */
 import type { Command } from 'commander';
 import type { DemandStatusView } from '../../domain/state';
 import { withClient } from '../client';
-import { checkDemandId, fetchStatus } from '../demands';
+import { checkDemandId, describeDemand, queryStatus } from '../demands';
 import { localAndUtc, printJson, safeStrings, table, type GlobalOptions } from '../output';
+import { notStartedDemand, startsAtText, type NotStartedDemand } from '../scheduled';
 import { workflowUrl } from '../ui';
 import { isOpenGate } from '../../workflows/model';
 
@@ -86,12 +90,37 @@ export function renderStatus(view: DemandStatusView, url: string): string {
   return `${out.join('\n')}\n`;
 }
 
+/** The human view of a demand whose workflow has not run: when it starts (or that it never will), and its spec. */
+export function renderNotStarted(view: NotStartedDemand, url: string): string {
+  // The spec, who started it and a termination reason come from outside: one safe line each.
+  const d = safeStrings(view);
+  const zone = d.spec?.counterparty.timezone ?? 'UTC';
+  const scheduled = d.status === 'scheduled';
+  const out = [
+    d.spec?.title ?? d.demandId,
+    scheduled
+      ? `  demand ${d.demandId}  status scheduled: scheduled to start at ${startsAtText(d)}`
+      : `  demand ${d.demandId}  status withdrawn before it started (it was to start at ${startsAtText(d)})`,
+    ...(d.summary ? [`  ${d.summary}`] : []),
+    `  scheduled ${localAndUtc(d.scheduledAt, zone)}${d.startedBy ? ` by ${d.startedBy}` : ''}`,
+    ...(d.withdrawn ? [`  ended ${localAndUtc(d.withdrawn.at, zone)}: ${d.withdrawn.reason}`] : []),
+    ...(d.spec ? [`  items: ${d.spec.items.map((i) => i.id).join(', ')}`] : []),
+    scheduled ? '  nothing has been sent; the requests go out when it starts' : '  nothing was sent',
+    ...(scheduled ? [`  call it off before then: npx auditflow withdraw ${d.demandId} --reason "..."`] : []),
+    `  UI: ${url}`,
+  ];
+  return `${out.join('\n')}\n`;
+}
+
 export function register(program: Command): void {
   program
     .command('show')
     .argument('<demandId>', "the demand id (the spec's id)")
     .description('Show a demand: items, deadlines, next action, messages and decisions')
-    .option('--json', 'print the status query result as is (see README, "JSON output")')
+    .option(
+      '--json',
+      'print the status query result as is (see README, "JSON output"); before a --at start, {status: scheduled, startsAt, ...}',
+    )
     .addHelpText(
       'after',
       '\nExample:\n  npx auditflow show acme-api-usage-2023\n  npx auditflow show acme-api-usage-2023 --json | jq .items\n',
@@ -99,7 +128,15 @@ export function register(program: Command): void {
     .action(async (demandId: string, opts: GlobalOptions) => {
       checkDemandId(demandId);
       await withClient(async (ctx) => {
-        const s = await fetchStatus(ctx, demandId);
+        const { handle, desc } = await describeDemand(ctx, demandId);
+        // A delayed workflow has not run: the query would be refused, and nothing it could say exists yet.
+        const notStarted = await notStartedDemand(ctx, demandId, desc);
+        if (notStarted) {
+          if (opts.json) printJson(notStarted);
+          else process.stdout.write(renderNotStarted(notStarted, workflowUrl(ctx, notStarted.workflowId)));
+          return;
+        }
+        const s = await queryStatus(handle, demandId);
         if (opts.json) printJson(s);
         else process.stdout.write(renderStatus(s, workflowUrl(ctx, s.workflowId)));
       });

@@ -1,18 +1,27 @@
-/** `auditflow start <file>`: starts a demand; refused when its id is already in use. */
+/** `auditflow start <file>`: starts a demand, now or `--at` a later instant; refused when its id is already in use. */
 import type { Command } from 'commander';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { DemandSpec } from '../../domain/demand';
 import { demandWorkflowId } from '../../domain/ids';
-import { AuditCounterparty, AuditDemandId, AuditStatus } from '../../domain/search-attributes';
+import {
+  AuditCounterparty,
+  AuditDemandId,
+  AuditDueAt,
+  AuditOpenItems,
+  AuditStatus,
+} from '../../domain/search-attributes';
 import { initialDeadline } from '../../domain/schedule';
 import { demandSummary } from '../../domain/summary';
+import { isoInstant } from '../../domain/time';
 import type { auditDemandWorkflow } from '../../workflows';
 import { withClient, type CliContext } from '../client';
 import { actor } from '../demands';
 import { bulkSpecs, BulkFileError, eachLimited, progressBar, type BulkResult } from '../bulk';
 import { CliError, Exit, localAndUtc, printJson, safeBlock, table, type GlobalOptions } from '../output';
 import { readSpecFile } from '../spec-file';
+import { START_AT_MEMO_KEY } from '../scheduled';
+import { checkStartAtFormat, startProblems } from '../start-at';
 import { workflowUrl } from '../ui';
 
 export interface StartedDemand {
@@ -20,22 +29,42 @@ export interface StartedDemand {
   workflowId: string;
   runId: string;
   url: string;
+  /** With `--at`: when Temporal runs the workflow (the requests go out then); null when it started at once. */
+  startsAt: string | null;
 }
 
-/** Items whose deadline has already passed at `now`: a demand cannot ask for something due in the past. */
-export function pastDeadlineProblems(spec: DemandSpec, now: number): { path: string; message: string }[] {
-  return spec.items
-    .map((item, i) => ({ item, i, due: initialDeadline(spec, item.id) }))
-    .filter(({ due }) => due <= now)
-    .map(({ item, i, due }) => ({
-      path: item.deadline ? `items[${i}].deadline` : 'deadline',
-      message: `${item.id} would be due ${localAndUtc(due, spec.counterparty.timezone)}, which has already passed; give a future deadline (the request must leave the counterparty time to answer)`,
-    }));
+/**
+ * What differs for a demand that starts at `startAt` rather than now: Temporal's start delay (the workflow
+ * exists, and shows in the UI, from now; its first workflow task runs at `startAt`), the instant as given
+ * (the execution time Temporal reports is its own clock plus the delay), and, until the workflow runs and
+ * publishes its own, search attributes that show the demand as scheduled with its earliest deadline.
+ */
+function laterStart(spec: DemandSpec, startedBy: string, startAt: number) {
+  const zone = spec.counterparty.timezone;
+  const startDelay = startAt - Date.now();
+  if (startDelay <= 0)
+    throw new CliError(`--at ${localAndUtc(startAt, zone)} passed before the demand could be started`, Exit.invalid);
+  const earliestDeadline = Math.min(...spec.items.map((item) => initialDeadline(spec, item.id)));
+  return {
+    options: { startDelay, memo: { [START_AT_MEMO_KEY]: isoInstant(startAt) } },
+    details: `Scheduled to start at ${localAndUtc(startAt, zone)} by ${startedBy}.`,
+    attributes: [
+      { key: AuditStatus, value: 'scheduled' },
+      { key: AuditDueAt, value: new Date(earliestDeadline) },
+      { key: AuditOpenItems, value: spec.items.length },
+    ] as const,
+  };
 }
 
-/** Starts one validated demand. */
-export async function startDemand(ctx: CliContext, spec: DemandSpec, startedBy: string): Promise<StartedDemand> {
+/** Starts one validated demand, at once or (`start --at`) at `startAt`. */
+export async function startDemand(
+  ctx: CliContext,
+  spec: DemandSpec,
+  startedBy: string,
+  startAt?: number,
+): Promise<StartedDemand> {
   const workflowId = demandWorkflowId(spec.id);
+  const later = startAt === undefined ? undefined : laterStart(spec, startedBy, startAt);
   try {
     const handle = await ctx.client.workflow.start<typeof auditDemandWorkflow>('auditDemandWorkflow', {
       workflowId,
@@ -44,14 +73,26 @@ export async function startDemand(ctx: CliContext, spec: DemandSpec, startedBy: 
       // A demand id is a business key: reusing one would mix two cases in one case file.
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       staticSummary: demandSummary(spec),
-      staticDetails: `${spec.title}\n\nBasis: ${spec.basis}\n\nRequester: ${spec.requester.organisation}. Counterparty: ${spec.counterparty.organisation}. Items: ${spec.items.map((i) => i.id).join(', ')}.`,
+      staticDetails: [
+        spec.title,
+        `Basis: ${spec.basis}`,
+        `Requester: ${spec.requester.organisation}. Counterparty: ${spec.counterparty.organisation}. Items: ${spec.items.map((i) => i.id).join(', ')}.`,
+        ...(later ? [later.details] : []),
+      ].join('\n\n'),
+      ...later?.options,
       typedSearchAttributes: [
         { key: AuditDemandId, value: spec.id },
         { key: AuditCounterparty, value: spec.counterparty.organisation.slice(0, 255) },
-        { key: AuditStatus, value: 'starting' },
+        ...(later ? later.attributes : [{ key: AuditStatus, value: 'starting' }]),
       ],
     });
-    return { demandId: spec.id, workflowId, runId: handle.firstExecutionRunId, url: workflowUrl(ctx, workflowId) };
+    return {
+      demandId: spec.id,
+      workflowId,
+      runId: handle.firstExecutionRunId,
+      url: workflowUrl(ctx, workflowId),
+      startsAt: startAt === undefined ? null : isoInstant(startAt),
+    };
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
       throw new CliError(
@@ -66,7 +107,7 @@ export async function startDemand(ctx: CliContext, spec: DemandSpec, startedBy: 
 async function startMany(
   template: DemandSpec,
   csvFile: string,
-  opts: GlobalOptions & { by?: string; concurrency: string },
+  opts: GlobalOptions & { by?: string; concurrency: string; at?: string },
 ): Promise<void> {
   const concurrency = Number(opts.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32)
@@ -79,9 +120,14 @@ async function startMany(
     throw err;
   }
   const now = Date.now();
-  for (const r of rows)
-    if ('spec' in r && pastDeadlineProblems(r.spec, now).length)
-      Object.assign(r, { problems: pastDeadlineProblems(r.spec, now) });
+  // A local --at is read in each row's zone, so a row with its own timezone starts at its own instant.
+  const startAts = new Map<number, number>();
+  for (const r of rows) {
+    if (!('spec' in r)) continue;
+    const checked = startProblems(r.spec, opts.at, now);
+    if (checked.problems.length) Object.assign(r, { problems: checked.problems });
+    else if (checked.startAt !== undefined) startAts.set(r.line, checked.startAt);
+  }
   const invalid = rows.filter((r) => 'problems' in r);
   if (invalid.length) {
     const lines = invalid.flatMap((r) =>
@@ -112,8 +158,14 @@ async function startMany(
       async ({ line, spec }): Promise<BulkResult> => {
         const base = { line, demandId: spec.id, counterparty: spec.counterparty.organisation };
         try {
-          const s = await startDemand(ctx, spec, by);
-          return { ...base, status: 'started', workflowId: s.workflowId, url: s.url };
+          const s = await startDemand(ctx, spec, by, startAts.get(line));
+          return {
+            ...base,
+            status: 'started',
+            workflowId: s.workflowId,
+            url: s.url,
+            ...(s.startsAt ? { startsAt: s.startsAt } : {}),
+          };
         } catch (err) {
           return { ...base, status: 'refused', reason: (err as Error).message.split('\n')[0] };
         }
@@ -140,7 +192,7 @@ async function startMany(
         )}\n`,
       );
       process.stdout.write(
-        `${started} started, ${refused} refused${started ? '; follow them with: npx auditflow list' : ''}\n`,
+        `${started} started, ${refused} refused${started ? `; ${opts.at ? 'each runs from its --at instant; ' : ''}follow them with: npx auditflow list` : ''}\n`,
       );
     }
     if (refused) process.exitCode = Exit.error;
@@ -151,8 +203,12 @@ export function register(program: Command): void {
   program
     .command('start')
     .argument('<file>', 'demand spec, YAML or JSON')
-    .description('Validate a demand spec and start it: the request emails go out at once')
+    .description('Validate a demand spec and start it: the request emails go out at once, or at --at')
     .option('--by <who>', 'who starts it (recorded in the timeline; default: your user@host)')
+    .option(
+      '--at <instant>',
+      'start later: an ISO instant with offset (2027-05-03T08:00:00+02:00) or a local time in the counterparty zone (2027-05-03T08:00); before the earliest deadline',
+    )
     .option(
       '--for <csv>',
       'start one demand per row of this CSV of counterparties, the spec being the template (columns: id, organisation, and optional timezone, domains, deadline, title, <role>_email, <role>_name, <role>_title)',
@@ -160,47 +216,55 @@ export function register(program: Command): void {
     .option('--concurrency <n>', 'with --for: how many demands start at once', '4')
     .option(
       '--json',
-      'print {demandId, workflowId, runId, url}; with --for, [{line, demandId, counterparty, status: started|refused, workflowId?, url?, reason?}]',
+      'print {demandId, workflowId, runId, url, startsAt}; with --for, [{line, demandId, counterparty, status: started|refused, workflowId?, url?, startsAt?, reason?}]',
     )
     .addHelpText(
       'after',
-      '\nExamples:\n  npx auditflow start examples/api-usage-audit.yaml --by "Dana Reyes"\n  npx auditflow start examples/api-usage-audit.yaml --for examples/counterparties.csv\n\n' +
+      '\nExamples:\n  npx auditflow start examples/api-usage-audit.yaml --by "Dana Reyes"\n  npx auditflow start examples/api-usage-audit.yaml --at 2027-05-03T08:00 --by "Dana Reyes"\n' +
+        '  npx auditflow start examples/api-usage-audit.yaml --for examples/counterparties.csv\n\n' +
+        'With --at nothing is sent before that instant: show and list say when it starts, withdraw calls it off.\n' +
         'With --for, every row is checked first and nothing starts if one is invalid; rows whose demand id is\n' +
         'already used are refused and the others start. Exit 0 when every row started, 1 when some were refused.\n',
     )
-    .action(async (file: string, opts: GlobalOptions & { by?: string; for?: string; concurrency: string }) => {
-      const r = readSpecFile(file);
-      if (!r.ok)
-        throw new CliError(
-          `${file} is not a valid demand:\n${r.problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}`,
-          Exit.invalid,
-          r.problems,
-        );
-      if (opts.for) return startMany(r.spec, opts.for, opts);
-      const past = pastDeadlineProblems(r.spec, Date.now());
-      if (past.length)
-        throw new CliError(
-          `${file} cannot start now:\n${past.map((p) => `  ${p.path}: ${p.message}`).join('\n')}`,
-          Exit.invalid,
-          past,
-        );
-      await withClient(async (ctx) => {
-        const started = await startDemand(ctx, r.spec, actor(opts.by));
-        if (opts.json) printJson(started);
-        else {
-          const zone = r.spec.counterparty.timezone;
-          process.stdout.write(
-            safeBlock(
-              [
-                `started demand ${started.demandId} (workflow ${started.workflowId})`,
-                `  ${demandSummary(r.spec)}`,
-                `  deadline: ${localAndUtc(initialDeadline(r.spec, r.spec.items[0]!.id), zone)}`,
-                `  follow it: npx auditflow show ${started.demandId}`,
-                `  in the UI: ${started.url}`,
-              ].join('\n'),
-            ) + '\n',
+    .action(
+      async (file: string, opts: GlobalOptions & { by?: string; for?: string; concurrency: string; at?: string }) => {
+        const r = readSpecFile(file);
+        if (!r.ok)
+          throw new CliError(
+            `${file} is not a valid demand:\n${r.problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}`,
+            Exit.invalid,
+            r.problems,
           );
-        }
-      });
-    });
+        const zone = r.spec.counterparty.timezone;
+        if (opts.at !== undefined) checkStartAtFormat(opts.at, zone);
+        if (opts.for) return startMany(r.spec, opts.for, opts);
+        const { startAt, problems } = startProblems(r.spec, opts.at, Date.now());
+        if (problems.length)
+          throw new CliError(
+            `${file} cannot start ${opts.at === undefined ? 'now' : `at ${opts.at} (--at)`}:\n${problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}`,
+            Exit.invalid,
+            problems,
+          );
+        await withClient(async (ctx) => {
+          const started = await startDemand(ctx, r.spec, actor(opts.by), startAt);
+          if (opts.json) return printJson(started);
+          const lines = [
+            started.startsAt
+              ? `scheduled demand ${started.demandId} (workflow ${started.workflowId})`
+              : `started demand ${started.demandId} (workflow ${started.workflowId})`,
+            ...(started.startsAt
+              ? [`  starts at: ${localAndUtc(started.startsAt, zone)}; nothing is sent before then`]
+              : []),
+            `  ${demandSummary(r.spec)}`,
+            `  deadline: ${localAndUtc(initialDeadline(r.spec, r.spec.items[0]!.id), zone)}`,
+            `  follow it: npx auditflow show ${started.demandId}`,
+            ...(started.startsAt
+              ? [`  call it off before it starts: npx auditflow withdraw ${started.demandId} --reason "..."`]
+              : []),
+            `  in the UI: ${started.url}`,
+          ];
+          process.stdout.write(`${safeBlock(lines.join('\n'))}\n`);
+        });
+      },
+    );
 }
