@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import * as codecServer from './commands/codec-server';
 import * as demo from './commands/demo';
+import * as digest from './commands/digest';
 import * as doctor from './commands/doctor';
 import * as extend from './commands/extend';
 import * as exportCase from './commands/export';
@@ -36,6 +37,7 @@ const COMMANDS = [
   exportCase,
   verify,
   inbox,
+  digest,
   demo,
   doctor,
   setup,
