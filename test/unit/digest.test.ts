@@ -102,7 +102,7 @@ describe('daily digest: who gets what', () => {
     const input = digestMailInput(d!, digestMailKey(d!, 'scheduled', 'wf'));
     assert.equal(input.mail.key, 'digest/owner@platform.example.com/2027-06-09');
     assert.equal(input.mail.kind, 'internal');
-    const { subject, text } = renderMail({ ...input, digest: d! });
+    const { subject, text } = renderMail({ mail: input.mail, demand: input.demand, items: [], digest: d! });
     assert.equal(subject, '[auditflow] Daily digest, Wed 9 Jun 2027: 1 thing to do');
     assert.match(
       text,
