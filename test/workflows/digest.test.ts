@@ -14,6 +14,7 @@ import { addTriageUpdate, inboxWorkflowId, type TriageEntry } from '../../domain
 import { withHarness, type Harness } from '../../dev/support/harness';
 import { at, reply, sampleSpec } from '../../dev/support/specs';
 import { testDataConverter, uniqueName } from '../../dev/support/temporal';
+import { exportHistory } from '../helpers/histories';
 
 const OWNER = 'owner@platform.example.com';
 
@@ -22,13 +23,16 @@ const OWNER = 'owner@platform.example.com';
  * plain client: the environment's own client lets time skip while it waits for a result, and the digest
  * must run at the instant the test chose.
  */
-function runDigest(h: Harness): Promise<DigestResult> {
+async function runDigest(h: Harness, fixture?: string): Promise<DigestResult> {
   const client = new Client({ connection: h.env.connection, dataConverter: testDataConverter });
-  return client.workflow.execute('digestWorkflow', {
+  const handle = await client.workflow.start('digestWorkflow', {
     workflowId: uniqueName('digest'),
     taskQueue: h.config.taskQueue,
     args: [{ mode: 'scheduled' }],
   });
+  const result = (await handle.result()) as DigestResult;
+  if (fixture) await exportHistory(handle, fixture);
+  return result;
 }
 
 const digests = (h: Harness) => h.sink.messages.filter((m) => m.header('x-auditflow-digest') !== undefined);
@@ -97,7 +101,7 @@ describe('the daily digest (time-skipping server, real SMTP)', () => {
       // Wed 9 Jun 2027, 09:00 in Dublin (IST): escalation step 1 fired at 01:00 IST, after Tue 09:00.
       await h.skipTo(at('2027-06-09T08:00:00Z'));
       await h.settled('dig-work');
-      const first = await runDigest(h);
+      const first = await runDigest(h, 'digest-sent');
       assert.equal(first.at, '2027-06-09T08:00:00.000Z');
       assert.deepEqual(
         first.sent.map((x) => [x.owner, x.count, x.alreadySent]),
