@@ -12,6 +12,15 @@ type DigestBlock = string | string[];
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
+/** Lines a section lists before it says how many more there are (a digest stays readable). */
+const SECTION_LINES = 20;
+
+function capped(lines: string[], whereElse: string): string[] {
+  return lines.length <= SECTION_LINES
+    ? lines
+    : [...lines.slice(0, SECTION_LINES), `... and ${lines.length - SECTION_LINES} more: ${whereElse}`];
+}
+
 function items(ids: string[]): string {
   return ids.length > 5 ? `${ids.slice(0, 5).join(', ')} and ${ids.length - 5} more` : ids.join(', ');
 }
@@ -26,15 +35,24 @@ export function digestText(d: Digest): { subject: string; blocks: DigestBlock[] 
   const zone = d.owner.zone;
   const when = (iso: string) => formatLocal(Date.parse(iso), zone);
   const day = when(d.at).replace(/, \d\d:\d\d .*$/, '');
+  const where = [
+    d.demands.length ? plural(d.demands.length, 'demand') : '',
+    d.unassigned.length ? 'the triage inbox' : '',
+  ]
+    .filter(Boolean)
+    .join(' and ');
   const blocks: DigestBlock[] = [
-    `Good morning ${oneLine(d.owner.name)}. ${plural(d.count, 'thing')} ${d.count === 1 ? 'waits' : 'wait'} for you in ${plural(d.demands.length, 'demand')}${d.unassigned.length ? ' and the triage inbox' : ''}.`,
+    `${oneLine(d.owner.name)}, ${plural(d.count, 'thing')} ${d.count === 1 ? 'waits' : 'wait'} for you in ${where}.`,
   ];
   for (const m of d.demands) {
     blocks.push(`${m.demandId}: ${oneLine(m.title)} (${oneLine(m.counterparty)})`);
     if (m.inReview.length)
       blocks.push(`Answers waiting for review (${m.inReview.length}):`, [
-        ...m.inReview.map(
-          (r) => `[${r.itemId}] ${oneLine(r.name)}${r.answeredAt ? `, answered ${when(r.answeredAt)}` : ''}`,
+        ...capped(
+          m.inReview.map(
+            (r) => `[${r.itemId}] ${oneLine(r.name)}${r.answeredAt ? `, answered ${when(r.answeredAt)}` : ''}`,
+          ),
+          `npx auditflow show ${m.demandId}`,
         ),
         `Act: npx auditflow review ${m.demandId} <item> --accept | --more-info --question "..." | --reject --reason "..."`,
       ]);
@@ -56,7 +74,10 @@ export function digestText(d: Digest): { subject: string; blocks: DigestBlock[] 
       ]);
     if (m.triage.length)
       blocks.push(`Messages in triage about this demand (${m.triage.length}):`, [
-        ...m.triage.map((t) => triageLine(t, zone)),
+        ...capped(
+          m.triage.map((t) => triageLine(t, zone)),
+          'npx auditflow inbox',
+        ),
         `Act: npx auditflow inbox assign <id> --demand ${m.demandId} --item <item>   or   npx auditflow inbox discard <id> --reason "..."`,
       ]);
     if (m.outOfOffice.length)
@@ -80,7 +101,10 @@ export function digestText(d: Digest): { subject: string; blocks: DigestBlock[] 
   }
   if (d.unassigned.length)
     blocks.push(`Messages in triage that no demand claims (${d.unassigned.length}):`, [
-      ...d.unassigned.map((t) => triageLine(t, zone)),
+      ...capped(
+        d.unassigned.map((t) => triageLine(t, zone)),
+        'npx auditflow inbox',
+      ),
       'Act: npx auditflow inbox',
     ]);
   blocks.push(

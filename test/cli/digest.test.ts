@@ -67,7 +67,7 @@ describe('auditflow setup and auditflow digest (dev server, real worker and SMTP
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^To: Dana Owner <owner@platform\.example\.com>\n/);
     assert.match(r.stdout, /\nSubject: \[auditflow\] Daily digest, \w{3} \d{1,2} \w{3} \d{4}: 2 things to do\n/);
-    assert.match(r.stdout, /Good morning Dana Owner\. 2 things wait for you in 2 demands\./);
+    assert.match(r.stdout, /Dana Owner, 2 things wait for you in 2 demands\./);
     assert.match(
       r.stdout,
       new RegExp(

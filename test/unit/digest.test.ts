@@ -140,6 +140,27 @@ describe('daily digest: who gets what', () => {
   });
 });
 
+describe('daily digest: the text', () => {
+  it('a long section lists 20 lines and says how many more there are, and where to see them', () => {
+    const now = ms('2027-06-09T08:00:00Z');
+    const triage = Array.from({ length: 25 }, (_, i) => ({
+      id: `0000000000000${String(100 + i)}`,
+      receivedAt: '2027-06-08T10:00:00Z',
+      reason: 'unmatched',
+    }));
+    const [d] = buildDigests({ demands: [digestDemandOf(stateOf(), now)!], triage }, now, { mode: 'now' });
+    const { mail, demand } = digestMailInput(d!, digestMailKey(d!, 'now', 'wf-1'));
+    assert.equal(mail.key, 'digest/owner@platform.example.com/2027-06-09/now/wf-1');
+    const { text } = renderMail({ mail, demand, items: [], digest: d! });
+    assert.match(text, /^Dana Owner, 25 things wait for you in the triage inbox\./);
+    assert.equal(text.match(/^ {2}0{13}1\d\d from /gm)?.length, 20);
+    assert.match(
+      text,
+      /\n {2}0000000000000119 from an unknown sender, received .*\n {2}\.\.\. and 5 more: npx auditflow inbox\n/,
+    );
+  });
+});
+
 describe('daily digest: the schedule', () => {
   it('is auditflow-digest for the default task queue, every 15 minutes, overlap skip, catch-up one hour', () => {
     assert.equal(digestScheduleId('audit-demands'), DIGEST_SCHEDULE_ID);

@@ -123,7 +123,7 @@ describe('the daily digest (time-skipping server, real SMTP)', () => {
         const [heading, list] = text.slice(start).split('\n\n');
         return [heading, ...list!.split('\n')];
       };
-      assert.match(text, /^Good morning Dana Owner\. 6 things wait for you in 2 demands and the triage inbox\./);
+      assert.match(text, /^Dana Owner, 6 things wait for you in 2 demands and the triage inbox\./);
       assert.ok(text.indexOf('dig-work: Audit of API usage (Acme Games Ltd)') < text.indexOf('dig-gate: Audit of'));
       assert.deepEqual(section('Answers waiting for review'), [
         'Answers waiting for review (1):',
