@@ -121,6 +121,7 @@ export async function composeMessage(
     items: input.items,
     ...(reply ? { replyAddress: reply } : {}),
     ...(previews ? { previews } : {}),
+    ...(input.digest ? { digest: input.digest } : {}),
   });
   const composer = new MailComposer({
     from: { name: demand.from.name, address: demand.from.address },
@@ -133,7 +134,8 @@ export async function composeMessage(
     date: new Date(mail.at),
     ...(input.inReplyTo ? { inReplyTo: input.inReplyTo, references: [input.inReplyTo] } : {}),
     headers: {
-      'X-Auditflow-Demand': demand.id,
+      // A digest covers several demands: it names its owner's day instead of one demand.
+      ...(input.digest ? { 'X-Auditflow-Digest': input.digest.localDate } : { 'X-Auditflow-Demand': demand.id }),
       'X-Auditflow-Kind': mail.kind,
       ...(mail.itemIds.length ? { 'X-Auditflow-Items': mail.itemIds.join(',') } : {}),
       // The instant the schedule meant; Date is when the workflow actually queued the message.

@@ -3,6 +3,7 @@
  * pointed at a test SMTP server and a store in a temporary folder.
  */
 import type { Transporter } from 'nodemailer';
+import { createDigestActivities } from './digest';
 import { createEmailActivities } from './email';
 import type { EvidenceStore } from '../platform/evidence';
 import type { Storage } from '../platform/storage';
@@ -25,6 +26,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createEmailActivities(deps),
     ...createReportActivities(deps),
     ...createTriageActivities(deps),
+    ...createDigestActivities(),
   };
 }
 

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import * as codecServer from './commands/codec-server';
 import * as correct from './commands/correct';
 import * as demo from './commands/demo';
+import * as digest from './commands/digest';
 import * as doctor from './commands/doctor';
 import * as extend from './commands/extend';
 import * as exportCase from './commands/export';
@@ -38,6 +39,7 @@ const COMMANDS = [
   exportCase,
   verify,
   inbox,
+  digest,
   demo,
   doctor,
   setup,

@@ -4,11 +4,14 @@
  * stops everything it started on Ctrl-C or SIGTERM.
  */
 import type { ChildProcess } from 'node:child_process';
+import { Client } from '@temporalio/client';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig, loadEncryptionKeys, type AuditflowConfig } from '../platform/config';
 import { startCodecServer, type CodecServer } from '../platform/codec-server';
-import { isRemoteTarget, loadTemporalTarget, type TemporalTarget } from '../platform/temporal-target';
+import { dataConverterFor, type EncryptionKey } from '../platform/codec';
+import { ensureDigestSchedule } from '../platform/digest-schedule';
+import { connectClient, isRemoteTarget, loadTemporalTarget, type TemporalTarget } from '../platform/temporal-target';
 import { redactSmtpUrl } from '../platform/transport';
 import { startDevServer, type DevServer } from './dev-server';
 import { spawnEntry } from './support/spawn';
@@ -137,6 +140,30 @@ function printBanner(config: AuditflowConfig, target: TemporalTarget, stack: Sta
   for (const l of lines) say(l);
 }
 
+/** Creates (or updates) the daily digest schedule once the worker that runs it is up; a failure is logged, not fatal. */
+async function scheduleDigest(
+  config: AuditflowConfig,
+  target: TemporalTarget,
+  keys: EncryptionKey[] | undefined,
+): Promise<void> {
+  try {
+    const connection = await connectClient(target);
+    try {
+      const client = new Client({ connection, namespace: target.namespace, dataConverter: dataConverterFor(keys) });
+      const { id, outcome } = await ensureDigestSchedule(client, config.taskQueue);
+      say(
+        `daily digest schedule ${id} ${outcome}: owners get it at 09:00 on business days (npx auditflow digest --dry-run)`,
+      );
+    } finally {
+      await connection.close();
+    }
+  } catch (err) {
+    say(
+      `could not create the daily digest schedule: ${(err as Error).message.split('\n')[0]} (npx auditflow setup creates it)`,
+    );
+  }
+}
+
 async function main(): Promise<void> {
   let config: AuditflowConfig;
   let target: TemporalTarget;
@@ -165,10 +192,12 @@ async function main(): Promise<void> {
     AUDITFLOW_DATA_DIR: config.dataDir,
     AUDITFLOW_EXIT_WITH_PARENT: '1',
   };
+  let keys: EncryptionKey[] | undefined;
+  // Where the digest schedule is created: the dev server started below, else the server the settings name.
+  let digestTarget = target;
   if (config.encryption.on) {
     // Payloads are encrypted (the key is generated into the data folder the first time); the codec server
     // lets the Web UI show them in clear.
-    let keys;
     try {
       keys = loadEncryptionKeys(config, { remote: isRemoteTarget(target) })!;
     } catch (err) {
@@ -211,6 +240,7 @@ async function main(): Promise<void> {
       }
     });
     Object.assign(workerEnv, { TEMPORAL_ADDRESS: stack.server.address, TEMPORAL_NAMESPACE: stack.server.namespace });
+    digestTarget = loadTemporalTarget(workerEnv, stack.server.address);
   } else {
     say(`TEMPORAL_ADDRESS or a Temporal profile names ${target.description}: not starting a dev server`);
   }
@@ -236,6 +266,8 @@ async function main(): Promise<void> {
   const gatewayEnv = { ...workerEnv, AUDITFLOW_INBOUND_AUTH: authMode };
   const ready = new Set<string>();
   const readyOnce = (name: string) => () => {
+    // The schedule's runs go to the worker's task queue: created once that worker is there (not again on restarts).
+    if (name === 'worker' && !ready.has(name)) void scheduleDigest(config, digestTarget, keys);
     ready.add(name);
     if (ready.size === 2) printBanner(config, target, stack, authMode);
   };

@@ -2,6 +2,7 @@
  * The contracts between the workflows, their activities and the clients that read their results: what
  * goes into and comes out of each activity. Types only, so workflow code imports them freely.
  */
+import type { Digest } from './digest';
 import type { DemandState, EvidenceRef, PendingMail } from './state';
 import type { TriageEntry } from './triage';
 
@@ -38,6 +39,8 @@ export interface SendEmailInput {
   replyExpiresDay?: number;
   /** A sign-off request: the messages waiting for it, rendered into it exactly as they would go out. */
   previews?: SendEmailInput[];
+  /** An owner's daily digest (mail kind `internal`, event `digest`): what the message lists. */
+  digest?: Digest;
 }
 
 /**
@@ -92,4 +95,9 @@ export interface WriteReportResult {
 /** The logTriageDecision activity's input: a decided triage entry. */
 export interface LogTriageDecisionInput {
   entry: TriageEntry;
+}
+
+/** The readDigestSources activity's input: the instant the digest is for (escalations are kept from a month before it). */
+export interface ReadDigestSourcesInput {
+  at: string;
 }

@@ -2,6 +2,8 @@
 export const FailureType = {
   /** The workflow input (spec or carried state) is invalid: never retried. */
   InvalidDemand: 'InvalidDemand',
+  /** A digest run's input is invalid (mode, owner): never retried. */
+  InvalidDigest: 'InvalidDigest',
   /** An update was refused: the message says why; nothing changed. */
   Rejected: 'UpdateRejected',
   /** A permanent SMTP refusal (5xx) for every recipient of a message. */

@@ -6,6 +6,8 @@ import type { MailKind, PendingMail } from '../../domain/state';
 import type { MailDemandContext, MailItemContext } from '../../domain/contracts';
 import { formatLocal, formatUtc } from '../../domain/time';
 import { escapeHtml, oneLine } from '../../platform/text';
+import type { Digest } from '../../domain/digest';
+import { digestText } from './digest';
 
 export interface RenderInput {
   mail: PendingMail;
@@ -15,6 +17,8 @@ export interface RenderInput {
   replyAddress?: string;
   /** A sign-off request: the messages it holds, already rendered (recipient, subject, text). */
   previews?: { to: string; subject: string; text: string }[];
+  /** An owner's daily digest (kind `internal`, event `digest`). */
+  digest?: Digest;
 }
 
 export interface RenderedMail {
@@ -236,6 +240,7 @@ function internal(input: RenderInput): { subject: string; blocks: Block[] } {
     },
   };
   if (event === 'sign-off' || event === 'sign-off-timeout') return signOff(input, event, list);
+  if (event === 'digest' && input.digest) return digestText(input.digest);
   const chosen = lines[event] ?? { subject: `Notice: ${title}`, lead: 'Items concerned:' };
   return {
     subject: `[auditflow] ${chosen.subject}`,
@@ -316,8 +321,9 @@ function toHtml(blocks: Block[], footer: string, subject: string): string {
 /** Renders one message. */
 export function renderMail(input: RenderInput): RenderedMail {
   const { subject, blocks } = body(input.mail.kind, input);
-  const footer =
-    input.mail.audience === 'internal'
+  const footer = input.digest
+    ? `auditflow daily digest for ${input.digest.owner.address}`
+    : input.mail.audience === 'internal'
       ? `auditflow notice for ${input.demand.requesterOrg} (demand ${input.demand.id})`
       : `${input.demand.from.name}, ${clause(input.demand.requesterOrg)}. Reference: ${input.demand.id}.${input.replyAddress ? ' Replies to this message are recorded automatically.' : ''}`;
   const cleanSubject = oneLine(subject).slice(0, 250);

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
 import { simpleParser } from 'mailparser';
 import nodemailer from 'nodemailer';
 import { freePort, isPortOpen } from '../../platform/net';
@@ -79,6 +80,23 @@ describe('npm start: the whole stack on embedded defaults', () => {
       assert.equal(await isPortOpen('127.0.0.1', Number(env.AUDITFLOW_SMTP_PORT)), false, 'no catcher');
       const doctor = await auditflow(['doctor', '--json'], env);
       assert.equal(doctor.code, 0, doctor.stdout);
+      // Once its worker is up, npm start creates the daily digest schedule for the worker's task queue.
+      await eventually(
+        () => running.output().includes(`daily digest schedule auditflow-digest:${taskQueue} created`),
+        () => `npm start to create the digest schedule:\n${running.output()}`,
+      );
+      const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
+      try {
+        const scheduleId = `auditflow-digest:${taskQueue}`;
+        // Read raw: its arguments are encrypted with the key npm start generated in its data folder.
+        const described = await connection.workflowService.describeSchedule({ namespace: 'default', scheduleId });
+        assert.equal(described.schedule?.action?.startWorkflow?.workflowType?.name, 'digestWorkflow');
+        assert.equal(described.schedule?.action?.startWorkflow?.taskQueue?.name, taskQueue);
+        // The shared dev server outlives this test: the schedule must not fire at a queue nobody serves.
+        await new Client({ connection }).schedule.getHandle(scheduleId).delete();
+      } finally {
+        await connection.close();
+      }
     } finally {
       await stop(running, 'SIGTERM');
       await sink.close();

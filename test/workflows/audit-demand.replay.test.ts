@@ -33,6 +33,7 @@ describe('replay of recorded demand histories', () => {
       'triage-inbox-pruned',
       'referred-by-reference',
       'sign-off-approved-late',
+      'digest-sent',
     ]) {
       assert.ok(fixtures.includes(`${name}.json`), `missing fixture ${name}.json`);
     }
