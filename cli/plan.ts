@@ -5,6 +5,7 @@
 import type { DemandSpec, EscalationStep } from '../domain/demand';
 import { demandWorkflowId } from '../domain/ids';
 import type { MoveReason, PlannedAction } from '../domain/schedule';
+import { calendarRules, outsideWindowReason } from '../domain/schedule';
 import type { DemandState, DemandStatus, MailKind, PendingMail } from '../domain/state';
 import { formatLocal, isoInstant } from '../domain/time';
 import { dryRunUnanswered } from '../workflows/dry-run';
@@ -35,6 +36,8 @@ export interface PlanEntry {
   recipients: PlanRecipient[];
   itemIds: string[];
   moved?: { from: string; reason: MoveReason };
+  /** Due outside its recipients' sending hours (their zone): held from `from` to `at`. */
+  held?: { from: string; reason: MoveReason };
   /** A sign-off request to the approvers, or the notice that its time ran out. */
   signOff?: { gate: string; label: string; timedOut: boolean };
 }
@@ -51,7 +54,8 @@ export interface PlanWarning {
     | 'no-address'
     | 'after-referral'
     | 'never-ends'
-    | 'sign-off';
+    | 'sign-off'
+    | 'held-to-sending-hours';
   /** When it bites: the instant of the action concerned (the start for the spec's own problems). */
   at: string;
   message: string;
@@ -210,6 +214,7 @@ export function planDemand(spec: DemandSpec, startAt: number): DemandPlan {
   const plans = new Map(state.items.map((i) => [i.id, itemPlan(state, i)]));
   const sent = new Set<string>();
   const entries = new Map<string, PlanEntry>();
+  const w = new Warnings();
   for (const mail of mails) {
     const trigger = triggerOf(mail);
     const index = Number(mail.context?.index ?? 0);
@@ -226,6 +231,17 @@ export function planDemand(spec: DemandSpec, startAt: number): DemandPlan {
     const key = [mail.at, mail.kind, trigger, index, mail.to.zone, mail.itemIds.join(','), mail.context?.event].join(
       '|',
     );
+    // A message due outside its recipient's sending hours waits for them (the schedule's own moves aside).
+    const held = mail.dueAt
+      ? { from: mail.dueAt, reason: outsideWindowReason(Date.parse(mail.dueAt), mail.to.zone, calendarRules(spec)) }
+      : undefined;
+    if (held)
+      w.add(
+        'held-to-sending-hours',
+        mail.at,
+        `${mail.kind === 'internal' ? 'notice' : mail.kind} to ${mail.to.address} would go at ${localAndUtc(held.from, mail.to.zone)}, ${REASON_TEXT[held.reason](spec)} in their zone; held to ${localAndUtc(mail.at, mail.to.zone)}`,
+        mail.itemIds,
+      );
     const moved = actions.find((a) => a.moveReason);
     const entry = entries.get(key) ?? {
       at: mail.at,
@@ -238,6 +254,7 @@ export function planDemand(spec: DemandSpec, startAt: number): DemandPlan {
       recipients: [],
       itemIds: mail.itemIds,
       ...(moved ? { moved: { from: isoInstant(moved.nominalAt), reason: moved.moveReason! } } : {}),
+      ...(held ? { held } : {}),
       ...(trigger === 'sign-off'
         ? {
             signOff: {
@@ -251,7 +268,6 @@ export function planDemand(spec: DemandSpec, startAt: number): DemandPlan {
     entry.recipients.push(recipientOf(spec, mail, trigger, step));
     entries.set(key, entry);
   }
-  const w = new Warnings();
   scheduleWarnings(spec, state, plans, sent, w);
   const last = mails[mails.length - 1]?.at ?? state.startedAt;
   if (!finished)

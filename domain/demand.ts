@@ -238,8 +238,10 @@ export const DemandSpec = z.strictObject({
       overdueNotice: z.boolean({ error: 'must be true or false' }).default(true),
       /** Confirm each recorded answer to its sender. */
       acknowledgeReplies: z.boolean({ error: 'must be true or false' }).default(true),
+      /** Send acknowledgements at once, even outside the recipient's sending hours (every other message waits). */
+      acknowledgeAtOnce: z.boolean({ error: 'must be true or false' }).default(false),
     })
-    .default({ overdueNotice: true, acknowledgeReplies: true }),
+    .default({ overdueNotice: true, acknowledgeReplies: true, acknowledgeAtOnce: false }),
 });
 
 /** A validated demand spec, defaults filled in. */

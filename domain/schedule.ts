@@ -115,7 +115,11 @@ function sendZoneForStep(spec: DemandSpec, step: EscalationStep): string {
 }
 
 /** Why an instant outside the send window is outside it. */
-function outsideWindowReason(nominal: number, zone: string, cal: CalendarRules): Exclude<MoveReason, 'ladder-order'> {
+export function outsideWindowReason(
+  nominal: number,
+  zone: string,
+  cal: CalendarRules,
+): Exclude<MoveReason, 'ladder-order'> {
   const w = toWall(nominal, zone);
   if (cal.holidays.includes(localDate(w))) return 'holiday';
   if (!isBusinessDay(w, cal)) return 'non-business-day';

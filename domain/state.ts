@@ -234,6 +234,11 @@ export interface PendingMail {
   context?: Record<string, string | number | undefined>;
   /** Whether a reply is expected (then a signed Reply-To is set). */
   expectsReply: boolean;
+  /**
+   * When it was due, if that fell outside the recipient's sending hours: `at` is then the next sending
+   * hour in their zone, and the message waits in the outbox until then.
+   */
+  dueAt?: string;
 }
 
 /** Every kind of message auditflow sends. */
@@ -282,6 +287,11 @@ export interface DemandState {
   runs: number;
   /** Steps that waited, or wait, for sign-off (absent in older states). */
   gates?: SignOffGate[];
+  /**
+   * Every counterparty message waits for its recipient's sending hours (set by the workflow since the
+   * `send-hours` patch; absent in older states, whose messages go when queued).
+   */
+  sendHours?: boolean;
 }
 
 /** The status query's answer: the state plus what happens next. */

@@ -12,6 +12,7 @@ import {
   patched,
   proxyActivities,
   setHandler,
+  sleep,
   upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -28,8 +29,10 @@ import {
   recordDecision,
   demandStatus,
   describeAction,
+  heldMailFirst,
   initialState,
   isFinished,
+  mailDue,
   nextActionGroup,
   queueInternal,
 } from './model';
@@ -111,8 +114,8 @@ function previewsFor(state: DemandState, mail: PendingMail): Pick<SendEmailInput
  * replay, as when the input itself was in history.
  */
 async function sendQueued(state: DemandState, inFlight: Map<string, SendEmailInput>): Promise<void> {
-  if (state.outbox.length > 0) {
-    const batch = state.outbox.slice();
+  const batch = mailDue(state, Date.now());
+  if (batch.length > 0) {
     const byReference = patched('send-by-reference');
     for (const mail of batch) inFlight.set(mail.key, mailInput(state, mail));
     const results = await Promise.all(
@@ -183,8 +186,11 @@ export async function auditDemandWorkflow(input: AuditDemandInput): Promise<Audi
       );
     }
     state = initialState(checked.spec, workflowInfo().workflowId, input.startedBy, Date.now());
-    startRequests(state, Date.now());
   }
+  // Counterparty mail waits for its recipient's sending hours (a run that started without it keeps going
+  // without it until it continues as new, so its history replays).
+  if (!state.sendHours && patched('send-hours')) state.sendHours = true;
+  if (!input.carried) startRequests(state, Date.now());
   // The gateway reads who may answer and how replies must authenticate from the memo, without a worker.
   let profile = JSON.stringify(inboundProfile(state.spec));
   upsertMemo({ [INBOUND_MEMO_KEY]: JSON.parse(profile) });
@@ -235,8 +241,12 @@ export async function auditDemandWorkflow(input: AuditDemandInput): Promise<Audi
     const next = nextActionGroup(state);
     // A sign-off that times out first wakes the loop first (specs without sign-offs have none).
     const gateAt = gateTimeoutFirst(state, next?.action.at);
-    const wake = () => version !== seen || state.outbox.length > 0 || state.escalateNow.length > 0;
-    if (gateAt !== undefined)
+    const wake = () => version !== seen || mailDue(state, Date.now()).length > 0 || state.escalateNow.length > 0;
+    // A message waiting for its recipient's sending hours wakes the loop at that hour (older states have none).
+    const heldAt = heldMailFirst(state, Date.now());
+    if (heldAt !== undefined && heldAt < (gateAt ?? next?.action.at ?? Infinity))
+      await condition(wake, Math.max(heldAt - Date.now(), 1), { summary: 'a message waits for sending hours' });
+    else if (gateAt !== undefined)
       await condition(wake, Math.max(gateAt - Date.now(), 1), { summary: 'a sign-off times out' });
     else if (next)
       await condition(wake, Math.max(next.action.at - Date.now(), 1), {
@@ -269,7 +279,12 @@ export async function auditDemandWorkflow(input: AuditDemandInput): Promise<Audi
     { event: 'final', outcome: state.status, report: report.path },
     Date.now(),
   );
-  while (state.outbox.length > 0) await sendQueued(state, inFlight);
+  while (state.outbox.length > 0) {
+    // What waits for its recipient's sending hours (a withdrawal at night) still goes, at that hour.
+    const heldAt = heldMailFirst(state, Date.now());
+    if (heldAt !== undefined && mailDue(state, Date.now()).length === 0) await sleep(Math.max(heldAt - Date.now(), 1));
+    await sendQueued(state, inFlight);
+  }
   await writeReport(reportInput());
   publisher.publish(state, Date.now());
   await condition(allHandlersFinished);

@@ -26,7 +26,7 @@ import {
   replaceContactUpdate,
   type UpdateResult,
 } from '../domain/messages';
-import type { DemandState, ItemState } from '../domain/state';
+import type { DemandState, ItemState, PendingMail } from '../domain/state';
 import { formatLocal, formatUtc, isoInstant, parseDeadline } from '../domain/time';
 import { INBOUND_LIMITS } from '../domain/limits';
 import {
@@ -35,6 +35,7 @@ import {
   gateOf,
   isAwaiting,
   isOpen,
+  inSendingHours,
   isOpenGate,
   newItemState,
   queueToItemContacts,
@@ -115,7 +116,10 @@ function itemsOf(state: DemandState, address: string): ItemState[] {
 
 /** Sends the current round's request of these items to these addresses (items waiting at a gate excepted). */
 function sendRequestTo(state: DemandState, items: ItemState[], addresses: string[], now: number): string[] {
-  const ids = items.filter((i) => isAwaiting(i) && !gateOf(state, i.id)).map((i) => i.id);
+  // A request still waiting in the outbox (for sending hours) already covers its items.
+  const pending = (id: string) =>
+    state.outbox.some((m) => m.kind === 'request' && addresses.includes(m.to.address) && m.itemIds.includes(id));
+  const ids = items.filter((i) => isAwaiting(i) && !gateOf(state, i.id) && !pending(i.id)).map((i) => i.id);
   if (ids.length)
     queueToItemContacts(state, ids, 'request', `request/correction-${state.decisions.length}`, now, {
       only: addresses,
@@ -193,18 +197,20 @@ const replaceContact = define({
     contacts(state).splice(contacts(state).indexOf(old), 1, fresh);
     for (const item of state.spec.items)
       if (item.contacts) item.contacts = item.contacts.map((a) => (a === input.address ? address : a));
-    // Messages a sign-off gate keeps for the old address go to the new one when released.
+    // Messages a sign-off gate keeps, or that wait for sending hours, for the old address go to the new one.
+    const readdress = ({ dueAt, ...m }: PendingMail): PendingMail =>
+      m.to.address === input.address
+        ? inSendingHours(state, {
+            ...m,
+            at: dueAt ?? m.at,
+            key: `${m.key.slice(0, -input.address.length)}${address}`,
+            to: { ...m.to, name: fresh.name, address, ...(fresh.timezone ? { zone: fresh.timezone } : {}) },
+          })
+        : { ...m, ...(dueAt ? { dueAt } : {}) };
+    state.outbox = state.outbox.map((m) => (Date.parse(m.at) > now ? readdress(m) : m));
     for (const gate of state.gates ?? []) {
       if (!isOpenGate(gate)) continue;
-      gate.mails = gate.mails.map((m) =>
-        m.to.address === input.address
-          ? {
-              ...m,
-              key: `${m.key.slice(0, -input.address.length)}${address}`,
-              to: { ...m.to, name: fresh.name, address: address, ...(fresh.timezone ? { zone: fresh.timezone } : {}) },
-            }
-          : m,
-      );
+      gate.mails = gate.mails.map(readdress);
     }
     const sent = sendRequestTo(state, items, [address], now);
     recordDecision(

@@ -8,7 +8,15 @@
 import type { DemandSpec } from '../domain/demand';
 import type { DemandState, PendingMail } from '../domain/state';
 import { fireDueActions } from './fire';
-import { demandStatus, initialState, isFinished, nextActionGroup, queueInternal } from './model';
+import {
+  demandStatus,
+  heldMailFirst,
+  initialState,
+  isFinished,
+  mailDue,
+  nextActionGroup,
+  queueInternal,
+} from './model';
 import { expireGates, gateTimeoutFirst, reconcileGates, startRequests } from './sign-off';
 
 /** The spec, the workflow id and the instant the workflow would start (its first `Date.now()`). */
@@ -34,8 +42,11 @@ export function dryRunUnanswered(input: DryRunInput): DryRunResult {
   const { spec, workflowId, startAt } = input;
   const state = initialState(spec, workflowId, 'auditflow plan', startAt);
   const mails: PendingMail[] = [];
-  const sendQueued = () => {
-    for (const mail of state.outbox) {
+  state.sendHours = true;
+  let now = startAt;
+  const sendQueued = (all = false) => {
+    const due = all ? state.outbox : mailDue(state, now);
+    for (const mail of due) {
       mails.push(mail);
       state.messages.push({
         direction: 'out',
@@ -47,16 +58,17 @@ export function dryRunUnanswered(input: DryRunInput): DryRunResult {
         status: 'sent',
       });
     }
-    state.outbox = [];
+    state.outbox = state.outbox.filter((m) => !due.includes(m));
   };
-  let now = startAt;
   startRequests(state, now);
   for (let turn = 0; ; turn++) {
     sendQueued();
     state.status = demandStatus(state);
     if (isFinished(state)) break;
     const next = nextActionGroup(state);
-    const at = gateTimeoutFirst(state, next?.action.at) ?? next?.action.at;
+    const planned = gateTimeoutFirst(state, next?.action.at) ?? next?.action.at;
+    const held = heldMailFirst(state, now);
+    const at = held !== undefined && held < (planned ?? Infinity) ? held : planned;
     if (at === undefined || turn >= MAX_TURNS) return { mails, state, finished: false };
     // The workflow's timer: max(next - now, 1) ms, and it wakes with the clock at that instant.
     now += Math.max(at - now, 1);
@@ -73,6 +85,6 @@ export function dryRunUnanswered(input: DryRunInput): DryRunResult {
     { event: 'final', outcome: state.status },
     now,
   );
-  sendQueued();
+  sendQueued(true);
   return { mails, state, finished: true };
 }

@@ -4,7 +4,14 @@
  */
 import type { DemandSpec, Item } from '../domain/demand';
 import type { ActionKind, PlannedAction } from '../domain/schedule';
-import { initialDeadline, itemContacts, contactZone, planItemRound, resolveRef } from '../domain/schedule';
+import {
+  calendarRules,
+  initialDeadline,
+  itemContacts,
+  contactZone,
+  planItemRound,
+  resolveRef,
+} from '../domain/schedule';
 import type {
   AnswerRecord,
   DecisionRecord,
@@ -18,7 +25,7 @@ import type {
   SignOffGate,
 } from '../domain/state';
 import { TERMINAL_STATUSES } from '../domain/state';
-import { startOfLocalDay, isoInstant } from '../domain/time';
+import { earliestInWindow, startOfLocalDay, isoInstant } from '../domain/time';
 
 const ms = (isoText: string) => Date.parse(isoText);
 
@@ -225,12 +232,37 @@ export function applyAnswer(
   return record;
 }
 
+/**
+ * A counterparty message due at `mail.at` in its recipient's sending hours (their zone, the spec's window,
+ * business days and holidays): unchanged when it falls inside them or when the state predates the rule,
+ * else moved to the next sending hour with `dueAt` saying when it was due. Internal notices go at once
+ * (our own people want to know now), and acknowledgements too when the spec says `acknowledgeAtOnce`.
+ */
+export function inSendingHours(state: DemandState, mail: PendingMail): PendingMail {
+  if (!state.sendHours || mail.audience !== 'counterparty') return mail;
+  if (mail.kind === 'acknowledgement' && state.spec.options.acknowledgeAtOnce) return mail;
+  const due = ms(mail.at);
+  const at = earliestInWindow(due, mail.to.zone, calendarRules(state.spec));
+  return at === due ? mail : { ...mail, at: isoInstant(at), dueAt: mail.at };
+}
+
+/** The messages whose time has come (all of them in states before sending hours). */
+export function mailDue(state: DemandState, now: number): PendingMail[] {
+  return state.outbox.filter((m) => ms(m.at) <= now);
+}
+
+/** When the first message waiting for its recipient's sending hours may go (none waits: undefined). */
+export function heldMailFirst(state: DemandState, now: number): number | undefined {
+  const later = state.outbox.map((m) => ms(m.at)).filter((t) => t > now);
+  return later.length ? Math.min(...later) : undefined;
+}
+
 /** One message per recipient address; the key is stable across retries, runs and continue-as-new. */
 export function queueMail(state: DemandState, mail: Omit<PendingMail, 'key'> & { keyPart: string }): void {
   const { keyPart, ...rest } = mail;
   const key = `${state.workflowId}/${keyPart}/${mail.to.address}`;
   if (state.outbox.some((m) => m.key === key) || state.messages.some((m) => m.key === key)) return;
-  state.outbox.push({ ...rest, key });
+  state.outbox.push(inSendingHours(state, { ...rest, key }));
 }
 
 /** Queues a message to each counterparty contact of the given items, one per address, listing their items. */

@@ -6,7 +6,7 @@
 import { INBOUND_LIMITS, ACK_LIMITS } from '../domain/limits';
 import { replyLimitProblem } from '../domain/inbound';
 import type { InboundReply, RecordReplyResult } from '../domain/messages';
-import { itemContacts } from '../domain/schedule';
+import { contactZone, itemContacts } from '../domain/schedule';
 import type { DemandState, ExtensionRequest, ItemState, MessageRecord, ProblemRecord } from '../domain/state';
 import {
   applyAnswer,
@@ -158,6 +158,12 @@ function recordBounceUnverified(state: DemandState, reply: InboundReply, known: 
   );
 }
 
+/** The zone a counterparty writer reads mail in: their own when they are a contact, else the counterparty's. */
+function senderZone(state: DemandState, address: string): string {
+  const contact = state.spec.counterparty.contacts.find((c) => c.address === address);
+  return contact ? contactZone(state.spec, contact, 'counterparty') : state.spec.counterparty.timezone;
+}
+
 /**
  * Records an inbound reply (an answer, a request for time, an out-of-office or a bounce); duplicates
  * count once. `bounded` selects today's rules (acknowledgements limited, bounces verified); histories
@@ -242,7 +248,8 @@ export function recordReply(state: DemandState, reply: InboundReply, now: number
         itemIds: targets.map((i) => i.id),
         to: {
           address: reply.from,
-          zone: state.spec.counterparty.timezone,
+          // Since sending hours, the writer's own zone when they are a contact (it dates and times the message).
+          zone: state.sendHours ? senderZone(state, reply.from) : state.spec.counterparty.timezone,
           ...(reply.fromName ? { name: reply.fromName } : {}),
         },
         audience: 'counterparty',

@@ -13,6 +13,7 @@ import {
   applyEscalation,
   closeIfExhausted,
   findItem,
+  inSendingHours,
   isAwaiting,
   isOpenGate,
   isOpen,
@@ -180,12 +181,15 @@ export function releaseGate(
   for (const mail of gate.mails) {
     const itemIds = mail.itemIds.filter((id) => released.includes(id));
     if (itemIds.length === 0 || state.messages.some((m) => m.key === mail.key)) continue;
-    state.outbox.push({
-      ...mail,
-      at: isoInstant(now),
-      itemIds,
-      ...(d.note ? { context: { ...mail.context, note: d.note } } : {}),
-    });
+    const { dueAt: _held, ...kept } = mail;
+    state.outbox.push(
+      inSendingHours(state, {
+        ...kept,
+        at: isoInstant(now),
+        itemIds,
+        ...(d.note ? { context: { ...mail.context, note: d.note } } : {}),
+      }),
+    );
   }
   if (d.status === 'sent-on-timeout')
     queueInternal(

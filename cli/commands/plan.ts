@@ -21,7 +21,7 @@ export function renderPlan(p: DemandPlan, file: string, zone: string): string {
     e.recipients.map((r) => [
       e.local,
       formatUtc(Date.parse(e.at)),
-      `${message(e, p)}${e.moved ? ' *' : ''}`,
+      `${message(e, p)}${e.moved || e.held ? ' *' : ''}`,
       `${r.name} <${r.address}>`,
       `${r.side}:${r.role}`,
       e.itemIds.join(', '),
@@ -35,7 +35,9 @@ export function renderPlan(p: DemandPlan, file: string, zone: string): string {
     `  messages:  ${rows.length} emails; times are each recipient's local time`,
     '',
     table(['local time', 'UTC', 'message', 'to', 'role', 'items'], rows),
-    ...(p.entries.some((e) => e.moved) ? ['* moved from the instant its offset gives (see warnings)'] : []),
+    ...(p.entries.some((e) => e.moved || e.held)
+      ? ["* moved from the instant its offset gives, or held to the recipient's sending hours (see warnings)"]
+      : []),
     '',
     p.warnings.length ? `warnings (${p.warnings.length}):` : 'warnings: none',
     ...p.warnings.map((w) => `  ${w.code}: ${w.message}${w.itemIds?.length ? ` [${w.itemIds.join(', ')}]` : ''}`),

@@ -15,10 +15,13 @@ import type { DemandSpecInput } from '../../domain/demand';
 import type { DemandStatusView } from '../../domain/state';
 import { demandSummary } from '../../domain/summary';
 import { checkDemand } from '../../domain/demand';
+import { calendarRules } from '../../domain/schedule';
+import { earliestInWindow } from '../../domain/time';
 import { loadConfig, loadSecret, type AuditflowConfig } from '../../platform/config';
 import { createAuditWorker } from '../../worker/main';
 import type { auditDemandWorkflow } from '../../workflows';
 import { startSmtpSink, type SmtpSink } from './smtp-sink';
+import { ANY_HOUR } from './specs';
 import { devEnv, TEST_ENCRYPTION_KEYS, timeSkippingEnv, uniqueName, workflowBundlePath } from './temporal';
 import { eventually } from '../../platform/wait';
 
@@ -75,6 +78,18 @@ export async function harness(
     config,
     worker,
     async start(input, startedBy = 'test') {
+      // The dev server runs on the wall clock: a demand there sends at any hour unless its spec says
+      // otherwise. On the time-skipping server a demand starts at the next sending hour of its counterparty
+      // (as ops would start it), so its request goes at once; sending hours are tested there.
+      if (kind === 'dev' && input.calendar === undefined) input = { ...input, calendar: ANY_HOUR };
+      if (kind === 'time-skipping') {
+        const spec = checkDemand(input);
+        if (spec.ok) {
+          const now = await env.currentTimeMs();
+          const open = earliestInWindow(now, spec.spec.counterparty.timezone, calendarRules(spec.spec));
+          if (open > now) await env.sleep(open - now);
+        }
+      }
       const checked = checkDemand(input);
       if (!checked.ok) throw new Error(`test spec invalid: ${JSON.stringify(checked.problems)}`);
       return client.workflow.start<typeof auditDemandWorkflow>('auditDemandWorkflow', {

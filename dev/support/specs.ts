@@ -53,6 +53,13 @@ export function sampleSpec(id: string, over: Partial<DemandSpecInput> = {}): Dem
   };
 }
 
+/** Every day, all day: for demands in tests that run on the wall clock (the dev server), which must send at any hour. */
+export const ANY_HOUR: NonNullable<DemandSpecInput['calendar']> = {
+  businessDays: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'],
+  holidays: [],
+  sendWindow: { from: '00:00', to: '23:59' },
+};
+
 /** sampleSpec in a noon zone with mail allowed every day at any hour: for tests where deadlines pass in seconds. */
 export function allDaySpec(id: string, now: number, over: Partial<DemandSpecInput> = {}): DemandSpecInput {
   const zone = noonZone(now);
@@ -62,11 +69,7 @@ export function allDaySpec(id: string, now: number, over: Partial<DemandSpecInpu
     requester: { ...base.requester, timezone: zone },
     counterparty: { ...base.counterparty, timezone: zone },
     reminders: [],
-    calendar: {
-      businessDays: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'],
-      holidays: [],
-      sendWindow: { from: '00:00', to: '23:59' },
-    },
+    calendar: ANY_HOUR,
     ...over,
   };
 }

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { BulkResult } from '../../cli/bulk';
 import type { DemandStatusView } from '../../domain/state';
-import { ROOT } from '../helpers/cli';
+import { anyHourExample } from '../helpers/cli';
 import { cliHarness } from '../helpers/cli-harness';
 
 describe('auditflow start --for (dev server, real worker, real SMTP)', () => {
@@ -17,7 +17,7 @@ describe('auditflow start --for (dev server, real worker, real SMTP)', () => {
   const { run } = cli;
   const csv = (name: string, text: string) => cli.write(name, text);
   const tag = Date.now().toString(36);
-  const example = path.join(ROOT, 'examples', 'api-usage-audit.yaml');
+  const example = anyHourExample();
 
   it('starts one demand per row with its own contacts, shows progress, and refuses a row whose id is taken', async () => {
     const taken = `bulk-taken-${tag}`;

@@ -11,6 +11,7 @@ import YAML from 'yaml';
 import type { DemandStatusView } from '../../domain/state';
 import { auditflow, ROOT, type RunResult } from '../helpers/cli';
 import { harness, type Harness } from '../../dev/support/harness';
+import { ANY_HOUR } from '../../dev/support/specs';
 
 describe('auditflow demand commands (dev server, real worker, real SMTP)', () => {
   let h: Harness;
@@ -27,6 +28,8 @@ describe('auditflow demand commands (dev server, real worker, real SMTP)', () =>
     id = `cli-${Date.now().toString(36)}`;
     const spec = YAML.parse(fs.readFileSync(path.join(ROOT, 'examples', 'api-usage-audit.yaml'), 'utf8'));
     spec.id = id;
+    // On the wall clock: the example's sending hours would hold its requests at night and on weekends.
+    spec.calendar = ANY_HOUR;
     specFile = path.join(h.config.dataDir, 'demand.yaml');
     fs.writeFileSync(specFile, YAML.stringify(spec));
   });

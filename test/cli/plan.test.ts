@@ -41,11 +41,11 @@ describe('auditflow plan', () => {
     assert.match(r.stdout, /\nlocal time +UTC +message +to +role +items\n-+ /);
     assert.match(
       r.stdout,
-      /\nMon 3 May 2027, 02:00 PDT +2027-05-03 09:00Z +request +Priya Shah <priya\.shah@northwind\.example\.com> +counterparty:primary +atlas, cascade, drift, ember, fjord, harbor\n/,
+      /\nMon 3 May 2027, 08:00 PDT +2027-05-03 15:00Z +request \* +Priya Shah <priya\.shah@northwind\.example\.com> +counterparty:primary +atlas, cascade, drift, ember, fjord, harbor\n/,
     );
     assert.match(
       r.stdout,
-      /\nMon 3 May 2027, 02:00 PDT +2027-05-03 09:00Z +request +Lena Vogt <lena\.vogt@northwind\.example\.com> +counterparty:data +beacon, glacier\n/,
+      /\nMon 3 May 2027, 08:00 PDT +2027-05-03 15:00Z +request \* +Lena Vogt <lena\.vogt@northwind\.example\.com> +counterparty:data +beacon, glacier\n/,
     );
     assert.match(r.stdout, /\nFri 4 Jun 2027, 18:00 PDT +2027-06-05 01:00Z +reminder 3 \* +Priya Shah/);
     assert.match(
@@ -58,13 +58,13 @@ describe('auditflow plan', () => {
     );
     assert.match(
       r.stdout,
-      /\nwarnings \(2\):\n {2}reminder-moved: reminder 3 would fall on Sun 6 Jun 2027, 17:00 PDT \(2027-06-07 00:00Z\), a non-business day; moved earlier to Fri 4 Jun 2027, 18:00 PDT \(2027-06-05 01:00Z\) \[atlas, beacon, cascade, drift, ember, fjord, glacier, harbor\]\n/,
+      /\nwarnings \(4\):\n {2}held-to-sending-hours: request to priya\.shah@northwind\.example\.com would go at Mon 3 May 2027, 02:00 PDT \(2027-05-03 09:00Z\), outside sending hours 08:00-18:00 in their zone; held to Mon 3 May 2027, 08:00 PDT \(2027-05-03 15:00Z\) \[atlas, cascade, drift, ember, fjord, harbor\]\n.*\n {2}reminder-moved: reminder 3 would fall on Sun 6 Jun 2027, 17:00 PDT \(2027-06-07 00:00Z\), a non-business day; moved earlier to Fri 4 Jun 2027, 18:00 PDT \(2027-06-05 01:00Z\) \[atlas, beacon, cascade, drift, ember, fjord, glacier, harbor\]\n/,
     );
     assert.match(
       r.stdout,
       /\n {2}notice-moved: escalation step 3 \(referral for legal action\) would fall on Wed 23 Jun 2027, 01:00 GMT\+1 \(2027-06-23 00:00Z\), outside sending hours 08:00-18:00; moved later to Wed 23 Jun 2027, 08:00 GMT\+1 \(2027-06-23 07:00Z\)/,
     );
-    assert.equal((r.stdout.match(/ request /g) ?? []).length, 2, 'one request per contact, not per item');
+    assert.equal((r.stdout.match(/ request \* /g) ?? []).length, 2, 'one request per contact, not per item');
 
     const now = await plan(EXAMPLE);
     assert.equal(now.code, 0, now.stderr);
@@ -86,9 +86,10 @@ describe('auditflow plan', () => {
       'warnings',
     ]);
     assert.equal(p.startAt, '2027-05-03T09:00:00.000Z', 'a local --start is read in the counterparty zone');
+    // Started at 02:00 in the recipients' zone: the requests wait for 08:00 there.
     assert.deepEqual(p.entries[0], {
-      at: '2027-05-03T09:00:00.000Z',
-      local: 'Mon 3 May 2027, 02:00 PDT',
+      at: '2027-05-03T15:00:00.000Z',
+      local: 'Mon 3 May 2027, 08:00 PDT',
       zone: 'America/Los_Angeles',
       kind: 'request',
       trigger: 'request',
@@ -96,6 +97,7 @@ describe('auditflow plan', () => {
         { side: 'counterparty', role: 'primary', name: 'Priya Shah', address: 'priya.shah@northwind.example.com' },
       ],
       itemIds: ['atlas', 'cascade', 'drift', 'ember', 'fjord', 'harbor'],
+      held: { from: '2027-05-03T09:00:00.000Z', reason: 'outside-send-window' },
     });
     const refer = p.entries.find((e) => e.trigger === 'referral')!;
     assert.deepEqual(refer.step, { index: 3, label: 'referral for legal action', action: 'refer' });
@@ -112,6 +114,8 @@ describe('auditflow plan', () => {
     assert.deepEqual(
       p.warnings.map((w) => [w.code, w.at]),
       [
+        ['held-to-sending-hours', '2027-05-03T15:00:00.000Z'],
+        ['held-to-sending-hours', '2027-05-03T15:00:00.000Z'],
         ['reminder-moved', '2027-06-05T01:00:00.000Z'],
         ['notice-moved', '2027-06-23T07:00:00.000Z'],
       ],
@@ -122,7 +126,12 @@ describe('auditflow plan', () => {
     const r = await plan(LADDER, '--start', '2026-11-28T19:00:00Z');
     assert.equal(r.code, 0, r.stderr);
     const warnings = r.stdout.slice(r.stdout.indexOf('\nwarnings'));
-    assert.match(warnings, /^\nwarnings \(14\):\n/);
+    assert.match(warnings, /^\nwarnings \(21\):\n/);
+    // Each recipient's own sending hours: Quinn reads mail in New York, where 18:00 in Los Angeles is 21:00.
+    assert.match(
+      warnings,
+      /\n {2}held-to-sending-hours: reminder to quinn@acme\.example would go at Fri 21 May 2027, 21:00 EDT \(2027-05-22 01:00Z\), outside sending hours 08:00-18:00 in their zone; held to Tue 25 May 2027, 08:00 EDT \(2027-05-25 12:00Z\) \[xbox\]\n/,
+    );
     assert.match(
       warnings,
       /\n {2}reminder-skipped: reminder 1 would be at Fri 5 Jun 2026, 18:00 PDT \(2026-06-06 01:00Z\), before the request at Sat 28 Nov 2026, 11:00 PST \(2026-11-28 19:00Z\): it is not sent \[xbox\]\n/,
@@ -158,7 +167,7 @@ describe('auditflow plan', () => {
     );
     assert.match(
       r.stdout,
-      /\nSat 28 Nov 2026, 14:00 EST +2026-11-28 19:00Z +request +Quinn Partner <quinn@acme\.example> +counterparty:primary +xbox, psn\n/,
+      /\nMon 30 Nov 2026, 08:00 EST +2026-11-30 13:00Z +request \* +Quinn Partner <quinn@acme\.example> +counterparty:primary +xbox, psn\n/,
     );
   });
 
@@ -189,7 +198,8 @@ describe('auditflow plan', () => {
   });
 
   it('a deadline already past at the start: only the requests go out, and the demand waits', async () => {
-    const r = await plan(EXAMPLE, '--json', '--start', '2027-07-01T12:00:00Z');
+    // Thu 1 Jul 09:00 PDT: inside the recipients' sending hours, so the requests go at once.
+    const r = await plan(EXAMPLE, '--json', '--start', '2027-07-01T16:00:00Z');
     assert.equal(r.code, 0, r.stderr);
     const p = JSON.parse(r.stdout) as DemandPlan;
     assert.equal(p.outcome, 'waiting');
@@ -210,7 +220,7 @@ describe('auditflow plan', () => {
     );
     assert.equal(
       p.warnings.at(-1)!.message,
-      'nothing is scheduled after Thu 1 Jul 2027, 05:00 PDT (2027-07-01 12:00Z): the demand waits until someone answers, extends or withdraws it',
+      'nothing is scheduled after Thu 1 Jul 2027, 09:00 PDT (2027-07-01 16:00Z): the demand waits until someone answers, extends or withdraws it',
     );
   });
 

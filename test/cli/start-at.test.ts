@@ -16,6 +16,7 @@ import { demandWorkflowId } from '../../domain/ids';
 import { toWall } from '../../domain/time';
 import { eventually } from '../../platform/wait';
 import { ROOT } from '../helpers/cli';
+import { ANY_HOUR } from '../../dev/support/specs';
 import { cliHarness } from '../helpers/cli-harness';
 
 const ZONE = 'America/Los_Angeles';
@@ -44,6 +45,7 @@ describe('auditflow start --at (dev server, real worker, real SMTP)', () => {
   const spec = (id: string) => {
     const s = YAML.parse(fs.readFileSync(path.join(ROOT, 'examples', 'api-usage-audit.yaml'), 'utf8'));
     s.id = id;
+    s.calendar = ANY_HOUR;
     return cli.write(`${id}.yaml`, YAML.stringify(s));
   };
   const history = (id: string) => cli.h.env.client.workflow.getHandle(demandWorkflowId(id)).describe();

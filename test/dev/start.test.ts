@@ -9,7 +9,7 @@ import { simpleParser } from 'mailparser';
 import nodemailer from 'nodemailer';
 import { freePort, isPortOpen } from '../../platform/net';
 import { auditflow, ROOT } from '../helpers/cli';
-import { sampleSpec } from '../../dev/support/specs';
+import { ANY_HOUR, sampleSpec } from '../../dev/support/specs';
 import { startSmtpSink } from '../../dev/support/smtp-sink';
 import { devServerAddress, uniqueName } from '../../dev/support/temporal';
 import { eventually } from '../../platform/wait';
@@ -150,7 +150,7 @@ describe('npm start: the whole stack on embedded defaults', () => {
       assert.equal(doctor.code, 0, doctor.stdout + doctor.stderr);
 
       const specFile = path.join(dataDir, 'spec.json');
-      fs.writeFileSync(specFile, JSON.stringify(sampleSpec('start-e2e')));
+      fs.writeFileSync(specFile, JSON.stringify(sampleSpec('start-e2e', { calendar: ANY_HOUR })));
       const started = await auditflow(['start', specFile, '--json'], cli);
       assert.equal(started.code, 0, started.stderr);
       const outbox = path.join(dataDir, 'mail', 'outbox');

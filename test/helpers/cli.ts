@@ -1,6 +1,10 @@
 /** Runs the real `auditflow` command (bin/auditflow.js) or another entry point as a child process. */
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import YAML from 'yaml';
+import { ANY_HOUR } from '../../dev/support/specs';
 import { PROJECT_ROOT } from '../../platform/paths';
 
 export const ROOT = PROJECT_ROOT;
@@ -45,4 +49,18 @@ export function auditflow(
   timeoutMs?: number,
 ): Promise<RunResult> {
   return runNode([path.join(ROOT, 'bin', 'auditflow.js'), ...args], env, timeoutMs);
+}
+
+/**
+ * A copy of the example spec that sends at any hour (tests on the dev server run on the wall clock, and the
+ * example's sending hours would hold its requests at night and on weekends); returns its path.
+ */
+export function anyHourExample(): string {
+  const spec = YAML.parse(fs.readFileSync(path.join(ROOT, 'examples', 'api-usage-audit.yaml'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'auditflow-example-')), 'api-usage-audit.yaml');
+  fs.writeFileSync(file, YAML.stringify({ ...spec, calendar: ANY_HOUR }));
+  return file;
 }

@@ -24,3 +24,12 @@ export function mailRows(messages: ReceivedMail[]): MailRow[] {
 export function row(kind: string, to: string, date: string, items = 'xbox,psn,stadia'): MailRow {
   return { kind, to, date: new Date(date).toISOString(), items };
 }
+
+/** Waits until some received message matches, and returns those that do. */
+export async function arrived(
+  h: { sink: { waitFor(p: (m: ReceivedMail[]) => boolean, what: string): Promise<ReceivedMail[]> } },
+  match: (m: ReceivedMail) => boolean,
+  what: string,
+): Promise<ReceivedMail[]> {
+  return (await h.sink.waitFor((m) => m.some(match), what)).filter(match);
+}

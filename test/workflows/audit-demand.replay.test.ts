@@ -34,21 +34,32 @@ describe('replay of recorded demand histories', () => {
       'referred-by-reference',
       'sign-off-approved-late',
       'digest-sent',
+      'sending-hours',
     ]) {
       assert.ok(fixtures.includes(`${name}.json`), `missing fixture ${name}.json`);
     }
   });
 
-  it('has a fixture recorded on the slim path (sendEmail and writeReport by reference)', () => {
-    const history = JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, 'referred-by-reference.json'), 'utf8')) as {
+  /** The patch ids a fixture's markers record. */
+  const patchesOf = (name: string): string[] => {
+    const history = JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, `${name}.json`), 'utf8')) as {
       events: { markerRecordedEventAttributes?: { details?: { 'patch-data'?: { payloads: { data: string }[] } } } }[];
     };
-    const patches = history.events.flatMap((e) =>
+    return history.events.flatMap((e) =>
       (e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads ?? []).map(
         (p) => (JSON.parse(Buffer.from(p.data, 'base64').toString()) as { id: string }).id,
       ),
     );
+  };
+
+  it('has a fixture recorded on the slim path (sendEmail and writeReport by reference)', () => {
+    const patches = patchesOf('referred-by-reference');
     assert.ok(patches.includes('send-by-reference') && patches.includes('report-by-reference'), patches.join(', '));
+  });
+
+  it('has a fixture recorded with sending hours, and fixtures recorded before them (which must replay as they were)', () => {
+    assert.ok(patchesOf('sending-hours').includes('send-hours'), patchesOf('sending-hours').join(', '));
+    assert.ok(!patchesOf('sign-off-approved-late').includes('send-hours'));
   });
 
   for (const file of fixtures) {

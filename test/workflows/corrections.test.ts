@@ -21,8 +21,7 @@ import {
 import { INBOUND_MEMO_KEY, type InboundProfile } from '../../domain/inbound';
 import { withHarness, type Harness } from '../../dev/support/harness';
 import { at, reply, sampleSpec } from '../../dev/support/specs';
-import type { ReceivedMail } from '../../dev/support/smtp-sink';
-import { mailRows, row } from '../helpers/mail-log';
+import { arrived, mailRows, row } from '../helpers/mail-log';
 
 const PAT = 'pat@acme.example';
 const ERIN = 'erin@acme.example';
@@ -31,11 +30,6 @@ const ONE = [{ id: 'xbox', name: 'Xbox companion app', questions: ['What data di
 const why = { by: 'Dana Owner', reason: 'test' };
 
 const rowsTo = (h: Harness, to: string) => mailRows(h.sink.messages).filter((r) => r.to === to);
-
-/** Waits until some received message matches, and returns those that do. */
-async function arrived(h: Harness, match: (m: ReceivedMail) => boolean, what: string): Promise<ReceivedMail[]> {
-  return (await h.sink.waitFor((m) => m.some(match), what)).filter(match);
-}
 
 describe('corrections to a running demand (time-skipping server, real SMTP)', () => {
   it('a bounced contact replaced: the new contact gets the request at once and the reminders after it; the ladder goes on', () =>

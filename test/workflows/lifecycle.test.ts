@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { replyReceivedSignal, reviewUpdate } from '../../domain/messages';
 import { withHarness, type Harness } from '../../dev/support/harness';
 import { exportHistory } from '../helpers/histories';
-import { mailRows, row } from '../helpers/mail-log';
+import { arrived, mailRows, row } from '../helpers/mail-log';
 import { at, reply, sampleSpec } from '../../dev/support/specs';
 
 const PAT = 'pat@acme.example';
@@ -115,11 +115,10 @@ describe('demand lifecycle (time-skipping server, real SMTP)', () => {
         replyReceivedSignal,
         reply({ messageId: '<late-ish@acme.example>', itemIds: ['xbox'], receivedAt: await h.env.currentTimeMs() }),
       );
-      await h.sink.waitFor(
-        (m) => m.some((x) => x.header('x-auditflow-kind') === 'acknowledgement'),
-        'the acknowledgement',
-      );
       await h.skipTo(at('2027-07-15T00:00:00Z'));
+      // Answered Fri 4 Jun, 19:00 PDT: the acknowledgement waits for Pat's next sending hour, Mon 08:00 PDT.
+      const [ack] = await arrived(h, (x) => x.header('x-auditflow-kind') === 'acknowledgement', 'the acknowledgement');
+      assert.equal(ack!.parsed.date?.toISOString(), '2027-06-07T15:00:00.000Z');
       const s = await h.status('after-reminder');
       assert.equal(s.items[0]!.phase, 'in-review');
       assert.equal(s.items[0]!.remindersSent, 2);
@@ -189,11 +188,10 @@ describe('demand lifecycle (time-skipping server, real SMTP)', () => {
         replyReceivedSignal,
         reply({ messageId: '<late@acme.example>', itemIds: ['xbox'], receivedAt: at('2027-06-09T06:00:00Z') }),
       );
-      await h.sink.waitFor(
-        (m) => m.some((x) => x.header('x-auditflow-kind') === 'acknowledgement'),
-        'the acknowledgement',
-      );
       await h.skipTo(at('2027-06-20T00:00:00Z'));
+      // Answered Tue 8 Jun, 23:00 PDT: acknowledged at Pat's next sending hour, Wed 08:00 PDT.
+      const [ack] = await arrived(h, (x) => x.header('x-auditflow-kind') === 'acknowledgement', 'the acknowledgement');
+      assert.equal(ack!.parsed.date?.toISOString(), '2027-06-09T15:00:00.000Z');
       await h.sink.waitFor(
         (m) => m.filter((x) => x.header('x-auditflow-kind') === 'internal').length === 3,
         'step 2 and 3 notices',

@@ -49,7 +49,8 @@ function planned(plan: DemandPlan): Sent[] {
   return plan.entries.flatMap((e) =>
     e.recipients.map((r) => ({
       date: new Date(Math.floor(Date.parse(e.at) / 1000) * 1000).toISOString(),
-      scheduledAt: SCHEDULED.includes(e.trigger) ? e.at : '-',
+      // The schedule's instant; a message held to its recipient's sending hours goes later than that.
+      scheduledAt: SCHEDULED.includes(e.trigger) ? (e.held?.from ?? e.at) : '-',
       kind: e.kind,
       to: `${r.name} <${r.address}>`,
       items: e.itemIds.join(','),
@@ -81,6 +82,7 @@ describe('plan vs reality (time-skipping server, real SMTP, the real CLI)', () =
       const reasons = new Set(plan.entries.flatMap((e) => (e.moved ? [e.moved.reason] : [])));
       assert.deepEqual([...reasons].sort(), ['holiday', 'non-business-day', 'outside-send-window']);
       assert.deepEqual([...new Set(plan.warnings.map((w) => w.code))].sort(), [
+        'held-to-sending-hours',
         'no-address',
         'notice-moved',
         'reminder-moved',

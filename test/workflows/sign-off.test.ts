@@ -84,7 +84,8 @@ describe('sign-off gates (time-skipping server, real SMTP)', () => {
       assert.equal(result.status, 'referred');
       assert.deepEqual(rows(h, ['final-notice', 'escalation']), [
         row('escalation', ERIN, '2027-06-09T00:00:00Z', 'xbox'),
-        row('final-notice', ERIN, '2027-06-12T06:00:00Z', 'xbox'),
+        // Approved Fri 11 Jun, 23:00 PDT: released at Erin's next sending hour, Mon 14 Jun 08:00 PDT.
+        row('final-notice', ERIN, '2027-06-14T15:00:00Z', 'xbox'),
       ]);
       const notice = h.sink.messages.find((m) => m.header('x-auditflow-kind') === 'final-notice')!;
       assert.match(notice.parsed.text ?? '', /Last chance before we refer\./);
