@@ -240,8 +240,22 @@ export const DemandSpec = z.strictObject({
       acknowledgeReplies: z.boolean({ error: 'must be true or false' }).default(true),
       /** Send acknowledgements at once, even outside the recipient's sending hours (every other message waits). */
       acknowledgeAtOnce: z.boolean({ error: 'must be true or false' }).default(false),
+      /** An out-of-office reply whose writer is back only after an item's deadline. */
+      outOfOffice: z
+        .strictObject({
+          /** Tell the owner in the daily digest (default), or at once as well. */
+          tellOwner: z.enum(['digest', 'at-once'], { error: 'must be digest or at-once' }).default('digest'),
+          /** Copy the item's next reminder (or overdue notice) to the counterparty's escalation contacts. */
+          copyNextReminder: z.boolean({ error: 'must be true or false' }).default(false),
+        })
+        .default({ tellOwner: 'digest', copyNextReminder: false }),
     })
-    .default({ overdueNotice: true, acknowledgeReplies: true, acknowledgeAtOnce: false }),
+    .default({
+      overdueNotice: true,
+      acknowledgeReplies: true,
+      acknowledgeAtOnce: false,
+      outOfOffice: { tellOwner: 'digest', copyNextReminder: false },
+    }),
 });
 
 /** A validated demand spec, defaults filled in. */

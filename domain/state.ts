@@ -292,6 +292,11 @@ export interface DemandState {
    * `send-hours` patch; absent in older states, whose messages go when queued).
    */
   sendHours?: boolean;
+  /**
+   * Items whose next reminder or overdue notice is copied to the counterparty's escalation contacts, because
+   * their contact is out of office past the deadline (`options.outOfOffice.copyNextReminder`), with why.
+   */
+  copyToEscalation?: { itemId: string; because: string }[];
 }
 
 /** The status query's answer: the state plus what happens next. */

@@ -4,7 +4,7 @@
  * recipient, listing every item concerned).
  */
 import type { PlannedAction } from '../domain/schedule';
-import { contactZone, resolveRef } from '../domain/schedule';
+import { contactZone, itemContacts, resolveRef } from '../domain/schedule';
 import type { DemandState, ItemState } from '../domain/state';
 import {
   applyEscalation,
@@ -169,14 +169,15 @@ function queueForAction(state: DemandState, a: PlannedAction, itemIds: string[],
     ...(a.step?.label ? { label: a.step.label } : {}),
     ...(a.text ? { note: a.text } : {}),
   };
-  if (a.kind === 'reminder') {
-    queueToItemContacts(state, itemIds, 'reminder', keyPart, now, { context });
+  if (a.kind === 'reminder' || a.kind === 'overdue-notice') {
+    const kind = a.kind === 'reminder' ? 'reminder' : 'overdue';
+    queueToItemContacts(state, itemIds, kind, keyPart, now, { context });
+    copyToEscalation(state, itemIds, kind, keyPart, context, now);
     return;
   }
-  if (a.kind === 'overdue-notice') {
-    queueToItemContacts(state, itemIds, 'overdue', keyPart, now, { context });
-    return;
-  }
+  // A ladder step writes to the escalation contacts itself: nothing is left to copy to them.
+  if (state.copyToEscalation)
+    state.copyToEscalation = state.copyToEscalation.filter((c) => !itemIds.includes(c.itemId));
   const step = a.step!;
   const refer = step.action === 'refer';
   for (const ref of step.notify) {
@@ -205,5 +206,37 @@ function queueForAction(state: DemandState, a: PlannedAction, itemIds: string[],
         context: { ...context, event: refer ? 'referral' : 'escalation', total: state.spec.escalation.length },
       });
     }
+  }
+}
+
+/**
+ * The next reminder (or overdue notice) of items whose contact is out of office past the deadline, copied to
+ * the counterparty's escalation contacts (`options.outOfOffice.copyNextReminder`): once, saying why.
+ */
+function copyToEscalation(
+  state: DemandState,
+  itemIds: string[],
+  kind: 'reminder' | 'overdue',
+  keyPart: string,
+  context: Record<string, string | number>,
+  now: number,
+): void {
+  const copies = (state.copyToEscalation ?? []).filter((c) => itemIds.includes(c.itemId));
+  if (copies.length === 0) return;
+  state.copyToEscalation = state.copyToEscalation!.filter((c) => !copies.includes(c));
+  const copied = copies.map((c) => c.itemId);
+  const told = new Set(copied.flatMap((id) => itemContacts(state.spec, id).map((c) => c.address)));
+  for (const person of resolveRef(state.spec, 'counterparty:escalation')) {
+    if (!person.address || told.has(person.address) || state.undeliverable.includes(person.address)) continue;
+    queueMail(state, {
+      keyPart: `${keyPart}/copy`,
+      kind,
+      at: isoInstant(now),
+      itemIds: copied,
+      to: { name: person.name, address: person.address, zone: contactZone(state.spec, person, 'counterparty') },
+      audience: 'counterparty',
+      expectsReply: true,
+      context: { ...context, copiedBecause: [...new Set(copies.map((c) => c.because))].join('; ') },
+    });
   }
 }

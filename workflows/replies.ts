@@ -18,7 +18,7 @@ import {
   queueInternal,
   queueMail,
 } from './model';
-import { isoInstant } from '../domain/time';
+import { isoInstant, parseDeadline } from '../domain/time';
 
 /** Keeps a problem, or counts it once INBOUND_LIMITS.problems are kept. */
 export function addProblem(state: DemandState, problem: ProblemRecord): void {
@@ -165,6 +165,58 @@ function senderZone(state: DemandState, address: string): string {
 }
 
 /**
+ * An out-of-office reply: recorded with its return date and the items whose deadline comes before the
+ * writer is back (the owner's digest lists them). The spec may also tell the owner at once, and copy the
+ * next reminder of those items to the counterparty's escalation contacts.
+ */
+function recordOutOfOffice(state: DemandState, reply: InboundReply, known: string[], now: number): void {
+  const zone = senderZone(state, reply.from);
+  const back = /^\d{4}-\d{2}-\d{2}$/.test(reply.returnDate ?? '')
+    ? parseDeadline(`${reply.returnDate}T00:00`, zone)
+    : undefined;
+  const backMs = back && 'ms' in back ? back.ms : undefined;
+  // The items the writer answers for when the reply names none.
+  const theirs = known.length
+    ? known
+    : state.items.filter((i) => itemContacts(state.spec, i.id).some((c) => c.address === reply.from)).map((i) => i.id);
+  const pastDeadline =
+    backMs === undefined
+      ? []
+      : theirs.filter((id) => {
+          const item = findItem(state, id);
+          return item !== undefined && isAwaiting(item) && backMs > Date.parse(item.dueAt);
+        });
+  recordDecision(
+    state,
+    {
+      kind: 'out-of-office',
+      by: reply.from,
+      itemIds: known,
+      detail: reply.returnDate ? `back on ${reply.returnDate}` : 'no return date given',
+      ...(reply.returnDate ? { returnDate: reply.returnDate } : {}),
+      ...(pastDeadline.length ? { pastDeadline } : {}),
+    },
+    now,
+  );
+  if (pastDeadline.length === 0) return;
+  const because = `${reply.fromName ?? reply.from} is out of office until ${reply.returnDate}, after the deadline`;
+  const policy = state.spec.options.outOfOffice;
+  if (policy.tellOwner === 'at-once')
+    queueInternal(
+      state,
+      ['owner'],
+      `out-of-office/${reply.digest.slice(0, 16)}`,
+      pastDeadline,
+      { event: 'out-of-office', from: reply.from, returnDate: reply.returnDate },
+      now,
+    );
+  if (policy.copyNextReminder) {
+    const copies = (state.copyToEscalation ??= []);
+    for (const itemId of pastDeadline) if (!copies.some((c) => c.itemId === itemId)) copies.push({ itemId, because });
+  }
+}
+
+/**
  * Records an inbound reply (an answer, a request for time, an out-of-office or a bounce); duplicates
  * count once. `bounded` selects today's rules (acknowledgements limited, bounces verified); histories
  * recorded before them replay with `bounded` false.
@@ -296,16 +348,7 @@ export function recordReply(state: DemandState, reply: InboundReply, now: number
       now,
     );
   } else if (reply.kind === 'out-of-office') {
-    recordDecision(
-      state,
-      {
-        kind: 'out-of-office',
-        by: reply.from,
-        itemIds: known,
-        detail: reply.returnDate ? `back on ${reply.returnDate}` : 'no return date given',
-      },
-      now,
-    );
+    recordOutOfOffice(state, reply, known, now);
   } else if (original) {
     recordBounce(state, reply, original, now);
   } else if (!bounded) {

@@ -96,6 +96,7 @@ function body(kind: MailKind, input: RenderInput): { subject: string; blocks: Bl
         subject: `Reminder ${ctx.index ?? ''}: ${title}: ${items.length === 1 ? '1 item' : `${items.length} items`} due ${earliest ? formatLocal(Date.parse(earliest), zone) : ''}${t}`,
         blocks: [
           greeting,
+          ...(ctx.copiedBecause ? [`You receive a copy of this reminder because ${String(ctx.copiedBecause)}.`] : []),
           `This is reminder ${ctx.index ?? ''} about the audit demand "${title}". We have not yet received your answer on:`,
           ...itemLines(items, zone, false),
           ...(ctx.note ? [String(ctx.note)] : []),
@@ -107,6 +108,7 @@ function body(kind: MailKind, input: RenderInput): { subject: string; blocks: Bl
         subject: `Overdue: ${title}: ${items.length === 1 ? '1 item' : `${items.length} items`} past the deadline${t}`,
         blocks: [
           greeting,
+          ...(ctx.copiedBecause ? [`You receive a copy of this notice because ${String(ctx.copiedBecause)}.`] : []),
           `The deadline has passed and we have not received your answer on:`,
           ...itemLines(items, zone, false),
           'Please answer without delay. Without an answer the matter will be escalated.',
@@ -229,6 +231,10 @@ function internal(input: RenderInput): { subject: string; blocks: Block[] } {
     bounce: {
       subject: `Undeliverable: ${title}`,
       lead: `Mail to ${String(ctx.failedRecipient ?? 'a counterparty contact')} bounced. The contact is marked undeliverable and the items move to their next escalation step.`,
+    },
+    'out-of-office': {
+      subject: `Out of office past the deadline: ${title}`,
+      lead: `${String(ctx.from ?? 'A contact')} is out of office until ${String(ctx.returnDate ?? '?')}, after the deadline of these items. Consider extending it (npx auditflow extend ${demand.id} ...) or writing to someone else (npx auditflow contact add|replace, item reassign):`,
     },
     withdrawal: {
       subject: `Withdrawn: ${title}`,

@@ -265,6 +265,9 @@ describe('answers and acknowledgements', () => {
       by: PAT,
       itemIds: ['xbox'],
       detail: 'back on 2027-06-14',
+      // Back a week after the deadline (Mon 7 Jun, 17:00 PDT): the owner's digest lists it.
+      returnDate: '2027-06-14',
+      pastDeadline: ['xbox'],
     });
     assert.deepEqual([findItem(state, 'xbox')!.phase, findItem(state, 'xbox')!.answers.length], ['awaiting', 0]);
   });
