@@ -68,6 +68,14 @@ export function renderStatus(view: DemandStatusView, url: string): string {
       `  decide: npx auditflow approve ${s.demandId} <gate> --by "<name>" [--note "..."]   or: npx auditflow hold ${s.demandId} <gate> --by "<name>" --reason "..."`,
     );
   }
+  const held = s.outbox.filter((m) => m.dueAt && Date.parse(m.at) > Date.parse(s.now));
+  if (held.length) {
+    out.push('', "waiting for the recipient's sending hours:");
+    for (const m of held)
+      out.push(
+        `  ${m.kind} to ${m.to.address} [${m.itemIds.join(', ')}] goes at ${localAndUtc(m.at, m.to.zone)} (due ${localAndUtc(m.dueAt, m.to.zone)})`,
+      );
+  }
   const timeline = [
     ...s.messages.map((m) => ({
       at: m.at,

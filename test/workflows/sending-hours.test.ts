@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { renderStatus } from '../../cli/commands/show';
 import type { DemandSpecInput } from '../../domain/demand';
 import { extendDeadlineUpdate, replyReceivedSignal } from '../../domain/messages';
 import { withHarness } from '../../dev/support/harness';
@@ -54,6 +55,10 @@ describe('sending hours per recipient (time-skipping server, real SMTP)', () => 
       assert.deepEqual(
         s.outbox.map((m) => [m.kind, m.to.address, m.at, m.dueAt?.slice(0, 19)]),
         [['request', KENJI, '2027-05-03T23:00:00.000Z', '2027-05-03T15:00:00']],
+      );
+      assert.match(
+        renderStatus(s, 'http://ui'),
+        /\nwaiting for the recipient's sending hours:\n {2}request to kenji@acme\.example \[xbox\] goes at Tue 4 May 2027, 08:00 GMT\+9 \(2027-05-03 23:00Z\) \(due Tue 4 May 2027, 00:00 GMT\+9 \(2027-05-03 15:00Z\)\)\n/,
       );
       // Mon 3 May, 21:00 in Los Angeles (Tue 13:00 in Tokyo): the deadline moves a week.
       await h.skipTo(at('2027-05-04T04:00:00Z'));
