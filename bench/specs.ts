@@ -56,6 +56,12 @@ export function benchSpec(o: SpecOptions): DemandSpec {
     compressed = compressTimings(spec, { startMs: o.startMs, deadlineIn: o.deadlineIn, zone });
   } else {
     spec.deadline = new Date(o.startMs + (o.deadlineDays ?? 60) * 86_400_000).toISOString();
+    // The bench runs on the wall clock: its demands send at any hour, as the compressed ones do.
+    spec.calendar = {
+      businessDays: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'],
+      holidays: [],
+      sendWindow: { from: '00:00', to: '23:59' },
+    };
   }
   const checked = checkDemand(compressed);
   if (!checked.ok)
