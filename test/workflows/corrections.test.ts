@@ -36,6 +36,8 @@ describe('corrections to a running demand (time-skipping server, real SMTP)', ()
     withHarness(async (h) => {
       const handle = await h.start(sampleSpec('fix-bounce', { items: ONE }));
       const [request] = await h.sink.waitFor((m) => m.length === 1, 'the request');
+      // Recorded first: a bounce proves itself against the messages the demand has recorded as sent.
+      await h.settled('fix-bounce');
       await handle.signal(replyReceivedSignal, {
         ...reply({
           messageId: '<dsn1@mx.acme.example>',

@@ -168,6 +168,8 @@ describe('review, follow-up, withdrawal and odd replies (time-skipping server, r
     withHarness(async (h) => {
       const handle = await h.start(sampleSpec('bounced', { items: ONE }));
       const [request] = await h.sink.waitFor((m) => m.length === 1, 'the request');
+      // Recorded first: a bounce proves itself against the messages the demand has recorded as sent.
+      await h.settled('bounced');
       const now = await h.env.currentTimeMs();
       // A report that references no message of ours proves nothing: kept as a problem, nobody marked.
       await handle.signal(
