@@ -258,6 +258,9 @@ const removeContact = define({
   apply(state, { input, old }, now) {
     const items = itemsOf(state, input.address);
     contacts(state).splice(contacts(state).indexOf(old), 1);
+    // What still waits for their sending hours is not sent to them any more.
+    const dropped = state.outbox.filter((m) => m.to.address === input.address && Date.parse(m.at) > now);
+    state.outbox = state.outbox.filter((m) => !dropped.includes(m));
     for (const item of state.spec.items)
       if (item.contacts) item.contacts = item.contacts.filter((a) => a !== input.address);
     recordDecision(
@@ -267,7 +270,7 @@ const removeContact = define({
         by: input.by,
         reason: input.reason,
         itemIds: items.map((i) => i.id),
-        detail: `${old.name} <${input.address}>`,
+        detail: `${old.name} <${input.address}>${dropped.length ? `; ${dropped.length} message(s) waiting for their sending hours not sent (${dropped.map((m) => m.kind).join(', ')})` : ''}`,
       },
       now,
     );

@@ -8,6 +8,7 @@ import { CORRECTIONS } from '../../workflows/corrections';
 import { closeItem, findItem } from '../../workflows/model';
 import type { DemandState } from '../../domain/state';
 import { ERIN, PAT, START, stateOf } from './demand-state';
+import { sampleSpec } from '../../dev/support/specs';
 
 const QUINN = 'quinn@acme.example';
 const why = { by: 'Dana Owner', reason: 'test' };
@@ -152,6 +153,36 @@ describe('corrections: refused with the reason when they make no sense', () => {
     assert.match(
       refusal(gated, 'reassignItem', { itemId: 'psn', contacts: [ERIN] })!,
       /item "psn" waits for sign-off of its request \(g1\); approve or hold it first, then reassign it/,
+    );
+  });
+
+  it('a removed contact gets nothing more, not even what waited for their sending hours', () => {
+    const s = stateOf({
+      counterparty: {
+        ...sampleSpec('acme').counterparty,
+        contacts: [
+          ...sampleSpec('acme').counterparty.contacts,
+          { name: 'Kenji Tokyo', address: 'kenji@acme.example', roles: ['primary'], timezone: 'Asia/Tokyo' },
+        ],
+      },
+    });
+    s.outbox.push({
+      key: 'audit:acme/reminder1/kenji@acme.example',
+      kind: 'reminder',
+      at: new Date(START + 8 * 3_600_000).toISOString(),
+      dueAt: new Date(START).toISOString(),
+      itemIds: ['xbox'],
+      to: { name: 'Kenji Tokyo', address: 'kenji@acme.example', zone: 'Asia/Tokyo' },
+      audience: 'counterparty',
+      expectsReply: true,
+    });
+    const c = CORRECTIONS.find((x) => x.def.name === 'removeContact')!;
+    const input = c.validate(s, { address: 'kenji@acme.example', ...why }, START);
+    c.apply(s, input, START);
+    assert.deepEqual(s.outbox, []);
+    assert.match(
+      s.decisions.at(-1)!.detail ?? '',
+      /1 message\(s\) waiting for their sending hours not sent \(reminder\)/,
     );
   });
 });
