@@ -292,7 +292,7 @@ export function installHandlers(state: DemandState, changed: () => void): void {
       );
       return {
         ok: true,
-        message: `signed off ${gates.map((g) => `${g.id} (${g.label})`).join(', ')}: ${released.length ? `its messages go out now for ${released.join(', ')}` : 'no item waits at it any more, nothing is sent'}`,
+        message: `signed off ${gates.map((g) => `${g.id} (${g.label})`).join(', ')}: ${released.length ? `its messages go out for ${released.join(', ')} (now, or at each recipient's next sending hour)` : 'no item waits at it any more, nothing is sent'}`,
       };
     },
   );

@@ -16,7 +16,9 @@ export function register(program: Command): void {
     .command('approve')
     .argument('<demandId>', 'the demand id')
     .argument('<step>', STEP_HELP)
-    .description('Sign off a step that waits for it: its messages go out now; later steps move by the time waited')
+    .description(
+      "Sign off a step that waits for it: its messages go out now (or at their recipients' next sending hour); later steps move by the time waited",
+    )
     .requiredOption('--by <who>', 'your name or address, as a requester person with the approver role in the spec')
     .option('--note <text>', "replaces the step's note in the messages")
     .option('--reason <text>', 'recorded with the decision')
