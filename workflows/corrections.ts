@@ -324,6 +324,13 @@ const reassignItem = define({
   },
 });
 
+/** "its request goes out now", or when it goes when it waits for its recipients' sending hours. */
+function requestWhen(state: DemandState, itemId: string, now: number): string {
+  const held = state.outbox.filter((m) => m.kind === 'request' && m.itemIds.includes(itemId) && Date.parse(m.at) > now);
+  if (held.length === 0) return 'its request goes out now';
+  return `its request waits for sending hours: ${held.map((m) => `${m.to.address} at ${formatLocal(Date.parse(m.at), m.to.zone)}`).join(', ')}`;
+}
+
 const addItem = define({
   def: addItemUpdate,
   validate(state, raw, now) {
@@ -369,7 +376,7 @@ const addItem = define({
     );
     return {
       ok: true,
-      message: `added item ${item.id}, due ${formatLocal(dueAt, state.spec.counterparty.timezone)}; ${gateOf(state, item.id) ? 'its request waits for sign-off' : 'its request goes out now'}`,
+      message: `added item ${item.id}, due ${formatLocal(dueAt, state.spec.counterparty.timezone)}; ${gateOf(state, item.id) ? 'its request waits for sign-off' : requestWhen(state, item.id, now)}`,
       items: [{ itemId: fresh.id, dueAt: fresh.dueAt, phase: fresh.phase }],
     };
   },

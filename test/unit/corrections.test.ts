@@ -185,4 +185,21 @@ describe('corrections: refused with the reason when they make no sense', () => {
       /1 message\(s\) waiting for their sending hours not sent \(reminder\)/,
     );
   });
+
+  it("an item added at night says when its request goes, in its recipient's sending hours", () => {
+    const s = stateOf();
+    s.sendHours = true;
+    // Mon 3 May 2027, 22:00 in Los Angeles.
+    const night = Date.parse('2027-05-04T05:00:00Z');
+    const c = CORRECTIONS.find((x) => x.def.name === 'addItem')!;
+    const input = c.validate(
+      s,
+      { item: { id: 'zephyr', name: 'Zephyr', questions: ['What did it read?'] }, ...why },
+      night,
+    );
+    assert.match(
+      c.apply(s, input, night).message,
+      /added item zephyr, due Mon 7 Jun 2027, 17:00 PDT; its request waits for sending hours: pat@acme\.example at Tue 4 May 2027, 08:00 PDT$/,
+    );
+  });
 });
