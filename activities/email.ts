@@ -95,7 +95,7 @@ export function routeFor(mail: PendingMail, demandId: string, hmac: Hmac, expire
 export async function composeMessage(
   input: SendEmailInput,
   deps: Pick<EmailDeps, 'secret' | 'replyDomain' | 'replyLocalPart'>,
-): Promise<{ raw: Buffer; messageId: string; subject: string; envelopeFrom: string }> {
+): Promise<{ raw: Buffer; messageId: string; subject: string; text: string; envelopeFrom: string }> {
   const hmac = makeHmac(deps.secret);
   const { mail, demand } = input;
   const route = routeFor(mail, demand.id, hmac, input.replyExpiresDay);
@@ -161,7 +161,7 @@ export async function composeMessage(
   // here keeps the stored evidence byte-identical to what the receiving server gets.
   const normalised = built.replace(/\r?\n/g, '\r\n');
   const raw = Buffer.from(normalised.endsWith('\r\n') ? normalised : `${normalised}\r\n`, 'latin1');
-  return { raw, messageId, subject: rendered.subject, envelopeFrom: signedAddress };
+  return { raw, messageId, subject: rendered.subject, text: rendered.text, envelopeFrom: signedAddress };
 }
 
 function isPermanent(err: unknown): boolean {

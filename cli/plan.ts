@@ -209,8 +209,21 @@ function scheduleWarnings(
 
 /** Runs the demand with nobody answering from `startAt` and describes every message it sends. */
 export function planDemand(spec: DemandSpec, startAt: number): DemandPlan {
+  return planWithMails(spec, startAt).plan;
+}
+
+/**
+ * The plan, and each message in the order the plan lists them (entry by entry, recipient by recipient);
+ * `onSend` sees the state as it is when each message is sent (`plan --show` renders them from it).
+ */
+export function planWithMails(
+  spec: DemandSpec,
+  startAt: number,
+  onSend?: (state: DemandState, mail: PendingMail) => void,
+): { plan: DemandPlan; mails: PendingMail[] } {
   const workflowId = demandWorkflowId(spec.id);
-  const { mails, state, finished } = dryRunUnanswered({ spec, workflowId, startAt });
+  const { mails, state, finished } = dryRunUnanswered({ spec, workflowId, startAt, ...(onSend ? { onSend } : {}) });
+  const mailsOf = new Map<PlanEntry, PendingMail[]>();
   const plans = new Map(state.items.map((i) => [i.id, itemPlan(state, i)]));
   const sent = new Set<string>();
   const entries = new Map<string, PlanEntry>();
@@ -267,6 +280,7 @@ export function planDemand(spec: DemandSpec, startAt: number): DemandPlan {
     };
     entry.recipients.push(recipientOf(spec, mail, trigger, step));
     entries.set(key, entry);
+    mailsOf.set(entry, [...(mailsOf.get(entry) ?? []), mail]);
   }
   scheduleWarnings(spec, state, plans, sent, w);
   const last = mails[mails.length - 1]?.at ?? state.startedAt;
@@ -279,7 +293,8 @@ export function planDemand(spec: DemandSpec, startAt: number): DemandPlan {
   const deadlines = new Map<string, string[]>();
   for (const i of state.items) deadlines.set(i.dueAt, [...(deadlines.get(i.dueAt) ?? []), i.id]);
   const zone = spec.counterparty.timezone;
-  return {
+  const sorted = [...entries.values()].sort((a, b) => a.at.localeCompare(b.at));
+  const plan: DemandPlan = {
     demandId: spec.id,
     workflowId,
     startAt: state.startedAt,
@@ -288,7 +303,8 @@ export function planDemand(spec: DemandSpec, startAt: number): DemandPlan {
     deadlines: [...deadlines]
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([at, itemIds]) => ({ at, local: formatLocal(Date.parse(at), zone), zone, itemIds })),
-    entries: [...entries.values()].sort((a, b) => a.at.localeCompare(b.at)),
+    entries: sorted,
     warnings: w.list(),
   };
+  return { plan, mails: sorted.flatMap((e) => mailsOf.get(e) ?? []) };
 }

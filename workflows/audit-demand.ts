@@ -22,7 +22,7 @@ import { checkDemand } from '../domain/demand';
 import { FailureType } from '../domain/errors';
 import { INBOUND_MEMO_KEY, inboundProfile } from '../domain/inbound';
 import { outgoingMailQuery } from '../domain/messages';
-import type { DemandState, PendingMail } from '../domain/state';
+import type { DemandState } from '../domain/state';
 import { fireDueActions } from './fire';
 import { installHandlers } from './handlers';
 import {
@@ -37,6 +37,7 @@ import {
   queueInternal,
 } from './model';
 import { expireGates, gateTimeoutFirst, reconcileGates, startRequests } from './sign-off';
+import { mailInput } from './mail-input';
 import { Publisher } from './visibility';
 
 /** Starts a demand from its spec, or carries on one that continued-as-new. */
@@ -61,50 +62,6 @@ const { writeReport } = proxyActivities<Activities>({
   retry: RETRY,
   summary: 'write the final report',
 });
-
-function mailInput(state: DemandState, mail: PendingMail): SendEmailInput {
-  const spec = state.spec;
-  return {
-    mail,
-    demand: {
-      id: state.demandId,
-      title: spec.title,
-      basis: spec.basis,
-      requesterOrg: spec.requester.organisation,
-      counterpartyOrg: spec.counterparty.organisation,
-      from: spec.requester.from,
-    },
-    items: state.items
-      .filter((i) => mail.itemIds.includes(i.id))
-      .map((i) => {
-        const item = spec.items.find((s) => s.id === i.id);
-        return {
-          id: i.id,
-          name: i.name,
-          questions: i.rounds[i.round]?.questions ?? [],
-          dueAt: i.dueAt,
-          round: i.round,
-          phase: i.phase,
-          ...(i.closure ? { closure: i.closure } : {}),
-          ...(item?.description ? { description: item.description } : {}),
-        };
-      }),
-    ...(mail.kind !== 'request' && state.threadRoots[mail.to.address]
-      ? { inReplyTo: state.threadRoots[mail.to.address] }
-      : {}),
-    ...(spec.inbound.replyAddressDays
-      ? { replyExpiresDay: Math.floor(Date.parse(mail.at) / 86_400_000) + spec.inbound.replyAddressDays }
-      : {}),
-    ...previewsFor(state, mail),
-  };
-}
-
-/** A sign-off request shows the approver the messages its gate keeps, as they would go out. */
-function previewsFor(state: DemandState, mail: PendingMail): Pick<SendEmailInput, 'previews'> {
-  if (mail.context?.event !== 'sign-off') return {};
-  const gate = state.gates?.find((g) => g.id === mail.context?.gate);
-  return gate ? { previews: gate.mails.map((m) => mailInput(state, m)) } : {};
-}
 
 /**
  * Sends what is queued now, in parallel (failed sends are retried by Temporal until they succeed).

@@ -24,6 +24,8 @@ export interface DryRunInput {
   spec: DemandSpec;
   workflowId: string;
   startAt: number;
+  /** Called with the state as it is when each message is sent (for `plan --show`, which renders them). */
+  onSend?: (state: DemandState, mail: PendingMail) => void;
 }
 
 /** Every message in the order it would be queued (`at` is the workflow time), and the state at the end. */
@@ -47,6 +49,7 @@ export function dryRunUnanswered(input: DryRunInput): DryRunResult {
   const sendQueued = (all = false) => {
     const due = all ? state.outbox : mailDue(state, now);
     for (const mail of due) {
+      input.onSend?.(state, mail);
       mails.push(mail);
       state.messages.push({
         direction: 'out',

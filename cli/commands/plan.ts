@@ -1,8 +1,12 @@
 /** `auditflow plan <file>`: the dry run, every message the demand sends if nobody answers, and warnings. */
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
+import { loadConfig } from '../../platform/config';
 import { parseDeadline, formatUtc } from '../../domain/time';
 import { CliError, Exit, localAndUtc, printJson, safeBlock, table, type GlobalOptions } from '../output';
 import { planDemand, type DemandPlan, type PlanEntry } from '../plan';
+import { previewPlan, type PreviewEmail } from '../plan-preview';
 import { printSpecProblems, readSpecFile } from '../spec-file';
 
 function message(e: PlanEntry, p: DemandPlan): string {
@@ -45,6 +49,21 @@ export function renderPlan(p: DemandPlan, file: string, zone: string): string {
   return `${out.join('\n')}\n`;
 }
 
+/** Writes the emails as .eml files into `folder` (created if missing); refuses a folder that is a file. */
+function writeEml(folder: string, emails: PreviewEmail[]): { folder: string; files: string[] } {
+  const abs = path.resolve(folder);
+  if (fs.existsSync(abs) && !fs.statSync(abs).isDirectory())
+    throw new CliError(`--eml: ${abs} is a file; give a folder (it is created if missing)`, Exit.invalid);
+  fs.mkdirSync(abs, { recursive: true });
+  const files = emails.map((e) => {
+    const address = e.to.replace(/^.*<|>$/g, '').replace(/[^a-z0-9@._-]/gi, '_');
+    const name = `${String(e.n).padStart(3, '0')}-${e.kind}-${address}.eml`;
+    fs.writeFileSync(path.join(abs, name), e.raw);
+    return name;
+  });
+  return { folder: abs, files };
+}
+
 export function register(program: Command): void {
   program
     .command('plan')
@@ -54,12 +73,20 @@ export function register(program: Command): void {
       '--start <instant>',
       'when the demand would start: an ISO instant, or a local time in the counterparty zone (default: now)',
     )
-    .option('--json', 'print {demandId, workflowId, startAt, outcome, endsAt, deadlines, entries, warnings}')
+    .option(
+      '--show <n|all>',
+      'print email n of the table (or all of them) as its recipient will see it: subject and text',
+    )
+    .option('--eml <folder>', 'write the emails (those --show picks, else all) as .eml files to open in a mail client')
+    .option(
+      '--json',
+      'print {demandId, workflowId, startAt, outcome, endsAt, deadlines, entries, warnings}, and emails: [{n, at, kind, to, subject, text}] with --show',
+    )
     .addHelpText(
       'after',
-      '\nExample:\n  npx auditflow plan examples/api-usage-audit.yaml --start 2027-05-03T09:00:00Z\n',
+      '\nExamples:\n  npx auditflow plan examples/api-usage-audit.yaml --start 2027-05-03T09:00:00Z\n  npx auditflow plan examples/api-usage-audit.yaml --show 1\n  npx auditflow plan examples/api-usage-audit.yaml --eml ./preview\n',
     )
-    .action((file: string, opts: GlobalOptions & { start?: string }) => {
+    .action(async (file: string, opts: GlobalOptions & { start?: string; show?: string; eml?: string }) => {
       const r = readSpecFile(file);
       if (!r.ok) {
         printSpecProblems(r, opts.json);
@@ -73,8 +100,40 @@ export function register(program: Command): void {
         if ('error' in parsed) throw new CliError(`--start: ${parsed.error}`, Exit.invalid);
         startAt = parsed.ms;
       }
-      const plan = planDemand(r.spec, startAt);
-      if (opts.json) printJson(plan);
-      else process.stdout.write(safeBlock(renderPlan(plan, file, zone)));
+      if (opts.show === undefined && opts.eml === undefined) {
+        const plan = planDemand(r.spec, startAt);
+        if (opts.json) printJson(plan);
+        else process.stdout.write(safeBlock(renderPlan(plan, file, zone)));
+        return;
+      }
+      if (opts.show !== undefined && opts.show !== 'all' && !/^[1-9]\d{0,4}$/.test(opts.show))
+        throw new CliError(
+          `--show: "${opts.show}" is not an email number (1, 2, ... as the plan lists them) or all`,
+          Exit.invalid,
+        );
+      const { replyDomain, replyLocalPart } = loadConfig();
+      const { plan, emails } = await previewPlan(r.spec, startAt, { replyDomain, replyLocalPart });
+      const picked =
+        opts.show === undefined || opts.show === 'all' ? emails : emails.filter((e) => e.n === Number(opts.show));
+      if (picked.length === 0)
+        throw new CliError(
+          `--show: this plan has ${emails.length} email(s); give a number from 1 to ${emails.length}`,
+          Exit.invalid,
+        );
+      const written = opts.eml ? writeEml(opts.eml, picked) : undefined;
+      const shown = opts.show === undefined ? [] : picked;
+      if (opts.json) {
+        printJson({ ...plan, emails: shown.map(({ raw: _raw, ...e }) => e), ...(written ? { eml: written } : {}) });
+        return;
+      }
+      const blocks = shown.map(
+        (e) =>
+          `--- email ${e.n} of ${emails.length}: ${e.kind} to ${e.to}, ${localAndUtc(e.at, zone)}\nSubject: ${e.subject}\n\n${e.text}`,
+      );
+      process.stdout.write(
+        safeBlock(
+          `${renderPlan(plan, file, zone)}${blocks.length ? `\n${blocks.join('\n')}` : ''}${written ? `\n${written.files.length} email(s) written to ${written.folder}\n` : ''}`,
+        ),
+      );
     });
 }

@@ -306,7 +306,40 @@ describe('auditflow plan', () => {
     assert.match(help.stdout, /--start <instant>/);
     assert.match(
       help.stdout,
-      /Example:\n {2}npx auditflow plan examples\/api-usage-audit\.yaml --start 2027-05-03T09:00:00Z\n/,
+      /Examples:\n {2}npx auditflow plan examples\/api-usage-audit\.yaml --start 2027-05-03T09:00:00Z\n/,
     );
+  });
+
+  it('--show prints an email as its recipient will see it, --eml writes them to open in a mail client; bad values exit 2', async () => {
+    const one = await plan(EXAMPLE, '--start', '2027-05-03T16:00:00Z', '--show', '3');
+    assert.equal(one.code, 0, one.stderr);
+    assert.match(
+      one.stdout,
+      /\n--- email 3 of 16: reminder to Priya Shah <priya\.shah@northwind\.example\.com>, Mon 24 May 2027, 17:00 PDT \(2027-05-25 00:00Z\)\nSubject: Reminder 1: Compliance audit .*: 6 items due Mon 7 Jun 2027, 17:00 PDT\n\nDear Priya Shah,\n\nThis is reminder 1 about the audit demand/,
+    );
+    assert.equal((one.stdout.match(/\n--- email /g) ?? []).length, 1);
+
+    const folder = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'auditflow-eml-')), 'preview');
+    const eml = await plan(EXAMPLE, '--start', '2027-05-03T16:00:00Z', '--eml', folder, '--json');
+    assert.equal(eml.code, 0, eml.stderr);
+    const out = JSON.parse(eml.stdout) as { emails: unknown[]; eml: { folder: string; files: string[] } };
+    assert.deepEqual(out.emails, [], 'nothing shown without --show');
+    assert.equal(out.eml.files.length, 16);
+    assert.equal(out.eml.files[0], '001-request-priya.shah@northwind.example.com.eml');
+    const first = fs.readFileSync(path.join(folder, out.eml.files[0]!), 'latin1');
+    assert.match(first, /^From: Example Platform Legal <legal@platform\.example\.com>\r\n/m);
+    assert.match(first, /^Subject: Audit demand: Compliance audit/m);
+    assert.match(first, /^Date: Mon, 03 May 2027 16:00:00 \+0000\r\n/m);
+
+    const past = await plan(EXAMPLE, '--show', '99');
+    assert.equal(past.code, 2);
+    assert.match(past.stderr, /--show: this plan has 16 email\(s\); give a number from 1 to 16/);
+    const word = await plan(EXAMPLE, '--show', 'first');
+    assert.equal(word.code, 2);
+    assert.match(word.stderr, /--show: "first" is not an email number/);
+    const file = path.join(folder, out.eml.files[0]!);
+    const onFile = await plan(EXAMPLE, '--eml', file);
+    assert.equal(onFile.code, 2);
+    assert.match(onFile.stderr, /--eml: .* is a file; give a folder/);
   });
 });

@@ -116,6 +116,34 @@ describe('plan vs reality (time-skipping server, real SMTP, the real CLI)', () =
       assert.deepEqual({ ...sentFinal[0]!, date: '' }, { ...plannedFinal[0]!, date: '' });
       const lag = Date.parse(sentFinal[0]!.date) - Date.parse(plannedFinal[0]!.date);
       assert.ok(lag >= 0 && lag < 60_000, `final notice ${lag} ms after the planned instant`);
+
+      // plan --show renders every email with the send's own code: subject and text as they arrived.
+      const shown = await auditflow(['plan', file, '--json', '--show', 'all', '--start', startedAt], {});
+      assert.equal(shown.code, 0, shown.stderr);
+      const previews = (
+        JSON.parse(shown.stdout) as {
+          emails: { at: string; kind: string; to: string; subject: string; text: string }[];
+        }
+      ).emails;
+      assert.equal(previews.length, h.sink.messages.length);
+      let compared = 0;
+      for (const m of h.sink.messages) {
+        const kind = m.header('x-auditflow-kind');
+        const date = m.parsed.date?.toISOString();
+        const preview = previews.find(
+          (p) =>
+            p.kind === kind &&
+            p.to.includes(`<${m.envelope.to[0]}>`) &&
+            new Date(Math.floor(Date.parse(p.at) / 1000) * 1000).toISOString() === date,
+        );
+        // The owner's final notice names the report written at the end, which a plan cannot know.
+        if (kind === 'internal' && !m.header('x-auditflow-scheduled-at')) continue;
+        assert.ok(preview, `a preview of the ${kind} to ${m.envelope.to[0]} at ${date}`);
+        assert.equal(preview.subject, m.parsed.subject);
+        assert.equal(preview.text.replace(/\r\n/g, '\n'), (m.parsed.text ?? '').replace(/\r\n/g, '\n'));
+        compared += 1;
+      }
+      assert.equal(compared, h.sink.messages.length - 1);
     } finally {
       await h.close();
     }
