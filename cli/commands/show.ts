@@ -16,14 +16,20 @@ export function renderStatus(view: DemandStatusView, url: string): string {
   // Excerpts, return dates, subjects, names and problems come from email and specs: one safe line each.
   const s = safeStrings(view);
   const zone = s.spec.counterparty.timezone;
+  const held = s.outbox
+    .filter((m) => m.dueAt && Date.parse(m.at) > Date.parse(s.now))
+    .sort((a, b) => a.at.localeCompare(b.at));
+  const firstHeld = held[0];
   const out: string[] = [
     `${s.spec.title}`,
     `  demand ${s.demandId}  status ${s.status}  counterparty ${s.spec.counterparty.organisation} (${zone})`,
     s.paused
       ? `  clock stopped since ${localAndUtc(s.paused.since, zone)} by ${s.paused.by}: ${s.paused.reason}`
-      : s.nextAction
-        ? `  next: ${s.nextAction.description} at ${localAndUtc(s.nextAction.at, zone)}`
-        : '  next: nothing scheduled',
+      : firstHeld && (!s.nextAction || firstHeld.at < s.nextAction.at)
+        ? `  next: ${firstHeld.kind} to ${firstHeld.to.address}, waiting for their sending hours, at ${localAndUtc(firstHeld.at, firstHeld.to.zone)}`
+        : s.nextAction
+          ? `  next: ${s.nextAction.description} at ${localAndUtc(s.nextAction.at, zone)}`
+          : '  next: nothing scheduled',
     `  UI: ${url}`,
     '',
     table(
@@ -68,7 +74,6 @@ export function renderStatus(view: DemandStatusView, url: string): string {
       `  decide: npx auditflow approve ${s.demandId} <gate> --by "<name>" [--note "..."]   or: npx auditflow hold ${s.demandId} <gate> --by "<name>" --reason "..."`,
     );
   }
-  const held = s.outbox.filter((m) => m.dueAt && Date.parse(m.at) > Date.parse(s.now));
   if (held.length) {
     out.push('', "waiting for the recipient's sending hours:");
     for (const m of held)

@@ -58,6 +58,10 @@ describe('sending hours per recipient (time-skipping server, real SMTP)', () => 
       );
       assert.match(
         renderStatus(s, 'http://ui'),
+        /\n {2}next: request to kenji@acme\.example, waiting for their sending hours, at Tue 4 May 2027, 08:00 GMT\+9 \(2027-05-03 23:00Z\)\n/,
+      );
+      assert.match(
+        renderStatus(s, 'http://ui'),
         /\nwaiting for the recipient's sending hours:\n {2}request to kenji@acme\.example \[xbox\] goes at Tue 4 May 2027, 08:00 GMT\+9 \(2027-05-03 23:00Z\) \(due Tue 4 May 2027, 00:00 GMT\+9 \(2027-05-03 15:00Z\)\)\n/,
       );
       // Mon 3 May, 21:00 in Los Angeles (Tue 13:00 in Tokyo): the deadline moves a week.
