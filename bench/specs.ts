@@ -8,7 +8,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { checkDemand, type DemandSpec } from '../domain/demand';
 import { demandWorkflowId } from '../domain/ids';
-import { compressTimings } from '../domain/compressed';
+import { ALL_DAY_CALENDAR, compressTimings } from '../domain/compressed';
 import { zoneClearOfMidnight } from '../domain/time';
 import { PROJECT_ROOT } from '../platform/paths';
 import { dryRunUnanswered } from '../workflows/dry-run';
@@ -57,11 +57,7 @@ export function benchSpec(o: SpecOptions): DemandSpec {
   } else {
     spec.deadline = new Date(o.startMs + (o.deadlineDays ?? 60) * 86_400_000).toISOString();
     // The bench runs on the wall clock: its demands send at any hour, as the compressed ones do.
-    spec.calendar = {
-      businessDays: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'],
-      holidays: [],
-      sendWindow: { from: '00:00', to: '23:59' },
-    };
+    spec.calendar = ALL_DAY_CALENDAR;
   }
   const checked = checkDemand(compressed);
   if (!checked.ok)

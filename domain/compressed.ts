@@ -17,6 +17,15 @@ export interface CompressOptions {
 
 type Loose = Record<string, unknown>;
 
+/** Every day a business day, mail allowed all day: for demands that must send at any hour. */
+export const ALL_DAY_CALENDAR = {
+  businessDays: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as (
+    'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun'
+  )[],
+  holidays: [] as string[],
+  sendWindow: { from: '00:00', to: '23:59' },
+};
+
 /** The spec with its timings compressed (see the module comment); the other fields as given. */
 export function compressTimings(spec: Loose, o: CompressOptions): Loose {
   const s = (fraction: number) => `PT${Math.max(1, Math.round(o.deadlineIn * fraction))}S`;
@@ -28,11 +37,7 @@ export function compressTimings(spec: Loose, o: CompressOptions): Loose {
     deadline: new Date(o.startMs + o.deadlineIn * 1000).toISOString(),
     reminders: [{ before: s(0.5), ...(o.reminderNote ? { note: o.reminderNote } : {}) }],
     escalation: steps.map((step, i) => ({ ...step, after: s(0.25 * (i + 1)) })),
-    calendar: {
-      businessDays: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'],
-      holidays: [],
-      sendWindow: { from: '00:00', to: '23:59' },
-    },
+    calendar: ALL_DAY_CALENDAR,
     inbound: { authentication: 'none' },
   };
 }

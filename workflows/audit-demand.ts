@@ -25,18 +25,8 @@ import { outgoingMailQuery } from '../domain/messages';
 import type { DemandState } from '../domain/state';
 import { fireDueActions } from './fire';
 import { installHandlers } from './handlers';
-import {
-  recordDecision,
-  demandStatus,
-  describeAction,
-  heldMailFirst,
-  initialState,
-  isFinished,
-  mailDue,
-  nextActionGroup,
-  queueInternal,
-} from './model';
-import { expireGates, gateTimeoutFirst, reconcileGates, startRequests } from './sign-off';
+import { recordDecision, demandStatus, heldMailFirst, initialState, isFinished, mailDue, queueInternal } from './model';
+import { expireGates, nextWake, reconcileGates, startRequests } from './sign-off';
 import { mailInput } from './mail-input';
 import { Publisher } from './visibility';
 
@@ -152,6 +142,7 @@ export async function auditDemandWorkflow(input: AuditDemandInput): Promise<Audi
   let profile = JSON.stringify(inboundProfile(state.spec));
   upsertMemo({ [INBOUND_MEMO_KEY]: JSON.parse(profile) });
   let version = 0;
+  let profiled = 0;
   installHandlers(state, () => {
     version += 1;
     // Keep the queried status current between loop turns (the loop sends mail before it looks again).
@@ -165,11 +156,14 @@ export async function auditDemandWorkflow(input: AuditDemandInput): Promise<Audi
   for (;;) {
     // A correction (a contact or an item added, replaced, removed) changes who may answer: the gateway
     // reads it from the memo, updated before the mail that invites the reply goes out. Only corrections
-    // change it, so histories without them issue no new command.
-    const corrected = JSON.stringify(inboundProfile(state.spec));
-    if (corrected !== profile) {
-      profile = corrected;
-      upsertMemo({ [INBOUND_MEMO_KEY]: JSON.parse(profile) });
+    // change it, so histories without them issue no new command; only a turn after an update looks.
+    if (version !== profiled) {
+      profiled = version;
+      const corrected = JSON.stringify(inboundProfile(state.spec));
+      if (corrected !== profile) {
+        profile = corrected;
+        upsertMemo({ [INBOUND_MEMO_KEY]: JSON.parse(profile) });
+      }
     }
     await sendQueued(state, inFlight);
     state.status = demandStatus(state);
@@ -195,20 +189,10 @@ export async function auditDemandWorkflow(input: AuditDemandInput): Promise<Audi
       });
     }
     const seen = version;
-    const next = nextActionGroup(state);
-    // A sign-off that times out first wakes the loop first (specs without sign-offs have none).
-    const gateAt = gateTimeoutFirst(state, next?.action.at);
     const wake = () => version !== seen || mailDue(state, Date.now()).length > 0 || state.escalateNow.length > 0;
-    // A message waiting for its recipient's sending hours wakes the loop at that hour (older states have none).
-    const heldAt = heldMailFirst(state, Date.now());
-    if (heldAt !== undefined && heldAt < (gateAt ?? next?.action.at ?? Infinity))
-      await condition(wake, Math.max(heldAt - Date.now(), 1), { summary: 'a message waits for sending hours' });
-    else if (gateAt !== undefined)
-      await condition(wake, Math.max(gateAt - Date.now(), 1), { summary: 'a sign-off times out' });
-    else if (next)
-      await condition(wake, Math.max(next.action.at - Date.now(), 1), {
-        summary: describeAction(next.action, next.itemIds).slice(0, 190),
-      });
+    // A held message, a sign-off timeout or the next action, whichever is first (older states have no held mail).
+    const until = nextWake(state, Date.now());
+    if (until) await condition(wake, Math.max(until.at - Date.now(), 1), { summary: until.summary });
     else await condition(wake);
     expireGates(state, Date.now());
     reconcileGates(state, Date.now());

@@ -81,6 +81,13 @@ function contactByAddress(state: DemandState, address: string): Contact {
   return found;
 }
 
+/** A contact of the demand whose mail has not bounced: the only kind an item may be given to. */
+function requireReachable(state: DemandState, address: string, field = ''): void {
+  contactByAddress(state, address);
+  if (state.undeliverable.includes(address))
+    throw new Error(`${field}${address} is marked undeliverable (mail to it bounced); replace that contact first`);
+}
+
 function requireNewAddress(state: DemandState, address: string): void {
   const existing = contacts(state).find((c) => c.address === address);
   if (existing)
@@ -288,11 +295,7 @@ const reassignItem = define({
     );
     requireRequestSent(state, item!, 'reassign it');
     const wanted = [...new Set(input.contacts)];
-    for (const address of wanted) {
-      contactByAddress(state, address);
-      if (state.undeliverable.includes(address))
-        throw new Error(`${address} is marked undeliverable (mail to it bounced); replace that contact first`);
-    }
+    for (const address of wanted) requireReachable(state, address);
     const current = itemContacts(state.spec, item!.id).flatMap((c) => (c.address ? [c.address] : []));
     if (wanted.length === current.length && wanted.every((a) => current.includes(a)))
       throw new Error(`item "${item!.id}" already goes to ${current.join(', ')}`);
@@ -341,11 +344,7 @@ const addItem = define({
       throw new Error(`item id "${item.id}" is already used in this demand; choose another`);
     if (state.items.length >= 500) throw new Error('the demand already has 500 items (the limit)');
     if (state.paused) throw new Error('the clock is stopped; resume it first (auditflow resume), then add the item');
-    for (const address of item.contacts ?? []) {
-      contactByAddress(state, address);
-      if (state.undeliverable.includes(address))
-        throw new Error(`item.contacts: ${address} is marked undeliverable; replace that contact first`);
-    }
+    for (const address of item.contacts ?? []) requireReachable(state, address, 'item.contacts: ');
     const zone = state.spec.counterparty.timezone;
     const parsed = parseDeadline(item.deadline ?? state.spec.deadline, zone);
     if ('error' in parsed) throw new Error(`item.deadline: ${parsed.error}`);

@@ -8,16 +8,8 @@
 import type { DemandSpec } from '../domain/demand';
 import type { DemandState, PendingMail } from '../domain/state';
 import { fireDueActions } from './fire';
-import {
-  demandStatus,
-  heldMailFirst,
-  initialState,
-  isFinished,
-  mailDue,
-  nextActionGroup,
-  queueInternal,
-} from './model';
-import { expireGates, gateTimeoutFirst, reconcileGates, startRequests } from './sign-off';
+import { demandStatus, initialState, isFinished, mailDue, queueInternal } from './model';
+import { expireGates, nextWake, reconcileGates, startRequests } from './sign-off';
 
 /** The spec, the workflow id and the instant the workflow would start (its first `Date.now()`). */
 export interface DryRunInput {
@@ -68,10 +60,7 @@ export function dryRunUnanswered(input: DryRunInput): DryRunResult {
     sendQueued();
     state.status = demandStatus(state);
     if (isFinished(state)) break;
-    const next = nextActionGroup(state);
-    const planned = gateTimeoutFirst(state, next?.action.at) ?? next?.action.at;
-    const held = heldMailFirst(state, now);
-    const at = held !== undefined && held < (planned ?? Infinity) ? held : planned;
+    const at = nextWake(state, now)?.at;
     if (at === undefined || turn >= MAX_TURNS) return { mails, state, finished: false };
     // The workflow's timer: max(next - now, 1) ms, and it wakes with the clock at that instant.
     now += Math.max(at - now, 1);

@@ -12,12 +12,15 @@ import { earliestInWindow, formatLocal, isoInstant } from '../domain/time';
 import {
   applyEscalation,
   closeIfExhausted,
+  describeAction,
   findItem,
+  heldMailFirst,
   inSendingHours,
   isAwaiting,
   isOpenGate,
   isOpen,
   itemPlan,
+  nextActionGroup,
   queueInternal,
   queueRequests,
   recordDecision,
@@ -279,6 +282,22 @@ export function gateTimeoutFirst(state: DemandState, nextAt: number | undefined)
   const times = (state.gates ?? []).filter((g) => g.status === 'waiting').map((g) => Date.parse(g.expiresAt));
   const first = times.length ? Math.min(...times) : undefined;
   return first !== undefined && (nextAt === undefined || first < nextAt) ? first : undefined;
+}
+
+/**
+ * What the main loop waits for next, and until when: a message waiting for its recipient's sending hours,
+ * a sign-off that times out, or the next schedule action, whichever comes first (nothing: undefined).
+ * The workflow's timer and the `plan` dry run both ask it, so they wake at the same instants.
+ */
+export function nextWake(state: DemandState, now: number): { at: number; summary: string } | undefined {
+  const next = nextActionGroup(state);
+  const gateAt = gateTimeoutFirst(state, next?.action.at);
+  const heldAt = heldMailFirst(state, now);
+  if (heldAt !== undefined && heldAt < (gateAt ?? next?.action.at ?? Infinity))
+    return { at: heldAt, summary: 'a message waits for sending hours' };
+  if (gateAt !== undefined) return { at: gateAt, summary: 'a sign-off times out' };
+  if (next) return { at: next.action.at, summary: describeAction(next.action, next.itemIds).slice(0, 190) };
+  return undefined;
 }
 
 /**

@@ -1,5 +1,6 @@
 /** Small demand specs for tests, and reply payloads as the gateway would signal them. */
 import crypto from 'node:crypto';
+import { ALL_DAY_CALENDAR } from '../../domain/compressed';
 import type { DemandSpecInput } from '../../domain/demand';
 import type { InboundReply } from '../../domain/messages';
 import { noonZone } from '../../domain/time';
@@ -54,11 +55,7 @@ export function sampleSpec(id: string, over: Partial<DemandSpecInput> = {}): Dem
 }
 
 /** Every day, all day: for demands in tests that run on the wall clock (the dev server), which must send at any hour. */
-export const ANY_HOUR: NonNullable<DemandSpecInput['calendar']> = {
-  businessDays: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'],
-  holidays: [],
-  sendWindow: { from: '00:00', to: '23:59' },
-};
+export const ANY_HOUR: NonNullable<DemandSpecInput['calendar']> = ALL_DAY_CALENDAR;
 
 /** sampleSpec in a noon zone with mail allowed every day at any hour: for tests where deadlines pass in seconds. */
 export function allDaySpec(id: string, now: number, over: Partial<DemandSpecInput> = {}): DemandSpecInput {
