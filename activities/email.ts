@@ -112,6 +112,8 @@ export async function composeMessage(
       demand: p.demand,
       items: p.items,
       ...(pReply ? { replyAddress: pReply } : {}),
+      ...(p.language ? { language: p.language } : {}),
+      ...(p.templates ? { templates: p.templates } : {}),
     });
     return { to: p.mail.to.name ? `${p.mail.to.name} <${p.mail.to.address}>` : p.mail.to.address, ...r };
   });
@@ -122,6 +124,8 @@ export async function composeMessage(
     ...(reply ? { replyAddress: reply } : {}),
     ...(previews ? { previews } : {}),
     ...(input.digest ? { digest: input.digest } : {}),
+    ...(input.language ? { language: input.language } : {}),
+    ...(input.templates ? { templates: input.templates } : {}),
   });
   const composer = new MailComposer({
     from: { name: demand.from.name, address: demand.from.address },

@@ -2,6 +2,7 @@
  * The contracts between the workflows, their activities and the clients that read their results: what
  * goes into and comes out of each activity. Types only, so workflow code imports them freely.
  */
+import type { Language } from './time';
 import type { Digest } from './digest';
 import type { DemandState, EvidenceRef, PendingMail } from './state';
 import type { TriageEntry } from './triage';
@@ -41,6 +42,10 @@ export interface SendEmailInput {
   previews?: SendEmailInput[];
   /** An owner's daily digest (mail kind `internal`, event `digest`): what the message lists. */
   digest?: Digest;
+  /** The recipient's language (omitted: English). */
+  language?: Language;
+  /** The demand's own template files (spec `templateFiles`), over the shipped ones. */
+  templates?: Record<string, string>;
 }
 
 /**

@@ -41,7 +41,18 @@ export function mailInput(state: DemandState, mail: PendingMail): SendEmailInput
       ? { replyExpiresDay: Math.floor(Date.parse(mail.at) / 86_400_000) + spec.inbound.replyAddressDays }
       : {}),
     ...previewsFor(state, mail),
+    ...languageOf(spec, mail),
+    ...(spec.templateFiles ? { templates: spec.templateFiles } : {}),
   };
+}
+
+/** The recipient's language: their own, else their organisation's; English when neither says. */
+function languageOf(spec: DemandState['spec'], mail: PendingMail): Pick<SendEmailInput, 'language'> {
+  const internal = mail.audience === 'internal';
+  const people = internal ? spec.requester.people : spec.counterparty.contacts;
+  const own = people.find((p) => p.address === mail.to.address)?.language;
+  const language = own ?? (internal ? spec.requester.language : spec.counterparty.language);
+  return language && language !== 'en' ? { language } : {};
 }
 
 /** A sign-off request shows the approver the messages its gate keeps, as they would go out. */
