@@ -1,7 +1,8 @@
 /** Unit tests of gateway/classify.ts: delivery reports, automatic replies, requests for more time, answers, and when no acknowledgement may go back. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { autoReplyBlock, classify, findDate, type AutoReplyFacts } from '../../gateway/classify';
+import { autoReplyBlock, classify, type AutoReplyFacts } from '../../gateway/classify';
+import { findDate } from '../../gateway/reply-dates';
 import type { ParsedInbound } from '../../gateway/parse';
 
 const NOW = new Date('2027-06-01T00:00:00Z');
@@ -157,17 +158,18 @@ describe('requests for more time and answers', () => {
     );
   });
 
-  it('a date already past, or one written day/month with slashes, is not taken as the date asked for', () => {
+  it('a date already past is not taken as the date asked for; 21/06/2027 is read day first', () => {
     assert.deepEqual(classify(parsed({ text: 'We asked for an extension on 2027-05-20 already.' }), NOW), {
       kind: 'extension-request',
       returnedMessageIds: [],
     });
     assert.deepEqual(classify(parsed({ text: 'May we have more time, until 21/06/2027?' }), NOW), {
       kind: 'extension-request',
+      requestedDate: '2027-06-21',
       returnedMessageIds: [],
     });
-    assert.equal(findDate('21/06/2027'), undefined);
-    assert.deepEqual(findDate('by June 21st, 2027 at the latest'), { iso: '2027-06-21', written: 'June 21st, 2027' });
+    assert.equal(findDate('21/06/2027', { now: NOW })?.iso, '2027-06-21');
+    assert.equal(findDate('by June 21st, 2027 at the latest', { now: NOW })?.written, 'June 21st, 2027');
   });
 
   it('an answer that merely mentions time, carries an attachment, or quotes our words about extensions is an answer', () => {
