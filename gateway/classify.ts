@@ -71,11 +71,35 @@ function dsnField(status: string, name: string): string[] {
   return [...status.matchAll(new RegExp(`^${name}:\\s*(.+)$`, 'gim'))].map((m) => m[1]!.trim());
 }
 
+const BOUNCE_SUBJECT =
+  /\b(undeliver(ed|able)|returned mail|mail delivery (failed|failure)|delivery (status notification|failure)|failure notice|non remis|non distribuable|notification d'état de remise)|échec de (la )?remise/i;
+
+/**
+ * A bounce without a delivery-status part (Exim, some gateways): only with X-Failed-Recipients, which those
+ * servers set on a permanent failure, and a bounce subject. Never from the words of a message alone, since a
+ * counterparty could write them; like any report it must still prove itself (bounce-proof.ts).
+ */
+function undeliveredWithoutReport(p: ParsedInbound): Classification | undefined {
+  const failed = (p.headers.get('x-failed-recipients') ?? '')
+    .split(',')
+    .map((r) => r.trim().toLowerCase())
+    .filter((r) => r.includes('@'));
+  if (failed.length === 0 || !BOUNCE_SUBJECT.test(p.subject)) return undefined;
+  const returnedMessageIds = [...p.text.matchAll(/^Message-ID:\s*(<[^>]+>)/gim)].map((m) => m[1]!);
+  return {
+    kind: 'bounce',
+    failedRecipient: failed[0]!,
+    reportedRecipients: [...new Set(failed)],
+    permanent: true,
+    returnedMessageIds,
+  };
+}
+
 /** Reads a delivery status notification (RFC 3464): who failed, and is it permanent (5.x.x). */
 function classifyBounce(p: ParsedInbound): Classification | undefined {
   const contentType = (p.headers.get('content-type') ?? '').toLowerCase();
   const isReport = contentType.includes('multipart/report') && contentType.includes('delivery-status');
-  if (!isReport && !p.deliveryStatus) return undefined;
+  if (!isReport && !p.deliveryStatus) return undeliveredWithoutReport(p);
   const status = p.deliveryStatus ?? '';
   const actions = dsnField(status, 'Action').map((a) => a.toLowerCase());
   const codes = dsnField(status, 'Status');
@@ -115,7 +139,7 @@ export function classify(p: ParsedInbound, now: Date, writer: { zone?: string } 
     const date = cuedDate(text, reading, 'return');
     // Without a readable date, what follows "until" or "back" is kept as written ("until Monday").
     const back =
-      /\b(?:until|back on|return(?:ing)? on|returns? on|back in the office on|jusqu'(?:au|à)|de retour)\b[^.\n]{0,60}/i.exec(
+      /(?:\b(?:until|back on|return(?:ing)? on|returns? on|back in the office on|de retour)\b|\bjusqu'(?:au|à)(?=\s))[^.\n]{0,60}/i.exec(
         text,
       );
     return {

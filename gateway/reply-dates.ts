@@ -116,7 +116,7 @@ export function findDate(text: string, r: DateReading): FoundDate | undefined {
 
 const NUMBER_WORDS: Record<string, number> = {
   a: 1, an: 1, one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9, ten: 10,
-  eleven: 11, twelve: 12, fifteen: 15, twenty: 20, thirty: 30, 'a couple of': 2, un: 1, une: 1, deux: 2,
+  eleven: 11, twelve: 12, fifteen: 15, twenty: 20, thirty: 30, 'a couple of': 2, 'a couple': 2, un: 1, une: 1, deux: 2,
   trois: 3, quatre: 4, cinq: 5, sept: 7, huit: 8, neuf: 9, dix: 10, onze: 11, douze: 12, quinze: 15, vingt: 20,
   trente: 30,
 }; // prettier-ignore
@@ -134,7 +134,7 @@ const DURATIONS = [
   new RegExp(`(?<![\\w-])${NUM}\\s+${FR_UNIT}\\s+(?:de plus|en plus|supplémentaires?|additionnel(?:le)?s?)`, 'i'),
   // "un délai supplémentaire de deux semaines", "prolonger de 10 jours ouvrés", "an extension of 10 days"
   new RegExp(
-    `\\b(?:délai|prolongation|prolonger|report|reporter|repousser|extension|extend|postpone)[^.?!\\n]{0,40}?\\b(?:de|of|by)\\s+${NUM}\\s+(${EN_UNIT.slice(1, -1)}|${FR_UNIT.slice(1, -1)})`,
+    `\\b(?:délai|prolongation|prolonger|report|reporter|repousser|extension|extend|postpone)[^.?!\\n]{0,40}?\\b(?:de\\s+|of\\s+|by\\s+|d')${NUM}\\s+(${EN_UNIT.slice(1, -1)}|${FR_UNIT.slice(1, -1)})`,
     'i',
   ),
   // "encore deux semaines", "10 business days", "10 jours ouvrés"

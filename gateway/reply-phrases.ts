@@ -19,7 +19,8 @@ const ASKS_FOR_TIME = [
   /\bextension\s+(?:of|until|to)\s+(?:the\s+)?(?:deadline|due date|\d)/i,
   /\b(?:more|additional|extra|further)\s+time\b/i,
   /\b(?:extend|push back|postpone|move)\s+(?:the|our|this)\s+(?:deadline|due date)\b/i,
-  /\b(?:won't|will not|cannot|can't|unable to|not be able to)\s+(?:meet|make)\s+(?:the|your|this)\s+deadline\b/i,
+  /\b(?:won't|will not|cannot|can't|unable to|not be able to)(?:\s+be able to)?\s+(?:meet|make)\s+(?:the|your|this)\s+deadline\b/i,
+  /\b(?:push|move)\s+(?:it|this|the deadline|the due date)\s+back\b/i,
   /\bdélai\s+(?:supplémentaire|additionnel|de grâce)/i,
   /\b(?:accorder|demander|solliciter|obtenir|octroyer)\s+un\s+(?:court\s+|petit\s+|léger\s+|nouveau\s+)?délai\b/i,
   /\bprolong(?:ation|er)\s+(?:du|le|de l'|l')\s*(?:délai|échéance|date)/i,
@@ -31,7 +32,8 @@ const ASKS_FOR_TIME = [
 /** A sentence that asks: with a duration or an "until <date>", it is a request for more time. */
 const REQUEST_VERB =
   /\b(?:could|can|may|might|would|need|needs|require|ask|asking|request|requesting|grant|allow|give|appreciate|possible|pourri|pourr|besoin|accord|demand|souhait|sollicit|merci de|serait-il|possible|nécessit|faudr|auri)/i;
-const UNTIL = /\b(?:until|till|through|by|jusqu'(?:au|à)|d'ici (?:le|au|à)|pour le|avant le)\b/i;
+// No \b after "à": JavaScript's \b knows no accented letter.
+const UNTIL = /\b(?:until|till|through|by|pour le|avant le)\b|\b(?:jusqu'|d'ici )(?:au|à|le)(?=\s)/i;
 
 function sentences(text: string): string[] {
   return text.split(/(?<=[?!])\s+|\.\s+|\n+/).filter((s) => s.trim());
@@ -46,9 +48,18 @@ export function asksForTime(text: string, r: DateReading): boolean {
   );
 }
 
-const DATE_CUE = /\b(?:until|till|through|by|to|jusqu'(?:au|à)|d'ici (?:le|au|à)|au|pour le|avant le)\s*$/i;
-const RETURN_CUE =
-  /\b(?:until|till|through|back(?: in the office)? on|back|return(?:ing|s)? on|jusqu'(?:au|à)|de retour(?: au bureau)?(?: le| à partir du)?|retour (?:prévu )?le|à partir du|dès le|au)\s*(?:\w+\s+)?$/i;
+const WEEKDAY =
+  '(?:\\s+(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|le))?';
+/** What comes just before a date asked for ("until", "jusqu'au", "d'ici le"), a weekday allowed between. */
+const DATE_CUE = new RegExp(
+  `\\b(?:until|till|through|by|to|jusqu'(?:au|à)|d'ici (?:le|au|à)|au|pour le|avant le)${WEEKDAY}\\s*$`,
+  'i',
+);
+/** What comes just before a return date ("back on", "de retour le", "à partir du"). */
+const RETURN_CUE = new RegExp(
+  `\\b(?:until|till|through|back(?: in the office)? on|back|return(?:ing|s)? on|jusqu'(?:au|à)|de retour(?: au bureau)?(?: le| à partir du)?|retour (?:prévu )?le|à partir du|dès le|au)${WEEKDAY}\\s*$`,
+  'i',
+);
 
 /** The date after a cue ("until", "jusqu'au", "de retour le"), else the last date (a return), else none. */
 export function cuedDate(text: string, r: DateReading, kind: 'requested' | 'return'): FoundDate | undefined {
