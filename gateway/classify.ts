@@ -133,7 +133,8 @@ export function classify(p: ParsedInbound, now: Date, writer: { zone?: string } 
   const bounce = classifyBounce(p);
   if (bounce) return bounce;
   // Typographic apostrophes (Outlook, Apple Mail) are read as plain ones: "jusqu’au" is "jusqu'au".
-  const text = (p.newText || p.text).replace(/[\u2018\u2019]/g, "'");
+  // What a human writes above the quote is short; an automatic reply's return date comes early too.
+  const text = (p.newText || p.text).slice(0, 20_000).replace(/[\u2018\u2019]/g, "'");
   const reading: DateReading = { now, language: replyLanguage(text), ...(writer.zone ? { zone: writer.zone } : {}) };
   if (isOutOfOffice(p, text)) {
     const date = cuedDate(text, reading, 'return');

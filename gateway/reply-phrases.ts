@@ -33,7 +33,8 @@ const ASKS_FOR_TIME = [
 const REQUEST_VERB =
   /\b(?:could|can|may|might|would|need|needs|require|ask|asking|request|requesting|grant|allow|give|appreciate|possible|pourri|pourr|besoin|accord|demand|souhait|sollicit|merci de|serait-il|possible|nécessit|faudr|auri)/i;
 // No \b after "à": JavaScript's \b knows no accented letter.
-const UNTIL = /\b(?:until|till|through|by|pour le|avant le)\b|\b(?:jusqu'|d'ici )(?:au|à|le)(?=\s)/i;
+// Only "until" and its French forms: "by 15 June" and "avant le 15 juin" promise, within the deadline, as often as they ask.
+const UNTIL = /\b(?:until|till)\b|\b(?:jusqu'|d'ici )(?:au|à|le)(?=\s)/i;
 
 function sentences(text: string): string[] {
   return text.split(/(?<=[?!])\s+|\.\s+|\n+/).filter((s) => s.trim());
