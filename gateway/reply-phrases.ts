@@ -62,13 +62,17 @@ const RETURN_CUE = new RegExp(
   'i',
 );
 
+const LEFT_CUE = new RegExp(`\\b(?:since|from|depuis(?: le)?|du|à compter du|starting)${WEEKDAY}\\s*$`, 'i');
+
 /** The date after a cue ("until", "jusqu'au", "de retour le"), else the last date (a return), else none. */
 export function cuedDate(text: string, r: DateReading, kind: 'requested' | 'return'): FoundDate | undefined {
   const dates = findDates(text, r);
   const cue = kind === 'requested' ? DATE_CUE : RETURN_CUE;
   const cued = dates.find((d) => cue.test(text.slice(Math.max(0, d.index - 40), d.index)));
   if (cued) return cued;
-  return kind === 'return' ? dates[dates.length - 1] : dates[0];
+  if (kind === 'requested') return dates[0];
+  // A day someone left ("since 1 June", "depuis le 1er juin") is no return date, however the year is inferred.
+  return dates.filter((d) => !LEFT_CUE.test(text.slice(Math.max(0, d.index - 40), d.index))).at(-1);
 }
 
 /** New text past this length is an answer, whatever it says about time. */

@@ -137,6 +137,14 @@ describe('automatic replies', () => {
     );
   });
 
+  it('reads French return dates, and takes no departure date ("since", "depuis") for a return', () => {
+    const ooo = (text: string) => classify(parsed({ subject: 'Réponse automatique : Audit', text }), NOW).returnDate;
+    assert.equal(ooo('Je suis absente du bureau, de retour le 21 juin.'), '2027-06-21');
+    assert.equal(ooo('Je serai absent jusqu’au lundi 14 juin 2027 inclus.'), '2027-06-14');
+    assert.equal(ooo('Je suis absente depuis le 1er juin.'), undefined);
+    assert.equal(ooo('I am away since 1 June 2027, back next week.'), undefined);
+  });
+
   it('reads the return date, not the departure date, of "away from ... until ..."', () => {
     const c = classify(
       parsed({ subject: 'Out of office', text: 'I am away from 1 June 2027 until 14 June 2027.' }),
