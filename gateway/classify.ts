@@ -15,7 +15,7 @@ export interface Classification {
   /** For bounces: every address the report names (Final-Recipient, then Original-Recipient). */
   reportedRecipients?: string[];
   permanent?: boolean;
-  /** For out-of-office replies: the return date as written. */
+  /** For out-of-office replies: the return date (YYYY-MM-DD in the writer's calendar), else the words as written. */
   returnDate?: string;
   /** For extension requests: the date asked for, if one could be read (YYYY-MM-DD, the writer's calendar). */
   requestedDate?: string;

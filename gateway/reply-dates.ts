@@ -5,6 +5,7 @@
  */
 import { localDate, MONTH_NAMES, toWall } from '../domain/time';
 
+/** The languages replies are read in. */
 export type ReplyLanguage = 'en' | 'fr';
 
 /** How to read a date: the moment the message arrived, the writer's zone and language. */
