@@ -56,12 +56,12 @@ const DATE_CUE = new RegExp(
   `\\b(?:until|till|through|by|to|jusqu'(?:au|à)|d'ici (?:le|au|à)|au|pour le|avant le)${WEEKDAY}\\s*$`,
   'i',
 );
-/** What comes just before a return date ("back on", "de retour le", "à partir du"). */
+/** What comes just before a return date ("back on", "de retour le", "à partir du": no \\b before "à"). */
 const RETURN_CUE = new RegExp(
-  `\\b(?:until|till|through|back(?: in the office)? on|back|return(?:ing|s)? on|jusqu'(?:au|à)|de retour(?: au bureau)?(?: le| à partir du)?|retour (?:prévu )?le|à partir du|dès le|au)${WEEKDAY}\\s*$`,
+  `\\b(?:until|till|through|back(?: in the office)? on|back|return(?:ing|s)? on|jusqu'(?:au|à)|de retour(?: au bureau)?(?: le| à partir du)?|retour (?:prévu )?le|dès le|au)${WEEKDAY}\\s*$|(?:^|\\s)à partir du${WEEKDAY}\\s*$`,
   'i',
 );
-
+/** What comes just before a day the writer left ("since", "depuis le", "du"). */
 const LEFT_CUE = new RegExp(`\\b(?:since|from|depuis(?: le)?|du|à compter du|starting)${WEEKDAY}\\s*$`, 'i');
 
 /** The date after a cue ("until", "jusqu'au", "de retour le"), else the last date (a return), else none. */

@@ -19,8 +19,12 @@ const CORPUS = path.resolve(__dirname, '..', 'fixtures', 'replies');
 /** The replies answer a request sent on Mon 7 Jun 2027; they are read the next morning. */
 const NOW = new Date('2027-06-08T08:00:00Z');
 const DEFAULT_ZONE = { en: 'Europe/London', fr: 'Europe/Paris' } as const;
-/** Below this share of exact classifications (kind and every date) the test fails; the corpus reaches 100%. */
-const ACCURACY_FLOOR = 0.95;
+/**
+ * The share of exact classifications (kind and every date) below which the test fails. The corpus reads
+ * 100%, and a floor of 95% once let a lost French return date through unseen: a change that loses a case
+ * fails here, and is either fixed or its expectation changed in review, where the MISS line shows it.
+ */
+const ACCURACY_FLOOR = 1;
 const KINDS: InboundKind[] = ['answer', 'extension-request', 'out-of-office', 'bounce'];
 
 interface Expected {
