@@ -7,11 +7,11 @@ import { findDates, findDuration, type DateReading, type FoundDate } from './rep
 
 /** Subjects of out-of-office replies: Outlook/Exchange in both languages, Gmail's usual ones, and a few others. */
 export const OOO_SUBJECT =
-  /\b(out of (the )?office|automatic reply|auto(matic)?[- ]?reply|autoreply|away from (the )?office|on vacation|on holiday|on leave|abwesenheit|r[ée]ponse automatique|absence du bureau|absente? du bureau|message d'absence|fuera de la oficina)\b|^\s*(absente?|en cong[ée]s?)\b/i;
+  /\b(out of (the )?office|automatic reply|auto(matic)?[- ]?reply|autoreply|away from (the )?office|on vacation|on holiday|on leave|abwesenheit|r[ée]ponse automatique|absence du bureau|absente? du bureau|message d'absence|fuera de la oficina)\b|^\s*(absente?|en cong[ée]s?)(?![\wà-ÿ])/i;
 
 /** What an out-of-office notice says, to believe Exchange's X-Auto-Response-Suppress (it also rides on ordinary mail). */
 export const OOO_TEXT =
-  /\b(out of (the )?office|away from|on (annual )?leave|limited access to (my )?e-?mail|absente?|en cong[ée]s?|de retour|hors du bureau)\b/i;
+  /\b(out of (the )?office|away from|on (annual )?leave|limited access to (my )?e-?mail|absente?|de retour|hors du bureau)\b|\ben cong[ée]s?(?![\wà-ÿ])/i;
 
 /** Phrases that ask for more time on their own, whatever else the sentence says. */
 const ASKS_FOR_TIME = [

@@ -142,6 +142,7 @@ describe('automatic replies', () => {
     assert.equal(ooo('Je suis absente du bureau, de retour le 21 juin.'), '2027-06-21');
     assert.equal(ooo('Je serai absent jusqu’au lundi 14 juin 2027 inclus.'), '2027-06-14');
     assert.equal(ooo('Je suis absente depuis le 1er juin.'), undefined);
+    assert.equal(classify(parsed({ subject: 'En congé', text: 'Retour le 21 juin.' }), NOW).returnDate, '2027-06-21');
     assert.equal(ooo('Je suis absente depuis le 1er juin, joignable à partir du 22 juin.'), '2027-06-22');
     assert.equal(ooo('I am away since 1 June 2027, back next week.'), undefined);
   });
