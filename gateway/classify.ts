@@ -3,7 +3,8 @@
  * or a delivery failure. Automatic messages are never answers and never get an acknowledgement.
  */
 import type { ParsedInbound } from './parse';
-import { MONTH_NAMES } from '../domain/time';
+import { findDuration, replyLanguage, type DateReading, type RequestedDuration } from './reply-dates';
+import { answersQuestions, asksForTime, cuedDate, OOO_SUBJECT, OOO_TEXT } from './reply-phrases';
 
 export type InboundKind = 'answer' | 'extension-request' | 'out-of-office' | 'bounce';
 
@@ -14,18 +15,15 @@ export interface Classification {
   /** For bounces: every address the report names (Final-Recipient, then Original-Recipient). */
   reportedRecipients?: string[];
   permanent?: boolean;
-  /** For out-of-office replies: the return date as written. */
+  /** For out-of-office replies: the return date (YYYY-MM-DD in the writer's calendar), else the words as written. */
   returnDate?: string;
   /** For extension requests: the date asked for, if one could be read (YYYY-MM-DD, the writer's calendar). */
   requestedDate?: string;
+  /** For extension requests without a date: the length of time asked for, added to the item's deadline. */
+  requestedDuration?: RequestedDuration;
   /** Message-IDs named inside a bounce (the message that failed). */
   returnedMessageIds: string[];
 }
-
-const OOO_SUBJECT =
-  /\b(out of (the )?office|automatic reply|auto(matic)?[- ]?reply|autoreply|away from (the )?office|on vacation|abwesenheit|r[ée]ponse automatique|fuera de la oficina)\b/i;
-const EXTENSION =
-  /\b(extension|more time|additional time|extend the deadline|further time|postpone|push back the deadline)\b/i;
 
 /** RFC 3834 and the de-facto headers of auto-responders and bulk mail. */
 export function isAutomatic(h: Map<string, string>): boolean {
@@ -69,32 +67,39 @@ export function autoReplyBlock(h: Map<string, string>, f: AutoReplyFacts): strin
   return undefined;
 }
 
-/** Finds a date in free text: 2027-06-21, 21 June 2027, June 21, 2027, 21/06/2027 is not guessed (ambiguous). */
-export function findDate(text: string): { iso: string; written: string } | undefined {
-  const isoDate = /\b(20\d\d)-(\d\d)-(\d\d)\b/.exec(text);
-  if (isoDate) return { iso: `${isoDate[1]}-${isoDate[2]}-${isoDate[3]}`, written: isoDate[0] };
-  const monthNames = MONTH_NAMES.join('|');
-  const dmy = new RegExp(`\\b(\\d{1,2})(?:st|nd|rd|th)?\\s+(${monthNames})\\s+(20\\d\\d)\\b`, 'i').exec(text);
-  const mdy = new RegExp(`\\b(${monthNames})\\s+(\\d{1,2})(?:st|nd|rd|th)?,?\\s+(20\\d\\d)\\b`, 'i').exec(text);
-  const hit = dmy
-    ? { d: dmy[1]!, m: dmy[2]!, y: dmy[3]!, w: dmy[0] }
-    : mdy
-      ? { d: mdy[2]!, m: mdy[1]!, y: mdy[3]!, w: mdy[0] }
-      : undefined;
-  if (!hit) return undefined;
-  const month = MONTH_NAMES.indexOf(hit.m.toLowerCase() as (typeof MONTH_NAMES)[number]) + 1;
-  return { iso: `${hit.y}-${String(month).padStart(2, '0')}-${hit.d.padStart(2, '0')}`, written: hit.w };
-}
-
 function dsnField(status: string, name: string): string[] {
   return [...status.matchAll(new RegExp(`^${name}:\\s*(.+)$`, 'gim'))].map((m) => m[1]!.trim());
+}
+
+const BOUNCE_SUBJECT =
+  /\b(undeliver(ed|able)|returned mail|mail delivery (failed|failure)|delivery (status notification|failure)|failure notice|non remis|non distribuable|notification d'état de remise)|échec de (la )?remise/i;
+
+/**
+ * A bounce without a delivery-status part (Exim, some gateways): only with X-Failed-Recipients, which those
+ * servers set on a permanent failure, and a bounce subject. Never from the words of a message alone, since a
+ * counterparty could write them; like any report it must still prove itself (bounce-proof.ts).
+ */
+function undeliveredWithoutReport(p: ParsedInbound): Classification | undefined {
+  const failed = (p.headers.get('x-failed-recipients') ?? '')
+    .split(',')
+    .map((r) => r.trim().toLowerCase())
+    .filter((r) => r.includes('@'));
+  if (failed.length === 0 || !BOUNCE_SUBJECT.test(p.subject)) return undefined;
+  const returnedMessageIds = [...p.text.matchAll(/^Message-ID:\s*(<[^>]+>)/gim)].map((m) => m[1]!);
+  return {
+    kind: 'bounce',
+    failedRecipient: failed[0]!,
+    reportedRecipients: [...new Set(failed)],
+    permanent: true,
+    returnedMessageIds,
+  };
 }
 
 /** Reads a delivery status notification (RFC 3464): who failed, and is it permanent (5.x.x). */
 function classifyBounce(p: ParsedInbound): Classification | undefined {
   const contentType = (p.headers.get('content-type') ?? '').toLowerCase();
   const isReport = contentType.includes('multipart/report') && contentType.includes('delivery-status');
-  if (!isReport && !p.deliveryStatus) return undefined;
+  if (!isReport && !p.deliveryStatus) return undeliveredWithoutReport(p);
   const status = p.deliveryStatus ?? '';
   const actions = dsnField(status, 'Action').map((a) => a.toLowerCase());
   const codes = dsnField(status, 'Status');
@@ -113,28 +118,46 @@ function classifyBounce(p: ParsedInbound): Classification | undefined {
   };
 }
 
-/** Classifies a parsed message. */
-export function classify(p: ParsedInbound, now: Date): Classification {
+/** Exchange marks its own automatic replies with X-Auto-Response-Suppress, but so do some ordinary messages. */
+function isOutOfOffice(p: ParsedInbound, text: string): boolean {
+  if (isAutomatic(p.headers) || OOO_SUBJECT.test(p.subject)) return true;
+  return p.headers.has('x-auto-response-suppress') && OOO_TEXT.test(text);
+}
+
+/**
+ * Classifies a parsed message, in English or French. `zone` is the writer's zone, to read 21/06/2027 (see
+ * findDates); without it dates are read in UTC and day first. An answer with attachments, numbered answers,
+ * a named question or a long text is never a request for more time, whatever it says about time.
+ */
+export function classify(p: ParsedInbound, now: Date, writer: { zone?: string } = {}): Classification {
   const bounce = classifyBounce(p);
   if (bounce) return bounce;
-  if (isAutomatic(p.headers) || OOO_SUBJECT.test(p.subject)) {
-    const text = p.newText || p.text;
-    // "away from 1 June until 14 June": the return is what follows "until", "back on" and the like; "from" only when nothing else says it.
+  // Typographic apostrophes (Outlook, Apple Mail) are read as plain ones: "jusqu’au" is "jusqu'au".
+  // What a human writes above the quote is short; an automatic reply's return date comes early too.
+  const text = (p.newText || p.text).slice(0, 20_000).replace(/[\u2018\u2019]/g, "'");
+  const reading: DateReading = { now, language: replyLanguage(text), ...(writer.zone ? { zone: writer.zone } : {}) };
+  if (isOutOfOffice(p, text)) {
+    const date = cuedDate(text, reading, 'return');
+    // Without a readable date, what follows "until" or "back" is kept as written ("until Monday").
     const back =
-      /\b(?:until|back on|return(?:ing)? on|returns? on|back in the office on)\b[^.\n]{0,60}/i.exec(text) ??
-      /\bfrom\b[^.\n]{0,60}/i.exec(text);
-    const date = back ? findDate(back[0]) : findDate(text);
+      /(?:\b(?:until|back on|return(?:ing)? on|returns? on|back in the office on|de retour)\b|\bjusqu'(?:au|à)(?=\s))[^.\n]{0,60}/i.exec(
+        text,
+      );
     return {
       kind: 'out-of-office',
       ...(date ? { returnDate: date.iso } : back ? { returnDate: back[0].trim().slice(0, 80) } : {}),
       returnedMessageIds: [],
     };
   }
-  const text = p.newText || p.text;
-  if (EXTENSION.test(text) && p.attachments.length === 0 && text.length < 4000) {
-    const date = findDate(text);
-    const future = date && Date.parse(`${date.iso}T23:59:59Z`) > now.getTime();
-    return { kind: 'extension-request', ...(future ? { requestedDate: date.iso } : {}), returnedMessageIds: [] };
-  }
-  return { kind: 'answer', returnedMessageIds: [] };
+  if (p.attachments.length > 0 || answersQuestions(text) || !asksForTime(text, reading))
+    return { kind: 'answer', returnedMessageIds: [] };
+  const date = cuedDate(text, reading, 'requested');
+  const future = date && Date.parse(`${date.iso}T23:59:59Z`) > now.getTime();
+  const duration = future ? undefined : findDuration(text);
+  return {
+    kind: 'extension-request',
+    ...(future ? { requestedDate: date.iso } : {}),
+    ...(duration ? { requestedDuration: duration } : {}),
+    returnedMessageIds: [],
+  };
 }

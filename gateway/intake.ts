@@ -8,22 +8,22 @@
  * (parsing ran out of time, the inbox is full) it throws Deferred: the sender retries (SMTP 451) or the
  * message stays in the mailbox (IMAP).
  */
-import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import type { EvidenceStore } from '../platform/evidence';
 import { EmailAddress } from '../domain/demand';
 import { demandWorkflowId, type Verifiers } from '../domain/ids';
 import { INBOUND_MEMO_KEY, replyLimitProblem, type InboundProfile } from '../domain/inbound';
 import { INBOUND_LIMITS, TRIAGE_LIMITS } from '../domain/limits';
-import { recordReplyUpdate, type InboundReply } from '../domain/messages';
+import { recordReplyUpdate, statusQuery, type InboundReply } from '../domain/messages';
 import type { EvidenceRef } from '../domain/state';
-import { parseDeadline } from '../domain/time';
 import { addTriageUpdate, inboxWorkflowId, type TriageEntry } from '../domain/triage';
 import { checkSender, type DnsResolver } from './auth';
 import { verifyBounce } from './bounce-proof';
 import { autoReplyBlock, classify } from './classify';
 import { oneLine } from '../platform/text';
 import { parseStored, ParseTimeout, UnparseableMessage, type ParsedInbound } from './parse';
+import { replyTimes, type DemandClock } from './reply-times';
 import { attributeItems, routeMessage } from './route';
 import { createSlots, type Slots } from './slots';
 
@@ -353,14 +353,19 @@ export async function processInbound(raw: EvidenceRef, env: InboundEnvelope, dep
       hint,
     );
   }
-  const requested = c.requestedDate ? parseDeadlineIn(profile, c.requestedDate) : undefined;
+  const times = replyTimes(
+    p,
+    now,
+    { from: draft.from, itemIds, kind: c.kind },
+    profile,
+    c.kind === 'extension-request' || c.kind === 'out-of-office' ? await demandClock(deps, handle) : undefined,
+  );
   const payload: InboundReply = {
     ...draft,
     ...listed,
     kind: c.kind,
     itemIds,
-    ...(requested ? { requestedDeadline: requested } : {}),
-    ...(c.returnDate ? { returnDate: c.returnDate.slice(0, 100) } : {}),
+    ...times,
     ...bounceFacts,
     ...(auth ? { auth } : {}),
   };
@@ -400,8 +405,16 @@ export async function processInbound(raw: EvidenceRef, env: InboundEnvelope, dep
   };
 }
 
-/** The date a counterparty asked for, as an instant at the demand's deadline time in its zone. */
-function parseDeadlineIn(profile: InboundProfile, date: string): string | undefined {
-  const parsed = parseDeadline(`${date}T${profile.deadlineTime}`, profile.timezone);
-  return 'ms' in parsed ? new Date(parsed.ms).toISOString() : undefined;
+/**
+ * The demand's state, to read a reply's dates (contact zones, current deadlines); undefined when the query
+ * is refused (the reply is then read with the memo alone). A Temporal outage still defers the message.
+ */
+async function demandClock(deps: IntakeDeps, handle: WorkflowHandle): Promise<DemandClock | undefined> {
+  try {
+    return await temporal(deps, () => handle.query(statusQuery));
+  } catch (err) {
+    if (err instanceof TemporalUnavailable) throw err;
+    deps.log?.('status query refused; reading the reply with the inbound memo alone', { why: (err as Error).message });
+    return undefined;
+  }
 }

@@ -49,20 +49,44 @@ function splitInWorker(text: string): Promise<string | undefined> {
   });
 }
 
-/** A linear fallback: the text above the first quoted line, "On ... wrote:" line or forwarded-message marker. */
+const FORWARD_MARKER =
+  /^\s*-{2,}\s*(Original Message|Forwarded Message|Message d'origine|Message original|Message transféré)\s*-{2,}\s*$/i;
+const ATTRIBUTION = /^\s*(On|Le)\s.{0,300}\b(wrote|a écrit)\s*:?\s*$/;
+const HEADER_FROM = /^\s*\*?(From|De)\s*:\*?\s*\S/;
+const HEADER_SENT = /^\s*\*?(Sent|Envoyé|Date)\s*:\*?\s*\S/;
+
+/**
+ * Where the quoted original starts, in English or French: "On ... wrote:" / "Le ... a écrit :" (on one line
+ * or wrapped onto a second, as Gmail does), an Outlook "From: / Sent:" or "De : / Envoyé :" block (after its
+ * rule of underscores, if any), or an "Original Message" marker. -1 when there is none.
+ */
+function quoteHeaderLine(lines: string[]): number {
+  return lines.findIndex((l, i) => {
+    if (l.length > 400) return false;
+    if (FORWARD_MARKER.test(l) || ATTRIBUTION.test(l)) return true;
+    if (/^\s*(On|Le)\s/.test(l) && ATTRIBUTION.test(`${l} ${(lines[i + 1] ?? '').slice(0, 400)}`)) return true;
+    if (/^\s*_{10,}\s*$/.test(l) && HEADER_FROM.test(lines[i + 1] ?? '')) return true;
+    return HEADER_FROM.test(l) && lines.slice(i + 1, i + 4).some((n) => HEADER_SENT.test(n));
+  });
+}
+
+/** The text above the quoted original's header, when it has one (quoted lines with ">" are left to the parser). */
+function cutAtQuoteHeader(text: string): string {
+  const lines = text.split(/\r?\n/);
+  const at = quoteHeaderLine(lines);
+  return at === -1 ? text : lines.slice(0, at).join('\n');
+}
+
+/** A linear fallback: the text above the first quoted line. */
 function textAboveQuote(text: string): string {
   const lines = text.split(/\r?\n/);
-  const quote = lines.findIndex(
-    (l) =>
-      /^\s*>/.test(l) ||
-      /^-{2,}\s*(Original|Forwarded) Message\s*-{2,}\s*$/i.test(l) ||
-      (l.length <= 400 && /^On .+ wrote:?\s*$/.test(l)),
-  );
+  const quote = lines.findIndex((l) => /^\s*>/.test(l));
   return (quote === -1 ? lines : lines.slice(0, quote)).join('\n');
 }
 
-/** The new text of a reply, trimmed. */
-export async function newTextOf(text: string): Promise<string> {
+/** The new text of a reply, trimmed: the quoted original's header and all below it cut first (both languages). */
+export async function newTextOf(full: string): Promise<string> {
+  const text = cutAtQuoteHeader(full);
   const visible =
     text.length <= REPLY_SPLIT_LIMITS.replySplitInlineChars ? splitInline(text) : await splitInWorker(text);
   return (visible ?? textAboveQuote(text)).trim();

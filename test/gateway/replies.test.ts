@@ -141,4 +141,39 @@ describe('replies through the SMTP gateway (dev server, real worker, real SMTP)'
     const open = JSON.parse((await auditflow(['inbox', '--json'], cli)).stdout) as { id: string }[];
     assert.equal(open.length, 1, 'only the ambiguous reply still waits');
   });
+  it('records a French request for two more weeks until the deadline plus 14 days, and a French out-of-office with its return date', async () => {
+    const stadiaDue = (await h.settled(id)).items.find((i) => i.id === 'stadia')!.dueAt;
+    const ask = await compose(
+      replyFor(
+        "RE: Demande d'audit [stadia]",
+        'Bonjour,\n\nPourriez-vous nous accorder deux semaines de plus ?\n\nCordialement,\nPat',
+      ),
+      true,
+    );
+    const r1 = await gw.send(ask, { from: 'pat@acme.example', to: [replyTo()] });
+    assert.equal(r1.code, 250, r1.response);
+    assert.match(r1.response, new RegExp(`Recorded for ${id} \\(extension-request\\)`));
+    const request = (await h.settled(id)).extensionRequests.at(-1)!;
+    assert.deepEqual(request.itemIds, ['stadia']);
+    // 7 June 2030, 17:00 in Los Angeles (PDT), two weeks later: the same local time on 21 June.
+    assert.equal(stadiaDue, '2030-06-08T00:00:00.000Z');
+    assert.equal(request.requestedDeadline, '2030-06-22T00:00:00.000Z');
+    const shown = await auditflow(['show', id], h.cliEnv());
+    assert.match(shown.stdout, /asks until .*21 Jun 2030.*\(items: stadia\)/);
+
+    const away = await compose(
+      replyFor("Réponse automatique : Demande d'audit", 'Bonjour,\n\nJe suis absent du bureau, de retour le 21 juin.', {
+        headers: { 'Auto-Submitted': 'auto-replied' },
+      }),
+      true,
+    );
+    const r2 = await gw.send(away, { from: 'pat@acme.example', to: [replyTo()] });
+    assert.equal(r2.code, 250, r2.response);
+    assert.match(r2.response, new RegExp(`Recorded for ${id} \\(out-of-office\\)`));
+    // The next 21 June in Los Angeles (the contact's zone), as the classifier reads a date without a year.
+    const today = new Date().toLocaleDateString('en-CA', { timeZone: 'America/Los_Angeles' });
+    const year = Number(today.slice(0, 4)) + (today.slice(5) > '06-21' ? 1 : 0);
+    const decision = (await h.settled(id)).decisions.filter((d) => d.kind === 'out-of-office').at(-1)!;
+    assert.equal(decision.returnDate, `${year}-06-21`);
+  });
 });

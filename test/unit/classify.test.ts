@@ -1,7 +1,8 @@
 /** Unit tests of gateway/classify.ts: delivery reports, automatic replies, requests for more time, answers, and when no acknowledgement may go back. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { autoReplyBlock, classify, findDate, type AutoReplyFacts } from '../../gateway/classify';
+import { autoReplyBlock, classify, type AutoReplyFacts } from '../../gateway/classify';
+import { findDate } from '../../gateway/reply-dates';
 import type { ParsedInbound } from '../../gateway/parse';
 
 const NOW = new Date('2027-06-01T00:00:00Z');
@@ -136,6 +137,16 @@ describe('automatic replies', () => {
     );
   });
 
+  it('reads French return dates, and takes no departure date ("since", "depuis") for a return', () => {
+    const ooo = (text: string) => classify(parsed({ subject: 'Réponse automatique : Audit', text }), NOW).returnDate;
+    assert.equal(ooo('Je suis absente du bureau, de retour le 21 juin.'), '2027-06-21');
+    assert.equal(ooo('Je serai absent jusqu’au lundi 14 juin 2027 inclus.'), '2027-06-14');
+    assert.equal(ooo('Je suis absente depuis le 1er juin.'), undefined);
+    assert.equal(classify(parsed({ subject: 'En congé', text: 'Retour le 21 juin.' }), NOW).returnDate, '2027-06-21');
+    assert.equal(ooo('Je suis absente depuis le 1er juin, joignable à partir du 22 juin.'), '2027-06-22');
+    assert.equal(ooo('I am away since 1 June 2027, back next week.'), undefined);
+  });
+
   it('reads the return date, not the departure date, of "away from ... until ..."', () => {
     const c = classify(
       parsed({ subject: 'Out of office', text: 'I am away from 1 June 2027 until 14 June 2027.' }),
@@ -157,17 +168,18 @@ describe('requests for more time and answers', () => {
     );
   });
 
-  it('a date already past, or one written day/month with slashes, is not taken as the date asked for', () => {
+  it('a date already past is not taken as the date asked for; 21/06/2027 is read day first', () => {
     assert.deepEqual(classify(parsed({ text: 'We asked for an extension on 2027-05-20 already.' }), NOW), {
       kind: 'extension-request',
       returnedMessageIds: [],
     });
     assert.deepEqual(classify(parsed({ text: 'May we have more time, until 21/06/2027?' }), NOW), {
       kind: 'extension-request',
+      requestedDate: '2027-06-21',
       returnedMessageIds: [],
     });
-    assert.equal(findDate('21/06/2027'), undefined);
-    assert.deepEqual(findDate('by June 21st, 2027 at the latest'), { iso: '2027-06-21', written: 'June 21st, 2027' });
+    assert.equal(findDate('21/06/2027', { now: NOW })?.iso, '2027-06-21');
+    assert.equal(findDate('by June 21st, 2027 at the latest', { now: NOW })?.written, 'June 21st, 2027');
   });
 
   it('an answer that merely mentions time, carries an attachment, or quotes our words about extensions is an answer', () => {
