@@ -11,7 +11,7 @@
  */
 import crypto from 'node:crypto';
 import os from 'node:os';
-import { Context, log } from '@temporalio/activity';
+import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { Transporter } from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import {
@@ -29,7 +29,9 @@ import { makeHmac, sha256Hex } from '../platform/hash';
 import { STORAGE_KEYS, type Storage } from '../platform/storage';
 import type { SendEmailInput, SendEmailRequest, SendEmailResult } from '../domain/contracts';
 import { outgoingMailQuery } from '../domain/messages';
-import { renderMail } from './templates/render';
+import { FailureType } from '../domain/errors';
+import type { AttachmentRef } from '../domain/attachments';
+import { renderMail, type RenderInput } from './templates/render';
 
 export interface EmailDeps {
   transport: Transporter;
@@ -91,10 +93,38 @@ export function routeFor(mail: PendingMail, demandId: string, hmac: Hmac, expire
   };
 }
 
+/** Reads an attachment's bytes by reference: from the evidence store when sending, from the local file in a preview. */
+export type AttachmentReader = (ref: AttachmentRef) => Promise<Buffer | undefined>;
+
+/**
+ * The files a message carries, read by reference and checked against their sha256. Bytes that are gone
+ * or changed would send the counterparty something other than what the demand recorded: the send fails
+ * for good (no retry can make them right), naming the file and where to restore it from.
+ */
+async function readAttachments(refs: readonly AttachmentRef[], read: AttachmentReader | undefined) {
+  const files = [];
+  for (const ref of refs) {
+    const bytes = read ? await read(ref) : undefined;
+    const actual = bytes ? sha256Hex(bytes) : undefined;
+    if (!bytes || actual !== ref.sha256)
+      throw ApplicationFailure.nonRetryable(
+        `attachment "${ref.name}" (sha256 ${ref.sha256}, ${ref.size} bytes) ${bytes ? `is damaged in storage (its bytes hash to ${actual})` : 'is missing from the evidence store'}; restore the object from a backup of the shared storage, then reset the workflow to retry the send`,
+        FailureType.AttachmentMismatch,
+      );
+    files.push({
+      filename: ref.name,
+      content: bytes,
+      contentType: ref.contentType,
+      contentDisposition: 'attachment' as const,
+    });
+  }
+  return files;
+}
+
 /** Builds the exact bytes of a message; the same input always gives the same bytes. */
 export async function composeMessage(
   input: SendEmailInput,
-  deps: Pick<EmailDeps, 'secret' | 'replyDomain' | 'replyLocalPart'>,
+  deps: Pick<EmailDeps, 'secret' | 'replyDomain' | 'replyLocalPart'> & { readAttachment?: AttachmentReader },
 ): Promise<{ raw: Buffer; messageId: string; subject: string; text: string; envelopeFrom: string }> {
   const hmac = makeHmac(deps.secret);
   const { mail, demand } = input;
@@ -115,14 +145,20 @@ export async function composeMessage(
     });
     return { to: p.mail.to.name ? `${p.mail.to.name} <${p.mail.to.address}>` : p.mail.to.address, ...r };
   });
-  const rendered = renderMail({
+  // `attachments` lists the files in the text (the templates show it); the parts themselves are added below.
+  const renderInput: RenderInput & { attachments?: { name: string; size: number; sha256: string }[] } = {
     mail,
     demand,
     items: input.items,
     ...(reply ? { replyAddress: reply } : {}),
     ...(previews ? { previews } : {}),
     ...(input.digest ? { digest: input.digest } : {}),
-  });
+    ...(input.attachments?.length
+      ? { attachments: input.attachments.map(({ name, size, sha256 }) => ({ name, size, sha256 })) }
+      : {}),
+  };
+  const rendered = renderMail(renderInput);
+  const attachments = await readAttachments(input.attachments ?? [], deps.readAttachment);
   const composer = new MailComposer({
     from: { name: demand.from.name, address: demand.from.address },
     to: [{ name: mail.to.name ?? '', address: mail.to.address }],
@@ -152,6 +188,7 @@ export async function composeMessage(
           }
         : {}),
     },
+    ...(attachments.length ? { attachments } : {}),
     baseBoundary: sha256Hex(mail.key).slice(0, 24),
     disableFileAccess: true,
     disableUrlAccess: true,
@@ -206,6 +243,8 @@ export function createEmailActivities(deps: EmailDeps) {
   };
   const body = (r: LedgerRecord) => Buffer.from(JSON.stringify(r));
   const json = { contentType: 'application/json' };
+  // Raw bytes as stored (not evidence.get, which throws a retryable error on a mismatch): composeMessage checks them.
+  const readAttachment: AttachmentReader = async (ref) => (await deps.storage.get(deps.evidence.key(ref.sha256)))?.body;
 
   /**
    * Claims a send: creates its ledger record, or takes over one whose claim was released or lapsed.
@@ -261,7 +300,7 @@ export function createEmailActivities(deps: EmailDeps) {
         | undefined;
       const prepare = () =>
         (prepared ??= resolveInput(request).then(async (input) => {
-          const built = await composeMessage(input, deps);
+          const built = await composeMessage(input, { ...deps, readAttachment });
           return {
             input,
             built,
