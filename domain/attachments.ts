@@ -48,6 +48,11 @@ export function attachmentName(a: Pick<AttachmentSpec, 'file' | 'name'>): string
   return a.name ?? a.file.split(/[\\/]/).filter(Boolean).pop() ?? a.file;
 }
 
+/** "the request and the final notice": the messages a file goes with, in words. */
+export function sentWith(attachTo: readonly AttachTo[]): string {
+  return attachTo.map((k) => `the ${k.replace('-', ' ')}`).join(' and ');
+}
+
 /** Cross-field rules: names the recipient can tell apart and save, and a final notice to attach to. */
 export function attachmentProblems(
   attachments: readonly AttachmentSpec[],

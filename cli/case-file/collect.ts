@@ -4,6 +4,7 @@
  * the hash-chained manifest. A stored object that is missing or damaged is an error naming it: a case
  * file is never produced incomplete.
  */
+import { sentWith } from '../../domain/attachments';
 import type { EvidenceStore } from '../../platform/evidence';
 import { REPORT_FILES, REPORT_FORMATS, renderReport } from '../../platform/report/formats';
 import type { ReportDocument } from '../../platform/report/model';
@@ -90,7 +91,7 @@ function plan(doc: ReportDocument): Planned[] {
   for (const f of doc.attachments ?? [])
     out.push({
       path: unique(taken, `files-sent/${safeName(f.name)}`),
-      describes: `file sent with the ${f.attachTo.join(' and ')} named ${JSON.stringify(f.name)}`,
+      describes: `file sent with ${sentWith(f.attachTo)} named ${JSON.stringify(f.name)}`,
       ref: { sha256: f.sha256, size: f.size, contentType: f.contentType, filename: f.name },
     });
   return out;

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { applyOffset, describeOffset, initialDeadline } from '../../domain/schedule';
 import { Exit, localAndUtc, printJson, safeBlock, type GlobalOptions } from '../output';
+import { sentWith } from '../../domain/attachments';
 import { readSpecWithFiles } from '../attachments';
 import { printSpecProblems } from '../spec-file';
 
@@ -42,7 +43,7 @@ export function register(program: Command): void {
         `  items:       ${spec.items.length} (${spec.items.map((i) => i.id).join(', ')})`,
         `  deadline:    ${localAndUtc(deadline, zone)}`,
         `  reminders:   ${spec.reminders.map((x) => `${describeOffset(x.before)} before`).join(', ') || 'none'}`,
-        `  attachments: ${r.attachments.map((a) => `${a.ref.name} (${a.ref.size.toLocaleString('en-US')} bytes, to the ${a.ref.attachTo.join(' and ')})`).join('; ') || 'none'}`,
+        `  attachments: ${r.attachments.map((a) => `${a.ref.name} (${a.ref.size.toLocaleString('en-US')} bytes, with ${sentWith(a.ref.attachTo)})`).join('; ') || 'none'}`,
         `  escalation:  ${spec.escalation.map((s, i) => `${i + 1}) ${describeOffset(s.after)} after -> ${s.action === 'refer' ? 'refer' : s.notify.join(' + ')}`).join('; ') || 'none'}`,
       ];
       if (deadline <= Date.now())

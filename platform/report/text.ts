@@ -4,7 +4,7 @@
  * came from email or a spec is made safe to print here (no terminal or bidi control characters); each
  * renderer then escapes it for its own syntax.
  */
-import type { AttachmentRef } from '../../domain/attachments';
+import { sentWith, type AttachmentRef } from '../../domain/attachments';
 import type { AnswerRecord, EvidenceRef } from '../../domain/state';
 import { formatLocal, formatSpan } from '../../domain/time';
 import type { ReportDocument, ReportEvent, ReportItem } from './model';
@@ -58,8 +58,7 @@ export function fileLabel(f: EvidenceRef): string {
 
 /** "breach-notice.pdf, 48,213 bytes (application/pdf), sent with the request and the final notice" (sha256 added by the renderer). */
 export function sentFileLabel(a: AttachmentRef): string {
-  const sentWith = a.attachTo.map((k) => `the ${k.replace('-', ' ')}`).join(' and ');
-  return `${a.name}, ${a.size.toLocaleString('en-US')} bytes (${a.contentType}), sent with ${sentWith}`;
+  return `${a.name}, ${a.size.toLocaleString('en-US')} bytes (${a.contentType}), sent with ${sentWith(a.attachTo)}`;
 }
 
 /** The item's state in words: "closed (accepted)", "awaiting". */
