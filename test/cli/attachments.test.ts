@@ -17,7 +17,7 @@ import { ATTACHMENT_LIMITS } from '../../domain/limits';
 import { sha256Hex } from '../../platform/hash';
 import { ANY_HOUR, sampleSpec } from '../../dev/support/specs';
 import { attachedHashes, noticeText, pdfLike } from '../helpers/attachment-files';
-import { auditflow, type RunResult } from '../helpers/cli';
+import { auditflow, ROOT, type RunResult } from '../helpers/cli';
 import { cliHarness } from '../helpers/cli-harness';
 import { arrived } from '../helpers/mail-log';
 
@@ -84,7 +84,16 @@ describe('attachments refused at validate and start (no Temporal needed)', () =>
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(
       ok.stdout,
-      /attachments: a\.bin \(9,437,184 bytes, to the request\); b\.bin \(9,437,184 bytes, to the final-notice\)/,
+      /attachments: a\.bin \(9,437,184 bytes, with the request\); b\.bin \(9,437,184 bytes, with the final notice\)/,
+    );
+  });
+
+  it('the example that sends files is valid, its files found beside it', async () => {
+    const r = await run('validate', path.join(ROOT, 'examples', 'notice-of-breach.yaml'));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /attachments: Notice of breach 2027-05-03\.pdf \([\d,]+ bytes, with the request and the final notice\); /,
     );
   });
 });
