@@ -166,4 +166,22 @@ describe('attachments sent through the CLI (dev server, real worker, real SMTP)'
     const v = await cli.run('verify', out);
     assert.equal(v.code, 0, v.stdout + v.stderr);
   });
+
+  it('start --for stores the files once; the request of every row carries them intact', async () => {
+    const rows = cli.write(
+      'rows.csv',
+      `id,organisation,primary_email,escalation_email\n${id}-a,Alpha Ltd,pat@alpha.example,gc@alpha.example\n` +
+        `${id}-b,Beta Ltd,pat@beta.example,gc@beta.example\n`,
+    );
+    const r = await cli.run('start', spec, '--for', rows);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    for (const to of ['pat@alpha.example', 'pat@beta.example']) {
+      const [request] = await arrived(
+        cli.h,
+        (m) => m.envelope.to.includes(to) && m.header('x-auditflow-kind') === 'request',
+        `the request to ${to}`,
+      );
+      assert.deepEqual(attachedHashes(request!), hashes);
+    }
+  });
 });
