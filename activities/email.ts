@@ -31,7 +31,7 @@ import type { SendEmailInput, SendEmailRequest, SendEmailResult } from '../domai
 import { outgoingMailQuery } from '../domain/messages';
 import { FailureType } from '../domain/errors';
 import type { AttachmentRef } from '../domain/attachments';
-import { renderMail, type RenderInput } from './templates/render';
+import { renderMail } from './templates/render';
 
 export interface EmailDeps {
   transport: Transporter;
@@ -142,22 +142,25 @@ export async function composeMessage(
       demand: p.demand,
       items: p.items,
       ...(pReply ? { replyAddress: pReply } : {}),
+      ...(p.language ? { language: p.language } : {}),
+      ...(p.templates ? { templates: p.templates } : {}),
     });
     return { to: p.mail.to.name ? `${p.mail.to.name} <${p.mail.to.address}>` : p.mail.to.address, ...r };
   });
-  // `attachments` lists the files in the text (the templates show it); the parts themselves are added below.
-  const renderInput: RenderInput & { attachments?: { name: string; size: number; sha256: string }[] } = {
+  // `attachments` lists the files in the text; the parts themselves are added below.
+  const rendered = renderMail({
     mail,
     demand,
     items: input.items,
     ...(reply ? { replyAddress: reply } : {}),
     ...(previews ? { previews } : {}),
     ...(input.digest ? { digest: input.digest } : {}),
+    ...(input.language ? { language: input.language } : {}),
+    ...(input.templates ? { templates: input.templates } : {}),
     ...(input.attachments?.length
       ? { attachments: input.attachments.map(({ name, size, sha256 }) => ({ name, size, sha256 })) }
       : {}),
-  };
-  const rendered = renderMail(renderInput);
+  });
   const attachments = await readAttachments(input.attachments ?? [], deps.readAttachment);
   const composer = new MailComposer({
     from: { name: demand.from.name, address: demand.from.address },

@@ -11,7 +11,7 @@ import { isFreeMailDomain } from '../domain/free-mail';
 import { edgeProblems } from './spec-file';
 
 /** Columns a row may have; `<role>_email` / `<role>_name` pairs give the counterparty's contacts. */
-export const BULK_COLUMNS = ['id', 'organisation', 'timezone', 'domains', 'deadline', 'title'] as const;
+export const BULK_COLUMNS = ['id', 'organisation', 'timezone', 'language', 'domains', 'deadline', 'title'] as const;
 const CONTACT_COLUMN = /^([a-z][a-z0-9-]{0,31})_(email|name|title)$/;
 
 /** One CSV row turned into a demand, or the problems that stop it. */
@@ -93,6 +93,7 @@ function rowSpec(template: Record<string, unknown>, header: string[], values: Re
   spec.id = values.id;
   counterparty.organisation = values.organisation;
   if (values.timezone) counterparty.timezone = values.timezone;
+  if (values.language) counterparty.language = values.language;
   if (values.title) spec.title = values.title;
   if (values.deadline) spec.deadline = values.deadline;
   const roles = [

@@ -2,7 +2,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { checkDemand, type DemandSpec, type SpecProblem } from '../domain/demand';
+import { checkDemand, TEMPLATE_FILES_MAX_BYTES, type DemandSpec, type SpecProblem } from '../domain/demand';
+import { LANGUAGES, type Language } from '../domain/time';
+import { checkTemplates } from '../activities/templates/engine';
 import { freeMailDomainProblems } from '../domain/free-mail';
 import { SPEC_MAX_BYTES } from '../domain/limits';
 import { printJson, safeLine } from './output';
@@ -54,7 +56,70 @@ export function specSizeProblems(spec: unknown): SpecProblem[] {
  * counterparty's (checked here, not in the schema the workflow replays, so running demands are untouched).
  */
 export function edgeProblems(spec: DemandSpec): SpecProblem[] {
-  return [...specSizeProblems(spec), ...freeMailDomainProblems(spec.counterparty.domains)];
+  return [...specSizeProblems(spec), ...freeMailDomainProblems(spec.counterparty.domains), ...templateProblems(spec)];
+}
+
+/** Every language the demand writes in: the counterparty's and its contacts', ours for internal notices. */
+export function languagesOf(spec: DemandSpec): Language[] {
+  const people = [...spec.counterparty.contacts, ...spec.requester.people];
+  const used = [spec.counterparty.language, spec.requester.language, ...people.map((p) => p.language)];
+  return LANGUAGES.filter((l) => used.includes(l) || (l === 'en' && used.includes(undefined)));
+}
+
+/** The templates the demand will render, checked now: a broken one is an error here, never at send time. */
+function templateProblems(spec: DemandSpec): SpecProblem[] {
+  if (spec.templates !== undefined && spec.templateFiles === undefined)
+    return [{ path: 'templates', message: 'the folder was not read: start the demand with auditflow start' }];
+  return checkTemplates(languagesOf(spec), spec.templateFiles).map((p) => ({
+    path: spec.templateFiles && !p.file.startsWith('(shipped)') ? `templates (${p.file})` : `templates ${p.file}`,
+    message: p.message,
+  }));
+}
+
+/**
+ * Reads a demand's template folder: `<template>.hbs` files at its top (every language) and in language
+ * subfolders (`fr/request.hbs`); other files (a README, images the letterhead links to) are left alone.
+ */
+export function readTemplateFolder(dir: string): { files: Record<string, string> } | { problem: string } {
+  const stat = fs.statSync(dir, { throwIfNoEntry: false });
+  if (!stat) return { problem: `no such folder: ${dir}` };
+  if (!stat.isDirectory()) return { problem: `${dir} is not a folder` };
+  const files: Record<string, string> = {};
+  let total = 0;
+  const read = (sub: string) => {
+    for (const entry of fs.readdirSync(path.join(dir, sub), { withFileTypes: true })) {
+      const name = sub ? `${sub}/${entry.name}` : entry.name;
+      if (entry.isDirectory() && !sub && (LANGUAGES as readonly string[]).includes(entry.name)) read(entry.name);
+      if (!entry.name.endsWith('.hbs')) continue;
+      if (!entry.isFile()) throw new Error(`${name} is not a regular file`);
+      const bytes = readBounded(path.join(dir, name), TEMPLATE_FILES_MAX_BYTES);
+      total += bytes.length;
+      if (total > TEMPLATE_FILES_MAX_BYTES)
+        throw new Error(
+          `the .hbs files are over ${TEMPLATE_FILES_MAX_BYTES / 1024} KiB together; a template set is text`,
+        );
+      files[name] = bytes.toString('utf8');
+    }
+  };
+  try {
+    read('');
+  } catch (err) {
+    return { problem: (err as Error).message };
+  }
+  if (Object.keys(files).length === 0)
+    return { problem: `${dir} has no .hbs template files (see docs/templates.md for their names)` };
+  return { files };
+}
+
+/** A spec's `templates` folder read into `templateFiles` (relative to the spec file), or the problem. */
+function withTemplateFiles(data: unknown, specFile: string): { data: unknown; problems: SpecProblem[] } {
+  const spec = data as { templates?: unknown; templateFiles?: unknown } | null;
+  if (!spec || typeof spec !== 'object' || typeof spec.templates !== 'string' || spec.templateFiles !== undefined)
+    return { data, problems: [] };
+  const dir = path.resolve(path.dirname(specFile), spec.templates);
+  const read = readTemplateFolder(dir);
+  if ('problem' in read) return { data, problems: [{ path: 'templates', message: read.problem }] };
+  return { data: { ...spec, templateFiles: read.files }, problems: [] };
 }
 
 type Parsed = { ok: true; data: unknown } | { ok: false; problems: SpecProblem[] };
@@ -122,7 +187,9 @@ export function readSpecFile(file: string): SpecResult {
   }
   const parsed = parseSpecText(bytes.toString('utf8'), /\.json$/i.test(abs));
   if (!parsed.ok) return { ok: false, file, problems: parsed.problems };
-  const checked = checkDemand(parsed.data);
+  const loaded = withTemplateFiles(parsed.data, abs);
+  if (loaded.problems.length) return { ok: false, file, problems: loaded.problems };
+  const checked = checkDemand(loaded.data);
   // Measured on the validated spec (defaults filled in) as the workflow gets it; on the input otherwise.
   const edge = checked.ok ? edgeProblems(checked.spec) : specSizeProblems(parsed.data);
   if (checked.ok && edge.length === 0) return { ok: true, spec: checked.spec, file };

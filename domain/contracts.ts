@@ -3,6 +3,7 @@
  * goes into and comes out of each activity. Types only, so workflow code imports them freely.
  */
 import type { AttachmentRef } from './attachments';
+import type { Language } from './time';
 import type { Digest } from './digest';
 import type { DemandState, EvidenceRef, PendingMail } from './state';
 import type { TriageEntry } from './triage';
@@ -44,6 +45,10 @@ export interface SendEmailInput {
   digest?: Digest;
   /** Files the message carries (a request, a final notice): references, read from the evidence store by sha256. */
   attachments?: AttachmentRef[];
+  /** The recipient's language (omitted: English). */
+  language?: Language;
+  /** The demand's own template files (spec `templateFiles`), over the shipped ones. */
+  templates?: Record<string, string>;
 }
 
 /**

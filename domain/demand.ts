@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { AttachmentList, attachmentProblems } from './attachments';
-import { isValidTimeZone, parseClock, parseDeadline, parseDuration, isZeroDuration } from './time';
+import { isValidTimeZone, LANGUAGES, parseClock, parseDeadline, parseDuration, isZeroDuration } from './time';
 
 // eslint-disable-next-line no-control-regex -- control characters are exactly what this refuses
 const CONTROL = /[\u0000-\u001f\u007f]/;
@@ -72,6 +72,21 @@ const DateTimeText = z
   .trim()
   .min(1, 'must not be empty');
 
+/** The language a person is written to in (the shipped templates: English and French). */
+const LanguageCode = z.enum(LANGUAGES, { error: `must be one of ${LANGUAGES.join(', ')} (en: English, fr: French)` });
+
+/** Template files by name (`request.hbs`, `fr/_layout.hbs`): read from the spec's `templates` folder by the CLI. */
+export const TEMPLATE_FILES_MAX_BYTES = 128 * 1024;
+const TemplateFiles = z
+  .record(
+    z.string().regex(/^(?:[a-z]{2}\/)?_?[a-z][a-z-]{0,40}\.hbs$/, 'must be a name like request.hbs or fr/request.hbs'),
+    z.string().max(32 * 1024, 'must be at most 32768 characters'),
+  )
+  .refine(
+    (files) => Object.values(files).reduce((n, t) => n + t.length, 0) <= TEMPLATE_FILES_MAX_BYTES,
+    `the template files must be at most ${TEMPLATE_FILES_MAX_BYTES / 1024} KiB together`,
+  );
+
 /** A person or mailbox: name, address, roles. */
 export const Contact = z.strictObject({
   name: line(100),
@@ -80,6 +95,8 @@ export const Contact = z.strictObject({
   title: line(100).optional(),
   /** The contact's own zone, when it differs from the organisation's. */
   timezone: TimeZone.optional(),
+  /** The contact's own language, when it differs from the organisation's. */
+  language: LanguageCode.optional(),
 });
 export type Contact = z.infer<typeof Contact>;
 
@@ -176,11 +193,15 @@ export const DemandSpec = z.strictObject({
     organisation: line(200),
     from: z.strictObject({ name: line(100), address: EmailAddress }),
     timezone: TimeZone,
+    /** The language of internal notices (default en). */
+    language: LanguageCode.optional(),
     people: z.array(Contact).min(1, 'must have at least 1 entry'),
   }),
   counterparty: z.strictObject({
     organisation: line(200),
     timezone: TimeZone,
+    /** The language the counterparty is written to in (default en); a contact may have its own. */
+    language: LanguageCode.optional(),
     /** Mail domains the counterparty writes from (replies from other domains go to triage). */
     domains: z
       .array(
@@ -193,6 +214,10 @@ export const DemandSpec = z.strictObject({
     contacts: z.array(Contact).min(1, 'must have at least 1 entry'),
   }),
   deadline: DateTimeText,
+  /** A folder of the demand's own template files (relative to the spec file), over the shipped ones. */
+  templates: line(500).optional(),
+  /** The files of `templates`, read when the spec is validated and started: the demand keeps this wording. */
+  templateFiles: TemplateFiles.optional(),
   items: z.array(Item).min(1, 'must have at least 1 entry').max(500, 'must have at most 500 entries'),
   /** The request itself waits for this sign-off before it goes out. */
   requestSignOff: SignOff.optional(),

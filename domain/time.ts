@@ -307,6 +307,55 @@ export function formatLocal(ms: number, timeZone: string): string {
   return `${WEEKDAYS[isoWeekday(w) - 1]} ${w.day} ${MONTH_ABBREVIATIONS[w.month - 1]} ${w.year}, ${hh}:${mm} ${zoneAbbreviation(ms, timeZone)}`;
 }
 
+/** The languages auditflow writes in (templates, dates). */
+export const LANGUAGES = ['en', 'fr'] as const;
+export type Language = (typeof LANGUAGES)[number];
+
+const FRENCH_WEEKDAYS = ['lundi', 'mardi', 'mercredi', 'jeudi', 'vendredi', 'samedi', 'dimanche'];
+const FRENCH_MONTHS = [
+  'janvier',
+  'février',
+  'mars',
+  'avril',
+  'mai',
+  'juin',
+  'juillet',
+  'août',
+  'septembre',
+  'octobre',
+  'novembre',
+  'décembre',
+];
+const frenchZoneNames = new Map<string, Intl.DateTimeFormat>();
+
+/** "UTC+2": the zone's offset at an instant as French readers write it. */
+function frenchZone(ms: number, timeZone: string): string {
+  let f = frenchZoneNames.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('fr-FR', { timeZone, timeZoneName: 'short' });
+    frenchZoneNames.set(timeZone, f);
+  }
+  return f.formatToParts(new Date(ms)).find((p) => p.type === 'timeZoneName')?.value ?? timeZone;
+}
+
+/**
+ * The instant on the recipient's clock, in their language: "Mon 7 Jun 2027, 17:00 PDT" in English,
+ * "lundi 7 juin 2027 à 17:00 UTC−7" in French ("1er" for the first of the month).
+ */
+export function formatLocalIn(ms: number, timeZone: string, language: Language): string {
+  if (language === 'en') return formatLocal(ms, timeZone);
+  const w = toWall(ms, timeZone);
+  const hh = String(w.hour).padStart(2, '0');
+  const mm = String(w.minute).padStart(2, '0');
+  const day = w.day === 1 ? '1er' : String(w.day);
+  return `${FRENCH_WEEKDAYS[isoWeekday(w) - 1]} ${day} ${FRENCH_MONTHS[w.month - 1]} ${w.year} à ${hh}:${mm} ${frenchZone(ms, timeZone)}`;
+}
+
+/** The instant in UTC in the recipient's language: "2027-06-08 00:00Z", "2027-06-08 00:00 UTC". */
+export function formatUtcIn(ms: number, language: Language): string {
+  return language === 'en' ? formatUtc(ms) : `${formatUtc(ms).slice(0, -1)} UTC`;
+}
+
 /** "2027-06-08 00:00Z": the instant in UTC, minute precision. */
 export function formatUtc(ms: number): string {
   return `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')}Z`;

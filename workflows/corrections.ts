@@ -198,6 +198,7 @@ const replaceContact = define({
       roles: input.with.roles ?? old.roles,
       ...(input.with.title ? { title: input.with.title } : {}),
       ...((input.with.timezone ?? old.timezone) ? { timezone: input.with.timezone ?? old.timezone } : {}),
+      ...((input.with.language ?? old.language) ? { language: input.with.language ?? old.language } : {}),
     };
     const items = itemsOf(state, input.address);
     const bounced = state.undeliverable.includes(input.address);

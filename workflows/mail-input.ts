@@ -43,6 +43,8 @@ export function mailInput(state: DemandState, mail: PendingMail): SendEmailInput
       : {}),
     ...previewsFor(state, mail),
     ...withAttachments(state, mail),
+    ...languageOf(spec, mail),
+    ...(spec.templateFiles ? { templates: spec.templateFiles } : {}),
   };
 }
 
@@ -50,6 +52,15 @@ export function mailInput(state: DemandState, mail: PendingMail): SendEmailInput
 function withAttachments(state: DemandState, mail: PendingMail): Pick<SendEmailInput, 'attachments'> {
   const refs = attachmentsFor(state.attachments, mail.kind);
   return refs.length ? { attachments: refs } : {};
+}
+
+/** The recipient's language: their own, else their organisation's; English when neither says. */
+function languageOf(spec: DemandState['spec'], mail: PendingMail): Pick<SendEmailInput, 'language'> {
+  const internal = mail.audience === 'internal';
+  const people = internal ? spec.requester.people : spec.counterparty.contacts;
+  const own = people.find((p) => p.address === mail.to.address)?.language;
+  const language = own ?? (internal ? spec.requester.language : spec.counterparty.language);
+  return language && language !== 'en' ? { language } : {};
 }
 
 /** A sign-off request shows the approver the messages its gate keeps, as they would go out. */

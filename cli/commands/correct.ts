@@ -76,11 +76,13 @@ const CONTACT_OPTIONS = {
   'contact.roles': '--role',
   'contact.title': '--title',
   'contact.timezone': '--timezone',
+  'contact.language': '--language',
   'with.name': '--name',
   'with.address': '--address',
   'with.roles': '--role',
   'with.title': '--title',
   'with.timezone': '--timezone',
+  'with.language': '--language',
   address: '<address>',
   itemIds: '--items',
   reason: '--reason',
@@ -93,6 +95,7 @@ interface ContactOptions extends Corrected {
   role?: string[];
   title?: string;
   timezone?: string;
+  language?: string;
   items?: string[];
 }
 
@@ -104,6 +107,7 @@ function person(opts: ContactOptions, defaultRoles?: string[]) {
     ...(roles ? { roles } : {}),
     ...(opts.title ? { title: opts.title } : {}),
     ...(opts.timezone ? { timezone: opts.timezone } : {}),
+    ...(opts.language ? { language: opts.language } : {}),
   };
 }
 
@@ -124,6 +128,10 @@ function registerContact(program: Command): void {
       .option('--role <role...>', 'their roles (default: primary)')
       .option('--title <title>', 'their title')
       .option('--timezone <zone>', "their IANA zone, when it is not the counterparty's")
+      .option(
+        '--language <language>',
+        "the language they are written to in (en, fr), when it is not the counterparty's",
+      )
       .option('--items <itemId...>', 'items they answer for from now on'),
   )
     .addHelpText(
@@ -158,7 +166,8 @@ function registerContact(program: Command): void {
       .requiredOption('--address <address>', "the new contact's address")
       .option('--role <role...>', "their roles (default: the old contact's)")
       .option('--title <title>', 'their title')
-      .option('--timezone <zone>', "their IANA zone (default: the old contact's)"),
+      .option('--timezone <zone>', "their IANA zone (default: the old contact's)")
+      .option('--language <language>', "the language they are written to in: en, fr (default: the old contact's)"),
   )
     .addHelpText(
       'after',

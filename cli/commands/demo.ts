@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { runDemo } from '../demo/run';
 import { SCENARIO } from '../demo/scenario';
 import { loadSecret } from '../../platform/config';
+import { LANGUAGES, type Language } from '../../domain/time';
 import { loadSettings } from '../client';
 import { CliError, Exit, printJson, type GlobalOptions } from '../output';
 
@@ -18,6 +19,11 @@ export function register(program: Command): void {
       '60',
     )
     .option(
+      '--lang <language>',
+      'en: examples/api-usage-audit.yaml; fr: examples/api-usage-audit.fr.yaml (in French)',
+      'en',
+    )
+    .option(
       '--json',
       'print {ok, demandId, status, url, reportPath, caseFile, checks: [{what, ok}]} at the end (progress goes to stderr)',
     )
@@ -29,16 +35,19 @@ export function register(program: Command): void {
         .map(([i, what]) => `  ${i.padEnd(8)} ${what}`)
         .join(
           '\n',
-        )}\nExit 0 only if the demand ends referred with every other item accepted.\n\nExample:\n  npx auditflow demo\n`,
+        )}\nExit 0 only if the demand ends referred with every other item accepted.\n\nExamples:\n  npx auditflow demo\n  npx auditflow demo --lang fr      # the same audit in French, for a French-speaking counterparty\n`,
     )
-    .action(async (opts: GlobalOptions & { deadlineIn: string }) => {
+    .action(async (opts: GlobalOptions & { deadlineIn: string; lang: string }) => {
       const deadlineIn = Number(opts.deadlineIn);
       if (!Number.isInteger(deadlineIn) || deadlineIn < 20 || deadlineIn > 3600)
         throw new CliError('--deadline-in must be a whole number of seconds from 20 to 3600', Exit.invalid);
+      if (!(LANGUAGES as readonly string[]).includes(opts.lang))
+        throw new CliError(`--lang must be one of ${LANGUAGES.join(', ')} (en: English, fr: French)`, Exit.invalid);
+      const language = opts.lang as Language;
       // The stack the demo may start signs every reply address with it: a broken secret file is said now, not after a stack failed.
       loadSecret(loadSettings().config);
       const out = (line: string) => (opts.json ? process.stderr : process.stdout).write(`${line}\n`);
-      const result = await runDemo({ deadlineIn, out });
+      const result = await runDemo({ deadlineIn, out, language });
       if (opts.json) printJson(result);
       else {
         out(

@@ -3,10 +3,35 @@ import { simpleParser } from 'mailparser';
 import nodemailer from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer';
 import type { DemandSpec } from '../../domain/demand';
+import type { Language } from '../../domain/time';
 import type { MessageRecord } from '../../domain/state';
 import type { AuditflowConfig } from '../../platform/config';
 import { createEvidenceStore } from '../../platform/evidence';
 import { openStorage } from '../../platform/storage-open';
+
+/** What the counterparty writes, in its language: an answer, an out-of-office, a request for more time. */
+const WORDS = {
+  en: {
+    answer: (item: string) =>
+      `Our answer for ${item}: the application requested the permissions listed in the attached inventory; data was processed in our EU data centre and deleted in May 2023. No undeclared use cases.`,
+    inventory: (id: string) => `${id}-data-inventory.csv`,
+    outOfOfficeSubject: 'Automatic reply: ',
+    outOfOffice: (back: Date) =>
+      `I am out of the office until ${back.toISOString().slice(0, 10)} with limited access to email.`,
+    extension:
+      'We need more time for this one: the advertising partners have not yet returned their data. Could we have an extension?',
+  },
+  fr: {
+    answer: (item: string) =>
+      `Notre réponse pour ${item} : l'application a demandé les autorisations listées dans l'inventaire joint ; les données ont été traitées dans notre centre de données de l'UE et supprimées en mai 2023. Aucun cas d'usage non déclaré.`,
+    inventory: (id: string) => `${id}-inventaire-donnees.csv`,
+    outOfOfficeSubject: 'Réponse automatique : ',
+    outOfOffice: (back: Date) =>
+      `Je suis absent du bureau jusqu'au ${new Intl.DateTimeFormat('fr-FR', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }).format(back)}, avec un accès limité à mes e-mails.`,
+    extension:
+      "Nous avons besoin d'un délai supplémentaire pour ce point : nos partenaires publicitaires ne nous ont pas encore transmis leurs données. Pourriez-vous nous accorder deux semaines de plus ?",
+  },
+} as const;
 
 /** The counterparty's mail, sent to the reply address of the message it answers, through the gateway. */
 export class Counterparty {
@@ -17,6 +42,7 @@ export class Counterparty {
     private readonly config: AuditflowConfig,
     private readonly spec: DemandSpec,
     private readonly out: (l: string) => void,
+    private readonly language: Language = 'en',
   ) {
     const host = config.gateway.host === '0.0.0.0' ? '127.0.0.1' : config.gateway.host;
     this.transport = nodemailer.createTransport({ host, port: config.gateway.port, secure: false, ignoreTLS: true });
@@ -64,12 +90,12 @@ export class Counterparty {
     return this.send(
       m,
       itemId,
-      `Our answer for ${item.name}: the application requested the permissions listed in the attached inventory; data was processed in our EU data centre and deleted in May 2023. No undeclared use cases.`,
+      WORDS[this.language].answer(item.name),
       attachment
         ? {
             attachments: [
               {
-                filename: `${itemId}-data-inventory.csv`,
+                filename: WORDS[this.language].inventory(itemId),
                 content: `field,purpose,retention\nuser_id,login,deleted 2023-05\nfriends_list,${itemId} feature,deleted 2023-05\n`,
                 contentType: 'text/csv',
               },
@@ -81,23 +107,20 @@ export class Counterparty {
   }
 
   outOfOffice(m: MessageRecord, itemId: string): Promise<void> {
-    const back = new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 10);
+    const back = new Date(Date.now() + 3 * 86_400_000);
     return this.send(
       m,
       itemId,
-      `I am out of the office until ${back} with limited access to email.`,
-      { subjectPrefix: 'Automatic reply: ', headers: { 'Auto-Submitted': 'auto-replied', 'X-Autoreply': 'yes' } },
+      WORDS[this.language].outOfOffice(back),
+      {
+        subjectPrefix: WORDS[this.language].outOfOfficeSubject,
+        headers: { 'Auto-Submitted': 'auto-replied', 'X-Autoreply': 'yes' },
+      },
       'sends an out-of-office',
     );
   }
 
   askExtension(m: MessageRecord, itemId: string): Promise<void> {
-    return this.send(
-      m,
-      itemId,
-      'We need more time for this one: the advertising partners have not yet returned their data. Could we have an extension?',
-      {},
-      'asks for an extension',
-    );
+    return this.send(m, itemId, WORDS[this.language].extension, {}, 'asks for an extension');
   }
 }

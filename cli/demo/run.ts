@@ -9,6 +9,7 @@
  * fjord asks for more time, ops approve, and it answers after the original deadline; harbor never answers
  * and goes up the escalation ladder to referral. Ops accept every answer, so the demand ends `referred`.
  */
+import type { Language } from '../../domain/time';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -25,7 +26,7 @@ import { startDemand } from '../commands/start';
 import { fetchStatus, sendUpdate } from '../demands';
 import { workflowUrl } from '../ui';
 import { Counterparty } from './counterparty';
-import { DEMO_SPEC, demoSpec, expectations, ITEM_IDS, SCENARIO, WITH_ATTACHMENT } from './scenario';
+import { DEMO_SPECS, demoSpec, expectations, ITEM_IDS, SCENARIO, WITH_ATTACHMENT } from './scenario';
 import { openStack } from './stack';
 
 const OPS = 'auditflow demo (ops)';
@@ -35,6 +36,8 @@ export interface DemoOptions {
   deadlineIn: number;
   /** Prints one line (progress, results). */
   out: (line: string) => void;
+  /** Which example to play: English (examples/api-usage-audit.yaml) or French (api-usage-audit.fr.yaml). */
+  language?: Language;
 }
 
 export interface DemoResult {
@@ -93,10 +96,11 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     const startMs = Date.now();
     const stamp = new Date(startMs).toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
     const id = `demo-${stamp}`.toLowerCase();
-    const spec = demoSpec(YAML.parse(fs.readFileSync(DEMO_SPEC, 'utf8')), id, startMs, opts.deadlineIn);
+    const file = DEMO_SPECS[opts.language ?? 'en'];
+    const spec = demoSpec(YAML.parse(fs.readFileSync(file, 'utf8')), id, startMs, opts.deadlineIn, file);
     const zone = spec.counterparty.timezone;
     // The example's files, if it lists any, are stored as `start` stores them.
-    const files = readAttachments(spec, DEMO_SPEC);
+    const files = readAttachments(spec, file);
     if (files.problems.length) throw new Error(files.problems.map((p) => `${p.path}: ${p.message}`).join('; '));
     const refs = await storeAttachments(createEvidenceStore(ctx.storage), files.attachments);
     const started = await startDemand(ctx, spec, OPS, undefined, refs);
@@ -107,7 +111,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     out(`watch it in the Temporal UI: ${url}`);
     for (const i of ITEM_IDS) out(`  ${i.padEnd(8)} ${SCENARIO[i]}`);
 
-    const counterparty = new Counterparty(config, spec, out);
+    const counterparty = new Counterparty(config, spec, out, opts.language ?? 'en');
     const print = progressPrinter(out, startMs, zone);
     const done = new Set<string>();
     const once = async (key: string, fn: () => Promise<void>) => {

@@ -11,7 +11,11 @@ import { zoneClearOfMidnight } from '../../domain/time';
 import { PROJECT_ROOT } from '../../platform/paths';
 import { CliError } from '../output';
 
-export const DEMO_SPEC = path.join(PROJECT_ROOT, 'examples', 'api-usage-audit.yaml');
+/** The example the demo plays, in each language: the same audit, the French one for a French-speaking counterparty. */
+export const DEMO_SPECS = {
+  en: path.join(PROJECT_ROOT, 'examples', 'api-usage-audit.yaml'),
+  fr: path.join(PROJECT_ROOT, 'examples', 'api-usage-audit.fr.yaml'),
+} as const;
 
 /** What the counterparty does with each item of the example. */
 export const SCENARIO = {
@@ -31,7 +35,13 @@ export const ITEM_IDS = Object.keys(SCENARIO) as ItemId[];
 export const WITH_ATTACHMENT: ItemId[] = ['atlas', 'beacon', 'glacier'];
 
 /** The example compressed to `deadlineIn` seconds (domain/compressed.ts), its title marked as the demo's. */
-export function demoSpec(example: unknown, id: string, startMs: number, deadlineIn: number): DemandSpec {
+export function demoSpec(
+  example: unknown,
+  id: string,
+  startMs: number,
+  deadlineIn: number,
+  file: string = DEMO_SPECS.en,
+): DemandSpec {
   const spec = structuredClone(example) as Record<string, unknown> & {
     counterparty: Record<string, unknown>;
     requester: Record<string, unknown>;
@@ -39,9 +49,7 @@ export function demoSpec(example: unknown, id: string, startMs: number, deadline
   };
   const missing = ITEM_IDS.filter((i) => !spec.items?.some((it) => it.id === i));
   if (missing.length)
-    throw new CliError(
-      `${DEMO_SPEC} no longer has the items the demo plays (${missing.join(', ')}); restore it from git`,
-    );
+    throw new CliError(`${file} no longer has the items the demo plays (${missing.join(', ')}); restore it from git`);
   // Sending hours end at 23:59: pick zones where the demo's few minutes stay clear of local midnight.
   const zone = zoneClearOfMidnight(
     [String(spec.counterparty.timezone), 'America/New_York', 'Europe/London', 'Asia/Tokyo'],

@@ -34,10 +34,10 @@ describe('auditflow start --for (dev server, real worker, real SMTP)', () => {
 
     const file = csv(
       'counterparties.csv',
-      '\ufeffid,organisation,timezone,primary_name,primary_email,escalation_email,deadline\r\n' +
-        `bulk-a-${tag},"Contoso Games, Ltd",Europe/London,Sam Hale,sam@contoso.example,ada@contoso.example,2031-06-14T17:00\r\n` +
-        `${taken},Taken Corp,,,pat@taken.example,gc@taken.example,\r\n` +
-        `bulk-b-${tag},Fabrikam GmbH,Europe/Berlin,Jonas Weber,jonas@fabrikam.example,jonas@fabrikam.example,\r\n`,
+      '\ufeffid,organisation,timezone,language,primary_name,primary_email,escalation_email,deadline\r\n' +
+        `bulk-a-${tag},"Contoso Games, Ltd",Europe/London,,Sam Hale,sam@contoso.example,ada@contoso.example,2031-06-14T17:00\r\n` +
+        `${taken},Taken Corp,,,,pat@taken.example,gc@taken.example,\r\n` +
+        `bulk-b-${tag},Fabrikam GmbH,Europe/Berlin,fr,Jonas Weber,jonas@fabrikam.example,jonas@fabrikam.example,\r\n`,
     );
     const res = await run('start', example, '--for', file, '--by', 'Dana Reyes');
     assert.equal(res.code, 1, `one row was refused: ${res.stdout}${res.stderr}`);
@@ -58,6 +58,11 @@ describe('auditflow start --for (dev server, real worker, real SMTP)', () => {
     );
     const toSam = mail.find((m) => m.envelope.to.includes('sam@contoso.example'))!;
     assert.match(toSam.parsed.text ?? '', /Contoso Games, Ltd|Sam Hale/);
+    assert.match(toSam.parsed.subject ?? '', /^Audit demand: /);
+    // The row's language column: Fabrikam is written to in French.
+    const toJonas = mail.find((m) => m.envelope.to.includes('jonas@fabrikam.example'))!;
+    assert.match(toJonas.parsed.subject ?? '', /^Demande d'audit : /);
+    assert.match(toJonas.parsed.text ?? '', /^Bonjour Jonas Weber,/);
     const a = JSON.parse((await run('show', `bulk-a-${tag}`, '--json')).stdout) as DemandStatusView;
     assert.equal(a.spec.counterparty.organisation, 'Contoso Games, Ltd');
     assert.equal(a.spec.counterparty.timezone, 'Europe/London');
@@ -148,7 +153,7 @@ describe('auditflow start --for (dev server, real worker, real SMTP)', () => {
     assert.equal(unknown.code, 2, unknown.stderr);
     assert.match(
       unknown.stderr,
-      /unknown column "primary_emial"; the columns are id, organisation, timezone, domains, deadline, title and <role>_email/,
+      /unknown column "primary_emial"; the columns are id, organisation, timezone, language, domains, deadline, title and <role>_email/,
     );
     const missing = await run('start', example, '--for', csv('missing.csv', 'id,primary_email\nx,a@b.example\n'));
     assert.equal(missing.code, 2, missing.stderr);

@@ -1,0 +1,391 @@
+/**
+ * Message templates as files, rendered with Handlebars. Each message kind has one file per language
+ * (`en/request.hbs`, `fr/request.hbs`) with three sections, `=== subject`, `=== text` and `=== html`;
+ * files starting with `_` are partials (`{{> items}}` in a text section uses the text section of
+ * `_items.hbs`). A demand may bring its own files (`templates:` in the spec): `fr/request.hbs` replaces
+ * the French request, `request.hbs` the request in every language, `_layout.hbs` the letterhead.
+ *
+ * Templates render in strict mode with only the helpers below: a merge field that does not exist is an
+ * error, and `checkTemplates` (run by `validate` and `start`) finds it before a demand starts, by reading
+ * every name a template uses and rendering every template against a full and an empty message. The HTML
+ * section escapes every value; subject and text are plain text (the subject is made one line).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Handlebars from 'handlebars';
+import { LANGUAGES, type Language } from '../../domain/time';
+import { sha256Hex } from '../../platform/hash';
+import { oneLine } from '../../platform/text';
+import { MERGE_FIELD_NAMES, mergeContext, sampleContextInput, type MergeContext } from './context';
+
+export const SECTIONS = ['subject', 'text', 'html'] as const;
+type Section = (typeof SECTIONS)[number];
+
+/** The message templates, one a message kind (internal notices one an event), and the partials. */
+export const TEMPLATE_NAMES = [
+  'request',
+  'reminder',
+  'overdue',
+  'escalation',
+  'final-notice',
+  'follow-up',
+  'deadline-update',
+  'withdrawal',
+  'question-update',
+  'acknowledgement',
+  'notice',
+  'notice-escalation',
+  'notice-referral',
+  'notice-extension-request',
+  'notice-bounce',
+  'notice-out-of-office',
+  'notice-withdrawal',
+  'notice-final',
+  'notice-sign-off',
+  'notice-sign-off-timeout',
+] as const;
+export type TemplateName = (typeof TEMPLATE_NAMES)[number];
+export const PARTIAL_NAMES = [
+  '_layout',
+  '_items',
+  '_item-questions',
+  '_item-states',
+  '_reply-hint',
+  '_footer',
+  '_notice-end',
+  '_attachments',
+] as const;
+
+/**
+ * The helpers a template may call: `eq a b` (equal), `stop s` (s ending in a full stop, not doubled),
+ * `capitalise s` (first letter upper-case).
+ */
+const HELPERS: Record<string, Handlebars.HelperDelegate> = {
+  eq: (a: unknown, b: unknown) => a === b,
+  stop: (s: unknown) => {
+    const v = String(s ?? '').trimEnd();
+    return /[.!?]$/.test(v) ? v : `${v}.`;
+  },
+  capitalise: (s: unknown) => {
+    const v = String(s ?? '');
+    return `${v.charAt(0).toUpperCase()}${v.slice(1)}`;
+  },
+};
+const BUILT_IN_HELPERS = new Set(['if', 'unless', 'each', 'with']);
+
+/** Custom files of a demand: `<name>.hbs` for every language, `<lang>/<name>.hbs` for one. */
+export type TemplateFiles = Record<string, string>;
+
+const SHIPPED_DIR = __dirname;
+const shipped = new Map<string, string>();
+
+function shippedFile(language: Language, name: string): string | undefined {
+  const key = `${language}/${name}`;
+  if (!shipped.has(key)) {
+    const file = path.join(SHIPPED_DIR, language, `${name}.hbs`);
+    shipped.set(key, fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '');
+  }
+  return shipped.get(key) || undefined;
+}
+
+/** A template file's sections; the text before the first marker may only be a comment. */
+export function parseSections(source: string): { sections: Partial<Record<Section, string>>; problem?: string } {
+  const sections: Partial<Record<Section, string>> = {};
+  const parts = source.replace(/\r\n/g, '\n').split(/^=== *(\w+) *$/m);
+  const head = parts[0]!.replace(/\{\{!--[\s\S]*?--\}\}|\{\{![^}]*\}\}/g, '').trim();
+  if (head) return { sections, problem: 'text before the first section marker (=== subject, === text or === html)' };
+  for (let i = 1; i < parts.length; i += 2) {
+    const name = parts[i]!;
+    if (!(SECTIONS as readonly string[]).includes(name))
+      return { sections, problem: `unknown section "=== ${name}" (the sections are subject, text and html)` };
+    if (sections[name as Section] !== undefined) return { sections, problem: `section "=== ${name}" appears twice` };
+    // The marker's own line break is not part of the section.
+    sections[name as Section] = parts[i + 1]!.replace(/^\n/, '');
+  }
+  return { sections };
+}
+
+function fileFor(language: Language, name: string, custom: TemplateFiles | undefined): string | undefined {
+  return custom?.[`${language}/${name}.hbs`] ?? custom?.[`${name}.hbs`] ?? shippedFile(language, name);
+}
+
+interface Compiled {
+  render(name: string, section: Section, context: MergeContext): string;
+}
+
+const OPTIONS = (section: Section): CompileOptions => ({
+  strict: true,
+  knownHelpersOnly: true,
+  knownHelpers: Object.fromEntries(Object.keys(HELPERS).map((h) => [h, true])),
+  noEscape: section !== 'html',
+  preventIndent: true,
+});
+type CompileOptions = Parameters<typeof Handlebars.compile>[1];
+
+/** One language's templates with a demand's files over the shipped ones, compiled on first use. */
+function compileSet(language: Language, custom: TemplateFiles | undefined): Compiled {
+  const envs = new Map<Section, typeof Handlebars>();
+  const templates = new Map<string, Handlebars.TemplateDelegate>();
+  const env = (section: Section) => {
+    let e = envs.get(section);
+    if (!e) {
+      e = Handlebars.create();
+      for (const [n, h] of Object.entries(HELPERS)) e.registerHelper(n, h);
+      for (const partial of PARTIAL_NAMES) {
+        const src = fileFor(language, partial, custom);
+        const body = src === undefined ? undefined : parseSections(src).sections[section];
+        if (body !== undefined) e.registerPartial(partial.slice(1), e.compile(body, OPTIONS(section)));
+      }
+      envs.set(section, e);
+    }
+    return e;
+  };
+  return {
+    render(name, section, context) {
+      const key = `${name}|${section}`;
+      let t = templates.get(key);
+      if (!t) {
+        const src = fileFor(language, name, custom);
+        if (src === undefined) throw new Error(`no template ${language}/${name}.hbs`);
+        const body = parseSections(src).sections[section];
+        if (body === undefined) throw new Error(`${language}/${name}.hbs has no "=== ${section}" section`);
+        t = env(section).compile(body, OPTIONS(section));
+        templates.set(key, t);
+      }
+      return t(context);
+    },
+  };
+}
+
+const sets = new Map<string, Compiled>();
+
+function setFor(language: Language, custom: TemplateFiles | undefined): Compiled {
+  const key = `${language}|${custom ? sha256Hex(JSON.stringify(custom)) : ''}`;
+  let set = sets.get(key);
+  if (!set) {
+    // A few template sets at most live in a worker; a demand's own set is small.
+    if (sets.size > 64) sets.clear();
+    set = compileSet(language, custom);
+    sets.set(key, set);
+  }
+  return set;
+}
+
+/** Plain text as mail wants it: no trailing spaces (but the "-- " signature line), at most one blank line. */
+function tidyText(text: string): string {
+  const lines = text
+    .replace(/\r\n?/g, '\n')
+    .split('\n')
+    .map((l) => (l === '-- ' ? l : l.trimEnd()));
+  return `${lines
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim()}\n`;
+}
+
+function tidyHtml(html: string): string {
+  return `${html
+    .replace(/\r\n?/g, '\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim()}\n`;
+}
+
+export interface RenderedMail {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+/** Renders one message from its template. */
+export function renderTemplate(name: TemplateName, context: MergeContext, custom?: TemplateFiles): RenderedMail {
+  const set = setFor(context.language, custom);
+  const subject = oneLine(set.render(name, 'subject', context)).slice(0, 250);
+  return {
+    subject,
+    text: tidyText(set.render(name, 'text', context)),
+    html: tidyHtml(set.render(name, 'html', { ...context, subject } as MergeContext)),
+  };
+}
+
+/** A template problem: the file (as the demand or the shipped set names it) and what is wrong. */
+export interface TemplateProblem {
+  file: string;
+  message: string;
+}
+
+type Node = { type: string; [k: string]: unknown };
+
+/** Every merge-field name, helper and partial a template uses, and the ones that do not exist. */
+function unknownNames(body: string): string[] {
+  const problems = new Set<string>();
+  const visit = (node: unknown, helperPosition = false): void => {
+    if (!node || typeof node !== 'object') return;
+    if (Array.isArray(node)) return node.forEach((n) => visit(n));
+    const n = node as Node;
+    switch (n.type) {
+      case 'PathExpression': {
+        const parts = (n.parts as string[]).filter(Boolean);
+        const head = parts[0];
+        if (helperPosition) {
+          if (head && !BUILT_IN_HELPERS.has(head) && !(head in HELPERS)) problems.add(`unknown helper "${head}"`);
+        } else if (n.data) {
+          if (head && !['index', 'first', 'last', 'key', 'root'].includes(head))
+            problems.add(`unknown data variable "@${head}"`);
+        } else if (head && !MERGE_FIELD_NAMES.has(head)) problems.add(`unknown merge field "${n.original as string}"`);
+        return;
+      }
+      case 'MustacheStatement':
+      case 'SubExpression':
+      case 'BlockStatement': {
+        const params = (n.params as unknown[]) ?? [];
+        const pairs = ((n.hash as { pairs?: { value: unknown }[] } | undefined)?.pairs ?? []).map((p) => p.value);
+        const isHelper = n.type !== 'MustacheStatement' || params.length > 0 || pairs.length > 0;
+        visit(n.path, isHelper);
+        params.forEach((p) => visit(p));
+        pairs.forEach((p) => visit(p));
+        visit(n.program);
+        visit(n.inverse);
+        return;
+      }
+      case 'PartialStatement':
+      case 'PartialBlockStatement': {
+        const name = (n.name as Node).original as string | undefined;
+        if (name && name !== '@partial-block' && !(PARTIAL_NAMES as readonly string[]).includes(`_${name}`))
+          problems.add(
+            `unknown partial "${name}" (the partials are ${PARTIAL_NAMES.map((p) => p.slice(1)).join(', ')})`,
+          );
+        visit(n.program);
+        return;
+      }
+      case 'Program':
+        visit(n.body);
+        return;
+      default:
+        return;
+    }
+  };
+  visit(Handlebars.parse(body));
+  return [...problems];
+}
+
+/** What each template is rendered against in the check: its kind and event, full and empty. */
+function checkContexts(name: string, language: Language): MergeContext[] {
+  const kind = name.startsWith('notice') ? 'internal' : name;
+  const event = name.startsWith('notice-') ? name.slice('notice-'.length) : undefined;
+  const full = sampleContextInput({ language });
+  const mail = { ...full.mail, kind, audience: kind === 'internal' ? 'internal' : 'counterparty' } as typeof full.mail;
+  const withEvent = (context: Record<string, string | number | undefined>) => (event ? { ...context, event } : context);
+  const empty = {
+    ...full,
+    mail: {
+      ...mail,
+      to: { address: mail.to.address, zone: mail.to.zone },
+      expectsReply: false,
+      context: withEvent({}),
+    },
+    items: [{ ...full.items[0]!, description: undefined, questions: [] }],
+    previews: [],
+    attachments: [],
+  };
+  return [
+    mergeContext({ ...full, mail: { ...mail, context: withEvent(mail.context ?? {}) } }),
+    mergeContext(empty as typeof full),
+  ];
+}
+
+/**
+ * Checks the templates a demand will use: each file parses into known sections, names only merge fields,
+ * helpers and partials that exist, and renders for a full and an empty message. Custom files with names
+ * that are no template are refused too (a typo would silently leave the shipped wording in place).
+ */
+export function checkTemplates(languages: readonly Language[], custom?: TemplateFiles): TemplateProblem[] {
+  const key = `${languages.join(',')}|${custom ? sha256Hex(JSON.stringify(custom)) : ''}`;
+  let problems = checked.get(key);
+  if (!problems) {
+    problems = checkTemplatesNow(languages, custom);
+    if (checked.size > 64) checked.clear();
+    checked.set(key, problems);
+  }
+  return problems;
+}
+
+/** Checks already made (a bulk start checks the same templates for every row). */
+const checked = new Map<string, TemplateProblem[]>();
+
+function checkTemplatesNow(languages: readonly Language[], custom?: TemplateFiles): TemplateProblem[] {
+  const problems: TemplateProblem[] = [];
+  const known = [...TEMPLATE_NAMES, ...PARTIAL_NAMES].map((n) => `${n}.hbs`);
+  for (const file of Object.keys(custom ?? {})) {
+    const [first, second] = file.split('/');
+    const base = second ?? first!;
+    const languageOk = second === undefined || (LANGUAGES as readonly string[]).includes(first!);
+    if (!languageOk || !known.includes(base))
+      problems.push({
+        file,
+        message: `not a template auditflow uses: name files <template>.hbs or <language>/<template>.hbs, with a language of ${LANGUAGES.join(', ')} and a template of ${[...TEMPLATE_NAMES, ...PARTIAL_NAMES].join(', ')}`,
+      });
+  }
+  if (problems.length) return problems;
+  for (const language of languages) {
+    const names = [...TEMPLATE_NAMES, ...PARTIAL_NAMES];
+    const shownAs = (name: string) =>
+      custom?.[`${language}/${name}.hbs`] !== undefined
+        ? `${language}/${name}.hbs`
+        : custom?.[`${name}.hbs`] !== undefined
+          ? `${name}.hbs`
+          : `(shipped) ${language}/${name}.hbs`;
+    let broken = false;
+    for (const name of names) {
+      const src = fileFor(language, name, custom);
+      if (src === undefined) {
+        problems.push({ file: shownAs(name), message: 'missing' });
+        broken = true;
+        continue;
+      }
+      const { sections, problem } = parseSections(src);
+      if (problem) {
+        problems.push({ file: shownAs(name), message: problem });
+        broken = true;
+        continue;
+      }
+      const isPartial = name.startsWith('_');
+      for (const section of SECTIONS) {
+        const body = sections[section];
+        if (body === undefined) {
+          if (!isPartial) {
+            problems.push({ file: shownAs(name), message: `has no "=== ${section}" section` });
+            broken = true;
+          }
+          continue;
+        }
+        try {
+          for (const message of unknownNames(body)) {
+            problems.push({ file: shownAs(name), message: `${section}: ${message}` });
+            broken = true;
+          }
+        } catch (err) {
+          problems.push({ file: shownAs(name), message: `${section}: ${oneLine((err as Error).message, 300)}` });
+          broken = true;
+        }
+      }
+    }
+    if (broken) continue;
+    const set = compileSet(language, custom);
+    for (const name of TEMPLATE_NAMES) {
+      for (const context of checkContexts(name, language)) {
+        for (const section of SECTIONS) {
+          try {
+            set.render(name, section, { ...context, subject: 'Subject' } as MergeContext);
+          } catch (err) {
+            problems.push({
+              file: shownAs(name),
+              message: `${section} does not render: ${oneLine((err as Error).message, 300)}`,
+            });
+            break;
+          }
+        }
+      }
+    }
+  }
+  return problems;
+}
