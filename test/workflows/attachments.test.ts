@@ -50,6 +50,12 @@ describe('outgoing attachments (time-skipping server, real SMTP)', () => {
         ['final-notice', 'erin@acme.example', { 'Notice of breach.pdf': sha256Hex(pdf) }],
       ]);
 
+      // The text lists what should be attached, so the recipient can tell a file went missing on the way.
+      const request = h.sink.messages.find((m) => m.header('x-auditflow-kind') === 'request')!;
+      assert.match(request.parsed.text ?? '', /Attached to this message:/);
+      assert.ok(
+        request.parsed.text?.includes(`Notice of breach.pdf (`) && request.parsed.text.includes(sha256Hex(text)),
+      );
       const report = fs.readFileSync(result.reportPath!, 'utf8');
       assert.match(report, /## Files sent/);
       assert.ok(
