@@ -11,7 +11,7 @@
  */
 import crypto from 'node:crypto';
 import os from 'node:os';
-import { ApplicationFailure, Context, log } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
 import type { Transporter } from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import {
@@ -29,8 +29,7 @@ import { makeHmac, sha256Hex } from '../platform/hash';
 import { STORAGE_KEYS, type Storage } from '../platform/storage';
 import type { SendEmailInput, SendEmailRequest, SendEmailResult } from '../domain/contracts';
 import { outgoingMailQuery } from '../domain/messages';
-import { FailureType } from '../domain/errors';
-import type { AttachmentRef } from '../domain/attachments';
+import { fileList, readAttachments, type AttachmentReader } from './attachments';
 import { renderMail } from './templates/render';
 
 export interface EmailDeps {
@@ -93,34 +92,6 @@ export function routeFor(mail: PendingMail, demandId: string, hmac: Hmac, expire
   };
 }
 
-/** Reads an attachment's bytes by reference: from the evidence store when sending, from the local file in a preview. */
-export type AttachmentReader = (ref: AttachmentRef) => Promise<Buffer | undefined>;
-
-/**
- * The files a message carries, read by reference and checked against their sha256. Bytes that are gone
- * or changed would send the counterparty something other than what the demand recorded: the send fails
- * for good (no retry can make them right), naming the file and where to restore it from.
- */
-async function readAttachments(refs: readonly AttachmentRef[], read: AttachmentReader | undefined) {
-  const files = [];
-  for (const ref of refs) {
-    const bytes = read ? await read(ref) : undefined;
-    const actual = bytes ? sha256Hex(bytes) : undefined;
-    if (!bytes || actual !== ref.sha256)
-      throw ApplicationFailure.nonRetryable(
-        `attachment "${ref.name}" (sha256 ${ref.sha256}, ${ref.size} bytes) ${bytes ? `is damaged in storage (its bytes hash to ${actual})` : 'is missing from the evidence store'}; restore the object from a backup of the shared storage, then reset the workflow to retry the send`,
-        FailureType.AttachmentMismatch,
-      );
-    files.push({
-      filename: ref.name,
-      content: bytes,
-      contentType: ref.contentType,
-      contentDisposition: 'attachment' as const,
-    });
-  }
-  return files;
-}
-
 /** Builds the exact bytes of a message; the same input always gives the same bytes. */
 export async function composeMessage(
   input: SendEmailInput,
@@ -144,10 +115,12 @@ export async function composeMessage(
       ...(pReply ? { replyAddress: pReply } : {}),
       ...(p.language ? { language: p.language } : {}),
       ...(p.templates ? { templates: p.templates } : {}),
+      // The approver sees which files the held message will carry.
+      ...fileList(p),
     });
     return { to: p.mail.to.name ? `${p.mail.to.name} <${p.mail.to.address}>` : p.mail.to.address, ...r };
   });
-  // `attachments` lists the files in the text; the parts themselves are added below.
+  // The text lists the files (`attachments`); the parts themselves are added below.
   const rendered = renderMail({
     mail,
     demand,
@@ -157,9 +130,7 @@ export async function composeMessage(
     ...(input.digest ? { digest: input.digest } : {}),
     ...(input.language ? { language: input.language } : {}),
     ...(input.templates ? { templates: input.templates } : {}),
-    ...(input.attachments?.length
-      ? { attachments: input.attachments.map(({ name, size, sha256 }) => ({ name, size, sha256 })) }
-      : {}),
+    ...fileList(input),
   });
   const attachments = await readAttachments(input.attachments ?? [], deps.readAttachment);
   const composer = new MailComposer({
