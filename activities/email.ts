@@ -29,6 +29,7 @@ import { makeHmac, sha256Hex } from '../platform/hash';
 import { STORAGE_KEYS, type Storage } from '../platform/storage';
 import type { SendEmailInput, SendEmailRequest, SendEmailResult } from '../domain/contracts';
 import { outgoingMailQuery } from '../domain/messages';
+import { fileList, readAttachments, type AttachmentReader } from './attachments';
 import { renderMail } from './templates/render';
 
 export interface EmailDeps {
@@ -94,7 +95,7 @@ export function routeFor(mail: PendingMail, demandId: string, hmac: Hmac, expire
 /** Builds the exact bytes of a message; the same input always gives the same bytes. */
 export async function composeMessage(
   input: SendEmailInput,
-  deps: Pick<EmailDeps, 'secret' | 'replyDomain' | 'replyLocalPart'>,
+  deps: Pick<EmailDeps, 'secret' | 'replyDomain' | 'replyLocalPart'> & { readAttachment?: AttachmentReader },
 ): Promise<{ raw: Buffer; messageId: string; subject: string; text: string; envelopeFrom: string }> {
   const hmac = makeHmac(deps.secret);
   const { mail, demand } = input;
@@ -114,9 +115,12 @@ export async function composeMessage(
       ...(pReply ? { replyAddress: pReply } : {}),
       ...(p.language ? { language: p.language } : {}),
       ...(p.templates ? { templates: p.templates } : {}),
+      // The approver sees which files the held message will carry.
+      ...fileList(p),
     });
     return { to: p.mail.to.name ? `${p.mail.to.name} <${p.mail.to.address}>` : p.mail.to.address, ...r };
   });
+  // The text lists the files (`attachments`); the parts themselves are added below.
   const rendered = renderMail({
     mail,
     demand,
@@ -126,7 +130,9 @@ export async function composeMessage(
     ...(input.digest ? { digest: input.digest } : {}),
     ...(input.language ? { language: input.language } : {}),
     ...(input.templates ? { templates: input.templates } : {}),
+    ...fileList(input),
   });
+  const attachments = await readAttachments(input.attachments ?? [], deps.readAttachment);
   const composer = new MailComposer({
     from: { name: demand.from.name, address: demand.from.address },
     to: [{ name: mail.to.name ?? '', address: mail.to.address }],
@@ -156,6 +162,7 @@ export async function composeMessage(
           }
         : {}),
     },
+    ...(attachments.length ? { attachments } : {}),
     baseBoundary: sha256Hex(mail.key).slice(0, 24),
     disableFileAccess: true,
     disableUrlAccess: true,
@@ -210,6 +217,8 @@ export function createEmailActivities(deps: EmailDeps) {
   };
   const body = (r: LedgerRecord) => Buffer.from(JSON.stringify(r));
   const json = { contentType: 'application/json' };
+  // Raw bytes as stored (not evidence.get, which throws a retryable error on a mismatch): composeMessage checks them.
+  const readAttachment: AttachmentReader = async (ref) => (await deps.storage.get(deps.evidence.key(ref.sha256)))?.body;
 
   /**
    * Claims a send: creates its ledger record, or takes over one whose claim was released or lapsed.
@@ -265,7 +274,7 @@ export function createEmailActivities(deps: EmailDeps) {
         | undefined;
       const prepare = () =>
         (prepared ??= resolveInput(request).then(async (input) => {
-          const built = await composeMessage(input, deps);
+          const built = await composeMessage(input, { ...deps, readAttachment });
           return {
             input,
             built,

@@ -20,9 +20,10 @@ const CONTENT_TYPES: Record<(typeof REPORT_FORMATS)[number], string> = {
   html: 'text/html; charset=utf-8',
 };
 
-/** Every evidence object a report refers to: messages, attachments and attachment manifests (each once). */
+/** Every evidence object a report refers to: files sent, messages, attachments and attachment manifests (each once). */
 export function evidenceOf(doc: ReportDocument): string[] {
   const out = new Set<string>();
+  for (const f of doc.attachments ?? []) out.add(f.sha256);
   for (const e of doc.timeline) if (e.type === 'message' && e.raw) out.add(e.raw.sha256);
   for (const item of doc.items)
     for (const a of item.answers) {

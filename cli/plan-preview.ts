@@ -12,6 +12,8 @@ import { composeMessage, routeFor } from '../activities/email';
 import { makeHmac } from '../platform/hash';
 import { mailInput } from '../workflows/mail-input';
 import type { SendEmailInput } from '../domain/contracts';
+import type { AttachmentRef } from '../domain/attachments';
+import type { LocalAttachment } from './attachments';
 import { planWithMails, type DemandPlan } from './plan';
 
 const PREVIEW_SECRET = 'auditflow plan preview: not a reply key';
@@ -33,10 +35,17 @@ export async function previewPlan(
   spec: DemandSpec,
   startAt: number,
   reply: { replyDomain: string; replyLocalPart: string },
+  files: readonly LocalAttachment[] = [],
 ): Promise<{ plan: DemandPlan; emails: PreviewEmail[] }> {
+  // The files go with the previews as they will with the real messages, read from the local copies.
+  const refs = files.map((f) => f.ref);
+  const bytes = new Map(files.map((f) => [f.ref.sha256, f.bytes]));
+  const readAttachment = async (ref: AttachmentRef) => bytes.get(ref.sha256);
   const hmac = makeHmac(PREVIEW_SECRET);
   const inputs = new Map<string, SendEmailInput>();
   const { plan, mails } = planWithMails(spec, startAt, (state, mail) => {
+    // What the workflow keeps from its start input (the references the CLI stored).
+    if (refs.length) state.attachments = refs;
     const input = mailInput(state, mail);
     inputs.set(mail.key, input);
     // As the workflow does once a request is sent: later messages to that address thread under it.
@@ -50,7 +59,7 @@ export async function previewPlan(
   });
   const emails: PreviewEmail[] = [];
   for (const [i, mail] of mails.entries()) {
-    const built = await composeMessage(inputs.get(mail.key)!, { secret: PREVIEW_SECRET, ...reply });
+    const built = await composeMessage(inputs.get(mail.key)!, { secret: PREVIEW_SECRET, ...reply, readAttachment });
     emails.push({
       n: i + 1,
       at: mail.at,

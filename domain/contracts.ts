@@ -2,6 +2,7 @@
  * The contracts between the workflows, their activities and the clients that read their results: what
  * goes into and comes out of each activity. Types only, so workflow code imports them freely.
  */
+import type { AttachmentRef } from './attachments';
 import type { Language } from './time';
 import type { Digest } from './digest';
 import type { DemandState, EvidenceRef, PendingMail } from './state';
@@ -42,6 +43,8 @@ export interface SendEmailInput {
   previews?: SendEmailInput[];
   /** An owner's daily digest (mail kind `internal`, event `digest`): what the message lists. */
   digest?: Digest;
+  /** Files the message carries (a request, a final notice): references, read from the evidence store by sha256. */
+  attachments?: AttachmentRef[];
   /** The recipient's language (omitted: English). */
   language?: Language;
   /** The demand's own template files (spec `templateFiles`), over the shipped ones. */

@@ -3,6 +3,7 @@
  * strict (unknown fields are errors); cross-field rules live in `checkDemand`.
  */
 import { z } from 'zod';
+import { AttachmentList, attachmentProblems } from './attachments';
 import { isValidTimeZone, LANGUAGES, parseClock, parseDeadline, parseDuration, isZeroDuration } from './time';
 
 // eslint-disable-next-line no-control-regex -- control characters are exactly what this refuses
@@ -222,6 +223,8 @@ export const DemandSpec = z.strictObject({
   requestSignOff: SignOff.optional(),
   reminders: z.array(Reminder).max(10, 'must have at most 10 entries').default([]),
   escalation: z.array(EscalationStep).max(10, 'must have at most 10 entries').default([]),
+  /** Files sent with the request and, optionally, the final notice (see domain/attachments.ts). */
+  attachments: AttachmentList.optional(),
   calendar: Calendar.default({
     businessDays: ['mon', 'tue', 'wed', 'thu', 'fri'],
     holidays: [],
@@ -358,6 +361,7 @@ function crossChecks(spec: DemandSpec, ctx: z.RefinementCtx): void {
         add(['escalation', i, 'notify', j], `no ${side} contact has the role "${role}"; add one or fix the role`);
     });
   });
+  for (const p of attachmentProblems(spec.attachments ?? [], spec.escalation)) add(p.path, p.message);
   const from = parseClock(spec.calendar.sendWindow.from);
   const to = parseClock(spec.calendar.sendWindow.to);
   if (from !== undefined && to !== undefined && from >= to)

@@ -8,6 +8,8 @@ export const FailureType = {
   Rejected: 'UpdateRejected',
   /** A permanent SMTP refusal (5xx) for every recipient of a message. */
   MailRejected: 'MailRejected',
+  /** A stored attachment is missing its bytes or they no longer match their sha256: never retried. */
+  AttachmentMismatch: 'AttachmentMismatch',
   /** Misconfiguration in the worker (missing secret, unusable transport). */
   Configuration: 'Configuration',
 } as const;

@@ -51,3 +51,21 @@ export const ACK_LIMITS = {
   perHour: 10,
   perDay: 30,
 } as const;
+
+/**
+ * Files a demand attaches to its request and final notice (`attachments` in the spec). Most receiving
+ * servers refuse a message over 25 MB as transmitted (Gmail, Microsoft 365 by default), and base64 makes
+ * an attachment a third bigger again (4/3, plus a CRLF every 76 characters: x1.37), so 17 MiB of files
+ * become about 24.4 MB on the wire, leaving room for the text and HTML parts. Some servers accept less
+ * (10 MB is common on older Exchange): a counterparty that refuses the message gets it recorded as refused.
+ */
+export const ATTACHMENT_LIMITS = {
+  /** Files listed in one spec. */
+  files: 10,
+  /** One file, read and stored whole by the CLI. */
+  fileBytes: 10 * 1024 * 1024,
+  /** All the files one message (the request, or the final notice) carries together. */
+  messageBytes: 17 * 1024 * 1024,
+  /** The attachment's name as the recipient sees it. */
+  nameChars: 100,
+} as const;

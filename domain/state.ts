@@ -2,6 +2,7 @@
  * The state of one demand as the workflow keeps it and the `status` query returns it. Everything is
  * plain JSON (ISO strings for instants) so it can be carried through continue-as-new unchanged.
  */
+import type { AttachmentRef } from './attachments';
 import type { DemandSpec } from './demand';
 
 /** Where an item stands. `closed` items carry a `closure`. */
@@ -297,6 +298,8 @@ export interface DemandState {
    * their contact is out of office past the deadline (`options.outOfOffice.copyNextReminder`), with why.
    */
   copyToEscalation?: { itemId: string; because: string }[];
+  /** The files sent with the request and the final notice, as stored by the CLI (absent when none). */
+  attachments?: AttachmentRef[];
 }
 
 /** The status query's answer: the state plus what happens next. */

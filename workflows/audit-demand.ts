@@ -17,6 +17,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { refProblems, type AttachmentRef } from '../domain/attachments';
 import type { SendEmailInput } from '../domain/contracts';
 import { checkDemand } from '../domain/demand';
 import { FailureType } from '../domain/errors';
@@ -35,6 +36,8 @@ export interface AuditDemandInput {
   spec: unknown;
   startedBy: string;
   carried?: DemandState;
+  /** The spec's attachments, stored by the CLI: one reference per `attachments` entry, in order. */
+  attachments?: AttachmentRef[];
 }
 
 /** How the demand ended. */
@@ -132,7 +135,12 @@ export async function auditDemandWorkflow(input: AuditDemandInput): Promise<Audi
         FailureType.InvalidDemand,
       );
     }
+    // Only a spec with attachments has references to check and keep: other inputs replay as before.
+    const refsWrong = refProblems(checked.spec.attachments ?? [], input.attachments);
+    if (refsWrong.length)
+      throw ApplicationFailure.nonRetryable(`invalid demand input: ${refsWrong.join('; ')}`, FailureType.InvalidDemand);
     state = initialState(checked.spec, workflowInfo().workflowId, input.startedBy, Date.now());
+    if (input.attachments?.length) state.attachments = input.attachments;
   }
   // Counterparty mail waits for its recipient's sending hours (a run that started without it keeps going
   // without it until it continues as new, so its history replays).

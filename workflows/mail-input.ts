@@ -3,6 +3,7 @@
  * items as they stand when it is sent. The workflow fixes it when it schedules the send; `auditflow plan
  * --show` builds it the same way from its dry run, so a preview is the email that will go out.
  */
+import { attachmentsFor } from '../domain/attachments';
 import type { SendEmailInput } from '../domain/contracts';
 import type { DemandState, PendingMail } from '../domain/state';
 
@@ -41,9 +42,16 @@ export function mailInput(state: DemandState, mail: PendingMail): SendEmailInput
       ? { replyExpiresDay: Math.floor(Date.parse(mail.at) / 86_400_000) + spec.inbound.replyAddressDays }
       : {}),
     ...previewsFor(state, mail),
+    ...withAttachments(state, mail),
     ...languageOf(spec, mail),
     ...(spec.templateFiles ? { templates: spec.templateFiles } : {}),
   };
+}
+
+/** The request and the final notice carry the demand's files, as its spec's `attachTo` says (absent when none). */
+function withAttachments(state: DemandState, mail: PendingMail): Pick<SendEmailInput, 'attachments'> {
+  const refs = attachmentsFor(state.attachments, mail.kind);
+  return refs.length ? { attachments: refs } : {};
 }
 
 /** The recipient's language: their own, else their organisation's; English when neither says. */

@@ -4,6 +4,7 @@
  * the hash-chained manifest. A stored object that is missing or damaged is an error naming it: a case
  * file is never produced incomplete.
  */
+import { sentWith } from '../../domain/attachments';
 import type { EvidenceStore } from '../../platform/evidence';
 import { REPORT_FILES, REPORT_FORMATS, renderReport } from '../../platform/report/formats';
 import type { ReportDocument } from '../../platform/report/model';
@@ -40,7 +41,7 @@ function unique(taken: Set<string>, p: string): string {
   return candidate;
 }
 
-/** Every file of the case file, in manifest order: reports, mail, attachments. */
+/** Every file of the case file, in manifest order: reports, mail, attachments received, files sent. */
 function plan(doc: ReportDocument): Planned[] {
   const out: Planned[] = REPORT_FORMATS.map((f) => ({
     path: `reports/${REPORT_FILES[f]}`,
@@ -86,6 +87,13 @@ function plan(doc: ReportDocument): Planned[] {
       }
     }
   }
+  // The files the demand sent: under their own folder, so they cannot be mistaken for what came back.
+  for (const f of doc.attachments ?? [])
+    out.push({
+      path: unique(taken, `files-sent/${safeName(f.name)}`),
+      describes: `file sent with ${sentWith(f.attachTo)} named ${JSON.stringify(f.name)}`,
+      ref: { sha256: f.sha256, size: f.size, contentType: f.contentType, filename: f.name },
+    });
   return out;
 }
 

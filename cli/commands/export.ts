@@ -62,7 +62,7 @@ export function register(program: Command): void {
           [
             `case file written: ${opts.out} (${built.archive.length.toLocaleString('en-US')} bytes)`,
             `  demand ${demandId}: ${doc.outcome.status}; from ${doc.source.kind === 'workflow' ? 'the workflow state' : 'the stored final report'}`,
-            `  ${count('reports/')} report files, ${count('mail/')} emails, ${count('attachments/')} attachments, manifest.json (${manifest.entries.length} entries)`,
+            `  ${count('reports/')} report files, ${count('mail/')} emails, ${count('attachments/')} attachments, ${count('files-sent/') ? `${count('files-sent/')} files sent, ` : ''}manifest.json (${manifest.entries.length} entries)`,
             `  chain head: ${manifest.head}`,
             `  note the head down; check the file at any time with:`,
             `    npx auditflow verify ${opts.out} --expect-head ${manifest.head}`,

@@ -7,7 +7,8 @@ import { parseDeadline, formatUtc } from '../../domain/time';
 import { CliError, Exit, localAndUtc, printJson, safeBlock, table, type GlobalOptions } from '../output';
 import { planDemand, type DemandPlan, type PlanEntry } from '../plan';
 import { previewPlan, type PreviewEmail } from '../plan-preview';
-import { printSpecProblems, readSpecFile } from '../spec-file';
+import { readSpecWithFiles } from '../attachments';
+import { printSpecProblems } from '../spec-file';
 
 function message(e: PlanEntry, p: DemandPlan): string {
   if (e.trigger === 'reminder') return `reminder ${e.reminder}`;
@@ -87,7 +88,7 @@ export function register(program: Command): void {
       '\nExamples:\n  npx auditflow plan examples/api-usage-audit.yaml --start 2027-05-03T09:00:00Z\n  npx auditflow plan examples/api-usage-audit.yaml --show 1\n  npx auditflow plan examples/api-usage-audit.yaml --eml ./preview\n',
     )
     .action(async (file: string, opts: GlobalOptions & { start?: string; show?: string; eml?: string }) => {
-      const r = readSpecFile(file);
+      const r = readSpecWithFiles(file);
       if (!r.ok) {
         printSpecProblems(r, opts.json);
         process.exitCode = Exit.invalid;
@@ -112,7 +113,7 @@ export function register(program: Command): void {
           Exit.invalid,
         );
       const { replyDomain, replyLocalPart } = loadConfig();
-      const { plan, emails } = await previewPlan(r.spec, startAt, { replyDomain, replyLocalPart });
+      const { plan, emails } = await previewPlan(r.spec, startAt, { replyDomain, replyLocalPart }, r.attachments);
       const picked =
         opts.show === undefined || opts.show === 'all' ? emails : emails.filter((e) => e.n === Number(opts.show));
       if (picked.length === 0)

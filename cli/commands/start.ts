@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
+import type { AttachmentRef } from '../../domain/attachments';
 import type { DemandSpec } from '../../domain/demand';
 import { demandWorkflowId } from '../../domain/ids';
 import {
@@ -19,7 +20,8 @@ import { withClient, type CliContext } from '../client';
 import { actor } from '../demands';
 import { bulkSpecs, BulkFileError, eachLimited, progressBar, type BulkResult } from '../bulk';
 import { CliError, Exit, localAndUtc, printJson, safeBlock, table, type GlobalOptions } from '../output';
-import { readSpecFile } from '../spec-file';
+import { createEvidenceStore } from '../../platform/evidence';
+import { readSpecWithFiles, storeAttachments, type LocalAttachment } from '../attachments';
 import { START_AT_MEMO_KEY } from '../scheduled';
 import { checkStartAtFormat, startProblems } from '../start-at';
 import { workflowUrl } from '../ui';
@@ -62,6 +64,7 @@ export async function startDemand(
   spec: DemandSpec,
   startedBy: string,
   startAt?: number,
+  attachments: AttachmentRef[] = [],
 ): Promise<StartedDemand> {
   const workflowId = demandWorkflowId(spec.id);
   const later = startAt === undefined ? undefined : laterStart(spec, startedBy, startAt);
@@ -69,7 +72,7 @@ export async function startDemand(
     const handle = await ctx.client.workflow.start<typeof auditDemandWorkflow>('auditDemandWorkflow', {
       workflowId,
       taskQueue: ctx.config.taskQueue,
-      args: [{ spec, startedBy }],
+      args: [{ spec, startedBy, ...(attachments.length ? { attachments } : {}) }],
       // A demand id is a business key: reusing one would mix two cases in one case file.
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       staticSummary: demandSummary(spec),
@@ -106,6 +109,7 @@ export async function startDemand(
 /** Starts one demand per CSV row; nothing starts unless every row is valid. */
 async function startMany(
   template: DemandSpec,
+  files: LocalAttachment[],
   csvFile: string,
   opts: GlobalOptions & { by?: string; concurrency: string; at?: string },
 ): Promise<void> {
@@ -142,6 +146,8 @@ async function startMany(
   const specs = rows.flatMap((r) => ('spec' in r ? [{ line: r.line, spec: r.spec }] : []));
   const by = actor(opts.by);
   await withClient(async (ctx) => {
+    // Every row sends the same files: stored once, referenced by each demand.
+    const refs = await storeAttachments(createEvidenceStore(ctx.storage), files);
     let started = 0;
     let refused = 0;
     const tty = process.stderr.isTTY === true;
@@ -158,7 +164,7 @@ async function startMany(
       async ({ line, spec }): Promise<BulkResult> => {
         const base = { line, demandId: spec.id, counterparty: spec.counterparty.organisation };
         try {
-          const s = await startDemand(ctx, spec, by, startAts.get(line));
+          const s = await startDemand(ctx, spec, by, startAts.get(line), refs);
           return {
             ...base,
             status: 'started',
@@ -228,7 +234,7 @@ export function register(program: Command): void {
     )
     .action(
       async (file: string, opts: GlobalOptions & { by?: string; for?: string; concurrency: string; at?: string }) => {
-        const r = readSpecFile(file);
+        const r = readSpecWithFiles(file);
         if (!r.ok)
           throw new CliError(
             `${file} is not a valid demand:\n${r.problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}`,
@@ -237,7 +243,7 @@ export function register(program: Command): void {
           );
         const zone = r.spec.counterparty.timezone;
         if (opts.at !== undefined) checkStartAtFormat(opts.at, zone);
-        if (opts.for) return startMany(r.spec, opts.for, opts);
+        if (opts.for) return startMany(r.spec, r.attachments, opts.for, opts);
         const { startAt, problems } = startProblems(r.spec, opts.at, Date.now());
         if (problems.length)
           throw new CliError(
@@ -246,7 +252,8 @@ export function register(program: Command): void {
             problems,
           );
         await withClient(async (ctx) => {
-          const started = await startDemand(ctx, r.spec, actor(opts.by), startAt);
+          const refs = await storeAttachments(createEvidenceStore(ctx.storage), r.attachments);
+          const started = await startDemand(ctx, r.spec, actor(opts.by), startAt, refs);
           if (opts.json) return printJson(started);
           const lines = [
             started.startsAt
@@ -257,6 +264,9 @@ export function register(program: Command): void {
               : []),
             `  ${demandSummary(r.spec)}`,
             `  deadline: ${localAndUtc(initialDeadline(r.spec, r.spec.items[0]!.id), zone)}`,
+            ...refs.map(
+              (a) => `  attached: ${a.name} (sha256 ${a.sha256.slice(0, 12)}, stored in ${ctx.storage.description})`,
+            ),
             `  follow it: npx auditflow show ${started.demandId}`,
             ...(started.startsAt
               ? [`  call it off before it starts: npx auditflow withdraw ${started.demandId} --reason "..."`]

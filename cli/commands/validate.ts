@@ -2,7 +2,9 @@
 import type { Command } from 'commander';
 import { applyOffset, describeOffset, initialDeadline } from '../../domain/schedule';
 import { Exit, localAndUtc, printJson, safeBlock, type GlobalOptions } from '../output';
-import { printSpecProblems, readSpecFile } from '../spec-file';
+import { sentWith } from '../../domain/attachments';
+import { readSpecWithFiles } from '../attachments';
+import { printSpecProblems } from '../spec-file';
 
 export function register(program: Command): void {
   program
@@ -12,7 +14,7 @@ export function register(program: Command): void {
     .option('--json', 'print {ok, id, items, deadline} or {ok: false, problems: [{path, message}]}')
     .addHelpText('after', '\nExample:\n  npx auditflow validate examples/api-usage-audit.yaml\n')
     .action((file: string, opts: GlobalOptions) => {
-      const r = readSpecFile(file);
+      const r = readSpecWithFiles(file);
       if (!r.ok) {
         printSpecProblems(r, opts.json);
         process.exitCode = Exit.invalid;
@@ -30,6 +32,7 @@ export function register(program: Command): void {
           deadline: new Date(deadline).toISOString(),
           reminders: spec.reminders.length,
           escalationSteps: spec.escalation.length,
+          attachments: r.attachments.map((a) => ({ ...a.ref, path: a.path })),
         });
         return;
       }
@@ -40,6 +43,7 @@ export function register(program: Command): void {
         `  items:       ${spec.items.length} (${spec.items.map((i) => i.id).join(', ')})`,
         `  deadline:    ${localAndUtc(deadline, zone)}`,
         `  reminders:   ${spec.reminders.map((x) => `${describeOffset(x.before)} before`).join(', ') || 'none'}`,
+        `  attachments: ${r.attachments.map((a) => `${a.ref.name} (${a.ref.size.toLocaleString('en-US')} bytes, with ${sentWith(a.ref.attachTo)})`).join('; ') || 'none'}`,
         `  escalation:  ${spec.escalation.map((s, i) => `${i + 1}) ${describeOffset(s.after)} after -> ${s.action === 'refer' ? 'refer' : s.notify.join(' + ')}`).join('; ') || 'none'}`,
       ];
       if (deadline <= Date.now())

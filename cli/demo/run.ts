@@ -17,9 +17,11 @@ import YAML from 'yaml';
 import { decideExtensionUpdate, reviewUpdate } from '../../domain/messages';
 import { TERMINAL_STATUSES, type DemandStatusView, type MessageRecord } from '../../domain/state';
 import { formatUtc } from '../../domain/time';
+import { createEvidenceStore } from '../../platform/evidence';
 import { PROJECT_ROOT } from '../../platform/paths';
 import { stopChild } from '../../platform/process';
 import { oneLine } from '../../platform/text';
+import { readAttachments, storeAttachments } from '../attachments';
 import { startDemand } from '../commands/start';
 import { fetchStatus, sendUpdate } from '../demands';
 import { workflowUrl } from '../ui';
@@ -97,7 +99,11 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     const file = DEMO_SPECS[opts.language ?? 'en'];
     const spec = demoSpec(YAML.parse(fs.readFileSync(file, 'utf8')), id, startMs, opts.deadlineIn, file);
     const zone = spec.counterparty.timezone;
-    const started = await startDemand(ctx, spec, OPS);
+    // The example's files, if it lists any, are stored as `start` stores them.
+    const files = readAttachments(spec, file);
+    if (files.problems.length) throw new Error(files.problems.map((p) => `${p.path}: ${p.message}`).join('; '));
+    const refs = await storeAttachments(createEvidenceStore(ctx.storage), files.attachments);
+    const started = await startDemand(ctx, spec, OPS, undefined, refs);
     const url = workflowUrl(ctx, started.workflowId);
     out(
       `demo demand ${id}: ${spec.items.length} items, deadline in ${opts.deadlineIn} s (${formatUtc(Date.parse(spec.deadline))})`,

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { DataConverter } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { AttachmentRef } from '../../domain/attachments';
 import type { Worker } from '@temporalio/worker';
 import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { demandWorkflowId } from '../../domain/ids';
@@ -36,6 +37,8 @@ export interface Harness {
   start(
     spec: DemandSpecInput,
     startedBy?: string,
+    /** References to files already in the harness's storage, as `auditflow start` passes them. */
+    attachments?: AttachmentRef[],
   ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof auditDemandWorkflow>>;
   status(demandId: string): Promise<DemandStatusView>;
   /** Waits until the workflow has recorded every queued message (its outbox is empty). */
@@ -77,7 +80,7 @@ export async function harness(
     sink,
     config,
     worker,
-    async start(input, startedBy = 'test') {
+    async start(input, startedBy = 'test', attachments) {
       // The dev server runs on the wall clock: a demand there sends at any hour unless its spec says
       // otherwise. On the time-skipping server a demand starts at the next sending hour of its counterparty
       // (as ops would start it), so its request goes at once; sending hours are tested there.
@@ -95,7 +98,7 @@ export async function harness(
       return client.workflow.start<typeof auditDemandWorkflow>('auditDemandWorkflow', {
         workflowId: demandWorkflowId(checked.spec.id),
         taskQueue: config.taskQueue,
-        args: [{ spec: checked.spec, startedBy }],
+        args: [{ spec: checked.spec, startedBy, ...(attachments ? { attachments } : {}) }],
         staticSummary: demandSummary(checked.spec),
       });
     },

@@ -12,6 +12,7 @@ import {
   eventWhat,
   eventWho,
   fileLabel,
+  sentFileLabel,
   itemState,
   lateness,
   outcomeDetail,
@@ -135,6 +136,9 @@ export function renderReportHtml(doc: ReportDocument): string {
         )
         .join('')}</tbody></table>`
     : '';
+  const sentFiles = doc.attachments?.length
+    ? `<h2>Files sent</h2><ul>${doc.attachments.map((a) => `<li>${htmlText(sentFileLabel(a))}; sha256 <code>${htmlText(a.sha256)}</code></li>`).join('')}</ul>\n`
+    : '';
   const problems = doc.problems.length
     ? `<h2>Problems kept for review</h2><ul>${doc.problems.map((p) => `<li>${htmlText(whenText(p.at, zone))} ${htmlText(p.source)}: ${htmlText(p.message)}</li>`).join('')}</ul>`
     : '';
@@ -150,7 +154,7 @@ export function renderReportHtml(doc: ReportDocument): string {
 <body>
 <h1>${htmlText(d.title)}</h1>
 <dl class="facts">${facts}</dl>
-<h2>Items</h2>
+${sentFiles}<h2>Items</h2>
 ${doc.items.map((i) => itemSection(i, zone)).join('\n')}
 <h2>Timeline</h2>
 <table><thead><tr><th>when (${htmlText(zone)} / UTC)</th><th>what</th><th>who</th><th>items</th><th>Message-ID</th><th>detail</th></tr></thead><tbody>

@@ -9,6 +9,7 @@ import {
   eventWhat,
   eventWho,
   fileLabel,
+  sentFileLabel,
   itemState,
   lateness,
   outcomeDetail,
@@ -102,6 +103,9 @@ export function renderReportMarkdown(doc: ReportDocument): string {
       : []),
     `- Source: ${md(sourceText(doc))}; generated ${whenText(doc.generatedAt, zone)}`,
     '',
+    ...(doc.attachments?.length
+      ? ['## Files sent', '', ...doc.attachments.map((a) => `- ${md(sentFileLabel(a))}; sha256 ${code(a.sha256)}`), '']
+      : []),
     '## Items',
     '',
     ...doc.items.flatMap((i) => itemLines(i, zone)),

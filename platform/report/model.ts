@@ -4,6 +4,7 @@
  * HTML renderers read only this, so a report re-rendered from a stored report.json (after Temporal's
  * retention deleted the history) is the same report.
  */
+import type { AttachmentRef } from '../../domain/attachments';
 import type { DemandSpec } from '../../domain/demand';
 import type {
   AnswerRecord,
@@ -107,6 +108,8 @@ export interface ReportDocument {
   problems: ProblemRecord[];
   duplicatesIgnored: number;
   spec: DemandSpec;
+  /** Files the demand sent with its request and final notice (absent when none): the case file holds their bytes. */
+  attachments?: AttachmentRef[];
 }
 
 /** A step that waited for sign-off, as the report shows it. */
@@ -216,6 +219,7 @@ export function buildReport(state: DemandState, meta: { generatedAt: string; sou
     problems: state.problems,
     duplicatesIgnored: state.duplicatesIgnored,
     spec: state.spec,
+    ...(state.attachments?.length ? { attachments: state.attachments } : {}),
   };
 }
 

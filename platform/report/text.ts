@@ -4,6 +4,7 @@
  * came from email or a spec is made safe to print here (no terminal or bidi control characters); each
  * renderer then escapes it for its own syntax.
  */
+import { sentWith, type AttachmentRef } from '../../domain/attachments';
 import type { AnswerRecord, EvidenceRef } from '../../domain/state';
 import { formatLocal, formatSpan } from '../../domain/time';
 import type { ReportDocument, ReportEvent, ReportItem } from './model';
@@ -53,6 +54,11 @@ export function answerFrom(a: AnswerRecord): string {
 /** "inventory.pdf, 1,234 bytes" (the renderers add the sha256 in their own type). */
 export function fileLabel(f: EvidenceRef): string {
   return `${f.filename ?? '(unnamed)'}, ${f.size.toLocaleString('en-US')} bytes`;
+}
+
+/** "breach-notice.pdf, 48,213 bytes (application/pdf), sent with the request and the final notice" (sha256 added by the renderer). */
+export function sentFileLabel(a: AttachmentRef): string {
+  return `${a.name}, ${a.size.toLocaleString('en-US')} bytes (${a.contentType}), sent with ${sentWith(a.attachTo)}`;
 }
 
 /** The item's state in words: "closed (accepted)", "awaiting". */
