@@ -13,8 +13,10 @@ export type AttachmentReader = (ref: AttachmentRef) => Promise<Buffer | undefine
 
 /**
  * The files a message carries, read by reference and checked against their sha256. Bytes that are gone
- * or changed would send the counterparty something other than what the demand recorded: the send fails
- * for good (no retry can make them right), naming the file and where to restore it from.
+ * or changed would send the counterparty something other than what the demand recorded: nothing is sent,
+ * and the send fails naming the file and where to restore it from. It fails retryably: the demand must
+ * not die of a storage fault, so Temporal retries the send (with backoff, the error shown on the pending
+ * activity in the UI) until the object is restored, and the demand then goes on by itself.
  */
 export async function readAttachments(refs: readonly AttachmentRef[], read: AttachmentReader | undefined) {
   const files = [];
@@ -22,8 +24,8 @@ export async function readAttachments(refs: readonly AttachmentRef[], read: Atta
     const bytes = read ? await read(ref) : undefined;
     const actual = bytes ? sha256Hex(bytes) : undefined;
     if (!bytes || actual !== ref.sha256)
-      throw ApplicationFailure.nonRetryable(
-        `attachment "${ref.name}" (sha256 ${ref.sha256}, ${ref.size} bytes) ${bytes ? `is damaged in storage (its bytes hash to ${actual})` : 'is missing from the evidence store'}; restore the object from a backup of the shared storage, then reset the workflow to retry the send`,
+      throw ApplicationFailure.retryable(
+        `attachment "${ref.name}" (sha256 ${ref.sha256}, ${ref.size} bytes) ${bytes ? `is damaged in storage (its bytes hash to ${actual})` : 'is missing from the evidence store'}; restore the object from a backup of the shared storage: the send is retried until it can go`,
         FailureType.AttachmentMismatch,
       );
     files.push({
