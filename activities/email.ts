@@ -23,7 +23,7 @@ import {
   type Hmac,
   type ReplyRoute,
 } from '../domain/ids';
-import type { EvidenceRef, PendingMail } from '../domain/state';
+import type { EvidenceRef, MailKind, PendingMail } from '../domain/state';
 import type { EvidenceStore } from '../platform/evidence';
 import { makeHmac, sha256Hex } from '../platform/hash';
 import { STORAGE_KEYS, type Storage } from '../platform/storage';
@@ -31,6 +31,7 @@ import type { SendEmailInput, SendEmailRequest, SendEmailResult } from '../domai
 import { outgoingMailQuery } from '../domain/messages';
 import { fileList, readAttachments, type AttachmentReader } from './attachments';
 import { renderMail } from './templates/render';
+import type { SendMetrics, SendOutcome } from '../platform/metrics';
 
 export interface EmailDeps {
   transport: Transporter;
@@ -40,6 +41,7 @@ export interface EmailDeps {
   secret: string;
   replyDomain: string;
   replyLocalPart: string;
+  metrics?: SendMetrics;
 }
 
 interface LedgerRecord {
@@ -262,94 +264,118 @@ export function createEmailActivities(deps: EmailDeps) {
       log.warn("send ledger record changed under this attempt; keeping the other writer's record", { key: next.key });
   };
 
+  /** `seen.kind` is set as soon as the message's kind is known (a reference names none). */
+  const send = async (request: SendEmailRequest, seen: { kind?: MailKind }): Promise<SendEmailResult> => {
+    const key = 'mail' in request ? request.mail.key : request.key;
+    const ledgerKey = STORAGE_KEYS.ledger(sha256Hex(key));
+    const { owner, leaseMs } = currentAttempt(instance);
+    // Read, built and stored as evidence only when it is to be sent: a retry after a recorded success does none of it.
+    let prepared:
+      | Promise<{ input: SendEmailInput; built: Awaited<ReturnType<typeof composeMessage>>; stored: EvidenceRef }>
+      | undefined;
+    const prepare = () =>
+      (prepared ??= resolveInput(request).then(async (input) => {
+        const built = await composeMessage(input, { ...deps, readAttachment });
+        return {
+          input,
+          built,
+          stored: await deps.evidence.put(built.raw, {
+            contentType: 'message/rfc822',
+            filename: `${built.messageId.replace(/[<>]/g, '')}.eml`,
+          }),
+        };
+      }));
+    const claimed = await claim(ledgerKey, owner, async () => {
+      const { built, stored } = await prepare();
+      const record = { key, messageId: built.messageId, sha256: stored.sha256, owner };
+      return { ...record, status: 'sending', leaseUntil: Date.now() + leaseMs };
+    });
+    if ('done' in claimed) {
+      log.info('message already sent; not sending again', {
+        key,
+        messageId: claimed.done.messageId,
+      });
+      return { ...forWorkflow(claimed.done.result!), alreadySent: true };
+    }
+    const {
+      input,
+      built: { raw, messageId, subject, envelopeFrom },
+      stored,
+    } = await prepare();
+    seen.kind = input.mail.kind;
+    const base = { key, messageId, sha256: stored.sha256, owner };
+    const { etag, attempts } = claimed;
+    let result: SendEmailResult & SmtpTransaction;
+    try {
+      const info = await deps.transport.sendMail({
+        envelope: { from: envelopeFrom, to: [input.mail.to.address] },
+        raw,
+      });
+      result = {
+        messageId,
+        status: 'sent',
+        accepted: (info.accepted ?? []).map(String),
+        rejected: (info.rejected ?? []).map(String),
+        response: info.response,
+        raw: stored,
+        subject,
+      };
+    } catch (err) {
+      if (!isPermanent(err)) {
+        // Not sent: let go of the claim so the retry (on any worker) need not wait for the lease.
+        await settle(ledgerKey, etag, { ...base, status: 'sending', attempts, leaseUntil: 0 }).catch(() => undefined);
+        throw err;
+      }
+      const e = err as { responseCode?: number; response?: string; message: string };
+      log.warn('message refused permanently', {
+        key,
+        responseCode: e.responseCode,
+        response: e.response,
+      });
+      result = {
+        messageId,
+        status: 'rejected',
+        accepted: [],
+        rejected: [input.mail.to.address],
+        response: e.response ?? e.message,
+        raw: stored,
+        subject,
+      };
+    }
+    await settle(ledgerKey, etag, { ...base, status: result.status, attempts, leaseUntil: 0, result });
+    log.info('message sent', {
+      key,
+      messageId,
+      kind: input.mail.kind,
+      to: input.mail.to.address,
+      attempts,
+      status: result.status,
+    });
+    return forWorkflow(result);
+  };
+
   return {
     /** Sends one logical message at most once (see the module comment for the one ambiguous window). */
     async sendEmail(request: SendEmailRequest): Promise<SendEmailResult> {
-      const key = 'mail' in request ? request.mail.key : request.key;
-      const ledgerKey = STORAGE_KEYS.ledger(sha256Hex(key));
-      const { owner, leaseMs } = currentAttempt(instance);
-      // Read, built and stored as evidence only when it is to be sent: a retry after a recorded success does none of it.
-      let prepared:
-        | Promise<{ input: SendEmailInput; built: Awaited<ReturnType<typeof composeMessage>>; stored: EvidenceRef }>
-        | undefined;
-      const prepare = () =>
-        (prepared ??= resolveInput(request).then(async (input) => {
-          const built = await composeMessage(input, { ...deps, readAttachment });
-          return {
-            input,
-            built,
-            stored: await deps.evidence.put(built.raw, {
-              contentType: 'message/rfc822',
-              filename: `${built.messageId.replace(/[<>]/g, '')}.eml`,
-            }),
-          };
-        }));
-      const claimed = await claim(ledgerKey, owner, async () => {
-        const { built, stored } = await prepare();
-        const record = { key, messageId: built.messageId, sha256: stored.sha256, owner };
-        return { ...record, status: 'sending', leaseUntil: Date.now() + leaseMs };
-      });
-      if ('done' in claimed) {
-        log.info('message already sent; not sending again', {
-          key,
-          messageId: claimed.done.messageId,
-        });
-        return { ...forWorkflow(claimed.done.result!), alreadySent: true };
-      }
-      const {
-        input,
-        built: { raw, messageId, subject, envelopeFrom },
-        stored,
-      } = await prepare();
-      const base = { key, messageId, sha256: stored.sha256, owner };
-      const { etag, attempts } = claimed;
-      let result: SendEmailResult & SmtpTransaction;
+      const seen: { kind?: MailKind } = 'mail' in request ? { kind: request.mail.kind } : {};
+      let outcome: SendOutcome = 'failed';
       try {
-        const info = await deps.transport.sendMail({
-          envelope: { from: envelopeFrom, to: [input.mail.to.address] },
-          raw,
-        });
-        result = {
-          messageId,
-          status: 'sent',
-          accepted: (info.accepted ?? []).map(String),
-          rejected: (info.rejected ?? []).map(String),
-          response: info.response,
-          raw: stored,
-          subject,
-        };
-      } catch (err) {
-        if (!isPermanent(err)) {
-          // Not sent: let go of the claim so the retry (on any worker) need not wait for the lease.
-          await settle(ledgerKey, etag, { ...base, status: 'sending', attempts, leaseUntil: 0 }).catch(() => undefined);
-          throw err;
-        }
-        const e = err as { responseCode?: number; response?: string; message: string };
-        log.warn('message refused permanently', {
-          key,
-          responseCode: e.responseCode,
-          response: e.response,
-        });
-        result = {
-          messageId,
-          status: 'rejected',
-          accepted: [],
-          rejected: [input.mail.to.address],
-          response: e.response ?? e.message,
-          raw: stored,
-          subject,
-        };
+        const result = await send(request, seen);
+        outcome = result.alreadySent ? 'already-sent' : result.status;
+        return result;
+      } finally {
+        deps.metrics?.emailSent(seen.kind ?? 'unknown', outcome);
+        if (attemptNumber() > 1) deps.metrics?.sendRetry(seen.kind ?? 'unknown');
       }
-      await settle(ledgerKey, etag, { ...base, status: result.status, attempts, leaseUntil: 0, result });
-      log.info('message sent', {
-        key,
-        messageId,
-        kind: input.mail.kind,
-        to: input.mail.to.address,
-        attempts,
-        status: result.status,
-      });
-      return forWorkflow(result);
     },
   };
+}
+
+/** The activity's attempt (1 outside an activity). */
+function attemptNumber(): number {
+  try {
+    return Context.current().info.attempt;
+  } catch {
+    return 1;
+  }
 }

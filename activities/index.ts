@@ -9,6 +9,7 @@ import type { EvidenceStore } from '../platform/evidence';
 import type { Storage } from '../platform/storage';
 import { createReportActivities } from './write-report';
 import { createTriageActivities } from './triage';
+import type { SendMetrics } from '../platform/metrics';
 
 export interface ActivityDeps {
   transport: Transporter;
@@ -18,6 +19,8 @@ export interface ActivityDeps {
   secret: string;
   replyDomain: string;
   replyLocalPart: string;
+  /** Where sends are counted (the worker's Prometheus endpoint). */
+  metrics?: SendMetrics;
 }
 
 /** Every activity the worker registers. */

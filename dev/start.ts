@@ -7,7 +7,13 @@ import type { ChildProcess } from 'node:child_process';
 import { Client } from '@temporalio/client';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ConfigError, loadConfig, loadEncryptionKeys, type AuditflowConfig } from '../platform/config';
+import {
+  ConfigError,
+  loadConfig,
+  loadEncryptionKeys,
+  type AuditflowConfig,
+  type ListenAddress,
+} from '../platform/config';
 import { startCodecServer, type CodecServer } from '../platform/codec-server';
 import { dataConverterFor, type EncryptionKey } from '../platform/codec';
 import { ensureDigestSchedule } from '../platform/digest-schedule';
@@ -16,7 +22,7 @@ import { redactSmtpUrl } from '../platform/transport';
 import { startDevServer, type DevServer } from './dev-server';
 import { spawnEntry } from './support/spawn';
 import { stopChild } from '../platform/process';
-import { isPortOpen } from '../platform/net';
+import { hostPort, isPortOpen } from '../platform/net';
 import { componentLogger, pipeLines } from './log-stream';
 import { startSmtpSink, type SmtpSink } from './support/smtp-sink';
 import { TemporalBinaryNotFoundError } from './temporal-binaries';
@@ -117,6 +123,11 @@ async function stopAll(stack: Stack, code: number): Promise<never> {
   process.exit(code);
 }
 
+/** An endpoint's URL for the banner, or how to turn it on. */
+function metricsUrl(address: ListenAddress | undefined): string {
+  return address ? `http://${hostPort(address)}/metrics` : 'off';
+}
+
 function printBanner(config: AuditflowConfig, target: TemporalTarget, stack: Stack, authMode: string): void {
   const lines = [
     '',
@@ -133,6 +144,7 @@ function printBanner(config: AuditflowConfig, target: TemporalTarget, stack: Sta
     stack.codec
       ? `  Codec server (UI, temporal):  ${stack.codec.url}  (payloads are encrypted; see README, Confidentiality)`
       : `  Payload encryption:           off (AUDITFLOW_ENCRYPTION=off)`,
+    `  Prometheus metrics:           worker ${metricsUrl(config.metrics.worker)}, gateway ${metricsUrl(config.metrics.gateway)}`,
     `  Data folder:                  ${config.dataDir}`,
     '  Try: npx auditflow doctor    |    npx auditflow start examples/api-usage-audit.yaml    |    npx auditflow inbox',
     '',
@@ -260,6 +272,10 @@ async function main(): Promise<void> {
   }
 
   await ensurePortFree(config.gateway.port, 'AUDITFLOW_GATEWAY_PORT', 'inbound reply gateway');
+  if (config.metrics.worker)
+    await ensurePortFree(config.metrics.worker.port, 'AUDITFLOW_WORKER_METRICS', 'worker metrics');
+  if (config.metrics.gateway)
+    await ensurePortFree(config.metrics.gateway.port, 'AUDITFLOW_GATEWAY_METRICS', 'gateway metrics');
   // On the embedded sandbox nothing can pass SPF/DKIM/DMARC (no DNS for the example domains), so the
   // local gateway records the verdicts without enforcing them, unless told otherwise.
   const authMode = process.env.AUDITFLOW_INBOUND_AUTH ?? (target.explicit ? 'enforce' : 'report');

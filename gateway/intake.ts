@@ -26,6 +26,7 @@ import { parseStored, ParseTimeout, UnparseableMessage, type ParsedInbound } fro
 import { replyTimes, type DemandClock } from './reply-times';
 import { attributeItems, routeMessage } from './route';
 import { createSlots, type Slots } from './slots';
+import type { GatewayMetrics } from './metrics';
 
 /** Temporal could not be reached: nothing was recorded, the sender must try again later. */
 export class TemporalUnavailable extends Error {
@@ -74,6 +75,8 @@ export interface IntakeDeps {
   parseMs?: number;
   now?: () => Date;
   log?: (message: string, fields?: Record<string, unknown>) => void;
+  /** Where outcomes, latencies and authentication verdicts are counted (the gateway's Prometheus endpoint). */
+  metrics?: Pick<GatewayMetrics, 'inbound' | 'authVerdict' | 'rcptRefused'>;
 }
 
 export interface InboundEnvelope {
@@ -166,8 +169,22 @@ async function listAttachments(
   };
 }
 
-/** Runs one stored message through the pipeline. */
+/** Runs one stored message through the pipeline; any error means "not recorded, try again later". */
 export async function processInbound(raw: EvidenceRef, env: InboundEnvelope, deps: IntakeDeps): Promise<IntakeOutcome> {
+  const started = performance.now();
+  const seconds = () => (performance.now() - started) / 1000;
+  try {
+    const outcome = await intake(raw, env, deps);
+    if (outcome.result === 'triaged') deps.metrics?.inbound(env.channel, 'triaged', seconds(), outcome.reason);
+    else deps.metrics?.inbound(env.channel, outcome.duplicate ? 'duplicate' : 'recorded', seconds());
+    return outcome;
+  } catch (err) {
+    deps.metrics?.inbound(env.channel, 'deferred', seconds());
+    throw err;
+  }
+}
+
+async function intake(raw: EvidenceRef, env: InboundEnvelope, deps: IntakeDeps): Promise<IntakeOutcome> {
   const now = deps.now?.() ?? new Date();
   const digest = raw.sha256;
   const envelope = {
@@ -333,6 +350,7 @@ export async function processInbound(raw: EvidenceRef, env: InboundEnvelope, dep
       profile,
       draft.from,
     );
+    deps.metrics?.authVerdict(verdict.decision);
     auth = Object.fromEntries(
       Object.entries({ ...verdict, mode: deps.authMode, routedBy: routed.via }).map(([k, v]) => [
         k,

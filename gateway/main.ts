@@ -6,6 +6,7 @@ import { Client } from '@temporalio/client';
 import { createEvidenceStore } from '../platform/evidence';
 import type { Storage } from '../platform/storage';
 import { openStorage } from '../platform/storage-open';
+import { timedStorage } from '../platform/storage-timed';
 import { makeHmac } from '../platform/hash';
 import { loadSecrets, type AuditflowConfig } from '../platform/config';
 import { checkStorageOrExit, connectWithRetry, exitWithParent, loadProcessSettings } from '../platform/process';
@@ -13,6 +14,7 @@ import { connectClient } from '../platform/temporal-target';
 import { cachingResolver, type DnsResolver } from './auth';
 import { startImapPoller, type ImapPoller } from './imap';
 import { createProfileCache, type IntakeDeps } from './intake';
+import { gatewayMetrics, serveMetrics, type GatewayMetrics } from './metrics';
 import { createSlots } from './slots';
 import { startSmtpGateway, type SmtpGateway } from './smtp';
 
@@ -20,9 +22,10 @@ import { startSmtpGateway, type SmtpGateway } from './smtp';
 export function intakeDeps(
   config: AuditflowConfig,
   client: Client,
-  opts: { resolver?: DnsResolver; log?: IntakeDeps['log']; storage?: Storage } = {},
+  opts: { resolver?: DnsResolver; log?: IntakeDeps['log']; storage?: Storage; metrics?: GatewayMetrics } = {},
 ): IntakeDeps {
-  const storage = opts.storage ?? openStorage(config);
+  const opened = opts.storage ?? openStorage(config);
+  const storage = opts.metrics ? timedStorage(opened, opts.metrics.storageWrite) : opened;
   return {
     client,
     evidence: createEvidenceStore(storage),
@@ -38,6 +41,7 @@ export function intakeDeps(
     parseMs: config.gateway.parseTimeoutMs,
     resolver: opts.resolver ?? cachingResolver(),
     ...(opts.log ? { log: opts.log } : {}),
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
   };
 }
 
@@ -45,6 +49,8 @@ export function intakeDeps(
 export interface Gateway {
   smtp: SmtpGateway;
   imap?: ImapPoller;
+  /** The Prometheus endpoint's URL, when metrics are on. */
+  metricsUrl?: string;
   close(): Promise<void>;
 }
 
@@ -53,9 +59,10 @@ export async function startGateway(
   config: AuditflowConfig,
   client: Client,
   log: (line: string) => void,
-  opts: { resolver?: DnsResolver; port?: number; storage?: Storage } = {},
+  opts: { resolver?: DnsResolver; port?: number; storage?: Storage; metricsPort?: number } = {},
 ): Promise<Gateway> {
-  const deps = intakeDeps(config, client, opts);
+  const metrics = config.metrics.gateway ? gatewayMetrics() : undefined;
+  const deps = intakeDeps(config, client, { ...opts, ...(metrics ? { metrics } : {}) });
   const smtp = await startSmtpGateway({
     host: config.gateway.host,
     port: opts.port ?? config.gateway.port,
@@ -68,10 +75,24 @@ export async function startGateway(
     idleTimeoutMs: config.gateway.idleTimeoutMs,
   });
   const imap = config.imap ? await startImapPoller({ ...config.imap, intake: deps, log }) : undefined;
+  const address = config.metrics.gateway && {
+    ...config.metrics.gateway,
+    port: opts.metricsPort ?? config.metrics.gateway.port,
+  };
+  // A second gateway on the machine runs without an endpoint rather than not at all.
+  const endpoint =
+    metrics && address
+      ? await serveMetrics(metrics, address).catch((err: Error) => {
+          log(`metrics off: ${err.message} (set AUDITFLOW_GATEWAY_METRICS to another port)`);
+          return undefined;
+        })
+      : undefined;
   return {
     smtp,
     ...(imap ? { imap } : {}),
+    ...(endpoint ? { metricsUrl: endpoint.url } : {}),
     async close() {
+      await endpoint?.close();
       await imap?.close();
       await smtp.close();
     },
@@ -89,7 +110,7 @@ async function main(): Promise<void> {
   const client = new Client({ connection, namespace: target.namespace, dataConverter });
   const gateway = await startGateway(config, client, log, { storage });
   log(
-    `gateway ready: SMTP on ${config.gateway.host}:${gateway.smtp.port} for *@${config.replyDomain} (authentication ${config.gateway.authMode}, limit ${config.gateway.maxBytes} bytes)${config.imap ? `; IMAP ${new URL(config.imap.url).host} folder ${config.imap.folder}` : ''}`,
+    `gateway ready: SMTP on ${config.gateway.host}:${gateway.smtp.port} for *@${config.replyDomain} (authentication ${config.gateway.authMode}, limit ${config.gateway.maxBytes} bytes)${config.imap ? `; IMAP ${new URL(config.imap.url).host} folder ${config.imap.folder}` : ''}${gateway.metricsUrl ? `; metrics on ${gateway.metricsUrl}` : ''}`,
   );
   const stop = async () => {
     await gateway.close();

@@ -76,10 +76,14 @@ export async function startSmtpGateway(opts: SmtpGatewayOptions): Promise<SmtpGa
       else perAddress.set(session.remoteAddress, n);
     },
     onRcptTo(address, session, callback) {
-      if (session.envelope.rcptTo.length >= 20) return callback(smtpError(452, '4.5.3 Too many recipients'));
+      if (session.envelope.rcptTo.length >= 20) {
+        opts.intake.metrics?.rcptRefused('too-many');
+        return callback(smtpError(452, '4.5.3 Too many recipients'));
+      }
       const check = checkRecipient(address.address, recipientSettings());
       if (check.ok) return callback();
       const code = check.problem === 'foreign' ? '5.7.1 Relaying denied' : '5.1.1 Mailbox unavailable';
+      opts.intake.metrics?.rcptRefused(check.problem);
       opts.log(`refused RCPT ${address.address.slice(0, 200)} from ${session.remoteAddress}: ${check.reason}`);
       return callback(smtpError(550, `${code}: ${check.reason}`));
     },
@@ -97,6 +101,7 @@ export async function startSmtpGateway(opts: SmtpGatewayOptions): Promise<SmtpGa
         );
         if (stored.exceeded || stream.sizeExceeded || !stored.ref) {
           opts.log(`refused a message over ${opts.maxBytes} bytes from ${session.remoteAddress}`);
+          opts.intake.metrics?.inbound('smtp', 'too-big');
           return answer(
             552,
             '5.3.4 Message too big',

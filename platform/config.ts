@@ -31,6 +31,23 @@ const smtpUrl = z
     }
   }, 'must be a URL like smtp://user:pass@mail.example.com:587 or smtps://mail.example.com:465');
 
+/** A Prometheus endpoint's listen address: `host:port`, `:port` (127.0.0.1) or `off`. */
+const metricsAddress = (fallback: string) =>
+  z
+    .string()
+    .trim()
+    .default(fallback)
+    .transform((v, ctx) => {
+      if (v.toLowerCase() === 'off') return undefined;
+      const m = /^(.*):(\d{1,5})$/.exec(v);
+      const port = m ? Number(m[2]) : NaN;
+      if (!m || port < 1 || port > 65535) {
+        ctx.addIssue({ code: 'custom', message: 'must be host:port (e.g. 127.0.0.1:9464), :port, or off' });
+        return z.NEVER;
+      }
+      return { host: m[1] === '' ? '127.0.0.1' : m[1]!.replace(/^\[(.*)\]$/, '$1'), port };
+    });
+
 const domainName = z
   .string()
   .trim()
@@ -189,6 +206,14 @@ export const EnvSchema = z.object({
   AUDITFLOW_LOG_LEVEL: z
     .enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'], { error: 'must be one of TRACE, DEBUG, INFO, WARN, ERROR' })
     .default('INFO'),
+  AUDITFLOW_WORKER_METRICS: metricsAddress('127.0.0.1:9464'),
+  AUDITFLOW_GATEWAY_METRICS: metricsAddress('127.0.0.1:9465'),
+  AUDITFLOW_METRICS_POLL_SECONDS: z.coerce
+    .number({ error: 'must be a number of seconds' })
+    .int('must be a whole number')
+    .min(5, 'must be at least 5')
+    .max(3600, 'must be at most 3600')
+    .default(30),
 });
 
 export type EnvSettings = z.infer<typeof EnvSchema>;
@@ -325,7 +350,15 @@ export interface AuditflowConfig {
     parseTimeoutMs: number;
   };
   imap?: { url: string; folder: string; processed: string; quarantine: string; pollSeconds: number };
+  /** Prometheus endpoints (absent when off), and how often the worker counts demands for its gauges. */
+  metrics: { worker?: ListenAddress; gateway?: ListenAddress; pollSeconds: number };
   outboxDir: string;
+}
+
+/** Where a server listens. */
+export interface ListenAddress {
+  host: string;
+  port: number;
 }
 
 /** A bad environment setting: the message names every variable at fault. */
@@ -412,6 +445,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AuditflowConfi
           },
         }
       : {}),
+    metrics: {
+      ...(s.AUDITFLOW_WORKER_METRICS ? { worker: s.AUDITFLOW_WORKER_METRICS } : {}),
+      ...(s.AUDITFLOW_GATEWAY_METRICS ? { gateway: s.AUDITFLOW_GATEWAY_METRICS } : {}),
+      pollSeconds: s.AUDITFLOW_METRICS_POLL_SECONDS,
+    },
     outboxDir: path.join(dataDir, 'mail', 'outbox'),
   };
 }

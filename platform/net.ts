@@ -27,3 +27,8 @@ export function isPortOpen(host: string, port: number, timeoutMs = 500): Promise
     sock.once('error', () => done(false));
   });
 }
+
+/** `host:port` as a URL authority (IPv6 hosts in brackets). */
+export function hostPort(address: { host: string; port: number }): string {
+  return `${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
+}

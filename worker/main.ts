@@ -2,6 +2,7 @@
  * The auditflow worker: connects to Temporal through envconfig, builds the mail transport and the
  * evidence store, and runs the demand workflows and their activities on the `audit-demands` queue.
  */
+import { Client } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type NativeConnection } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createEvidenceStore } from '../platform/evidence';
@@ -12,7 +13,9 @@ import { dataConverterFor } from '../platform/codec';
 import { loadEncryptionKeys, loadSecret, type AuditflowConfig } from '../platform/config';
 import { checkStorageOrExit, connectWithRetry, exitWithParent, loadProcessSettings } from '../platform/process';
 import { connectWorker } from '../platform/temporal-target';
+import { timedStorage } from '../platform/storage-timed';
 import { createMailTransport, redactSmtpUrl } from '../platform/transport';
+import { installWorkerRuntime, startDemandGauges, workerMetrics, type WorkerMetrics } from './metrics';
 
 /** Bundles the workflow code without webpack's per-module chatter in the log. */
 export async function bundleWorkflows(): Promise<{ code: string }> {
@@ -30,11 +33,14 @@ export async function createAuditWorker(
   config: AuditflowConfig,
   connection: NativeConnection,
   namespace: string,
-  opts: { workflowBundlePath?: string; storage?: Storage; dataConverter?: DataConverter } = {},
+  opts: { workflowBundlePath?: string; storage?: Storage; dataConverter?: DataConverter; metrics?: WorkerMetrics } = {},
 ): Promise<AuditWorker> {
   const transport = createMailTransport(config);
-  const storage = opts.storage ?? openStorage(config);
+  // The runtime's meter publishes on the worker's Prometheus endpoint (a no-op exporter when it has none).
+  const metrics = opts.metrics ?? workerMetrics(Runtime.instance().metricMeter);
+  const storage = timedStorage(opts.storage ?? openStorage(config), metrics.storageWrite);
   const activities = createActivities({
+    metrics,
     transport,
     evidence: createEvidenceStore(storage),
     storage,
@@ -61,19 +67,33 @@ export async function createAuditWorker(
 
 async function main(): Promise<void> {
   const { config, target, dataConverter } = loadProcessSettings();
-  Runtime.install({ logger: new DefaultLogger(config.logLevel) });
+  const metricsUrl = await installWorkerRuntime(config.logLevel, config.metrics.worker);
   exitWithParent();
   const log = Runtime.instance().logger;
   const storage = openStorage(config);
   await checkStorageOrExit(storage, (line) => log.info(line));
   const connection = await connectWithRetry(() => connectWorker(target), target, { timeoutMs: 120_000 });
-  const { worker, close } = await createAuditWorker(config, connection, target.namespace, { storage, dataConverter });
+  const metrics = workerMetrics(Runtime.instance().metricMeter);
+  const { worker, close } = await createAuditWorker(config, connection, target.namespace, {
+    storage,
+    dataConverter,
+    metrics,
+  });
+  const gauges = metricsUrl
+    ? startDemandGauges(
+        new Client({ connection, namespace: target.namespace, ...(dataConverter ? { dataConverter } : {}) }),
+        config.taskQueue,
+        metrics,
+        { intervalMs: config.metrics.pollSeconds * 1000, warn: (m) => log.warn(m) },
+      )
+    : undefined;
   log.info(
-    `worker ready: task queue ${config.taskQueue} on ${target.description}; mail via ${redactSmtpUrl(config.smtpUrl)}; records in ${storage.description}`,
+    `worker ready: task queue ${config.taskQueue} on ${target.description}; mail via ${redactSmtpUrl(config.smtpUrl)}; records in ${storage.description}${metricsUrl ? `; metrics on ${metricsUrl}` : ''}`,
   );
   try {
     await worker.run();
   } finally {
+    await gauges?.stop();
     await close();
     await connection.close();
   }

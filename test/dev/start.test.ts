@@ -66,6 +66,8 @@ describe('npm start: the whole stack on embedded defaults', () => {
       AUDITFLOW_SMTP_PORT: String(await freePort()),
       AUDITFLOW_CODEC_PORT: String(await freePort()),
       AUDITFLOW_GATEWAY_PORT: String(await freePort()),
+      AUDITFLOW_WORKER_METRICS: 'off',
+      AUDITFLOW_GATEWAY_METRICS: 'off',
       NO_COLOR: '1',
     };
     const running = await npmStart(env);
@@ -111,6 +113,8 @@ describe('npm start: the whole stack on embedded defaults', () => {
       ui: await freePort(),
       smtp: await freePort(),
       gateway: await freePort(),
+      workerMetrics: await freePort(),
+      gatewayMetrics: await freePort(),
     };
     const env = {
       AUDITFLOW_DATA_DIR: dataDir,
@@ -119,6 +123,8 @@ describe('npm start: the whole stack on embedded defaults', () => {
       AUDITFLOW_SMTP_PORT: String(ports.smtp),
       AUDITFLOW_CODEC_PORT: String(await freePort()),
       AUDITFLOW_GATEWAY_PORT: String(ports.gateway),
+      AUDITFLOW_WORKER_METRICS: `:${ports.workerMetrics}`,
+      AUDITFLOW_GATEWAY_METRICS: `:${ports.gatewayMetrics}`,
       TEMPORAL_ADDRESS: undefined,
       SMTP_URL: undefined,
       AUDITFLOW_WORKFLOW_BUNDLE: undefined,
@@ -143,6 +149,14 @@ describe('npm start: the whole stack on embedded defaults', () => {
         ),
       );
       assert.match(banner, /gateway +\| .*gateway ready: SMTP on 127\.0\.0\.1:\d+/);
+      const workerMetrics = `http://127.0.0.1:${ports.workerMetrics}/metrics`;
+      const gatewayMetrics = `http://127.0.0.1:${ports.gatewayMetrics}/metrics`;
+      assert.ok(
+        banner.includes(`Prometheus metrics:           worker ${workerMetrics}, gateway ${gatewayMetrics}`),
+        banner,
+      );
+      assert.match(await (await fetch(workerMetrics)).text(), /^temporal_\w+/m, 'the SDK metrics');
+      assert.match(await (await fetch(gatewayMetrics)).text(), /^# TYPE auditflow_gateway_replies_total counter/m);
       const ui = await fetch(`http://localhost:${ports.ui}/`);
       assert.equal(ui.status, 200);
 

@@ -21,7 +21,7 @@ export async function startTestGateway(
 ): Promise<TestGateway> {
   const log: string[] = [];
   const config = { ...h.config, gateway: { ...h.config.gateway, ...settings } };
-  const gateway = await startGateway(config, h.env.client, (l) => log.push(l), { resolver, port: 0 });
+  const gateway = await startGateway(config, h.env.client, (l) => log.push(l), { resolver, port: 0, metricsPort: 0 });
   const port = gateway.smtp.port;
   return {
     gateway,
