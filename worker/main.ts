@@ -2,7 +2,7 @@
  * The auditflow worker: connects to Temporal through envconfig, builds the mail transport and the
  * evidence store, and runs the demand workflows and their activities on the `audit-demands` queue.
  */
-import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type NativeConnection } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createEvidenceStore } from '../platform/evidence';
 import type { Storage } from '../platform/storage';
@@ -11,7 +11,6 @@ import type { DataConverter } from '@temporalio/common';
 import { dataConverterFor } from '../platform/codec';
 import { loadEncryptionKeys, loadSecret, type AuditflowConfig } from '../platform/config';
 import { checkStorageOrExit, connectWithRetry, exitWithParent, loadProcessSettings } from '../platform/process';
-import { connectWorker } from '../platform/temporal-target';
 import { createMailTransport, redactSmtpUrl } from '../platform/transport';
 
 /** Bundles the workflow code without webpack's per-module chatter in the log. */
@@ -66,7 +65,9 @@ async function main(): Promise<void> {
   const log = Runtime.instance().logger;
   const storage = openStorage(config);
   await checkStorageOrExit(storage, (line) => log.info(line));
-  const connection = await connectWithRetry(() => connectWorker(target), target, { timeoutMs: 120_000 });
+  const connection = await connectWithRetry(() => NativeConnection.connect(target.connectionOptions), target, {
+    timeoutMs: 120_000,
+  });
   const { worker, close } = await createAuditWorker(config, connection, target.namespace, { storage, dataConverter });
   log.info(
     `worker ready: task queue ${config.taskQueue} on ${target.description}; mail via ${redactSmtpUrl(config.smtpUrl)}; records in ${storage.description}`,
