@@ -46,6 +46,7 @@ export default tseslint.config(
   {
     ignores: [
       'node_modules/**',
+      'dist/**',
       '.data/**',
       '.tools/**',
       '.test-artifacts/**',

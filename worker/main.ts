@@ -2,6 +2,7 @@
  * The auditflow worker: connects to Temporal through envconfig, builds the mail transport and the
  * evidence store, and runs the demand workflows and their activities on the `audit-demands` queue.
  */
+import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createEvidenceStore } from '../platform/evidence';
@@ -12,10 +13,17 @@ import { dataConverterFor } from '../platform/codec';
 import { loadEncryptionKeys, loadSecret, type AuditflowConfig } from '../platform/config';
 import { checkStorageOrExit, connectWithRetry, exitWithParent, loadProcessSettings } from '../platform/process';
 import { createMailTransport, redactSmtpUrl } from '../platform/transport';
+import { DIST_DIR, PROJECT_ROOT, RUNNING_COMPILED } from '../platform/paths';
+
+/** The workflow bundle `npm run build` writes; the compiled worker runs it unless told otherwise. */
+export const PREBUILT_WORKFLOW_BUNDLE = path.join(DIST_DIR, 'workflow-bundle.js');
 
 /** Bundles the workflow code without webpack's per-module chatter in the log. */
 export async function bundleWorkflows(): Promise<{ code: string }> {
-  return bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new DefaultLogger('WARN') });
+  return bundleWorkflowCode({
+    workflowsPath: path.join(PROJECT_ROOT, 'workflows', 'index.ts'),
+    logger: new DefaultLogger('WARN'),
+  });
 }
 
 /** A worker plus what must be closed with it. */
@@ -68,9 +76,17 @@ async function main(): Promise<void> {
   const connection = await connectWithRetry(() => NativeConnection.connect(target.connectionOptions), target, {
     timeoutMs: 120_000,
   });
-  const { worker, close } = await createAuditWorker(config, connection, target.namespace, { storage, dataConverter });
+  // Production (the compiled worker) loads the bundle built with it, checked fresh at start; from the
+  // sources through tsx the workflows are bundled now, so a change to them is what runs.
+  const workflowBundlePath =
+    process.env.AUDITFLOW_WORKFLOW_BUNDLE ?? (RUNNING_COMPILED ? PREBUILT_WORKFLOW_BUNDLE : undefined);
+  const { worker, close } = await createAuditWorker(config, connection, target.namespace, {
+    storage,
+    dataConverter,
+    ...(workflowBundlePath ? { workflowBundlePath } : {}),
+  });
   log.info(
-    `worker ready: task queue ${config.taskQueue} on ${target.description}; mail via ${redactSmtpUrl(config.smtpUrl)}; records in ${storage.description}`,
+    `worker ready: task queue ${config.taskQueue} on ${target.description}; mail via ${redactSmtpUrl(config.smtpUrl)}; records in ${storage.description}; workflows ${workflowBundlePath ? `from ${path.relative(PROJECT_ROOT, workflowBundlePath)}` : 'bundled at start'}`,
   );
   try {
     await worker.run();

@@ -15,6 +15,7 @@ import path from 'node:path';
 import Handlebars from 'handlebars';
 import { LANGUAGES, type Language } from '../../domain/time';
 import { sha256Hex } from '../../platform/hash';
+import { PROJECT_ROOT } from '../../platform/paths';
 import { oneLine } from '../../platform/text';
 import { MERGE_FIELD_NAMES, mergeContext, sampleContextInput, type MergeContext } from './context';
 
@@ -76,7 +77,8 @@ const BUILT_IN_HELPERS = new Set(['if', 'unless', 'each', 'with']);
 /** Custom files of a demand: `<name>.hbs` for every language, `<lang>/<name>.hbs` for one. */
 export type TemplateFiles = Record<string, string>;
 
-const SHIPPED_DIR = __dirname;
+// From the project root, not __dirname: the compiled worker runs from dist/, and the files stay in the sources.
+const SHIPPED_DIR = path.join(PROJECT_ROOT, 'activities', 'templates');
 const shipped = new Map<string, string>();
 
 function shippedFile(language: Language, name: string): string | undefined {
