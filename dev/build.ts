@@ -2,13 +2,15 @@
  * `npm run build` (run by `npm install` too): compiles the product for production into dist/. Each entry
  * point becomes one JavaScript file with esbuild (our code bundled, packages from node_modules left as
  * requires): dist/cli.js, worker.js, gateway.js and start.js (`npm start`). The workflow code is bundled
- * once into dist/workflow-bundle.js, which the compiled worker loads. dist/build-stamp.json, written last,
+ * once into dist/workflow-bundle.js, which the compiled worker loads, and the check of the shipped message
+ * templates is stored (dist/template-checks.json, used while they are unchanged). dist/build-stamp.json, written last,
  * lists every source file that went in; bin/build-check.js refuses the build once one of them changes.
  * Type checking stays with `npm run typecheck` (tsc); esbuild only strips the types.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { build, type Metafile } from 'esbuild';
+import { PREBUILT_TEMPLATE_CHECKS, shippedTemplateChecks } from '../activities/templates/engine';
 import { DIST_DIR, PROJECT_ROOT } from '../platform/paths';
 import { bundleWorkflows, PREBUILT_WORKFLOW_BUNDLE } from '../worker/main';
 
@@ -76,6 +78,7 @@ async function main(): Promise<void> {
   });
   const { code } = await bundleWorkflows();
   writeAtomically(PREBUILT_WORKFLOW_BUNDLE, code);
+  writeAtomically(PREBUILT_TEMPLATE_CHECKS, JSON.stringify(shippedTemplateChecks()));
   const inputs = [
     ...new Set([...results.flatMap((r) => sourceInputs(r.metafile)), ...sourceInputs(workflows.metafile)]),
   ].sort();
