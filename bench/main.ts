@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only 1,2,3,4,5,6,7]`: the benchmark of issue 6. Starts its own stack
+ * `npm run bench [-- --quick] [-- --only 1,2,3,4,5,6,7,8]`: the benchmark of issue 6. Starts its own stack
  * (dev server on in-memory SQLite, worker, shadow worker and gateway as child processes), runs the
  * scenarios, prints a table and writes bench-results.json with every figure and the ratios.
  * Absolute figures depend on the machine and its load; the ratios compare two things measured in the
@@ -17,13 +17,14 @@ import { gatewayThroughput, parked } from './parked';
 import { startBenchStack, type BenchStack } from './stack';
 import { storageCost } from './storage';
 import { codecCost } from './codec';
+import { cliLatency } from './cli';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const onlyArg =
   argv.find((a) => a.startsWith('--only'))?.split('=')[1] ??
   (argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined);
-const only = new Set((onlyArg ?? '1,2,3,4,5,6,7').split(',').map(Number));
+const only = new Set((onlyArg ?? '1,2,3,4,5,6,7,8').split(',').map(Number));
 
 const SIZES = quick
   ? {
@@ -102,7 +103,7 @@ async function main(): Promise<void> {
   };
   let stack: BenchStack | undefined;
   try {
-    if ([1, 2, 3, 4].some((n) => only.has(n))) stack = await startBenchStack(progress);
+    if ([1, 2, 3, 4, 8].some((n) => only.has(n))) stack = await startBenchStack(progress);
     const s = stack!;
     const lat = await run(2, 'replyLatency', () => replyLatency(s, { demands: SIZES.latencyDemands, progress }));
     if (lat) {
@@ -187,6 +188,26 @@ async function main(): Promise<void> {
       }
     } else if (only.has(3)) {
       errors.gatewayThroughput = 'needs the parked demands of scenario 4 (their reply addresses)';
+    }
+    const cli = await run(8, 'cli', () => cliLatency(s, { progress }));
+    if (cli) {
+      Object.assign(ratios, cli.ratios);
+      const m = cli.medianMs;
+      rows.push([
+        'cli: temporal workflow describe (median of 5)',
+        `${m.temporalDescribe} ms`,
+        'the floor of the cli ratios',
+      ]);
+      rows.push([
+        'cli: validate / plan',
+        `${m.validate} / ${m.plan} ms`,
+        `x${cli.ratios.cliValidate} (target <= 5) / x${cli.ratios.cliPlan}`,
+      ]);
+      rows.push([
+        'cli: show / list',
+        `${m.show} / ${m.list} ms`,
+        `x${cli.ratios.cliShow} (target <= 8) / x${cli.ratios.cliList}`,
+      ]);
     }
     if (stack) {
       progress('stopping the stack');

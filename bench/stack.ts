@@ -80,6 +80,8 @@ export function processUsage(pid: number): { cpuSeconds: number; rssBytes: numbe
 
 export interface BenchStack {
   dataDir: string;
+  /** The settings the worker and gateway run with (server, data folder, keys, task queue). */
+  env: NodeJS.ProcessEnv;
   server: DevServer;
   client: Client;
   connection: Connection;
@@ -187,6 +189,7 @@ export async function startBenchStack(
   const pid = (c: ChildProcess) => c.pid ?? 0;
   return {
     dataDir,
+    env,
     server,
     client,
     connection,

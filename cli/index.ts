@@ -14,10 +14,9 @@ const program = new Command('auditflow')
   .configureOutput({ writeErr: (s) => process.stderr.write(safeBlock(s)) })
   .exitOverride();
 
-registerCommands(program);
-
 async function main(argv: string[]): Promise<number> {
   try {
+    registerCommands(program, argv);
     await program.parseAsync(argv);
     return Number(process.exitCode ?? Exit.ok);
   } catch (thrown) {

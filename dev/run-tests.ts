@@ -141,6 +141,9 @@ async function main(): Promise<number> {
       TEMPORAL_CLI_PATH: cli.path,
       TEMPORAL_TEST_SERVER_PATH: testServer.path,
       AUDITFLOW_WORKFLOW_BUNDLE: bundlePath,
+      // Tests run the `auditflow` command from the sources (bin/auditflow.js), never from a build in dist/
+      // that may be older than them.
+      AUDITFLOW_FROM_SOURCE: '1',
       // Empty when it could not be had: the test files then skip instead of each trying to build it.
       [VERSITYGW.envVar]: versitygw ?? '',
     },

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { parseEncryptionKeys, type EncryptionKey } from './codec';
+import { parseEncryptionKeys, type EncryptionKey } from './encryption-keys';
 import { PROJECT_ROOT } from './paths';
 
 export const DEFAULT_TASK_QUEUE = 'audit-demands';

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import { Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
-import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
+import type { NativeConnectionOptions } from '@temporalio/worker';
 
 export interface TemporalTarget {
   address: string;
@@ -67,9 +67,4 @@ export function loadTemporalTarget(
 export function connectClient(target: TemporalTarget, connectTimeoutMs = 5000): Promise<Connection> {
   const { address, tls, apiKey, metadata } = target.connectionOptions;
   return Connection.connect({ address, tls, apiKey, metadata, connectTimeout: connectTimeoutMs });
-}
-
-/** A worker-side (native) connection to the target. */
-export function connectWorker(target: TemporalTarget): Promise<NativeConnection> {
-  return NativeConnection.connect(target.connectionOptions);
 }

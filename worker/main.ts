@@ -2,8 +2,9 @@
  * The auditflow worker: connects to Temporal through envconfig, builds the mail transport and the
  * evidence store, and runs the demand workflows and their activities on the `audit-demands` queue.
  */
+import path from 'node:path';
 import { Client } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type NativeConnection } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createEvidenceStore } from '../platform/evidence';
 import type { Storage } from '../platform/storage';
@@ -12,14 +13,20 @@ import type { DataConverter } from '@temporalio/common';
 import { dataConverterFor } from '../platform/codec';
 import { loadEncryptionKeys, loadSecret, type AuditflowConfig } from '../platform/config';
 import { checkStorageOrExit, connectWithRetry, exitWithParent, loadProcessSettings } from '../platform/process';
-import { connectWorker } from '../platform/temporal-target';
 import { timedStorage } from '../platform/storage-timed';
 import { createMailTransport, redactSmtpUrl } from '../platform/transport';
+import { DIST_DIR, PROJECT_ROOT, RUNNING_COMPILED } from '../platform/paths';
 import { installWorkerRuntime, startDemandGauges, workerMetrics, type WorkerMetrics } from './metrics';
+
+/** The workflow bundle `npm run build` writes; the compiled worker runs it unless told otherwise. */
+export const PREBUILT_WORKFLOW_BUNDLE = path.join(DIST_DIR, 'workflow-bundle.js');
 
 /** Bundles the workflow code without webpack's per-module chatter in the log. */
 export async function bundleWorkflows(): Promise<{ code: string }> {
-  return bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new DefaultLogger('WARN') });
+  return bundleWorkflowCode({
+    workflowsPath: path.join(PROJECT_ROOT, 'workflows', 'index.ts'),
+    logger: new DefaultLogger('WARN'),
+  });
 }
 
 /** A worker plus what must be closed with it. */
@@ -72,12 +79,19 @@ async function main(): Promise<void> {
   const log = Runtime.instance().logger;
   const storage = openStorage(config);
   await checkStorageOrExit(storage, (line) => log.info(line));
-  const connection = await connectWithRetry(() => connectWorker(target), target, { timeoutMs: 120_000 });
+  const connection = await connectWithRetry(() => NativeConnection.connect(target.connectionOptions), target, {
+    timeoutMs: 120_000,
+  });
   const metrics = workerMetrics(Runtime.instance().metricMeter);
+  // Production (the compiled worker) loads the bundle built with it, checked fresh at start; from the
+  // sources through tsx the workflows are bundled now, so a change to them is what runs.
+  const workflowBundlePath =
+    process.env.AUDITFLOW_WORKFLOW_BUNDLE ?? (RUNNING_COMPILED ? PREBUILT_WORKFLOW_BUNDLE : undefined);
   const { worker, close } = await createAuditWorker(config, connection, target.namespace, {
     storage,
     dataConverter,
     metrics,
+    ...(workflowBundlePath ? { workflowBundlePath } : {}),
   });
   const gauges = metricsUrl
     ? startDemandGauges(
@@ -88,7 +102,7 @@ async function main(): Promise<void> {
       )
     : undefined;
   log.info(
-    `worker ready: task queue ${config.taskQueue} on ${target.description}; mail via ${redactSmtpUrl(config.smtpUrl)}; records in ${storage.description}${metricsUrl ? `; metrics on ${metricsUrl}` : ''}`,
+    `worker ready: task queue ${config.taskQueue} on ${target.description}; mail via ${redactSmtpUrl(config.smtpUrl)}; records in ${storage.description}${metricsUrl ? `; metrics on ${metricsUrl}` : ''}; workflows ${workflowBundlePath ? `from ${path.relative(PROJECT_ROOT, workflowBundlePath)}` : 'bundled at start'}`,
   );
   try {
     await worker.run();

@@ -90,7 +90,7 @@ async function temporalChecks(
             name: 'worker',
             ok: false,
             detail: `no worker is polling task queue ${config.taskQueue}`,
-            fix: 'start one with: npm start   (or: node --import tsx worker/main.ts with the same settings)',
+            fix: 'start one with: npm start   (or: npm run worker with the same settings)',
           },
     );
     if (fresh.length > 0) checks.push(await inboxCheck(connection, target.namespace, config.taskQueue, dataConverter));

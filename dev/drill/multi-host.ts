@@ -44,7 +44,8 @@ function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; ou
   return new Promise((resolve) => {
     const c = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'auditflow.js'), ...args], {
       cwd: PROJECT_ROOT,
-      env,
+      // The drill exercises the sources it runs the stack from, not a build of them.
+      env: { ...env, AUDITFLOW_FROM_SOURCE: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

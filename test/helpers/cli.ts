@@ -9,6 +9,10 @@ import { PROJECT_ROOT } from '../../platform/paths';
 
 export const ROOT = PROJECT_ROOT;
 
+// Every `auditflow` a test starts (here or in a child) runs from the sources through tsx, never from a
+// build in dist/ that may be older than them; test/cli/build.test.ts checks the build itself.
+process.env.AUDITFLOW_FROM_SOURCE = '1';
+
 export interface RunResult {
   code: number | null;
   stdout: string;
