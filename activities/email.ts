@@ -4,8 +4,9 @@
  * ledger, then submitted. The ledger lives in the shared storage and is written with conditional
  * writes (create with If-None-Match, update with If-Match on the ETag), so two workers on two machines
  * attempting the same send at the same moment cannot both claim it: the one that loses the race waits
- * for the other's result (a retry) instead of sending. A claim carries a lease as long as the
- * activity's start-to-close timeout, after which Temporal retries anyway and a retry may take it over.
+ * for the other's result (a retry) instead of sending. A claim carries a lease that the attempt renews
+ * while it lives (activities/send-lease.ts): a retry may take it over only once it has lapsed, that is
+ * soon after its attempt died, and an attempt submits only while its own lease holds.
  * A retry after a recorded success sends nothing; a retry inside the ambiguous window (submitted, not
  * yet recorded: the worker died after the server's 250) sends an identical copy with the same Message-ID.
  */
@@ -30,6 +31,7 @@ import { STORAGE_KEYS, type Storage } from '../platform/storage';
 import type { SendEmailInput, SendEmailRequest, SendEmailResult } from '../domain/contracts';
 import { outgoingMailQuery } from '../domain/messages';
 import { fileList, readAttachments, type AttachmentReader } from './attachments';
+import { attemptCancelled, holdClaim, leaseFor, startPulse, type HeldClaim, type Pulse } from './send-lease';
 import { renderMail } from './templates/render';
 import type { SendMetrics, SendOutcome } from '../platform/metrics';
 
@@ -196,16 +198,16 @@ async function resolveInput(request: SendEmailRequest): Promise<SendEmailInput> 
   return found;
 }
 
-/** The activity attempt running now, and how long it may run (a claim's lease). */
-function currentAttempt(instance: string): { owner: string; leaseMs: number } {
+/** The activity attempt running now, and the lease its claim gets. */
+function currentAttempt(instance: string): { owner: string } & ReturnType<typeof leaseFor> {
   try {
     const info = Context.current().info;
     return {
       owner: `${instance}/${info.workflowExecution?.workflowId ?? '-'}/${info.activityId}#${info.attempt}`,
-      leaseMs: info.startToCloseTimeoutMs || 120_000,
+      ...leaseFor(info),
     };
   } catch {
-    return { owner: `${instance}/${crypto.randomUUID()}`, leaseMs: 120_000 };
+    return { owner: `${instance}/${crypto.randomUUID()}`, ...leaseFor(undefined) };
   }
 }
 
@@ -257,18 +259,21 @@ export function createEmailActivities(deps: EmailDeps) {
     }
   };
 
-  /** Writes the claim's next state, provided nobody took it over meanwhile (then theirs stands, and is logged). */
-  const settle = async (key: string, etag: string, next: LedgerRecord): Promise<void> => {
-    const r = await deps.storage.put(key, body(next), { ...json, ifMatch: etag });
-    if (!r.ok)
+  /** Writes the claim's last state, provided nobody took it over meanwhile (then theirs stands, and is logged). */
+  const settle = async (held: HeldClaim, next: LedgerRecord): Promise<void> => {
+    if (!(await held.settle(next)))
       log.warn("send ledger record changed under this attempt; keeping the other writer's record", { key: next.key });
   };
 
-  /** `seen.kind` is set as soon as the message's kind is known (a reference names none). */
-  const send = async (request: SendEmailRequest, seen: { kind?: MailKind }): Promise<SendEmailResult> => {
+  /** One attempt at a send, with its heartbeat running; `seen.kind` is set as soon as the message's kind is known (a reference names none). */
+  const sendOnce = async (
+    request: SendEmailRequest,
+    { owner, leaseMs }: ReturnType<typeof currentAttempt>,
+    pulse: Pulse,
+    seen: { kind?: MailKind },
+  ): Promise<SendEmailResult> => {
     const key = 'mail' in request ? request.mail.key : request.key;
     const ledgerKey = STORAGE_KEYS.ledger(sha256Hex(key));
-    const { owner, leaseMs } = currentAttempt(instance);
     // Read, built and stored as evidence only when it is to be sent: a retry after a recorded success does none of it.
     let prepared:
       | Promise<{ input: SendEmailInput; built: Awaited<ReturnType<typeof composeMessage>>; stored: EvidenceRef }>
@@ -285,10 +290,12 @@ export function createEmailActivities(deps: EmailDeps) {
           }),
         };
       }));
+    let claimedUntil = 0;
     const claimed = await claim(ledgerKey, owner, async () => {
       const { built, stored } = await prepare();
       const record = { key, messageId: built.messageId, sha256: stored.sha256, owner };
-      return { ...record, status: 'sending', leaseUntil: Date.now() + leaseMs };
+      claimedUntil = Date.now() + leaseMs;
+      return { ...record, status: 'sending', leaseUntil: claimedUntil };
     });
     if ('done' in claimed) {
       log.info('message already sent; not sending again', {
@@ -305,6 +312,22 @@ export function createEmailActivities(deps: EmailDeps) {
     seen.kind = input.mail.kind;
     const base = { key, messageId, sha256: stored.sha256, owner };
     const { etag, attempts } = claimed;
+    const held = holdClaim(
+      deps.storage,
+      ledgerKey,
+      { etag, leaseUntil: claimedUntil },
+      {
+        leaseMs,
+        record: (leaseUntil) => ({ ...base, status: 'sending', attempts, leaseUntil }),
+      },
+    );
+    // Temporal has given up on this attempt (a retry may be running) or another took the claim: do not submit.
+    if (attemptCancelled() || !(await held.live())) {
+      await settle(held, { ...base, status: 'sending', attempts, leaseUntil: 0 }).catch(() => undefined);
+      throw new Error(`this attempt lost its claim on ${key} before submitting it; a retry sends it`);
+    }
+    pulse.claim = held;
+    pulse.enter('smtp');
     let result: SendEmailResult & SmtpTransaction;
     try {
       const info = await deps.transport.sendMail({
@@ -323,7 +346,7 @@ export function createEmailActivities(deps: EmailDeps) {
     } catch (err) {
       if (!isPermanent(err)) {
         // Not sent: let go of the claim so the retry (on any worker) need not wait for the lease.
-        await settle(ledgerKey, etag, { ...base, status: 'sending', attempts, leaseUntil: 0 }).catch(() => undefined);
+        await settle(held, { ...base, status: 'sending', attempts, leaseUntil: 0 }).catch(() => undefined);
         throw err;
       }
       const e = err as { responseCode?: number; response?: string; message: string };
@@ -342,7 +365,7 @@ export function createEmailActivities(deps: EmailDeps) {
         subject,
       };
     }
-    await settle(ledgerKey, etag, { ...base, status: result.status, attempts, leaseUntil: 0, result });
+    await settle(held, { ...base, status: result.status, attempts, leaseUntil: 0, result });
     log.info('message sent', {
       key,
       messageId,
@@ -359,11 +382,14 @@ export function createEmailActivities(deps: EmailDeps) {
     async sendEmail(request: SendEmailRequest): Promise<SendEmailResult> {
       const seen: { kind?: MailKind } = 'mail' in request ? { kind: request.mail.kind } : {};
       let outcome: SendOutcome = 'failed';
+      const attempt = currentAttempt(instance);
+      const pulse = startPulse(attempt.renewEveryMs);
       try {
-        const result = await send(request, seen);
+        const result = await sendOnce(request, attempt, pulse, seen);
         outcome = result.alreadySent ? 'already-sent' : result.status;
         return result;
       } finally {
+        pulse.stop();
         deps.metrics?.emailSent(seen.kind ?? 'unknown', outcome);
         if (attemptNumber() > 1) deps.metrics?.sendRetry(seen.kind ?? 'unknown');
       }

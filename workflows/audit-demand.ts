@@ -49,7 +49,11 @@ export interface AuditDemandResult {
 }
 
 const RETRY = { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5m' } as const;
-const { sendEmail } = proxyActivities<Activities>({ startToCloseTimeout: '2m', retry: RETRY });
+// A send heartbeats while it works (activities/send-lease.ts), so one whose worker died is retried
+// 10 s after its last beat instead of at the 2-minute start-to-close timeout. Replay compares only an
+// activity's id and type with its scheduled event, so histories scheduled without it replay unchanged.
+const SEND = { startToCloseTimeout: '2m', heartbeatTimeout: '10s', retry: RETRY } as const;
+const { sendEmail } = proxyActivities<Activities>(SEND);
 const { writeReport } = proxyActivities<Activities>({
   startToCloseTimeout: '5m',
   retry: RETRY,
@@ -72,8 +76,7 @@ async function sendQueued(state: DemandState, inFlight: Map<string, SendEmailInp
       batch.map((mail) =>
         sendEmail.executeWithOptions(
           {
-            startToCloseTimeout: '2m',
-            retry: RETRY,
+            ...SEND,
             summary:
               `send ${mail.kind}${mail.context?.index ? ` ${mail.context.index}` : ''} to ${mail.to.address} (${mail.itemIds.join(', ') || 'demand'})`.slice(
                 0,

@@ -18,8 +18,10 @@ const { readDigestSources } = proxyActivities<Activities>({
   retry: RETRY,
   summary: 'read the running demands and the triage inbox',
 });
+// Heartbeats, as the demand's sends do (workflows/audit-demand.ts): retried soon after a worker dies.
 const { sendEmail } = proxyActivities<Activities>({
   startToCloseTimeout: '2m',
+  heartbeatTimeout: '10s',
   retry: RETRY,
   summary: "send an owner's digest",
 });

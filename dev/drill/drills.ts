@@ -10,6 +10,7 @@ import type { DemandStatusView } from '../../domain/state';
 import { compose } from '../support/mail-auth';
 import { readLedger, tally, type Tally } from './count';
 import { eventually } from '../../platform/wait';
+import { killMidSend } from './mid-send';
 import { startStack, type DrillDemand, type DrillStack, type StackOptions } from './stack';
 
 export interface DrillResult {
@@ -174,12 +175,18 @@ export interface WorkerKillOptions {
   log?: (line: string) => void;
 }
 
-/** Drill 1: SIGKILL the worker process `kills` times at random moments while demands run; restart it after 2 s. */
+/**
+ * Drill 1: SIGKILL the worker once inside its SMTP transactions (dev/drill/mid-send.ts), then `kills` times
+ * at random moments while demands run; restart it after 2 s each time.
+ */
 export async function workerKillDrill(o: WorkerKillOptions): Promise<DrillResult> {
   const random = o.random ?? Math.random;
   return runDrill(o, {}, async ({ stack, did, log, t0 }) => {
     const start = Date.now();
-    await stack.startDemands(o.demands, o.deadlineIn, 'kill');
+    const restartAfterMs = o.restartAfterMs ?? 2000;
+    const aimed = await killMidSend(stack, { demands: o.demands, deadlineIn: o.deadlineIn, restartAfterMs });
+    did.push(aimed.line);
+    log(aimed.line);
     const horizon = o.deadlineIn * 1.75 * 1000;
     const moments = Array.from({ length: o.kills }, () => Math.round(random() * horizon)).sort((a, b) => a - b);
     did.push(
@@ -192,19 +199,21 @@ export async function workerKillDrill(o: WorkerKillOptions): Promise<DrillResult
       if (wait > 0) await sleep(wait);
       await stack.worker.kill('SIGKILL');
       const line = `kill ${i + 1}/${o.kills}: SIGKILL worker at +${secs(Date.now() - start)} (${stack.sink.messages.length} emails arrived so far)`;
-      await sleep(o.restartAfterMs ?? 2000); // the fault itself: the worker stays dead for 2 s
+      await sleep(restartAfterMs); // the fault itself: the worker stays dead for 2 s
       await stack.worker.start();
       readyAt = Date.now();
       did.push(`${line}; restarted, ready at +${secs(readyAt - start)}`);
       log(did.at(-1)!);
     }
-    // A send in flight when the worker died is retried only after its start-to-close timeout (2 min).
+    // The aimed kill hit before anything reached SMTP: it allows no duplicate.
     return await finish('worker-kill', stack, t0, did, o.kills, Math.max(300_000, horizon * 3), async () => {
       const { retried, maxAttempt } = await activityRetries(stack);
+      const settled = aimed.settle();
       did.push(
+        settled.line,
         `${retried} activity attempts were retries after a kill (most attempts for one: ${maxAttempt}); all demands ended ${secs(Date.now() - start)} after the start`,
       );
-      return [];
+      return [...aimed.problems, ...settled.problems];
     });
   });
 }

@@ -11,20 +11,17 @@ import { after, before, describe, it } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { SendEmailInput, SendEmailResult } from '../../domain/contracts';
-import { composeMessage, createEmailActivities } from '../../activities/email';
-import { createEvidenceStore } from '../../platform/evidence';
+import { composeMessage } from '../../activities/email';
 import { createFileStorage } from '../../platform/storage-file';
 import { STORAGE_KEYS } from '../../platform/storage';
 import { sha256Hex } from '../../platform/hash';
 import { startSmtpSink, type SmtpSink } from '../../dev/support/smtp-sink';
-import { sendInput as input } from '../helpers/send-input';
-
-const SECRET = 'test-secret-0123456789abcdef0123456789abcdef';
+import { SEND_SECRET, sendEmailVia, sendInput as input } from '../helpers/send-input';
 
 describe('sendEmail: one logical message per key', () => {
   let sink: SmtpSink;
   let dir: string;
-  let sendEmail: ReturnType<typeof createEmailActivities>['sendEmail'];
+  let sendEmail: ReturnType<typeof sendEmailVia>;
   let transport: Transporter;
   const env = new MockActivityEnvironment();
   const send = (i: SendEmailInput): Promise<SendEmailResult> => env.run(sendEmail, i);
@@ -32,14 +29,7 @@ describe('sendEmail: one logical message per key', () => {
     sink = await startSmtpSink();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'auditflow-send-'));
     transport = nodemailer.createTransport({ host: '127.0.0.1', port: sink.port, ignoreTLS: true });
-    sendEmail = createEmailActivities({
-      transport,
-      evidence: createEvidenceStore(createFileStorage(dir)),
-      storage: createFileStorage(dir),
-      secret: SECRET,
-      replyDomain: 'reply.example.com',
-      replyLocalPart: 'audit',
-    }).sendEmail;
+    sendEmail = sendEmailVia(transport, createFileStorage(dir));
   });
   after(async () => {
     transport.close();
@@ -47,7 +37,7 @@ describe('sendEmail: one logical message per key', () => {
   });
 
   it('builds the same bytes for the same key every time', async () => {
-    const deps = { secret: SECRET, replyDomain: 'reply.example.com', replyLocalPart: 'audit' };
+    const deps = { secret: SEND_SECRET, replyDomain: 'reply.example.com', replyLocalPart: 'audit' };
     const a = await composeMessage(input('k-bytes'), deps);
     const b = await composeMessage(input('k-bytes'), deps);
     assert.ok(a.raw.equals(b.raw));

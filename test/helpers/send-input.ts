@@ -1,5 +1,23 @@
-/** The input of one sendEmail call (a reminder to Pat on one item), for the tests of the activity. */
+/** The input of one sendEmail call (a reminder to Pat on one item), and the activity, for the tests of the activity. */
+import type { Transporter } from 'nodemailer';
+import { createEmailActivities } from '../../activities/email';
 import type { SendEmailInput } from '../../domain/contracts';
+import { createEvidenceStore } from '../../platform/evidence';
+import type { Storage } from '../../platform/storage';
+
+export const SEND_SECRET = 'test-secret-0123456789abcdef0123456789abcdef';
+
+/** The sendEmail activity sending through `transport`, with its ledger and evidence in `storage`. */
+export function sendEmailVia(transport: Transporter, storage: Storage) {
+  return createEmailActivities({
+    transport,
+    evidence: createEvidenceStore(storage),
+    storage,
+    secret: SEND_SECRET,
+    replyDomain: 'reply.example.com',
+    replyLocalPart: 'audit',
+  }).sendEmail;
+}
 
 /** A reminder with idempotency key `key`. */
 export function sendInput(key: string): SendEmailInput {
