@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import YAML from 'yaml';
+import { demandWorkflowId } from '../../domain/ids';
 import { startGateway, type Gateway } from '../../gateway/main';
 import { TEST_SECRET } from '../../dev/support/harness';
 import { compose, dnsFor, replyAddress, replyTo, resolverFor } from '../../dev/support/mail-auth';
@@ -35,6 +36,7 @@ import { loadConfig } from '../../platform/config';
 import { clientTracing, startTracing, type Tracing } from '../../platform/tracing';
 import { eventually } from '../../platform/wait';
 import { auditflow } from '../helpers/cli';
+import { exportHistory } from '../helpers/histories';
 
 // Built from dev/otelcol/ on first use; without Go (and no built collector) there is no real receiver here.
 const canHaveCollector = findOtelcol().ok || findOnPath('go', process.env) !== undefined;
@@ -184,6 +186,8 @@ describe(
       assert.equal(run.service, 'auditflow-worker');
       assert.equal(run.parentId, startSpan.id);
       assert.equal(run.id, runWorkflowId, 'the parent of StartActivity:sendEmail');
+      // A run recorded with the interceptor on, for the replay test (npm run fixtures:histories).
+      await exportHistory(env.client.workflow.getHandle(demandWorkflowId(id)), 'traced-reply-withdrawal');
     });
   },
 );
