@@ -4,6 +4,7 @@ import { dataConverterFor } from '../platform/codec';
 import { loadConfig, loadEncryptionKeys, type AuditflowConfig } from '../platform/config';
 import { connectClient, isRemoteTarget, loadTemporalTarget, type TemporalTarget } from '../platform/temporal-target';
 import type { Storage } from '../platform/storage';
+import { clientTracing, startTracing } from '../platform/tracing';
 import { openStorage } from '../platform/storage-open';
 import { CliError, Exit } from './output';
 
@@ -54,8 +55,15 @@ export async function connect(): Promise<CliContext> {
         'Start the local stack with: npm start   (or point TEMPORAL_ADDRESS / a Temporal profile at your cluster; see README)',
     );
   }
-  const client = new Client({ connection, namespace: target.namespace, dataConverter });
-  return Object.assign(lazyStorage(config), { config, target, client, connection, close: () => connection.close() });
+  // With OTEL_EXPORTER_OTLP_ENDPOINT set a demand's trace starts here, at StartWorkflow; off, no SDK loads.
+  const tracing = config.tracing ? await startTracing(config.tracing, 'auditflow-cli') : undefined;
+  const interceptors = await clientTracing(tracing);
+  const client = new Client({ connection, namespace: target.namespace, dataConverter, interceptors });
+  const close = async () => {
+    await connection.close();
+    await tracing?.shutdown();
+  };
+  return Object.assign(lazyStorage(config), { config, target, client, connection, close });
 }
 
 /** Runs a function with a connected client and always closes it. */

@@ -3,13 +3,12 @@
  * installed with apt-get when running as root), started with a generated config that scrapes the given
  * targets, its database in a temp folder, on 127.0.0.1 and a free port. Queried through its HTTP API.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { installHint, resolveProgram, type DebianProgram } from './apt';
 import { freePort } from '../platform/net';
-import { eventually } from '../platform/wait';
+import { startTestServer } from './support/test-server';
 
 const PROMETHEUS: DebianProgram = { binaries: ['prometheus'], package: 'prometheus' };
 export const PROMETHEUS_INSTALL_HINT = installHint(PROMETHEUS);
@@ -75,7 +74,7 @@ export async function startPrometheus(
   fs.writeFileSync(path.join(dir, 'prometheus.yml'), prometheusConfig(jobs, opts.intervalSeconds ?? 1));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(
+  const server = startTestServer(
     binary,
     [
       `--config.file=${path.join(dir, 'prometheus.yml')}`,
@@ -83,37 +82,14 @@ export async function startPrometheus(
       `--web.listen-address=127.0.0.1:${port}`,
       '--log.level=warn',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    'prometheus',
+    dir,
   );
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const exited = () => child.exitCode !== null || child.signalCode !== null;
-  const onExit = () => child.kill('SIGKILL');
-  process.once('exit', onExit);
-  let stopped: Promise<void> | undefined;
-  const stop = () =>
-    (stopped ??= (async () => {
-      process.removeListener('exit', onExit);
-      if (!exited()) {
-        child.kill('SIGTERM');
-        await eventually(exited, 'prometheus to exit', 10_000).catch(() => child.kill('SIGKILL'));
-      }
-      fs.rmSync(dir, { recursive: true, force: true });
-    })());
-  try {
-    await eventually(
-      async () => (await fetch(`${url}/-/ready`).catch(() => undefined))?.ok,
-      `prometheus to be ready on ${url}`,
-      {
-        timeoutMs: opts.startTimeoutMs ?? 30_000,
-        giveUp: () => (exited() ? `prometheus exited: ${output.trim().split('\n').slice(-5).join(' | ')}` : undefined),
-      },
-    );
-  } catch (err) {
-    await stop();
-    throw err;
-  }
+  await server.ready(
+    async () => (await fetch(`${url}/-/ready`).catch(() => undefined))?.ok,
+    `prometheus to be ready on ${url}`,
+    opts.startTimeoutMs ?? 30_000,
+  );
   return {
     url,
     async query(expr) {
@@ -128,6 +104,6 @@ export async function startPrometheus(
       }>(`${url}/api/v1/targets`);
       return data.activeTargets.map((t) => ({ job: t.labels.job ?? '', health: t.health, lastError: t.lastError }));
     },
-    stop,
+    stop: server.stop,
   };
 }

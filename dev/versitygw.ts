@@ -5,12 +5,10 @@
  *
  * Order: explicit env var -> PATH -> the per-user cache -> build into that cache (when Go is on PATH).
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { eventually } from '../platform/wait';
-import { isRunning } from './processes';
+import { runGo, takeBuildLock } from './support/build-lock';
 import { findOnPath, isExecutableFile } from './support/executables';
 
 /** The pinned Go package that builds versitygw, and the env var that points at a binary instead. */
@@ -30,9 +28,6 @@ export const VERSITYGW_INSTALL_HINT =
 
 /** A cold build (modules downloaded, everything compiled) takes 3-5 minutes; twice that means it is stuck. */
 const BUILD_TIMEOUT_MS = 12 * 60_000;
-/** A lock older than this belongs to a build that died without removing it. */
-const LOCK_STALE_MS = 15 * 60_000;
-
 export type VersitygwSource = 'env' | 'path' | 'cache' | 'built';
 
 export interface ResolvedVersitygw {
@@ -72,81 +67,6 @@ export function versitygwCacheDir(env: NodeJS.ProcessEnv = process.env): string 
   return path.join(cacheHome, 'auditflow', `versitygw-${VERSITYGW.version}`);
 }
 
-type LockState = { state: 'free' } | { state: 'stale'; why: string } | { state: 'held'; pid: number | undefined };
-
-/** Who holds the build lock: nobody, a live process, or a build that died (Ctrl-C) or hung without removing it. */
-function lockState(lockFile: string): LockState {
-  let text: string;
-  let age: number;
-  try {
-    text = fs.readFileSync(lockFile, 'utf8').trim();
-    age = Date.now() - fs.statSync(lockFile).mtimeMs;
-  } catch {
-    return { state: 'free' };
-  }
-  if (age > LOCK_STALE_MS) return { state: 'stale', why: `older than ${LOCK_STALE_MS / 60_000} minutes` };
-  // An empty file is a lock whose owner is writing its pid this instant.
-  if (text === '') return { state: 'held', pid: undefined };
-  const pid = Number(text);
-  if (!Number.isInteger(pid) || pid <= 0 || !isRunning(pid)) return { state: 'stale', why: `process ${text} is gone` };
-  return { state: 'held', pid };
-}
-
-/** Takes the build lock, waiting while another live process holds it; returns its release. */
-async function takeBuildLock(lockFile: string, log: (line: string) => void): Promise<() => void> {
-  for (;;) {
-    try {
-      fs.writeFileSync(lockFile, `${process.pid}\n`, { flag: 'wx' });
-      return () => fs.rmSync(lockFile, { force: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const lock = lockState(lockFile);
-    if (lock.state === 'stale') {
-      log(`removing the stale versitygw build lock ${lockFile} (${lock.why})`);
-      fs.rmSync(lockFile, { force: true });
-    } else if (lock.state === 'held') {
-      log(
-        `another process${lock.pid ? ` (pid ${lock.pid})` : ''} is building versitygw; waiting for it (lock ${lockFile})`,
-      );
-      await eventually(() => lockState(lockFile).state !== 'held', 'the other versitygw build to finish', {
-        timeoutMs: LOCK_STALE_MS + 60_000,
-        intervalMs: 500,
-      });
-    }
-  }
-}
-
-/** Runs `go install` with GOBIN set to `binDir`; resolves with go's combined output, rejects with its tail. */
-function goInstall(goBinary: string, binDir: string, env: NodeJS.ProcessEnv): Promise<void> {
-  return new Promise((resolve, reject) => {
-    // GOPATH, GOMODCACHE and GOCACHE stay Go's defaults, so downloads and compiled packages are shared.
-    const child = spawn(goBinary, ['install', `${VERSITYGW.module}@${VERSITYGW.version}`], {
-      cwd: binDir,
-      env: { ...env, GOBIN: binDir },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), BUILD_TIMEOUT_MS);
-    const fail = (why: string) => {
-      const tail = output.trim().split('\n').slice(-20).join('\n');
-      reject(new Error(`${INSTALL_COMMAND} ${why}${tail ? `; its last output:\n${tail}` : ''}`));
-    };
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      fail(`could not start: ${err.message}`);
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolve();
-      else if (signal === 'SIGKILL') fail(`did not finish within ${BUILD_TIMEOUT_MS / 60_000} minutes`);
-      else fail(`failed (exit ${code ?? signal})`);
-    });
-  });
-}
-
 /**
  * Builds the pinned version into the cache under a lock, so that concurrent runs build it once. The build
  * goes to a temporary sibling folder and the binary is renamed into place, so nobody sees half a file.
@@ -155,7 +75,7 @@ async function buildIntoCache(goBinary: string, env: NodeJS.ProcessEnv, log: (l:
   const cacheDir = versitygwCacheDir(env);
   const binary = path.join(cacheDir, EXE);
   fs.mkdirSync(path.dirname(cacheDir), { recursive: true });
-  const release = await takeBuildLock(`${cacheDir}.lock`, log);
+  const release = await takeBuildLock(`${cacheDir}.lock`, 'versitygw', log);
   try {
     if (isExecutableFile(binary)) return { binary, built: false };
     const tmpDir = `${cacheDir}.tmp-${process.pid}-${Date.now()}`;
@@ -165,7 +85,13 @@ async function buildIntoCache(goBinary: string, env: NodeJS.ProcessEnv, log: (l:
         `building versitygw ${VERSITYGW.version} with go install (a few minutes, once per machine; cached in ${cacheDir})`,
       );
       const started = Date.now();
-      await goInstall(goBinary, tmpDir, env);
+      // GOPATH, GOMODCACHE and GOCACHE stay Go's defaults, so downloads and compiled packages are shared.
+      await runGo(goBinary, ['install', `${VERSITYGW.module}@${VERSITYGW.version}`], {
+        cwd: tmpDir,
+        env: { ...env, GOBIN: tmpDir },
+        command: INSTALL_COMMAND,
+        timeoutMs: BUILD_TIMEOUT_MS,
+      });
       fs.mkdirSync(cacheDir, { recursive: true });
       fs.renameSync(path.join(tmpDir, EXE), binary);
       log(`built versitygw ${VERSITYGW.version} in ${Math.round((Date.now() - started) / 1000)} s: ${binary}`);

@@ -8,6 +8,7 @@
  * (parsing ran out of time, the inbox is full) it throws Deferred: the sender retries (SMTP 451) or the
  * message stays in the mailbox (IMAP).
  */
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import type { EvidenceStore } from '../platform/evidence';
@@ -169,19 +170,31 @@ async function listAttachments(
   };
 }
 
-/** Runs one stored message through the pipeline; any error means "not recorded, try again later". */
+/**
+ * Runs one stored message through the pipeline; any error means "not recorded, try again later". Its
+ * ReceiveMail span (a no-op unless the gateway traces) is the parent of the recordReply or addTriage update.
+ */
 export async function processInbound(raw: EvidenceRef, env: InboundEnvelope, deps: IntakeDeps): Promise<IntakeOutcome> {
   const started = performance.now();
   const seconds = () => (performance.now() - started) / 1000;
-  try {
-    const outcome = await intake(raw, env, deps);
-    if (outcome.result === 'triaged') deps.metrics?.inbound(env.channel, 'triaged', seconds(), outcome.reason);
-    else deps.metrics?.inbound(env.channel, outcome.duplicate ? 'duplicate' : 'recorded', seconds());
-    return outcome;
-  } catch (err) {
-    deps.metrics?.inbound(env.channel, 'deferred', seconds());
-    throw err;
-  }
+  const attributes = { 'auditflow.channel': env.channel, 'auditflow.evidence_sha256': raw.sha256 };
+  return trace
+    .getTracer('auditflow-gateway')
+    .startActiveSpan('ReceiveMail', { kind: SpanKind.SERVER, attributes }, async (span) => {
+      try {
+        const outcome = await intake(raw, env, deps);
+        span.setAttribute('auditflow.outcome', outcome.result);
+        if (outcome.result === 'triaged') deps.metrics?.inbound(env.channel, 'triaged', seconds(), outcome.reason);
+        else deps.metrics?.inbound(env.channel, outcome.duplicate ? 'duplicate' : 'recorded', seconds());
+        return outcome;
+      } catch (err) {
+        deps.metrics?.inbound(env.channel, 'deferred', seconds());
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+        throw err;
+      } finally {
+        span.end();
+      }
+    });
 }
 
 async function intake(raw: EvidenceRef, env: InboundEnvelope, deps: IntakeDeps): Promise<IntakeOutcome> {

@@ -11,6 +11,7 @@ import { makeHmac } from '../platform/hash';
 import { loadSecrets, type AuditflowConfig } from '../platform/config';
 import { checkStorageOrExit, connectWithRetry, exitWithParent, loadProcessSettings } from '../platform/process';
 import { connectClient } from '../platform/temporal-target';
+import { clientTracing, startTracing } from '../platform/tracing';
 import { cachingResolver, type DnsResolver } from './auth';
 import { startImapPoller, type ImapPoller } from './imap';
 import { createProfileCache, type IntakeDeps } from './intake';
@@ -107,14 +108,18 @@ async function main(): Promise<void> {
   await checkStorageOrExit(storage, log);
   // The gateway answers 451 while Temporal is down; it only needs a connection object to start.
   const connection = await connectWithRetry(() => connectClient(target), target, { timeoutMs: 120_000, log });
-  const client = new Client({ connection, namespace: target.namespace, dataConverter });
+  // Each message's ReceiveMail span is the parent of the update that records it (and of the workflow's handler).
+  const tracing = config.tracing ? await startTracing(config.tracing, 'auditflow-gateway') : undefined;
+  const interceptors = await clientTracing(tracing);
+  const client = new Client({ connection, namespace: target.namespace, dataConverter, interceptors });
   const gateway = await startGateway(config, client, log, { storage });
   log(
-    `gateway ready: SMTP on ${config.gateway.host}:${gateway.smtp.port} for *@${config.replyDomain} (authentication ${config.gateway.authMode}, limit ${config.gateway.maxBytes} bytes)${config.imap ? `; IMAP ${new URL(config.imap.url).host} folder ${config.imap.folder}` : ''}${gateway.metricsUrl ? `; metrics on ${gateway.metricsUrl}` : ''}`,
+    `gateway ready: SMTP on ${config.gateway.host}:${gateway.smtp.port} for *@${config.replyDomain} (authentication ${config.gateway.authMode}, limit ${config.gateway.maxBytes} bytes)${config.imap ? `; IMAP ${new URL(config.imap.url).host} folder ${config.imap.folder}` : ''}${gateway.metricsUrl ? `; metrics on ${gateway.metricsUrl}` : ''}${config.tracing ? `; traces to ${config.tracing.endpoint}` : ''}`,
   );
   const stop = async () => {
     await gateway.close();
     await connection.close();
+    await tracing?.shutdown();
     process.exit(0);
   };
   process.once('SIGINT', () => void stop());

@@ -20,16 +20,23 @@ const port = (fallback: number) =>
     .max(65535, 'must be between 1 and 65535')
     .default(fallback);
 
-const smtpUrl = z
-  .string()
-  .trim()
-  .refine((v) => {
-    try {
-      return ['smtp:', 'smtps:'].includes(new URL(v).protocol);
-    } catch {
-      return false;
-    }
-  }, 'must be a URL like smtp://user:pass@mail.example.com:587 or smtps://mail.example.com:465');
+/** A URL whose scheme is one of `protocols` (e.g. `['smtp:', 'smtps:']`); `message` says what is expected. */
+const urlOf = (protocols: string[], message: string) =>
+  z
+    .string()
+    .trim()
+    .refine((v) => {
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    }, message);
+
+const smtpUrl = urlOf(
+  ['smtp:', 'smtps:'],
+  'must be a URL like smtp://user:pass@mail.example.com:587 or smtps://mail.example.com:465',
+);
 
 /** A Prometheus endpoint's listen address: `host:port`, `:port` (127.0.0.1) or `off`. */
 const metricsAddress = (fallback: string) =>
@@ -168,17 +175,10 @@ export const EnvSchema = z.object({
     .min(0.001, 'must be more than 0')
     .max(600, 'must be at most 600')
     .default(15),
-  AUDITFLOW_IMAP_URL: z
-    .string()
-    .trim()
-    .refine((v) => {
-      try {
-        return ['imap:', 'imaps:'].includes(new URL(v).protocol);
-      } catch {
-        return false;
-      }
-    }, 'must be a URL like imaps://user:password@imap.example.com:993')
-    .optional(),
+  AUDITFLOW_IMAP_URL: urlOf(
+    ['imap:', 'imaps:'],
+    'must be a URL like imaps://user:password@imap.example.com:993',
+  ).optional(),
   AUDITFLOW_IMAP_FOLDER: z.string().trim().min(1).default('INBOX'),
   AUDITFLOW_IMAP_PROCESSED: z.string().trim().min(1).default('Processed'),
   AUDITFLOW_IMAP_QUARANTINE: z.string().trim().min(1).default('Quarantine'),
@@ -208,6 +208,15 @@ export const EnvSchema = z.object({
     .default('INFO'),
   AUDITFLOW_WORKER_METRICS: metricsAddress('127.0.0.1:9464'),
   AUDITFLOW_GATEWAY_METRICS: metricsAddress('127.0.0.1:9465'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: urlOf(
+    ['http:', 'https:'],
+    'must be the OTLP/HTTP base URL of a collector, e.g. http://127.0.0.1:4318',
+  ).optional(),
+  OTEL_SERVICE_NAME: z
+    .string()
+    .trim()
+    .regex(/^[\w.-]{1,100}$/, 'must be a service name of letters, digits, ".", "-" or "_"')
+    .optional(),
   AUDITFLOW_METRICS_POLL_SECONDS: z.coerce
     .number({ error: 'must be a number of seconds' })
     .int('must be a whole number')
@@ -352,7 +361,15 @@ export interface AuditflowConfig {
   imap?: { url: string; folder: string; processed: string; quarantine: string; pollSeconds: number };
   /** Prometheus endpoints (absent when off), and how often the worker counts demands for its gauges. */
   metrics: { worker?: ListenAddress; gateway?: ListenAddress; pollSeconds: number };
+  /** OTLP trace export (absent when OTEL_EXPORTER_OTLP_ENDPOINT is not set); the service name overrides each process's own. */
+  tracing?: TracingSettings;
   outboxDir: string;
+}
+
+/** Where spans go, and under which service name when not the process's own. */
+export interface TracingSettings {
+  endpoint: string;
+  serviceName?: string;
 }
 
 /** Where a server listens. */
@@ -450,6 +467,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AuditflowConfi
       ...(s.AUDITFLOW_GATEWAY_METRICS ? { gateway: s.AUDITFLOW_GATEWAY_METRICS } : {}),
       pollSeconds: s.AUDITFLOW_METRICS_POLL_SECONDS,
     },
+    ...(s.OTEL_EXPORTER_OTLP_ENDPOINT
+      ? {
+          tracing: {
+            endpoint: s.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, ''),
+            ...(s.OTEL_SERVICE_NAME ? { serviceName: s.OTEL_SERVICE_NAME } : {}),
+          },
+        }
+      : {}),
     outboxDir: path.join(dataDir, 'mail', 'outbox'),
   };
 }

@@ -16,15 +16,17 @@ import { checkStorageOrExit, connectWithRetry, exitWithParent, loadProcessSettin
 import { timedStorage } from '../platform/storage-timed';
 import { createMailTransport, redactSmtpUrl } from '../platform/transport';
 import { DIST_DIR, PROJECT_ROOT, RUNNING_COMPILED } from '../platform/paths';
+import { startTracing, workerTracing, workflowTracingModule, type Tracing } from '../platform/tracing';
 import { installWorkerRuntime, startDemandGauges, workerMetrics, type WorkerMetrics } from './metrics';
 
 /** The workflow bundle `npm run build` writes; the compiled worker runs it unless told otherwise. */
 export const PREBUILT_WORKFLOW_BUNDLE = path.join(DIST_DIR, 'workflow-bundle.js');
 
-/** Bundles the workflow code without webpack's per-module chatter in the log. */
+/** Bundles the workflow code, with the tracing interceptor, without webpack's per-module chatter in the log. */
 export async function bundleWorkflows(): Promise<{ code: string }> {
   return bundleWorkflowCode({
     workflowsPath: path.join(PROJECT_ROOT, 'workflows', 'index.ts'),
+    workflowInterceptorModules: [workflowTracingModule()],
     logger: new DefaultLogger('WARN'),
   });
 }
@@ -40,7 +42,13 @@ export async function createAuditWorker(
   config: AuditflowConfig,
   connection: NativeConnection,
   namespace: string,
-  opts: { workflowBundlePath?: string; storage?: Storage; dataConverter?: DataConverter; metrics?: WorkerMetrics } = {},
+  opts: {
+    workflowBundlePath?: string;
+    storage?: Storage;
+    dataConverter?: DataConverter;
+    metrics?: WorkerMetrics;
+    tracing?: Tracing;
+  } = {},
 ): Promise<AuditWorker> {
   const transport = createMailTransport(config);
   // The runtime's meter publishes on the worker's Prometheus endpoint (a no-op exporter when it has none).
@@ -56,12 +64,15 @@ export async function createAuditWorker(
     replyLocalPart: config.replyLocalPart,
   });
   const bundle = opts.workflowBundlePath ?? process.env.AUDITFLOW_WORKFLOW_BUNDLE;
+  const tracing = await workerTracing(opts.tracing);
   const worker = await Worker.create({
     connection,
     namespace,
     taskQueue: config.taskQueue,
     workflowBundle: bundle ? { codePath: bundle } : await bundleWorkflows(),
     activities,
+    sinks: tracing.sinks,
+    interceptors: { activity: tracing.activity },
     // Payloads encrypted before they reach Temporal (platform/codec.ts); a local default: the data folder's key.
     dataConverter: opts.dataConverter ?? dataConverterFor(loadEncryptionKeys(config, { remote: false })),
     // Parked demands wait for weeks and cost ~2 MB each in memory; evicted ones replay their short
@@ -83,6 +94,7 @@ async function main(): Promise<void> {
     timeoutMs: 120_000,
   });
   const metrics = workerMetrics(Runtime.instance().metricMeter);
+  const tracing = config.tracing ? await startTracing(config.tracing, 'auditflow-worker') : undefined;
   // Production (the compiled worker) loads the bundle built with it, checked fresh at start; from the
   // sources through tsx the workflows are bundled now, so a change to them is what runs.
   const workflowBundlePath =
@@ -91,6 +103,7 @@ async function main(): Promise<void> {
     storage,
     dataConverter,
     metrics,
+    ...(tracing ? { tracing } : {}),
     ...(workflowBundlePath ? { workflowBundlePath } : {}),
   });
   const gauges = metricsUrl
@@ -102,7 +115,7 @@ async function main(): Promise<void> {
       )
     : undefined;
   log.info(
-    `worker ready: task queue ${config.taskQueue} on ${target.description}; mail via ${redactSmtpUrl(config.smtpUrl)}; records in ${storage.description}${metricsUrl ? `; metrics on ${metricsUrl}` : ''}; workflows ${workflowBundlePath ? `from ${path.relative(PROJECT_ROOT, workflowBundlePath)}` : 'bundled at start'}`,
+    `worker ready: task queue ${config.taskQueue} on ${target.description}; mail via ${redactSmtpUrl(config.smtpUrl)}; records in ${storage.description}${metricsUrl ? `; metrics on ${metricsUrl}` : ''}${config.tracing ? `; traces to ${config.tracing.endpoint}` : ''}; workflows ${workflowBundlePath ? `from ${path.relative(PROJECT_ROOT, workflowBundlePath)}` : 'bundled at start'}`,
   );
   try {
     await worker.run();
@@ -110,6 +123,7 @@ async function main(): Promise<void> {
     await gauges?.stop();
     await close();
     await connection.close();
+    await tracing?.shutdown();
   }
 }
 

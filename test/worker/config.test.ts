@@ -14,6 +14,24 @@ describe('worker settings from the environment', () => {
     assert.equal(c.outboxDir, path.join(ROOT, '.data', 'mail', 'outbox'));
   });
 
+  it('turns traces on with OTEL_EXPORTER_OTLP_ENDPOINT only, and names a bad endpoint or service name', () => {
+    assert.equal(loadConfig({}).tracing, undefined);
+    assert.deepEqual(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318/' }).tracing, {
+      endpoint: 'http://127.0.0.1:4318',
+    });
+    const named = loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otel.example', OTEL_SERVICE_NAME: 'audit-eu' });
+    assert.deepEqual(named.tracing, { endpoint: 'https://otel.example', serviceName: 'audit-eu' });
+    assert.throws(
+      () => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: '127.0.0.1:4318', OTEL_SERVICE_NAME: 'a b' }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.match(err.message, /OTEL_EXPORTER_OTLP_ENDPOINT="127.0.0.1:4318": must be the OTLP\/HTTP base URL/);
+        assert.match(err.message, /OTEL_SERVICE_NAME="a b": must be a service name/);
+        return true;
+      },
+    );
+  });
+
   it('lists every bad variable by name, with what is expected', () => {
     assert.throws(
       () =>

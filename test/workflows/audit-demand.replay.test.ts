@@ -11,6 +11,7 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 import { DefaultLogger, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { HISTORIES_DIR } from '../helpers/histories';
 import { testDataConverter, workflowBundlePath } from '../../dev/support/temporal';
+import { workerTracing } from '../../platform/tracing';
 
 const fixtures = fs
   .readdirSync(HISTORIES_DIR)
@@ -62,12 +63,24 @@ describe('replay of recorded demand histories', () => {
     assert.ok(!patchesOf('sign-off-approved-late').includes('send-hours'));
   });
 
+  it('has a fixture recorded with tracing on (its workflow interceptor gated by the otel-tracing patch)', () => {
+    assert.ok(
+      patchesOf('traced-reply-withdrawal').includes('otel-tracing'),
+      patchesOf('traced-reply-withdrawal').join(', '),
+    );
+  });
+
   for (const file of fixtures) {
     it(`replays ${file} without a determinism error`, async () => {
       const history = JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, file), 'utf8'));
       await Worker.runReplayHistory(
         // Fixtures recorded before encryption are in clear (the codec passes them through); newer ones are encrypted.
-        { workflowBundle: { codePath: await workflowBundlePath() }, dataConverter: testDataConverter },
+        // The worker's no-op trace sink, as with tracing off: a traced run's history calls it.
+        {
+          workflowBundle: { codePath: await workflowBundlePath() },
+          dataConverter: testDataConverter,
+          sinks: (await workerTracing(undefined)).sinks,
+        },
         history,
         `replay-${file}`,
       );
