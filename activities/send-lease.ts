@@ -38,19 +38,23 @@ export function attemptCancelled(): boolean {
   }
 }
 
-/** The attempt's heartbeat: beats now, at every phase and every `everyMs`, renewing the held claim each time. */
+/**
+ * The attempt's heartbeat: every `everyMs` it beats with the current phase and renews the held claim. It
+ * never beats at once: each heartbeat Temporal records is a state transition of the workflow (and an action
+ * billed by Temporal Cloud), and most sends end in well under `everyMs`, so they cost none. A worker that
+ * dies before its first beat is still caught, since the heartbeat timeout runs from the attempt's start.
+ */
 export interface Pulse {
-  /** Beats at once with the new phase. */
+  /** Names what the attempt does now (the next beat's details). */
   enter(phase: string): void;
   /** The claim to renew with each beat, once there is one. */
   claim?: HeldClaim;
   stop(): void;
 }
 
-/** Starts the attempt's heartbeat; without `everyMs` (no heartbeat timeout) it beats only as a phase starts and renews nothing. */
+/** Starts the attempt's heartbeat; without `everyMs` (no heartbeat timeout) it neither beats nor renews. */
 export function startPulse(everyMs: number | undefined): Pulse {
   let phase = 'prepare';
-  beat(phase);
   const timer =
     everyMs &&
     setInterval(() => {
@@ -60,7 +64,6 @@ export function startPulse(everyMs: number | undefined): Pulse {
   const pulse: Pulse = {
     enter(next) {
       phase = next;
-      beat(phase);
     },
     stop: () => {
       if (timer) clearInterval(timer);

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { SendEmailResult } from '../../domain/contracts';
-import { leaseFor } from '../../activities/send-lease';
+import { leaseFor, startPulse } from '../../activities/send-lease';
 import { createFileStorage } from '../../platform/storage-file';
 import { STORAGE_KEYS, type Storage } from '../../platform/storage';
 import { sha256Hex } from '../../platform/hash';
@@ -83,11 +83,26 @@ describe('sendEmail with a heartbeat timeout: a short lease, renewed while the a
     }
     const sent = await sending;
     assert.equal(sent.status, 'sent');
-    assert.equal(beats[0]!.phase, 'prepare');
+    assert.ok(
+      beats.every((b) => ['prepare', 'smtp'].includes(b.phase)),
+      JSON.stringify(beats),
+    );
     const again = (await attempt(3).run(sendEmail, input('k-slow'))) as SendEmailResult;
     assert.equal(again.alreadySent, true);
     assert.equal((await ledger('k-slow')).status, 'sent', 'no renewal wrote over the result');
     assert.equal(sink.messages.filter((m) => m.parsed.messageId === sent.messageId).length, 1);
+  });
+
+  it('beats only on its timer: a send that ends before the first interval costs Temporal no heartbeat', async () => {
+    const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 60_000 });
+    const beats: unknown[] = [];
+    env.on('heartbeat', (d: unknown) => beats.push(d));
+    await env.run(async () => {
+      const pulse = startPulse(leaseFor({ heartbeatTimeoutMs: 60_000, startToCloseTimeoutMs: 120_000 }).renewEveryMs);
+      pulse.enter('smtp');
+      pulse.stop();
+    });
+    assert.deepEqual(beats, []);
   });
 
   it('an attempt Temporal has cancelled (timed out: a retry may be running) does not submit, and lets go of its claim', async () => {
