@@ -355,7 +355,9 @@ function checkTemplatesNow(languages: readonly Language[], custom?: TemplateFile
     if (!languageOk || !known.includes(base))
       problems.push({
         file,
-        message: `not a template auditflow uses: name files <template>.hbs or <language>/<template>.hbs, with a language of ${LANGUAGES.join(', ')} and a template of ${[...TEMPLATE_NAMES, ...PARTIAL_NAMES].join(', ')}`,
+        message:
+          'not a template auditflow uses: name files <template>.hbs or <language>/<template>.hbs, ' +
+          `with a language of ${LANGUAGES.join(', ')} and a template of ${[...TEMPLATE_NAMES, ...PARTIAL_NAMES].join(', ')}`,
       });
   }
   if (problems.length) return problems;

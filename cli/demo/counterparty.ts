@@ -9,27 +9,40 @@ import type { AuditflowConfig } from '../../platform/config';
 import { createEvidenceStore } from '../../platform/evidence';
 import { openStorage } from '../../platform/storage-open';
 
+/** "3 décembre 2026": a return date as a French out-of-office writes it. */
+const FRENCH_DATE = new Intl.DateTimeFormat('fr-FR', {
+  day: 'numeric',
+  month: 'long',
+  year: 'numeric',
+  timeZone: 'UTC',
+});
+
 /** What the counterparty writes, in its language: an answer, an out-of-office, a request for more time. */
 const WORDS = {
   en: {
     answer: (item: string) =>
-      `Our answer for ${item}: the application requested the permissions listed in the attached inventory; data was processed in our EU data centre and deleted in May 2023. No undeclared use cases.`,
+      `Our answer for ${item}: the application requested the permissions listed in the attached inventory; ` +
+      'data was processed in our EU data centre and deleted in May 2023. No undeclared use cases.',
     inventory: (id: string) => `${id}-data-inventory.csv`,
     outOfOfficeSubject: 'Automatic reply: ',
     outOfOffice: (back: Date) =>
       `I am out of the office until ${back.toISOString().slice(0, 10)} with limited access to email.`,
     extension:
-      'We need more time for this one: the advertising partners have not yet returned their data. Could we have an extension?',
+      'We need more time for this one: the advertising partners have not yet returned their data. ' +
+      'Could we have an extension?',
   },
   fr: {
     answer: (item: string) =>
-      `Notre réponse pour ${item} : l'application a demandé les autorisations listées dans l'inventaire joint ; les données ont été traitées dans notre centre de données de l'UE et supprimées en mai 2023. Aucun cas d'usage non déclaré.`,
+      `Notre réponse pour ${item} : l'application a demandé les autorisations listées dans l'inventaire joint ; ` +
+      "les données ont été traitées dans notre centre de données de l'UE et supprimées en mai 2023. " +
+      "Aucun cas d'usage non déclaré.",
     inventory: (id: string) => `${id}-inventaire-donnees.csv`,
     outOfOfficeSubject: 'Réponse automatique : ',
     outOfOffice: (back: Date) =>
-      `Je suis absent du bureau jusqu'au ${new Intl.DateTimeFormat('fr-FR', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }).format(back)}, avec un accès limité à mes e-mails.`,
+      `Je suis absent du bureau jusqu'au ${FRENCH_DATE.format(back)}, avec un accès limité à mes e-mails.`,
     extension:
-      "Nous avons besoin d'un délai supplémentaire pour ce point : nos partenaires publicitaires ne nous ont pas encore transmis leurs données. Pourriez-vous nous accorder deux semaines de plus ?",
+      "Nous avons besoin d'un délai supplémentaire pour ce point : nos partenaires publicitaires ne nous ont " +
+      'pas encore transmis leurs données. Pourriez-vous nous accorder deux semaines de plus ?',
   },
 } as const;
 
