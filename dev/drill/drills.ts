@@ -12,6 +12,13 @@ import { readLedger, tally, type Tally } from './count';
 import { eventually } from '../../platform/wait';
 import { killMidSend } from './mid-send';
 import { startStack, type DrillDemand, type DrillStack, type StackOptions } from './stack';
+import fs from 'node:fs';
+import path from 'node:path';
+import { temporal } from '@temporalio/proto';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import { testDataConverter } from '../support/temporal';
+import { workerTracing } from '../../platform/tracing';
 
 export interface DrillResult {
   name: string;
@@ -24,6 +31,8 @@ export interface DrillResult {
   /** Duplicates allowed (byte-identical copies only): one per kill inside the ambiguous window. */
   allowance: number;
   determinismErrors: string[];
+  /** Determinism errors a retried workflow task got past, in histories that replay cleanly (reported, not failed). */
+  transientTaskFailures: string[];
   /** Drill-specific findings that fail the drill (e.g. a timer that did not fire after the downtime). */
   problems: string[];
   seconds: number;
@@ -77,23 +86,79 @@ async function untilReminders(start: number, deadlineIn: number): Promise<void> 
   if (at > Date.now()) await sleep(at - Date.now());
 }
 
-/** Workflow task failures (a determinism error shows up as one) in the demands' histories, and in the worker log. */
-async function determinismErrors(stack: DrillStack): Promise<string[]> {
-  const found = stack.worker.lines.filter((l) => /nondetermini|TMPRL1100|WorkflowTaskFailed/i.test(l)).slice(0, 5);
+/** The workflow task failure cause of a determinism error (WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR). */
+const NONDETERMINISM = temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR;
+
+/** A history with a failed workflow task, kept for `Worker.runReplayHistory` (AUDITFLOW_DRILL_HISTORIES=<folder>). */
+async function saveHistory(
+  folder: string,
+  workflowId: string,
+  history: temporal.api.history.v1.IHistory,
+): Promise<void> {
+  await fs.promises.mkdir(folder, { recursive: true });
+  await fs.promises.writeFile(path.join(folder, `${workflowId}.json`), `${historyToJSON(history)}\n`);
+}
+
+/**
+ * A history's failed workflow tasks: a determinism error in a history that replays cleanly was got past by
+ * a retried task (transient); any other failure, or any failure in a history that does not replay, is an error.
+ */
+export function judgeTaskFailures(
+  name: string,
+  history: temporal.api.history.v1.IHistory,
+  replayed: boolean,
+): { errors: string[]; transient: string[] } {
+  const errors: string[] = [];
+  const transient: string[] = [];
+  for (const e of history.events ?? []) {
+    const failed = e.workflowTaskFailedEventAttributes;
+    if (!failed) continue;
+    const line = `${name}: workflow task failed (cause ${String(failed.cause)}): ${failed.failure?.message ?? ''}`;
+    const nondeterminism = failed.cause === NONDETERMINISM || /TMPRL1100|nondetermini/i.test(line);
+    (nondeterminism && replayed ? transient : errors).push(line.slice(0, 300));
+  }
+  return { errors, transient };
+}
+
+/**
+ * Determinism, judged on the record: every demand's whole history is replayed on a fresh worker (a
+ * difference between first run and replay shows even where no worker replayed that stretch during the
+ * drill). A failed workflow task in a history, or a determinism error in the worker's log, counts as an
+ * error unless it was a determinism error and the history replays cleanly: the workflow task was then
+ * retried and went on (a killed worker's stale cache or a sticky-queue handover, a worker-side fault
+ * Temporal retries by design); those are reported apart, as `transient`.
+ */
+async function determinismErrors(stack: DrillStack): Promise<{ errors: string[]; transient: string[] }> {
+  const errors: string[] = [];
+  const transient: string[] = [];
+  const logged = stack.worker.lines.filter((l) => /nondetermini|TMPRL1100|WorkflowTaskFailed/i.test(l)).slice(0, 5);
+  const keep = process.env.AUDITFLOW_DRILL_HISTORIES;
   for (const d of stack.demands) {
     const history = await stack.client.workflow.getHandle(d.workflowId).fetchHistory();
-    for (const e of history.events ?? []) {
-      const failed = e.workflowTaskFailedEventAttributes;
-      if (failed)
-        found.push(
-          `${d.spec.id}: workflow task failed (cause ${String(failed.cause)}): ${failed.failure?.message ?? ''}`.slice(
-            0,
-            300,
-          ),
-        );
-    }
+    const replayed = await Worker.runReplayHistory(
+      {
+        workflowBundle: { codePath: path.join(stack.dataDir, 'workflow-bundle.js') },
+        dataConverter: testDataConverter,
+        sinks: (await workerTracing(undefined)).sinks,
+      },
+      history,
+      d.workflowId,
+    ).then(
+      () => true,
+      (err: Error) => {
+        errors.push(`${d.spec.id}: replay of its whole history: ${err.message}`.slice(0, 300));
+        return false;
+      },
+    );
+    const judged = judgeTaskFailures(d.spec.id, history, replayed);
+    errors.push(...judged.errors);
+    transient.push(...judged.transient);
+    if (keep && (judged.errors.length + judged.transient.length > 0 || !replayed))
+      await saveHistory(keep, d.workflowId, history);
   }
-  return found;
+  // The log says which run but not whether it recovered: it is judged with the histories.
+  (errors.length === 0 ? transient : errors).push(...logged.map((l) => `worker log: ${l}`.slice(0, 300)));
+  return { errors, transient };
 }
 
 /** Activity retries recorded in the histories: how many sends needed more than one attempt, and the most attempts. */
@@ -136,6 +201,13 @@ export async function finish(
   );
   const counts = tally(stack.demands, finals, await readLedger(stack.storage), stack.sink.messages);
   const determinism = await determinismErrors(stack);
+  if (determinism.transient.length)
+    did.push(
+      `${determinism.transient.length} transient workflow task failure(s), retried by Temporal; every history replays cleanly: ${determinism.transient.join(' | ')}`.slice(
+        0,
+        600,
+      ),
+    );
   const problems = [
     ...wrongEnd.map((d) => `${d.spec.id} ended ${finals.get(d.workflowId)!.status}, expected ${d.expectedEnd}`),
     ...(await extra(finals)),
@@ -143,7 +215,7 @@ export async function finish(
   const ok =
     notEnded.length === 0 &&
     problems.length === 0 &&
-    determinism.length === 0 &&
+    determinism.errors.length === 0 &&
     counts.lost === 0 &&
     counts.differing === 0 &&
     counts.unexpected === 0 &&
@@ -156,7 +228,8 @@ export async function finish(
     notEnded,
     tally: counts,
     allowance,
-    determinismErrors: determinism,
+    determinismErrors: determinism.errors,
+    transientTaskFailures: determinism.transient,
     problems,
     seconds: Math.round((Date.now() - t0) / 1000),
     ok,

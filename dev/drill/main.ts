@@ -63,7 +63,7 @@ function report(r: DrillResult): void {
   );
   for (const e of [...r.tally.examples, ...r.problems, ...r.determinismErrors]) out(`  ! ${e}`);
   out(
-    `  lost=${r.tally.lost} duplicated=${r.tally.duplicated}${r.tally.differing ? ` differing=${r.tally.differing}` : ''}${r.tally.unexpected ? ` unexpected=${r.tally.unexpected}` : ''} determinism-errors=${r.determinismErrors.length} -> ${r.ok ? 'PASS' : 'FAIL'}`,
+    `  lost=${r.tally.lost} duplicated=${r.tally.duplicated}${r.tally.differing ? ` differing=${r.tally.differing}` : ''}${r.tally.unexpected ? ` unexpected=${r.tally.unexpected}` : ''} determinism-errors=${r.determinismErrors.length}${r.transientTaskFailures.length ? ` transient-task-failures=${r.transientTaskFailures.length}` : ''} -> ${r.ok ? 'PASS' : 'FAIL'}`,
   );
 }
 
@@ -124,6 +124,7 @@ async function main(): Promise<number> {
         tally: { expected: 0, arrived: 0, lost: 0, duplicated: 0, differing: 0, unexpected: 0, examples: [] },
         allowance: 0,
         determinismErrors: [],
+        transientTaskFailures: [],
         problems: [(err as Error).message],
         seconds: 0,
         ok: false,
