@@ -2,7 +2,8 @@
  * Scenario 4, parked scale: many demands of 8 items all waiting on a deadline 60 days away. Worker and
  * server RSS, the time to start them all, and the latency of a few replies to random parked demands
  * (with more demands than the worker's cache holds, a reply means a replay). Then scenario 3, gateway
- * throughput, replies to these demands' items from 8 concurrent SMTP clients, against a bare smtp-server.
+ * throughput, replies to these demands' items from 8 concurrent SMTP clients, against a bare smtp-server
+ * and against the fair floor (bench/fair-smtp.ts: an fsync'd spool file and one signal RPC per message).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -89,10 +90,13 @@ export interface GatewayResult {
   clients: number;
   messages: number;
   bareMessagesPerSecond: number;
+  /** The fair floor (bench/fair-smtp.ts): an fsync'd spool file and one signal RPC per message. */
+  fairFloorMessagesPerSecond: number;
+  fairFloorFailures: number;
   gatewayMessagesPerSecond: number;
   gatewayFailures: number;
   fsyncPerSecond: number;
-  ratios: { gatewayThroughput: number; gatewayVsFsync: number };
+  ratios: { gatewayThroughput: number; gatewayVsFairFloor: number; gatewayVsFsync: number };
 }
 
 /** Single-threaded 4 KiB write + fdatasync per second, on the filesystem of the data folder. */
@@ -150,27 +154,43 @@ export async function gatewayThroughput(
     );
     return { seconds: (performance.now() - t0) / 1000, failures };
   };
-  let bareRate: number;
-  try {
-    const cps = Array.from({ length: clients }, () => counterparty(bare.port, 1));
+  /** Messages per second a server on `port` answered with 250, from the same clients and messages. */
+  const rateAt = async (port: number) => {
+    const cps = Array.from({ length: clients }, () => counterparty(port, 1));
     const r = await blast((t, c) => cps[c]!.answer(t.m, t.item));
     cps.forEach((c) => c.close());
-    bareRate = work.length / r.seconds;
+    return { rate: (work.length - r.failures) / r.seconds, failures: r.failures };
+  };
+  let bareRate: number;
+  try {
+    bareRate = (await rateAt(bare.port)).rate;
   } finally {
     await stopChild(bare.child, 2000);
   }
-  o.progress(`gateway throughput: bare ${bareRate.toFixed(0)} msg/s; now the full gateway`);
-  const cps = Array.from({ length: clients }, () => counterparty(stack.gatewayPort, 1));
-  const r = await blast((t, c) => cps[c]!.answer(t.m, t.item));
-  cps.forEach((c) => c.close());
-  const gatewayRate = (work.length - r.failures) / r.seconds;
+  o.progress(`gateway throughput: bare ${bareRate.toFixed(0)} msg/s; now the fair floor (fsync'd spool + one signal)`);
+  const fair = await spawnListening('bench/fair-smtp.ts', path.join(stack.dataDir, 'fair-smtp.log'), stack.env);
+  let fairRate: number;
+  let fairFailures: number;
+  try {
+    ({ rate: fairRate, failures: fairFailures } = await rateAt(fair.port));
+  } finally {
+    await stopChild(fair.child, 5000);
+  }
+  o.progress(`gateway throughput: fair floor ${fairRate.toFixed(0)} msg/s; now the full gateway`);
+  const { rate: gatewayRate, failures } = await rateAt(stack.gatewayPort);
   return {
     clients,
     messages: work.length,
     bareMessagesPerSecond: round(bareRate, 1),
+    fairFloorMessagesPerSecond: round(fairRate, 1),
+    fairFloorFailures: fairFailures,
     gatewayMessagesPerSecond: round(gatewayRate, 1),
-    gatewayFailures: r.failures,
+    gatewayFailures: failures,
     fsyncPerSecond,
-    ratios: { gatewayThroughput: round(gatewayRate / bareRate), gatewayVsFsync: round(gatewayRate / fsyncPerSecond) },
+    ratios: {
+      gatewayThroughput: round(gatewayRate / bareRate),
+      gatewayVsFairFloor: round(gatewayRate / fairRate),
+      gatewayVsFsync: round(gatewayRate / fsyncPerSecond),
+    },
   };
 }

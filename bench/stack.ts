@@ -216,8 +216,12 @@ export async function startBenchStack(
 }
 
 /** Runs a TypeScript file of this repo as a child process and resolves with it once it prints `listening <port>`. */
-export async function spawnListening(script: string, logFile: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawnEntry(script, { stdio: ['ignore', 'pipe', fs.openSync(logFile, 'a')] });
+export async function spawnListening(
+  script: string,
+  logFile: string,
+  env?: NodeJS.ProcessEnv,
+): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawnEntry(script, { ...(env ? { env } : {}), stdio: ['ignore', 'pipe', fs.openSync(logFile, 'a')] });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`${script} exited (${code})`)));
     readline.createInterface({ input: child.stdout! }).on('line', (line) => {
