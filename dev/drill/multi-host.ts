@@ -86,6 +86,18 @@ export async function multiHostDrill(o: MultiHostOptions): Promise<DrillResult> 
     );
     await stack.startDemands(o.demands, o.deadlineIn, 'multi');
     const answered = await stack.startDemands(o.replies, 3600, 'answered');
+    // AUDITFLOW_DRILL_QUERY_STORM=1: every demand's status is queried without pause while the workers die,
+    // so that queries reach a worker that does not have the demand cached while its next task waits.
+    let storming = process.env.AUDITFLOW_DRILL_QUERY_STORM === '1';
+    const storm = (async () => {
+      let queries = 0;
+      while (storming) {
+        await Promise.all(stack.demands.map((d) => stack.status(d).catch(() => undefined)));
+        queries += stack.demands.length;
+        await sleep(50);
+      }
+      return queries;
+    })();
     const problems: string[] = [];
 
     // Replies, alternately to gateway A and B, while the workers are being killed.
@@ -137,6 +149,9 @@ export async function multiHostDrill(o: MultiHostOptions): Promise<DrillResult> 
       log(did.at(-1)!);
     }
     await replies;
+    storming = false;
+    const stormed = await storm;
+    if (stormed) did.push(`query storm: ${stormed} status queries while the workers were being killed`);
     for (const d of answered) {
       const recorded = await eventually(
         async () => {
