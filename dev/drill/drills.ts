@@ -203,10 +203,12 @@ export async function finish(
   const determinism = await determinismErrors(stack);
   if (determinism.transient.length)
     did.push(
-      `${determinism.transient.length} transient workflow task failure(s), retried by Temporal; every history replays cleanly: ${determinism.transient.join(' | ')}`.slice(
-        0,
-        600,
-      ),
+      [
+        `${determinism.transient.length} transient workflow task failure(s), retried by Temporal;`,
+        `every history replays cleanly: ${determinism.transient.join(' | ')}`,
+      ]
+        .join(' ')
+        .slice(0, 600),
     );
   const problems = [
     ...wrongEnd.map((d) => `${d.spec.id} ended ${finals.get(d.workflowId)!.status}, expected ${d.expectedEnd}`),

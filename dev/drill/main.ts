@@ -63,7 +63,14 @@ function report(r: DrillResult): void {
   );
   for (const e of [...r.tally.examples, ...r.problems, ...r.determinismErrors]) out(`  ! ${e}`);
   out(
-    `  lost=${r.tally.lost} duplicated=${r.tally.duplicated}${r.tally.differing ? ` differing=${r.tally.differing}` : ''}${r.tally.unexpected ? ` unexpected=${r.tally.unexpected}` : ''} determinism-errors=${r.determinismErrors.length}${r.transientTaskFailures.length ? ` transient-task-failures=${r.transientTaskFailures.length}` : ''} -> ${r.ok ? 'PASS' : 'FAIL'}`,
+    [
+      `  lost=${r.tally.lost} duplicated=${r.tally.duplicated}`,
+      r.tally.differing ? ` differing=${r.tally.differing}` : '',
+      r.tally.unexpected ? ` unexpected=${r.tally.unexpected}` : '',
+      ` determinism-errors=${r.determinismErrors.length}`,
+      r.transientTaskFailures.length ? ` transient-task-failures=${r.transientTaskFailures.length}` : '',
+      ` -> ${r.ok ? 'PASS' : 'FAIL'}`,
+    ].join(''),
   );
 }
 
