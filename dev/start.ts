@@ -82,7 +82,8 @@ function supervise(
       while (crashes.length && crashes[0]! < now - 60_000) crashes.shift();
       if (crashes.length > 5) {
         say(
-          `the ${name} exited ${crashes.length} times within a minute (last: ${signal ?? `code ${code}`}); giving up. Fix the error above and run npm start again.`,
+          `the ${name} exited ${crashes.length} times within a minute (last: ` +
+            `${signal ?? `code ${code}`}); giving up. Fix the error above and run npm start again.`,
         );
         onGiveUp();
         return;
@@ -137,7 +138,9 @@ function printBanner(config: AuditflowConfig, target: TemporalTarget, stack: Sta
       : `  Temporal:                     ${target.description} (your own server; no dev server started)`,
     `  Temporal gRPC:                ${target.address} namespace ${target.namespace}`,
     `  Worker task queue:            ${config.taskQueue}`,
-    `  Inbound reply gateway (SMTP): ${config.gateway.host}:${config.gateway.port} for *@${config.replyDomain}${authMode === 'report' ? ' (sender authentication recorded, not enforced: local sandbox)' : ''}`,
+    `  Inbound reply gateway (SMTP): ` +
+      `${config.gateway.host}:${config.gateway.port} for *@${config.replyDomain}` +
+      (authMode === 'report' ? ' (sender authentication recorded, not enforced: local sandbox)' : ''),
     stack.catcher
       ? `  Outbound mail catcher (SMTP): 127.0.0.1:${stack.catcher.port} -> ${path.relative(process.cwd(), config.outboxDir) || '.'}/*.eml`
       : `  Outbound mail:                ${redactSmtpUrl(config.smtpUrl)}`,

@@ -117,7 +117,8 @@ export function findVersitygw(env: NodeJS.ProcessEnv = process.env): ResolvedVer
     const what = fs.existsSync(explicit) ? 'exists but is not an executable file' : 'no such file';
     throw new VersitygwNotFoundError(
       [`${VERSITYGW.envVar}=${explicit}: ${what}`],
-      `${VERSITYGW.envVar} is set to "${explicit}", which is not an executable file. Fix the path or unset ${VERSITYGW.envVar} to let auditflow find or build versitygw itself.`,
+      `${VERSITYGW.envVar} is set to "${explicit}", which is not an executable file. ` +
+        `Fix the path or unset ${VERSITYGW.envVar} to let auditflow find or build versitygw itself.`,
     );
   }
   tried.push(`${VERSITYGW.envVar}: not set`);

@@ -114,7 +114,12 @@ async function main(): Promise<void> {
   const client = new Client({ connection, namespace: target.namespace, dataConverter, interceptors });
   const gateway = await startGateway(config, client, log, { storage });
   log(
-    `gateway ready: SMTP on ${config.gateway.host}:${gateway.smtp.port} for *@${config.replyDomain} (authentication ${config.gateway.authMode}, limit ${config.gateway.maxBytes} bytes)${config.imap ? `; IMAP ${new URL(config.imap.url).host} folder ${config.imap.folder}` : ''}${gateway.metricsUrl ? `; metrics on ${gateway.metricsUrl}` : ''}${config.tracing ? `; traces to ${config.tracing.endpoint}` : ''}`,
+    `gateway ready: ` +
+      `SMTP on ${config.gateway.host}:${gateway.smtp.port} for *@${config.replyDomain} (authentication ${config.gateway.authMode}, ` +
+      `limit ${config.gateway.maxBytes} bytes)` +
+      (config.imap ? `; IMAP ${new URL(config.imap.url).host} folder ${config.imap.folder}` : '') +
+      (gateway.metricsUrl ? `; metrics on ${gateway.metricsUrl}` : '') +
+      (config.tracing ? `; traces to ${config.tracing.endpoint}` : ''),
   );
   const stop = async () => {
     await gateway.close();

@@ -126,7 +126,8 @@ export async function startSmtpGateway(opts: SmtpGatewayOptions): Promise<SmtpGa
               ? `2.0.0 Already recorded for ${outcome.demandId} (${outcome.kind})`
               : `2.0.0 Recorded for ${outcome.demandId} (${outcome.kind})`;
         opts.log(
-          `${outcome.result === 'recorded' ? 'recorded' : 'kept for triage'} message from ${session.remoteAddress}: ${outcome.result === 'recorded' ? `${outcome.demandId} ${outcome.itemIds.join(',')} ${outcome.kind}` : outcome.reason}`,
+          `${outcome.result === 'recorded' ? 'recorded' : 'kept for triage'} message from ${session.remoteAddress}: ` +
+            `${outcome.result === 'recorded' ? `${outcome.demandId} ${outcome.itemIds.join(',')} ${outcome.kind}` : outcome.reason}`,
         );
         answer(250, text);
       };

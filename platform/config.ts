@@ -382,7 +382,8 @@ export interface ListenAddress {
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(
-      `Invalid environment settings:\n${problems.map((p) => `  - ${p}`).join('\n')}\nFix these variables (see README, "Environment variables") and start again.`,
+      `Invalid environment settings:\n${problems.map((p) => `  - ${p}`).join('\n')}\nFix these variables (see README, ` +
+        `"Environment variables") and start again.`,
     );
     this.name = 'ConfigError';
   }
@@ -554,7 +555,8 @@ export function loadSecret(config: AuditflowConfig): string {
     throw new SecretError(
       'AUDITFLOW_SECRET',
       'is not set, and it is required when AUDITFLOW_STORAGE_URL is not file:// (several machines must sign and verify reply addresses with one secret)',
-      'Set the same AUDITFLOW_SECRET (at least 32 characters; try: openssl rand -hex 32) on every worker, gateway and CLI machine. Moving from one machine: use the value of <data>/secret there.',
+      'Set the same AUDITFLOW_SECRET (at least 32 characters; try: openssl rand -hex 32) on every worker, ' +
+        'gateway and CLI machine. Moving from one machine: use the value of <data>/secret there.',
     );
   const file = path.join(config.dataDir, 'secret');
   const secret = (readSecretFile(file) ?? createSecretFile(config, file)).trim();
@@ -588,8 +590,13 @@ export function loadEncryptionKeys(config: AuditflowConfig, opts: { remote: bool
   if (config.storage.kind !== 'file' || opts.remote)
     throw new SecretError(
       'AUDITFLOW_ENCRYPTION_KEYS',
-      `is not set, and it is required when ${opts.remote ? 'Temporal is a cluster of your own (TEMPORAL_ADDRESS or a profile)' : 'AUDITFLOW_STORAGE_URL is not file://'}: every worker, gateway and CLI must encrypt and decrypt with the same keys`,
-      'Set AUDITFLOW_ENCRYPTION_KEYS=k1:<64 hex digits> (try: echo k1:$(openssl rand -hex 32)) on every machine, or AUDITFLOW_ENCRYPTION=off to store payloads in clear.',
+      'is not set, and it is required when ' +
+        (opts.remote
+          ? 'Temporal is a cluster of your own (TEMPORAL_ADDRESS or a profile)'
+          : 'AUDITFLOW_STORAGE_URL is not file://') +
+        ': every worker, gateway and CLI must encrypt and decrypt with the same keys',
+      'Set AUDITFLOW_ENCRYPTION_KEYS=k1:<64 hex digits> (try: echo k1:$(openssl rand -hex 32)) on every machine, ' +
+        'or AUDITFLOW_ENCRYPTION=off to store payloads in clear.',
     );
   const file = path.join(config.dataDir, 'encryption-keys');
   const fix =

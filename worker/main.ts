@@ -121,7 +121,10 @@ async function main(): Promise<void> {
       )
     : undefined;
   log.info(
-    `worker ready: task queue ${config.taskQueue} on ${target.description}; mail via ${redactSmtpUrl(config.smtpUrl)}; records in ${storage.description}${metricsUrl ? `; metrics on ${metricsUrl}` : ''}${config.tracing ? `; traces to ${config.tracing.endpoint}` : ''}; workflows ${workflowBundlePath ? `from ${path.relative(PROJECT_ROOT, workflowBundlePath)}` : 'bundled at start'}`,
+    `worker ready: task queue ${config.taskQueue} on ${target.description}; ` +
+      `mail via ${redactSmtpUrl(config.smtpUrl)}; ` +
+      `records in ${storage.description}${metricsUrl ? `; metrics on ${metricsUrl}` : ''}${config.tracing ? `; traces to ${config.tracing.endpoint}` : ''}; ` +
+      `workflows ${workflowBundlePath ? `from ${path.relative(PROJECT_ROOT, workflowBundlePath)}` : 'bundled at start'}`,
   );
   try {
     await worker.run();

@@ -205,8 +205,12 @@ export async function storageChecks(config: AuditflowConfig): Promise<Check[]> {
         : {
             name: 'object-lock',
             ok: false,
-            detail: `bucket versioning ${r.versioning?.toLowerCase() ?? 'unknown'}; Object Lock ${r.objectLock ?? 'unknown'}: evidence is not protected from deletion`,
-            fix: 'enable Object Lock on the bucket (README, "Running on several machines"), or set AUDITFLOW_STORAGE_LOCK_DAYS=0 to run without retention on purpose',
+            detail:
+              `bucket versioning ${r.versioning?.toLowerCase() ?? 'unknown'}; ` +
+              `Object Lock ${r.objectLock ?? 'unknown'}: evidence is not protected from deletion`,
+            fix:
+              'enable Object Lock on the bucket (README, "Running on several machines"), ' +
+              'or set AUDITFLOW_STORAGE_LOCK_DAYS=0 to run without retention on purpose',
           },
     );
   }
@@ -244,7 +248,9 @@ function encryptionCheck(
       check: {
         name: 'encryption',
         ok: true,
-        detail: `payloads encrypted with key "${keys![0]!.id}" (AES-256-GCM)${keys!.length > 1 ? `; ${keys!.length - 1} older key(s) still decrypt` : ''}; from ${source}`,
+        detail:
+          `payloads encrypted with key "${keys![0]!.id}" (AES-256-GCM)${keys!.length > 1 ? `; ${keys!.length - 1} older key(s) still decrypt` : ''}; ` +
+          `from ${source}`,
       },
       dataConverter: dataConverterFor(keys),
     };

@@ -286,7 +286,8 @@ export async function workerKillDrill(o: WorkerKillOptions): Promise<DrillResult
       const settled = aimed.settle();
       did.push(
         settled.line,
-        `${retried} activity attempts were retries after a kill (most attempts for one: ${maxAttempt}); all demands ended ${secs(Date.now() - start)} after the start`,
+        `${retried} activity attempts were retries after a kill (most attempts for one: ${maxAttempt}); ` +
+          `all demands ended ${secs(Date.now() - start)} after the start`,
       );
       return [...aimed.problems, ...settled.problems];
     });
@@ -323,7 +324,8 @@ export async function smtpOutageDrill(o: OutageOptions): Promise<DrillResult> {
       const { retried, maxAttempt } = await activityRetries(stack);
       const due = stack.sink.messages.filter((m) => inWindow(m, downSince, upAt));
       did.push(
-        `${due.length} emails fell due during the outage and arrived afterwards; ${retried} send attempts were retries (most attempts for one send: ${maxAttempt})`,
+        `${due.length} emails fell due during the outage and arrived afterwards; ` +
+          `${retried} send attempts were retries (most attempts for one send: ${maxAttempt})`,
       );
       const problems: string[] = [];
       if (duringOutage > 0)
@@ -467,7 +469,10 @@ async function temporalOutageReply(
   const s = await stack.status(last);
   const recorded = s.items.find((i) => i.id === 'stadia')!.answers.length;
   did.push(
-    `Temporal unreachable from the gateway: ${refused.code}; sender retried ${tries - 1} time(s) until ${retried.code}, once more after (${again.code}); answers recorded: ${recorded}, duplicates ignored: ${s.duplicatesIgnored}`,
+    `Temporal unreachable from the gateway: ${refused.code}; ` +
+      `sender retried ${tries - 1} time(s) until ${retried.code}, ` +
+      `once more after (${again.code}); answers recorded: ${recorded}, ` +
+      `duplicates ignored: ${s.duplicatesIgnored}`,
   );
   log(did.at(-1)!);
   if (refused.code !== 451) problems.push(`Temporal unreachable: gateway answered ${refused.code}, expected 451`);

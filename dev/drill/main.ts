@@ -78,7 +78,9 @@ async function main(): Promise<number> {
   const { only, quick, seed } = parseArgs(process.argv.slice(2));
   const log = (l: string) => out(`  ... ${l}`);
   out(
-    `auditflow fault drills${quick ? ' (quick)' : ''}: ${only.join(', ')}; seed ${seed}; ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GB, Node ${process.version}, ${new Date().toISOString()}`,
+    `auditflow fault drills${quick ? ' (quick)' : ''}: ${only.join(', ')}; seed ${seed}; ` +
+      `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GB, ` +
+      `Node ${process.version}, ${new Date().toISOString()}`,
   );
   const run: Record<Name, () => Promise<DrillResult>> = {
     'worker-kill': () =>
@@ -144,7 +146,8 @@ async function main(): Promise<number> {
   out('|---|---|---|---|---|---|---|---|');
   for (const r of results)
     out(
-      `| ${r.name} | ${r.ended}/${r.demands} | ${r.tally.expected} / ${r.tally.arrived} | ${r.tally.lost} | ${r.tally.duplicated} (${r.allowance}) | ${r.determinismErrors.length} | ${r.seconds} s | ${r.ok ? 'pass' : 'FAIL'} |`,
+      `| ${r.name} | ${r.ended}/${r.demands} | ${r.tally.expected} / ${r.tally.arrived} | ${r.tally.lost} ` +
+        `| ${r.tally.duplicated} (${r.allowance}) | ${r.determinismErrors.length} | ${r.seconds} s | ${r.ok ? 'pass' : 'FAIL'} |`,
     );
   return results.every((r) => r.ok) ? 0 : 1;
 }

@@ -84,7 +84,10 @@ export async function killMidSend(
       const late = claimed.length - firsts.length;
       return {
         line:
-          `the ${claimed.length} sends in flight at the aimed kill arrived ${firsts.length ? `${secs(Math.min(...firsts) - killedAt)} (first) to ${secs(Math.max(...firsts) - killedAt)} (last) after it` : 'never'}` +
+          `the ${claimed.length} sends in flight at the aimed kill arrived ` +
+          (firsts.length
+            ? `${secs(Math.min(...firsts) - killedAt)} (first) to ${secs(Math.max(...firsts) - killedAt)} (last) after it`
+            : 'never') +
           `; each with the Message-ID its dead attempt claimed${copies.length ? `; ${copies.length} more than once` : ', once'}`,
         problems: [
           ...(late ? [`${late} sends in flight at the aimed kill never arrived`] : []),

@@ -82,7 +82,10 @@ export async function multiHostDrill(o: MultiHostOptions): Promise<DrillResult> 
   return runDrill(o, { gateway: true, hosts: { storageEnv } }, async ({ stack, did, log, t0 }) => {
     const start = Date.now();
     did.push(
-      `2 workers and 2 gateways, each with its own data folder; storage ${stack.storage.description}; ${o.demands} demands to referral (deadline in ${o.deadlineIn} s), ${o.replies} answered through both gateways`,
+      `2 workers and 2 gateways, each with its own data folder; ` +
+        `storage ${stack.storage.description}; ` +
+        `${o.demands} demands to referral (deadline in ${o.deadlineIn} s), ` +
+        `${o.replies} answered through both gateways`,
     );
     await stack.startDemands(o.demands, o.deadlineIn, 'multi');
     const answered = await stack.startDemands(o.replies, 3600, 'answered');
@@ -141,7 +144,9 @@ export async function multiHostDrill(o: MultiHostOptions): Promise<DrillResult> 
       }
       const victim = stack.workers[Math.floor(random() * stack.workers.length)]!;
       await victim.kill('SIGKILL');
-      const line = `kill ${i + 1}/${o.kills}${aimed ? ' (aimed at a burst of sends)' : ''}: SIGKILL ${victim.name} at +${secs(Date.now() - start)} (${stack.sink.messages.length} emails arrived so far)`;
+      const line =
+        `kill ${i + 1}/${o.kills}${aimed ? ' (aimed at a burst of sends)' : ''}: SIGKILL ${victim.name} ` +
+        `at +${secs(Date.now() - start)} (${stack.sink.messages.length} emails arrived so far)`;
       await sleep(2000); // the fault itself: the worker stays dead for 2 s
       await victim.start();
       readyAt = Date.now();
@@ -232,7 +237,9 @@ async function fromThirdFolder(
   }
   const leftovers = fs.readdirSync(third).filter((f) => !f.endsWith('.tar.gz'));
   did.push(
-    `third folder: ${exported}/${stack.demands.length} case files exported and verified; ${objects} evidence objects present and retained, ${held} under legal hold; nothing else written there${leftovers.length ? ` (except: ${leftovers.join(', ')})` : ''}`,
+    `third folder: ${exported}/${stack.demands.length} case files exported and verified; ` +
+      `${objects} evidence objects present and retained, ${held} under legal hold; ` +
+      `nothing else written there${leftovers.length ? ` (except: ${leftovers.join(', ')})` : ''}`,
   );
   log(did.at(-1)!);
   return problems;

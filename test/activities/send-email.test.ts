@@ -92,7 +92,8 @@ describe('sendEmail: one logical message per key', () => {
       let i = 0;
       while (i < a.length && a[i] === b[i]) i++;
       assert.fail(
-        `differs at byte ${i}: stored ${JSON.stringify(a.slice(i - 20, i + 40))} received ${JSON.stringify(b.slice(i - 20, i + 40))} (lengths ${a.length}/${b.length})`,
+        `differs at byte ${i}: ` +
+          `stored ${JSON.stringify(a.slice(i - 20, i + 40))} received ${JSON.stringify(b.slice(i - 20, i + 40))} (lengths ${a.length}/${b.length})`,
       );
     }
     assert.equal(stored.length, r.raw.size);

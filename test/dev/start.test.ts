@@ -145,7 +145,9 @@ describe('npm start: the whole stack on embedded defaults', () => {
       assert.match(
         banner,
         new RegExp(
-          `Inbound reply gateway \\(SMTP\\): 127\\.0\\.0\\.1:${ports.gateway} for \\*@reply\\.auditflow\\.localhost \\(sender authentication recorded, not enforced: local sandbox\\)`,
+          `Inbound reply gateway \\(SMTP\\): ` +
+            `127\\.0\\.0\\.1:${ports.gateway} for \\*@reply\\.auditflow\\.localhost \\(sender authentication recorded, ` +
+            `not enforced: local sandbox\\)`,
         ),
       );
       assert.match(banner, /gateway +\| .*gateway ready: SMTP on 127\.0\.0\.1:\d+/);

@@ -67,19 +67,23 @@ describe('drill counting (negative controls)', () => {
 });
 
 describe('fault drills, short versions (real worker and gateway processes, own dev server)', () => {
-  it('worker SIGKILLed mid-send, then 2 times at random moments while 5 demands run to referral: the sends in flight arrive once and soon, nothing lost, duplicates only identical and within the kills', async (t) => {
-    // Said before the drill runs, so a failure can be replayed: npm run drill -- --only worker-kill --seed <seed>
-    const seed = Number(process.env.AUDITFLOW_DRILL_SEED ?? Date.now() % 100_000);
-    t.diagnostic(
-      `seed ${seed} (replay: AUDITFLOW_DRILL_SEED=${seed}, or npm run drill -- --only worker-kill --seed ${seed})`,
-    );
-    process.stdout.write(`# worker-kill drill seed ${seed}\n`);
-    const r = await workerKillDrill({ demands: 5, kills: 2, deadlineIn: 20, random: seeded(seed) });
-    // What it did, with the time from the aimed kill to the retried sends' arrival.
-    for (const line of r.did) t.diagnostic(line);
-    // A reminder already past when a late-started workflow plans it is skipped (as `plan` says), so not all of them.
-    assertClean(r, 5 * (mails.length - 2));
-  });
+  it(
+    'worker SIGKILLed mid-send, then 2 times at random moments while 5 demands run to referral: ' +
+      'the sends in flight arrive once and soon, nothing lost, duplicates only identical and within the kills',
+    async (t) => {
+      // Said before the drill runs, so a failure can be replayed: npm run drill -- --only worker-kill --seed <seed>
+      const seed = Number(process.env.AUDITFLOW_DRILL_SEED ?? Date.now() % 100_000);
+      t.diagnostic(
+        `seed ${seed} (replay: AUDITFLOW_DRILL_SEED=${seed}, or npm run drill -- --only worker-kill --seed ${seed})`,
+      );
+      process.stdout.write(`# worker-kill drill seed ${seed}\n`);
+      const r = await workerKillDrill({ demands: 5, kills: 2, deadlineIn: 20, random: seeded(seed) });
+      // What it did, with the time from the aimed kill to the retried sends' arrival.
+      for (const line of r.did) t.diagnostic(line);
+      // A reminder already past when a late-started workflow plans it is skipped (as `plan` says), so not all of them.
+      assertClean(r, 5 * (mails.length - 2));
+    },
+  );
 
   it('outbound SMTP down while reminders fall due: sends are retried and each arrives once when it is back', async () => {
     const r = await smtpOutageDrill({ demands: 3, deadlineIn: 20, outageSeconds: 8 });
