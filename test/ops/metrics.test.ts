@@ -31,6 +31,7 @@ import {
 } from '../../dev/support/temporal';
 import { resolvePrometheus, startPrometheus, type Prometheus } from '../../dev/prometheus';
 import { loadConfig } from '../../platform/config';
+import { stopChild } from '../../platform/process';
 import { freePort } from '../../platform/net';
 import { eventually } from '../../platform/wait';
 
@@ -112,11 +113,7 @@ describe(
       await cutOff?.close();
       await cutOffConnection?.close();
       await gateway?.close();
-      if (worker && worker.exitCode === null) {
-        const exited = new Promise((r) => worker.once('exit', r));
-        worker.kill('SIGTERM');
-        await exited;
-      }
+      if (worker) await stopChild(worker, 10_000);
       await sink?.close();
       await env?.teardown();
       if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });

@@ -33,6 +33,7 @@ import {
 import { findOtelcol, resolveOtelcol, startOtelcol, type Otelcol, type ReceivedSpan } from '../../dev/otelcol';
 import { findOnPath } from '../../dev/support/executables';
 import { loadConfig } from '../../platform/config';
+import { stopChild } from '../../platform/process';
 import { clientTracing, startTracing, type Tracing } from '../../platform/tracing';
 import { eventually } from '../../platform/wait';
 import { auditflow } from '../helpers/cli';
@@ -111,11 +112,7 @@ describe(
     after(async () => {
       await gateway?.close();
       await tracing?.shutdown();
-      if (worker && worker.exitCode === null) {
-        const exited = new Promise((r) => worker.once('exit', r));
-        worker.kill('SIGTERM');
-        await exited;
-      }
+      if (worker) await stopChild(worker, 10_000);
       await collector?.stop();
       await sink?.close();
       await env?.teardown();
