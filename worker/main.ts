@@ -81,8 +81,8 @@ export async function createAuditWorker(
     // A demand's next workflow task waits this long for the worker that has it cached before any worker
     // may take it (default 10 s). Short, because while it waits a query can reach another worker, which
     // answers by replaying the history, new events included, and keeps that run cached: the SDK core then
-    // completed the next task from that state (a timer where the history asked for a send; the drills'
-    // query storm reproduces it, README "Fault drills"). A killed worker's demands move on in 2 s.
+    // completed the next task from that state with a stale clock (the workflow now trusts its fired
+    // timers, patch timer-fired-is-due; README "Fault drills"). A killed worker's demands move on in 2 s.
     stickyQueueScheduleToStartTimeout: '2s',
     shutdownGraceTime: '5s',
   });

@@ -6,6 +6,7 @@
 import {
   ApplicationFailure,
   allHandlersFinished,
+  CancellationScope,
   condition,
   continueAsNew,
   log,
@@ -61,14 +62,34 @@ const { writeReport } = proxyActivities<Activities>({
 });
 
 /**
+ * `condition(fn, ms)` as the SDK writes it (the same timer, cancelled the same way, so every history
+ * replays), and whether its timer fired: also when `fn` came true in the same task as the timer.
+ */
+async function waitOrTimer(fn: () => boolean, ms: number, summary: string): Promise<boolean> {
+  let fired = false;
+  await CancellationScope.cancellable(async () => {
+    try {
+      await Promise.race([sleep(ms, { summary }).then(() => void (fired = true)), condition(fn)]);
+    } finally {
+      CancellationScope.current().cancel();
+    }
+  });
+  return fired;
+}
+
+/**
  * Sends what is queued now, in parallel (failed sends are retried by Temporal until they succeed).
  * Mail queued meanwhile waits for the next turn of the main loop, so continue-as-new is never starved.
  * Since `send-by-reference` each activity gets the demand id and the message's key, and reads the input
  * fixed here from `inFlight` through the outgoingMail query: the same input on every attempt, and on
  * replay, as when the input itself was in history.
  */
-async function sendQueued(state: DemandState, inFlight: Map<string, SendEmailInput>): Promise<void> {
-  const batch = mailDue(state, Date.now());
+async function sendQueued(
+  state: DemandState,
+  inFlight: Map<string, SendEmailInput>,
+  now: () => number = Date.now,
+): Promise<void> {
+  const batch = mailDue(state, now());
   if (batch.length > 0) {
     const byReference = patched('send-by-reference');
     for (const mail of batch) inFlight.set(mail.key, mailInput(state, mail));
@@ -116,7 +137,7 @@ async function sendQueued(state: DemandState, inFlight: Map<string, SendEmailInp
             itemIds: mail.itemIds,
             detail: `${mail.to.address} refused the ${mail.kind}: ${r.response ?? ''}`,
           },
-          Date.now(),
+          now(),
         );
         for (const id of mail.itemIds) if (!state.escalateNow.includes(id)) state.escalateNow.push(id);
       }
@@ -160,6 +181,16 @@ export async function auditDemandWorkflow(input: AuditDemandInput): Promise<Audi
     if (!isFinished(state)) state.status = demandStatus(state);
   });
   const publisher = new Publisher();
+  // The loop's clock. A timer that fired means its instant has come, whatever Date.now() says: a worker once
+  // completed a woken demand's task with the clock of the task before (an SDK core fault when a query
+  // replays the demand on another worker, README "Fault drills"), and the loop, finding nothing due, set
+  // the same timer again where every replay sends the reminder. Since `timer-fired-is-due` the instant a
+  // timer was set for is the floor of the clock (a no-op for every history a worker recorded right).
+  let floor = 0;
+  const now = () => Math.max(Date.now(), floor);
+  const timerFired = (at: number) => {
+    if (patched('timer-fired-is-due')) floor = Math.max(floor, at);
+  };
   const inFlight = new Map<string, SendEmailInput>();
   setHandler(outgoingMailQuery, (key) => inFlight.get(key) ?? null);
 
@@ -176,9 +207,9 @@ export async function auditDemandWorkflow(input: AuditDemandInput): Promise<Audi
         upsertMemo({ [INBOUND_MEMO_KEY]: JSON.parse(profile) });
       }
     }
-    await sendQueued(state, inFlight);
+    await sendQueued(state, inFlight, now);
     state.status = demandStatus(state);
-    publisher.publish(state, Date.now());
+    publisher.publish(state, now());
     if (isFinished(state)) break;
     if (workflowInfo().continueAsNewSuggested) {
       // No activity is in flight here; unsent mail travels in the state and goes out in the next run.
@@ -190,7 +221,7 @@ export async function auditDemandWorkflow(input: AuditDemandInput): Promise<Audi
           itemIds: [],
           detail: `run ${state.runs} ends after ${workflowInfo().historyLength} events`,
         },
-        Date.now(),
+        now(),
       );
       log.info('continuing as new', { demandId: state.demandId, historyLength: workflowInfo().historyLength });
       return continueAsNew<typeof auditDemandWorkflow>({
@@ -200,25 +231,26 @@ export async function auditDemandWorkflow(input: AuditDemandInput): Promise<Audi
       });
     }
     const seen = version;
-    const wake = () => version !== seen || mailDue(state, Date.now()).length > 0 || state.escalateNow.length > 0;
+    const wake = () => version !== seen || mailDue(state, now()).length > 0 || state.escalateNow.length > 0;
     // A held message, a sign-off timeout or the next action, whichever is first (older states have no held mail).
-    const until = nextWake(state, Date.now());
-    if (until) await condition(wake, Math.max(until.at - Date.now(), 1), { summary: until.summary });
-    else await condition(wake);
-    expireGates(state, Date.now());
-    reconcileGates(state, Date.now());
+    const until = nextWake(state, now());
+    if (until) {
+      if (await waitOrTimer(wake, Math.max(until.at - now(), 1), until.summary)) timerFired(until.at);
+    } else await condition(wake);
+    expireGates(state, now());
+    reconcileGates(state, now());
     const forced = new Set(state.escalateNow);
     state.escalateNow = [];
     fireDueActions(
       state,
-      Date.now(),
+      now(),
       forced,
       () => patched('merge-reminders-at-one-instant'),
       () => patched('distinct-early-step-keys'),
     );
   }
 
-  state.finishedAt = new Date(Date.now()).toISOString();
+  state.finishedAt = new Date(now()).toISOString();
   // By reference: the state would be copied into history (twice) otherwise.
   const reportInput = () => (patched('report-by-reference') ? { demandId: state.demandId } : { state });
   const report = await writeReport(reportInput());
@@ -229,16 +261,19 @@ export async function auditDemandWorkflow(input: AuditDemandInput): Promise<Audi
     'final',
     state.items.map((i) => i.id),
     { event: 'final', outcome: state.status, report: report.path },
-    Date.now(),
+    now(),
   );
   while (state.outbox.length > 0) {
     // What waits for its recipient's sending hours (a withdrawal at night) still goes, at that hour.
-    const heldAt = heldMailFirst(state, Date.now());
-    if (heldAt !== undefined && mailDue(state, Date.now()).length === 0) await sleep(Math.max(heldAt - Date.now(), 1));
-    await sendQueued(state, inFlight);
+    const heldAt = heldMailFirst(state, now());
+    if (heldAt !== undefined && mailDue(state, now()).length === 0) {
+      await sleep(Math.max(heldAt - now(), 1));
+      timerFired(heldAt);
+    }
+    await sendQueued(state, inFlight, now);
   }
   await writeReport(reportInput());
-  publisher.publish(state, Date.now());
+  publisher.publish(state, now());
   await condition(allHandlersFinished);
   return {
     demandId: state.demandId,

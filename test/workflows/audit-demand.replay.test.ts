@@ -70,22 +70,62 @@ describe('replay of recorded demand histories', () => {
     );
   });
 
+  /** The worker's no-op trace sink, as with tracing off: a traced run's history calls it. */
+  const replayBundle = async () => ({
+    workflowBundle: { codePath: await workflowBundlePath() },
+    dataConverter: testDataConverter,
+    sinks: (await workerTracing(undefined)).sinks,
+  });
+
   for (const file of fixtures) {
     it(`replays ${file} without a determinism error`, async () => {
       const history = JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, file), 'utf8'));
-      await Worker.runReplayHistory(
-        // Fixtures recorded before encryption are in clear (the codec passes them through); newer ones are encrypted.
-        // The worker's no-op trace sink, as with tracing off: a traced run's history calls it.
-        {
-          workflowBundle: { codePath: await workflowBundlePath() },
-          dataConverter: testDataConverter,
-          sinks: (await workerTracing(undefined)).sinks,
-        },
-        history,
-        `replay-${file}`,
-      );
+      // Fixtures recorded before encryption are in clear (the codec passes them through); newer ones are encrypted.
+      await Worker.runReplayHistory(await replayBundle(), history, `replay-${file}`);
     });
   }
+
+  /**
+   * The history with one woken task's clock made stale: the task after the first timer fired starts, by its
+   * event time, when the task that set the timer did. A worker once completed such a task from a run a query
+   * had replayed (an SDK core fault, README "Fault drills"); the loop found nothing due and set the same timer
+   * again, which no replay of the history would do.
+   */
+  const withStaleWake = (name: string) => {
+    const history = JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, `${name}.json`), 'utf8')) as {
+      events: { eventType: string; eventTime: string }[];
+    };
+    const { events } = history;
+    const started = (from: number, step: number) => {
+      for (let i = from; i >= 0 && i < events.length; i += step)
+        if (events[i]!.eventType === 'EVENT_TYPE_WORKFLOW_TASK_STARTED') return events[i]!;
+      throw new Error(`${name}: no workflow task started around event ${from + 1}`);
+    };
+    const fired = events.findIndex((e) => e.eventType === 'EVENT_TYPE_TIMER_FIRED');
+    const set = events
+      .slice(0, fired)
+      .map((e) => e.eventType)
+      .lastIndexOf('EVENT_TYPE_TIMER_STARTED');
+    assert.ok(fired > 0 && set > 0, `${name}: no timer set and fired`);
+    started(fired, 1).eventTime = started(set, -1).eventTime;
+    return history;
+  };
+
+  it('does what a fired timer was set for even when the woken task reads a stale clock (timer-fired-is-due)', async () => {
+    assert.ok(patchesOf('timer-fired-is-due').includes('timer-fired-is-due'));
+    await Worker.runReplayHistory(await replayBundle(), withStaleWake('timer-fired-is-due'), 'stale-wake');
+  });
+
+  it('sets the same timer again on a stale clock in a run recorded before timer-fired-is-due (control)', async () => {
+    await assert.rejects(
+      Worker.runReplayHistory(await replayBundle(), withStaleWake('never-answered-referred'), 'stale-wake-old'),
+      (err: unknown) => {
+        assert.ok(err instanceof DeterminismViolationError, `got ${(err as Error).name}: ${(err as Error).message}`);
+        assert.match((err as Error).message, /TimerStarted|Timer/);
+        return true;
+      },
+    );
+  });
 
   it('fails on a planted non-deterministic change (negative control)', async () => {
     const { code } = await bundleWorkflowCode({

@@ -177,6 +177,8 @@ describe('demand lifecycle (time-skipping server, real SMTP)', () => {
       await exportHistory(handle, 'never-answered-referred');
       // Recorded after `send-by-reference` and `report-by-reference`, encrypted: the slim history's shape.
       await exportHistory(handle, 'referred-by-reference');
+      // Recorded after `timer-fired-is-due`: the replay test makes one woken task's clock stale in it.
+      await exportHistory(handle, 'timer-fired-is-due');
     }));
 
   it('a late answer stops the ladder for that item only, and is marked late', () =>
