@@ -111,7 +111,7 @@ function isConnectivity(err: unknown): boolean {
 }
 
 /** A Temporal call with a deadline: a sender waits at most this long before hearing 451. */
-async function temporal<T>(deps: IntakeDeps, fn: () => Promise<T>): Promise<T> {
+export async function temporal<T>(deps: Pick<IntakeDeps, 'client' | 'rpcTimeoutMs'>, fn: () => Promise<T>): Promise<T> {
   try {
     return await deps.client.withDeadline(Date.now() + (deps.rpcTimeoutMs ?? 10_000), fn);
   } catch (err) {
@@ -174,7 +174,12 @@ async function listAttachments(
  * Runs one stored message through the pipeline; any error means "not recorded, try again later". Its
  * ReceiveMail span (a no-op unless the gateway traces) is the parent of the recordReply or addTriage update.
  */
-export async function processInbound(raw: EvidenceRef, env: InboundEnvelope, deps: IntakeDeps): Promise<IntakeOutcome> {
+export async function processInbound(
+  raw: EvidenceRef,
+  env: InboundEnvelope,
+  deps: IntakeDeps,
+  opts: IntakeAttempt = {},
+): Promise<IntakeOutcome> {
   const started = performance.now();
   const seconds = () => (performance.now() - started) / 1000;
   const attributes = { 'auditflow.channel': env.channel, 'auditflow.evidence_sha256': raw.sha256 };
@@ -182,7 +187,7 @@ export async function processInbound(raw: EvidenceRef, env: InboundEnvelope, dep
     .getTracer('auditflow-gateway')
     .startActiveSpan('ReceiveMail', { kind: SpanKind.SERVER, attributes }, async (span) => {
       try {
-        const outcome = await intake(raw, env, deps);
+        const outcome = await intake(raw, env, deps, opts);
         span.setAttribute('auditflow.outcome', outcome.result);
         if (outcome.result === 'triaged') deps.metrics?.inbound(env.channel, 'triaged', seconds(), outcome.reason);
         else deps.metrics?.inbound(env.channel, outcome.duplicate ? 'duplicate' : 'recorded', seconds());
@@ -197,7 +202,17 @@ export async function processInbound(raw: EvidenceRef, env: InboundEnvelope, dep
     });
 }
 
-async function intake(raw: EvidenceRef, env: InboundEnvelope, deps: IntakeDeps): Promise<IntakeOutcome> {
+/** `lastTry`: a message nobody can defer to (the spool's last claim): what would be deferred is kept for triage. */
+export interface IntakeAttempt {
+  lastTry?: { tries: number };
+}
+
+async function intake(
+  raw: EvidenceRef,
+  env: InboundEnvelope,
+  deps: IntakeDeps,
+  opts: IntakeAttempt,
+): Promise<IntakeOutcome> {
   const now = deps.now?.() ?? new Date();
   const digest = raw.sha256;
   const envelope = {
@@ -252,8 +267,10 @@ async function intake(raw: EvidenceRef, env: InboundEnvelope, deps: IntakeDeps):
     p = await (deps.parseSlots ?? defaultSlots).run(() => parseStored(raw, deps.evidence, deps.parseMs));
   } catch (err) {
     if (err instanceof UnparseableMessage) return triage(`malformed: ${err.reason}`);
-    if (err instanceof ParseTimeout)
+    if (err instanceof ParseTimeout) {
+      if (opts.lastTry) return triage(`parsing ran out of time on ${opts.lastTry.tries} tries: ${err.message}`);
       throw new Deferred(err.message, '4.3.0 The message could not be processed in time; please try again later');
+    }
     throw err;
   }
   const longId = p.messageId !== undefined && p.messageId.length > INBOUND_LIMITS.messageIdChars;

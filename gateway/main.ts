@@ -18,6 +18,7 @@ import { createProfileCache, type IntakeDeps } from './intake';
 import { gatewayMetrics, serveMetrics, type GatewayMetrics } from './metrics';
 import { createSlots } from './slots';
 import { startSmtpGateway, type SmtpGateway } from './smtp';
+import { startSpool } from './spool';
 
 /** The pipeline's dependencies for a config and a client. */
 export function intakeDeps(
@@ -64,7 +65,24 @@ export async function startGateway(
 ): Promise<Gateway> {
   const metrics = config.metrics.gateway ? gatewayMetrics() : undefined;
   const deps = intakeDeps(config, client, { ...opts, ...(metrics ? { metrics } : {}) });
+  const spool =
+    config.gateway.accept === 'spooled'
+      ? startSpool(deps, {
+          gateway: `${config.gateway.hostname}:${process.pid}`,
+          graceMs: config.gateway.spoolGraceMs,
+          log,
+          onOutcome: (entry, outcome) =>
+            log(
+              outcome.result === 'recorded'
+                ? `recorded spooled message ${entry.ref.sha256.slice(0, 12)}: ${outcome.demandId} ${outcome.itemIds.join(',')} ${outcome.kind}`
+                : outcome.result === 'triaged'
+                  ? `kept spooled message ${entry.ref.sha256.slice(0, 12)} for triage: ${outcome.reason}`
+                  : `spooled message ${entry.ref.sha256.slice(0, 12)} not recorded yet: ${outcome.reason}`,
+            ),
+        })
+      : undefined;
   const smtp = await startSmtpGateway({
+    ...(spool ? { spool } : {}),
     host: config.gateway.host,
     port: opts.port ?? config.gateway.port,
     maxBytes: config.gateway.maxBytes,
@@ -96,6 +114,7 @@ export async function startGateway(
       await endpoint?.close();
       await imap?.close();
       await smtp.close();
+      await spool?.close();
     },
   };
 }
@@ -116,7 +135,9 @@ async function main(): Promise<void> {
   log(
     `gateway ready: ` +
       `SMTP on ${config.gateway.host}:${gateway.smtp.port} for *@${config.replyDomain} (authentication ${config.gateway.authMode}, ` +
-      `limit ${config.gateway.maxBytes} bytes)` +
+      `limit ${config.gateway.maxBytes} bytes` +
+      (config.gateway.accept === 'spooled' ? `, spooled: 250 once the spool has a message` : '') +
+      ')' +
       (config.imap ? `; IMAP ${new URL(config.imap.url).host} folder ${config.imap.folder}` : '') +
       (gateway.metricsUrl ? `; metrics on ${gateway.metricsUrl}` : '') +
       (config.tracing ? `; traces to ${config.tracing.endpoint}` : ''),

@@ -12,7 +12,7 @@ import { hostPort } from '../platform/net';
 import type { WriteObserver } from '../platform/storage-timed';
 
 /** What became of a message: `deferred` is a 451 (SMTP) or a message left in the IMAP folder for the next pass. */
-export type InboundOutcome = 'recorded' | 'duplicate' | 'triaged' | 'deferred' | 'too-big';
+export type InboundOutcome = 'recorded' | 'duplicate' | 'triaged' | 'deferred' | 'too-big' | 'spooled';
 
 /** Why a message went to triage, reduced to a fixed set (the full reason is in the triage inbox). */
 export const TRIAGE_CATEGORIES = [

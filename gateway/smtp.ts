@@ -1,7 +1,8 @@
 /**
  * The inbound SMTP gateway (smtp-server): accepts mail only for the reply domain, refuses unknown or
  * forged reply addresses at RCPT (550), enforces the size limit (552, stream drained), and answers 250
- * only once the message is recorded in Temporal (as an answer, or kept in triage). The message is
+ * only once the message is recorded in Temporal (as an answer, or kept in triage), or, spooled, once the
+ * spool has it (gateway/spool.ts). The message is
  * streamed to the evidence store as it arrives (bounded memory per message, whatever its size); one
  * client address may hold only a few connections, and idle ones are closed, so nobody can starve the
  * rest. When Temporal cannot be reached, or the message cannot be handled now (parsing ran out of
@@ -13,6 +14,7 @@ import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 's
 import { checkRecipient } from './route';
 import { Deferred, processInbound, TemporalUnavailable, type IntakeDeps } from './intake';
 import { StorageUnavailable } from '../platform/storage';
+import type { Spool } from './spool';
 
 export interface SmtpGatewayOptions {
   host: string;
@@ -27,6 +29,8 @@ export interface SmtpGatewayOptions {
   maxClientsPerAddress?: number;
   /** A connection idle this long is closed (default 60 s). */
   idleTimeoutMs?: number;
+  /** Spooled acceptance (AUDITFLOW_GATEWAY_ACCEPT=spooled): 250 once the spool has the message. */
+  spool?: Spool;
   /** Called after each message with its SMTP answer (tests, benchmarks). */
   onAnswered?: (answer: { code: number; message: string; session: string }) => void;
 }
@@ -108,17 +112,24 @@ export async function startSmtpGateway(opts: SmtpGatewayOptions): Promise<SmtpGa
             smtpError(552, `5.3.4 Message exceeds the limit of ${opts.maxBytes} bytes`),
           );
         }
-        const outcome = await processInbound(
-          stored.ref,
-          {
-            channel: 'smtp',
-            ...(session.envelope.mailFrom ? { mailFrom: session.envelope.mailFrom.address } : {}),
-            rcptTo: session.envelope.rcptTo.map((r) => r.address),
-            remoteAddress: session.remoteAddress,
-            helo: session.hostNameAppearsAs,
-          },
-          opts.intake,
-        );
+        const envelope = {
+          channel: 'smtp' as const,
+          ...(session.envelope.mailFrom ? { mailFrom: session.envelope.mailFrom.address } : {}),
+          rcptTo: session.envelope.rcptTo.map((r) => r.address),
+          remoteAddress: session.remoteAddress,
+          helo: session.hostNameAppearsAs,
+        };
+        if (opts.spool) {
+          // Spooled: in the evidence store and in Temporal is enough for the 250; recording follows (gateway/spool.ts).
+          await opts.spool.accept(stored.ref, envelope).catch((err: unknown) => {
+            opts.intake.metrics?.inbound('smtp', 'deferred');
+            throw err;
+          });
+          opts.intake.metrics?.inbound('smtp', 'spooled');
+          opts.log(`accepted message ${stored.ref.sha256.slice(0, 12)} from ${session.remoteAddress} into the spool`);
+          return answer(250, `2.0.0 Accepted for recording (${stored.ref.sha256.slice(0, 12)})`);
+        }
+        const outcome = await processInbound(stored.ref, envelope, opts.intake);
         const text =
           outcome.result === 'triaged'
             ? `2.0.0 Kept for review (${outcome.id})`

@@ -175,6 +175,15 @@ export const EnvSchema = z.object({
     .min(0.001, 'must be more than 0')
     .max(600, 'must be at most 600')
     .default(15),
+  AUDITFLOW_GATEWAY_ACCEPT: z
+    .enum(['recorded', 'spooled'], { error: 'must be recorded or spooled' })
+    .default('recorded'),
+  AUDITFLOW_GATEWAY_SPOOL_GRACE_SECONDS: z.coerce
+    .number({ error: 'must be a number of seconds' })
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(3600, 'must be at most 3600')
+    .default(60),
   AUDITFLOW_IMAP_URL: urlOf(
     ['imap:', 'imaps:'],
     'must be a URL like imaps://user:password@imap.example.com:993',
@@ -357,6 +366,10 @@ export interface AuditflowConfig {
     /** Messages parsed at once, and how long one may take before it is deferred (451). */
     parsers: number;
     parseTimeoutMs: number;
+    /** `recorded`: 250 once the demand (or triage) has the message; `spooled`: once the spool has it. */
+    accept: 'recorded' | 'spooled';
+    /** Spooled: a message no gateway reported recorded this long after its 250 is claimed by a sweep. */
+    spoolGraceMs: number;
   };
   imap?: { url: string; folder: string; processed: string; quarantine: string; pollSeconds: number };
   /** Prometheus endpoints (absent when off), and how often the worker counts demands for its gauges. */
@@ -451,6 +464,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AuditflowConfi
       idleTimeoutMs: s.AUDITFLOW_GATEWAY_IDLE_SECONDS * 1000,
       parsers: s.AUDITFLOW_GATEWAY_PARSERS,
       parseTimeoutMs: Math.round(s.AUDITFLOW_GATEWAY_PARSE_SECONDS * 1000),
+      accept: s.AUDITFLOW_GATEWAY_ACCEPT,
+      spoolGraceMs: s.AUDITFLOW_GATEWAY_SPOOL_GRACE_SECONDS * 1000,
     },
     ...(s.AUDITFLOW_IMAP_URL
       ? {

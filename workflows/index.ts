@@ -3,3 +3,4 @@ export { auditDemandWorkflow } from './audit-demand';
 export { inboxWorkflow } from './inbox';
 export { digestWorkflow } from './digest';
 export type { AuditDemandInput, AuditDemandResult } from './audit-demand';
+export { inboundSpoolWorkflow } from './spool';

@@ -21,15 +21,18 @@ describe('Temporal unreachable while a reply arrives', () => {
   let dbFile: string;
   let h: Harness;
   let gw: TestGateway;
+  let spooled: TestGateway;
   before(async () => {
     port = await freePort();
     dbFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'auditflow-down-')), 'temporal.db');
     server = await startDevServer({ port, uiPort: false, dbFile });
     h = await harness('dev', {}, { address: server.address });
     gw = await startTestGateway(h, resolverFor(dnsFor(['acme.example'])));
+    spooled = await startTestGateway(h, resolverFor(dnsFor(['acme.example'])), { accept: 'spooled' });
   });
   after(async () => {
     await gw.close();
+    await spooled.close();
     await h.close();
     await server.stop();
   });
@@ -58,6 +61,9 @@ describe('Temporal unreachable while a reply arrives', () => {
       gw.log.some((l) => /451 to .*Temporal is unavailable/.test(l)),
       gw.log.join('\n'),
     );
+    // Spooled, the 250 waits for the spool's signal: no Temporal, no 250.
+    const notSpooled = await spooled.send(raw, { from: 'pat@acme.example', to: [replyTo] });
+    assert.equal(notSpooled.code, 451, notSpooled.response);
 
     server = await startDevServer({ port, uiPort: false, dbFile });
     const deadline = Date.now() + 60_000;

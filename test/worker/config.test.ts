@@ -53,6 +53,24 @@ describe('worker settings from the environment', () => {
     );
   });
 
+  it('takes the gateway acceptance mode and spool grace, and names bad values', () => {
+    const d = loadConfig({});
+    assert.equal(d.gateway.accept, 'recorded');
+    assert.equal(d.gateway.spoolGraceMs, 60_000);
+    const spooled = loadConfig({ AUDITFLOW_GATEWAY_ACCEPT: 'spooled', AUDITFLOW_GATEWAY_SPOOL_GRACE_SECONDS: '5' });
+    assert.equal(spooled.gateway.accept, 'spooled');
+    assert.equal(spooled.gateway.spoolGraceMs, 5000);
+    assert.throws(
+      () => loadConfig({ AUDITFLOW_GATEWAY_ACCEPT: 'queued', AUDITFLOW_GATEWAY_SPOOL_GRACE_SECONDS: '0' }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.match(err.message, /AUDITFLOW_GATEWAY_ACCEPT="queued": must be recorded or spooled/);
+        assert.match(err.message, /AUDITFLOW_GATEWAY_SPOOL_GRACE_SECONDS="0": must be at least 1/);
+        return true;
+      },
+    );
+  });
+
   it('stops the worker process with status 2 and the variable named', async () => {
     const r = await runNode(['--import', 'tsx', path.join(ROOT, 'worker', 'main.ts')], { AUDITFLOW_LOG_LEVEL: 'LOUD' });
     assert.equal(r.code, 2);
