@@ -383,6 +383,11 @@ export interface GatewayOptions {
   kills: number;
   /** Also make Temporal unreachable from the gateway (451, then the retry is recorded once); default true. */
   temporalOutage?: boolean;
+  /**
+   * Replies to the gateway spooled (AUDITFLOW_GATEWAY_ACCEPT=spooled) with no worker running, the gateway
+   * SIGKILLed right after each 250: the restarted gateway must claim each from the spool and record it once.
+   */
+  spooledKills?: number;
   log?: (line: string) => void;
 }
 
@@ -394,7 +399,8 @@ export interface GatewayOptions {
 export async function gatewayDrill(o: GatewayOptions): Promise<DrillResult> {
   return runDrill(o, { gateway: true }, async ({ stack, did, log, t0 }) => {
     const outage = o.temporalOutage ?? true;
-    const demands = await startAndAwaitRequests(stack, o.kills + (outage ? 1 : 0), 3600, 'gateway');
+    const spooledKills = o.spooledKills ?? 0;
+    const demands = await startAndAwaitRequests(stack, o.kills + (outage ? 1 : 0) + spooledKills, 3600, 'gateway');
     const replyFor = (d: DrillDemand, n: number) =>
       drillReply(stack, d, `Stadia ran from 2019 to 2022 (${n}).`, 'drill');
     const answers = async (d: DrillDemand) =>
@@ -412,7 +418,9 @@ export async function gatewayDrill(o: GatewayOptions): Promise<DrillResult> {
       await stack.gateway!.start();
     }
     // Temporal unreachable from the gateway: 451, then the sender's retry is recorded once.
-    if (outage) await temporalOutageReply(stack, demands.at(-1)!, replyFor, did, problems, log);
+    if (outage) await temporalOutageReply(stack, demands.at(o.kills)!, replyFor, did, problems, log);
+    if (spooledKills)
+      await spooledReplies(stack, demands.slice(-spooledKills), replyFor, answers, { did, problems, log });
     for (const d of demands) {
       d.answered = true;
       d.expectedEnd = 'withdrawn';
@@ -422,6 +430,50 @@ export async function gatewayDrill(o: GatewayOptions): Promise<DrillResult> {
     }
     return finish('gateway', stack, t0, did, 0, 120_000, () => problems);
   });
+}
+
+/**
+ * Spooled acceptance under a gateway kill: with the worker stopped (nothing can be recorded), each reply's
+ * 250 is followed at once by a SIGKILL of the gateway; then the worker and the gateway start again, and the
+ * gateway's sweep must claim the reply from the spool and record it, once.
+ */
+async function spooledReplies(
+  stack: DrillStack,
+  demands: DrillDemand[],
+  replyFor: (d: DrillDemand, n: number) => Promise<{ raw: Buffer; envelope: { from: string; to: string[] } }>,
+  answers: (d: DrillDemand) => Promise<number>,
+  r: { did: string[]; problems: string[]; log: (l: string) => void },
+): Promise<void> {
+  const gateway = stack.gateway!;
+  await gateway.kill('SIGKILL');
+  await gateway.start({ AUDITFLOW_GATEWAY_ACCEPT: 'spooled', AUDITFLOW_GATEWAY_SPOOL_GRACE_SECONDS: '2' });
+  for (const [i, d] of demands.entries()) {
+    await stack.worker.stop();
+    const { raw, envelope } = await replyFor(d, 200 + i);
+    const answer = await smtpSend(stack.gatewayPort, raw, envelope);
+    await gateway.kill('SIGKILL');
+    if (answer.code !== 250)
+      r.problems.push(`spooled reply ${i + 1}: gateway answered ${answer.code} ${answer.response}`);
+    const mark = gateway.lines.length;
+    await stack.worker.start();
+    await gateway.start();
+    const recorded = await eventually(
+      async () => (await answers(d)) || undefined,
+      `spooled reply ${i + 1} to be recorded`,
+      {
+        timeoutMs: 60_000,
+        intervalMs: 250,
+      },
+    ).catch(() => 0);
+    const claimed = gateway.lines.slice(mark).some((l) => /claimed spooled messages/.test(l));
+    r.did.push(
+      `spooled reply ${i + 1}: gateway answered ${answer.code} with no worker running, SIGKILLed at once; ` +
+        `restarted: ${claimed ? 'claimed from the spool' : 'not claimed'}, answers recorded: ${recorded}`,
+    );
+    r.log(r.did.at(-1)!);
+    if (recorded !== 1) r.problems.push(`${d.spec.id}: ${recorded} answers recorded after a spooled 250`);
+    if (!claimed) r.problems.push(`${d.spec.id}: the restarted gateway did not claim the spooled reply`);
+  }
 }
 
 /** A reply to a demand's request on the stadia item, as the counterparty's server would deliver it. */

@@ -95,7 +95,7 @@ async function main(): Promise<number> {
       smtpOutageDrill({ demands: quick ? 5 : 20, deadlineIn: quick ? 30 : 60, outageSeconds: quick ? 12 : 30, log }),
     'server-restart': () =>
       serverRestartDrill({ demands: quick ? 5 : 20, deadlineIn: quick ? 30 : 60, downSeconds: quick ? 10 : 20, log }),
-    gateway: () => gatewayDrill({ kills: quick ? 2 : 5, log }),
+    gateway: () => gatewayDrill({ kills: quick ? 2 : 5, spooledKills: quick ? 1 : 3, log }),
     'multi-host': async () => {
       // Its own S3 server (versitygw, built once per machine with go install when it is missing).
       const s3 = await startS3Server({ binary: (await resolveVersitygw({ log })).path });

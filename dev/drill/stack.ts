@@ -41,7 +41,8 @@ export interface Service {
   name: string;
   /** Every output line of every run so far. */
   lines: string[];
-  start(): Promise<void>;
+  /** Starts it (again); `extra` settings hold for this run and the later ones. */
+  start(extra?: NodeJS.ProcessEnv): Promise<void>;
   /** Sends the signal and waits until the process has exited. */
   kill(signal?: NodeJS.Signals): Promise<void>;
   running(): boolean;
@@ -63,8 +64,9 @@ export function service(
     name,
     lines,
     running: alive,
-    async start() {
+    async start(extra) {
       if (alive()) return;
+      if (extra) Object.assign(env, extra);
       const mark = lines.length;
       const c = spawnEntry(script, { env });
       child = c;

@@ -95,8 +95,8 @@ describe('fault drills, short versions (real worker and gateway processes, own d
     assertClean(r, 3 * mails.length);
   });
 
-  it('gateway SIGKILLed right after answering 250: the reply is recorded, once', async () => {
-    const r = await gatewayDrill({ kills: 1, temporalOutage: false });
+  it('gateway SIGKILLed right after answering 250, recorded or spooled: the reply is recorded, once', async () => {
+    const r = await gatewayDrill({ kills: 1, temporalOutage: false, spooledKills: 1 });
     assertClean(r, 2);
   });
 });
