@@ -97,7 +97,7 @@ export interface BenchStack {
   close(): Promise<void>;
 }
 
-function spawnTs(script: string, env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
+export function spawnTs(script: string, env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
   const log = fs.openSync(logFile, 'a');
   const child = spawnEntry(script, { env, stdio: ['ignore', log, log] });
   fs.closeSync(log);
