@@ -28,6 +28,7 @@ export const TRIAGE_CATEGORIES = [
   ['unauthenticated', /^unauthenticated/],
   ['ambiguous', /^ambiguous/],
   ['refused-by-demand', /^refused by demand/],
+  ['parse-timeout', /^parsing ran out of time/],
 ] as const;
 
 /** The category of a triage reason as processInbound words it; `other` for anything new. */
