@@ -270,6 +270,31 @@ function unknownNames(body: string): string[] {
   return [...problems];
 }
 
+/** Names Handlebars itself probes on any value it renders or iterates; never a merge field. */
+const PROBED = new Set(['toHTML', 'then', 'toJSON', 'constructor', 'length']);
+
+/**
+ * The context with every plain object and array in it watched: a property looked up that the full sample
+ * context does not have is added to `missing` as a dotted path (an item's field as `items.<name>`).
+ * Handlebars' strict mode throws for a missing name in `{{...}}`, but not for one given to a helper or a
+ * block (`{{#if demand.titel}}`, `{{stop demand.basiss}}`), which would render as empty.
+ */
+function watchLookups<T extends object>(value: T, missing: Set<string>, at = ''): T {
+  const isPlain = (v: unknown): v is object =>
+    !!v && typeof v === 'object' && (Array.isArray(v) || [Object.prototype, null].includes(Object.getPrototypeOf(v)));
+  return new Proxy(value, {
+    get(target, key, receiver) {
+      const v: unknown = Reflect.get(target, key, receiver);
+      if (typeof key !== 'string') return v;
+      const inArray = Array.isArray(target);
+      if (!(key in target) && !PROBED.has(key) && !(inArray && /^\d+$/.test(key)))
+        missing.add(at ? `${at}.${key}` : key);
+      // An array's elements are named by the array (items.description), not by their index.
+      return isPlain(v) ? watchLookups(v, missing, inArray && /^\d+$/.test(key) ? at : at ? `${at}.${key}` : key) : v;
+    },
+  });
+}
+
 /** What each template is rendered against in the check: its kind and event, full and empty. */
 function checkContexts(name: string, language: Language): MergeContext[] {
   const kind = name.startsWith('notice') ? 'internal' : name;
@@ -305,10 +330,12 @@ export function checkTemplates(languages: readonly Language[], custom?: Template
   let problems = checked.get(key);
   if (!problems) {
     // Without custom files each language's check stands alone, and the build's stands for it.
-    problems =
+    const found =
       custom && Object.keys(custom).length
         ? checkTemplatesNow(languages, custom)
         : languages.flatMap((l) => prebuiltCheck(l) ?? checkTemplatesNow([l]));
+    // A file of the demand's used for every language has the same problem in each: said once.
+    problems = [...new Map(found.map((p) => [`${p.file}\0${p.message}`, p])).values()];
     if (checked.size > 64) checked.clear();
     checked.set(key, problems);
   }
@@ -407,10 +434,15 @@ function checkTemplatesNow(languages: readonly Language[], custom?: TemplateFile
     if (broken) continue;
     const set = compileSet(language, custom);
     for (const name of TEMPLATE_NAMES) {
-      for (const context of checkContexts(name, language)) {
+      for (const [n, context] of checkContexts(name, language).entries()) {
         for (const section of SECTIONS) {
+          // The full context is watched: a name a helper or block is given is looked up outside strict mode.
+          const missing = new Set<string>();
+          const watched = n === 0 ? watchLookups(context, missing) : context;
           try {
-            set.render(name, section, { ...context, subject: 'Subject' } as MergeContext);
+            set.render(name, section, { ...watched, subject: 'Subject' } as MergeContext);
+            for (const field of missing)
+              problems.push({ file: shownAs(name), message: `${section}: unknown merge field "${field}"` });
           } catch (err) {
             problems.push({
               file: shownAs(name),

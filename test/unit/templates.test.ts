@@ -97,6 +97,7 @@ describe('message templates', () => {
 
   it('checks a demand set: unknown fields, helpers, partials, sections, rendering and file names', () => {
     const good = fs.readFileSync(path.join(ROOT, 'activities', 'templates', 'en', 'request.hbs'), 'utf8');
+    const questions = fs.readFileSync(path.join(ROOT, 'activities', 'templates', 'en', '_item-questions.hbs'), 'utf8');
     assert.deepEqual(checkTemplates(['en', 'fr'], { 'request.hbs': good.replace('Dear', 'Hello') }), []);
     const cases: [Record<string, string>, RegExp][] = [
       [
@@ -109,6 +110,33 @@ describe('message templates', () => {
       [{ 'request.hbs': good.split('=== html')[0]! }, /has no "=== html" section/],
       [{ 'request.hbs': good.replace('{{demand.title}}', '{{demand.titel}}') }, /does not render: .*titel/],
       [{ 'request.hbs': good.replace('{{#if earliestDue}}', '{{#if earliestDue}') }, /Parse error|Expecting/],
+      // A merge field in a helper's or a block's parameter, where strict mode does not look (a typo there
+      // would silently drop a clause from a legal notice), and on an item inside {{#each}}.
+      [
+        { 'request.hbs': good.replace('{{#if earliestDue}}', '{{#if earliestDeu}}') },
+        /unknown merge field "earliestDeu"/,
+      ],
+      [
+        { '_item-questions.hbs': questions.replace('{{#each items}}', '{{#each itmes}}') },
+        /unknown merge field "itmes"/,
+      ],
+      [
+        { 'request.hbs': good.replace('{{demand.title}}', '{{stop demand.titel}}') },
+        /unknown merge field "demand\.titel"/,
+      ],
+      [
+        {
+          'request.hbs': good.replace(
+            '{{#if earliestDue}}',
+            '{{#if earliestDue}}{{#unless recipient.nmae}}{{/unless}}',
+          ),
+        },
+        /unknown merge field "recipient\.nmae"/,
+      ],
+      [
+        { '_item-questions.hbs': questions.replace('{{#if description}}', '{{#if descripton}}') },
+        /unknown merge field "(items\.)?descripton"/,
+      ],
       [{ 'requests.hbs': good }, /not a template auditflow uses/],
       [{ 'de/request.hbs': good }, /not a template auditflow uses/],
     ];
@@ -117,6 +145,8 @@ describe('message templates', () => {
       assert.ok(problems.length > 0, `no problem for ${Object.keys(files)[0]}`);
       assert.match(problems.map((p) => `${p.file}: ${p.message}`).join('\n'), expected);
       assert.equal(problems[0]!.file.startsWith('(shipped)'), false, 'the problem names the demand file');
+      const lines = problems.map((p) => `${p.file}: ${p.message}`);
+      assert.equal(new Set(lines).size, lines.length, `a problem said twice:\n${lines.join('\n')}`);
     }
   });
 
