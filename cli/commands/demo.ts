@@ -11,7 +11,8 @@ export function register(program: Command): void {
   program
     .command('demo')
     .description(
-      'Run examples/api-usage-audit.yaml with its deadline a minute away, play the counterparty through the inbound gateway, and check the demand ends as expected',
+      'Run the example audit (examples/api-usage-audit.yaml, or its French version with --lang fr) with its deadline ' +
+        'a minute away, play the counterparty through the inbound gateway, and check the demand ends as expected',
     )
     .option(
       '--deadline-in <seconds>',
