@@ -351,6 +351,17 @@ export function formatLocalIn(ms: number, timeZone: string, language: Language):
   return `${FRENCH_WEEKDAYS[isoWeekday(w) - 1]} ${day} ${FRENCH_MONTHS[w.month - 1]} ${w.year} à ${hh}:${mm} ${frenchZone(ms, timeZone)}`;
 }
 
+/** A calendar day (YYYY-MM-DD) in the reader's language: "Mon 14 Jun 2027", "lundi 14 juin 2027"; else undefined. */
+export function formatDayIn(ymd: string, language: Language): string | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(ymd);
+  if (!m) return undefined;
+  const w = toWall(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])), 'UTC');
+  if (w.month !== Number(m[2])) return undefined;
+  return language === 'fr'
+    ? `${FRENCH_WEEKDAYS[isoWeekday(w) - 1]} ${w.day === 1 ? '1er' : w.day} ${FRENCH_MONTHS[w.month - 1]} ${w.year}`
+    : `${WEEKDAYS[isoWeekday(w) - 1]} ${w.day} ${MONTH_ABBREVIATIONS[w.month - 1]} ${w.year}`;
+}
+
 /** The instant in UTC in the recipient's language: "2027-06-08 00:00Z", "2027-06-08 00:00 UTC". */
 export function formatUtcIn(ms: number, language: Language): string {
   return language === 'en' ? formatUtc(ms) : `${formatUtc(ms).slice(0, -1)} UTC`;

@@ -7,7 +7,7 @@
  */
 import type { MailDemandContext, MailItemContext } from '../../domain/contracts';
 import type { PendingMail } from '../../domain/state';
-import { formatLocalIn, formatUtcIn, type Language } from '../../domain/time';
+import { formatDayIn, formatLocalIn, formatUtcIn, type Language } from '../../domain/time';
 import { oneLine } from '../../platform/text';
 
 /** A file sent with a message, as the recipient's text lists it. */
@@ -170,7 +170,8 @@ export function mergeContext(input: ContextInput): MergeContext {
       requestedDeadline: ctx.requestedDeadline ? when(String(ctx.requestedDeadline)) : null,
       requestId: str(ctx.requestId) ?? '',
       failedRecipient: str(ctx.failedRecipient),
-      returnDate: str(ctx.returnDate) ?? '?',
+      // A readable return date in the reader's language; otherwise the words as the reply wrote them.
+      returnDate: ((r) => (r ? (formatDayIn(r, language) ?? r) : '?'))(str(ctx.returnDate)),
       by: str(ctx.by) ?? '',
       outcome: str(ctx.outcome) ?? '',
       report: str(ctx.report),

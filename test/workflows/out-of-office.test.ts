@@ -43,7 +43,7 @@ describe('out of office past the deadline (time-skipping server, real SMTP)', ()
       assert.equal(told!.parsed.date?.toISOString(), '2027-05-04T16:00:00.000Z');
       assert.match(
         told!.parsed.text ?? '',
-        /pat@acme\.example is out of office until 2027-06-14, after the deadline of these items/,
+        /pat@acme\.example is out of office until Mon 14 Jun 2027, after the deadline of these items/,
       );
       // Reminder 1 (Mon 31 May, 17:00 PDT) goes to Pat and, once, to Erin; reminder 2 to Pat only.
       await h.skipTo(at('2027-06-06T00:00:00Z'));
