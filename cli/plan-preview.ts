@@ -22,6 +22,8 @@ const PREVIEW_SECRET = 'auditflow plan preview: not a reply key';
 export interface PreviewEmail {
   n: number;
   at: string;
+  /** The recipient's time zone: the times in the preview are on their clock. */
+  zone: string;
   kind: MailKind;
   to: string;
   subject: string;
@@ -63,6 +65,7 @@ export async function previewPlan(
     emails.push({
       n: i + 1,
       at: mail.at,
+      zone: mail.to.zone,
       kind: mail.kind,
       to: mail.to.name ? `${mail.to.name} <${mail.to.address}>` : mail.to.address,
       subject: built.subject,

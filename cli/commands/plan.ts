@@ -81,7 +81,7 @@ export function register(program: Command): void {
     .option('--eml <folder>', 'write the emails (those --show picks, else all) as .eml files to open in a mail client')
     .option(
       '--json',
-      'print {demandId, workflowId, startAt, outcome, endsAt, deadlines, entries, warnings}, and emails: [{n, at, kind, to, subject, text}] with --show',
+      'print {demandId, workflowId, startAt, outcome, endsAt, deadlines, entries, warnings}, and emails: [{n, at, zone, kind, to, subject, text}] with --show',
     )
     .addHelpText(
       'after',
@@ -129,7 +129,7 @@ export function register(program: Command): void {
       }
       const blocks = shown.map(
         (e) =>
-          `--- email ${e.n} of ${emails.length}: ${e.kind} to ${e.to}, ${localAndUtc(e.at, zone)}\nSubject: ${e.subject}\n\n${e.text}`,
+          `--- email ${e.n} of ${emails.length}: ${e.kind} to ${e.to}, ${localAndUtc(e.at, e.zone)}\nSubject: ${e.subject}\n\n${e.text}`,
       );
       process.stdout.write(
         safeBlock(

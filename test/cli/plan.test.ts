@@ -318,6 +318,12 @@ describe('auditflow plan', () => {
       /\n--- email 3 of 16: reminder to Priya Shah <priya\.shah@northwind\.example\.com>, Mon 24 May 2027, 17:00 PDT \(2027-05-25 00:00Z\)\nSubject: Reminder 1: Compliance audit .*: 6 items due Mon 7 Jun 2027, 17:00 PDT\n\nDear Priya Shah,\n\nThis is reminder 1 about the audit demand/,
     );
     assert.equal((one.stdout.match(/\n--- email /g) ?? []).length, 1);
+    // An internal notice is on its own recipient's clock (Dublin), as the plan's table and its text are.
+    const notice = await plan(EXAMPLE, '--start', '2027-05-03T16:00:00Z', '--show', '13');
+    assert.match(
+      notice.stdout,
+      /\n--- email 13 of 16: internal to Chris Okafor <[^>]+>, Tue 15 Jun 2027, 01:00 GMT\+1 \(2027-06-15 00:00Z\)\n/,
+    );
 
     const folder = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'auditflow-eml-')), 'preview');
     const eml = await plan(EXAMPLE, '--start', '2027-05-03T16:00:00Z', '--eml', folder, '--json');
