@@ -426,7 +426,16 @@ function checkTemplatesNow(languages: readonly Language[], custom?: TemplateFile
             broken = true;
           }
         } catch (err) {
-          problems.push({ file: shownAs(name), message: `${section}: ${oneLine((err as Error).message, 300)}` });
+          // Handlebars counts lines from the section's marker; the author counts them from the file's top.
+          const marker = src
+            .replace(/\r\n/g, '\n')
+            .split('\n')
+            .findIndex((l) => new RegExp(`^=== *${section} *$`).test(l));
+          const message = (err as Error).message.replace(
+            /\bline (\d+)/g,
+            (_, n: string) => `line ${Number(n) + marker + 1}`,
+          );
+          problems.push({ file: shownAs(name), message: `${section}: ${oneLine(message, 300)}` });
           broken = true;
         }
       }
@@ -446,7 +455,7 @@ function checkTemplatesNow(languages: readonly Language[], custom?: TemplateFile
           } catch (err) {
             problems.push({
               file: shownAs(name),
-              message: `${section} does not render: ${oneLine((err as Error).message, 300)}`,
+              message: `${section} does not render: ${oneLine((err as Error).message.replace(/ in \[object Object\]/, ''), 300)}`,
             });
             break;
           }
