@@ -43,6 +43,11 @@ export function contentTypeOf(name: string): string {
 }
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+/** A size against its limit: in MiB, or in bytes when both would read the same in MiB (a byte over). */
+const overLimit = (bytes: number, limit: number) =>
+  mib(bytes) === mib(limit)
+    ? `${bytes.toLocaleString('en-US')} bytes, over the limit of ${limit.toLocaleString('en-US')} bytes (${mib(limit)})`
+    : `${mib(bytes)}, over the limit of ${mib(limit)}`;
 
 /** Reads one file, or says what is wrong with it (naming it and what to do). */
 function readOne(abs: string): { bytes: Buffer } | { problem: string } {
@@ -71,7 +76,7 @@ function readOne(abs: string): { bytes: Buffer } | { problem: string } {
 
 function tooBig(abs: string, size: number): string {
   return (
-    `${abs} is ${mib(size)}, over the limit of ${mib(ATTACHMENT_LIMITS.fileBytes)} per file: ` +
+    `${abs} is ${overLimit(size, ATTACHMENT_LIMITS.fileBytes)} per file: ` +
     'receiving servers refuse large messages (25 MB on the wire is common, and base64 adds a third); ' +
     'compress it, split it, or send a link to it in the basis or an item description instead'
   );
@@ -111,7 +116,7 @@ export function readAttachments(
       problems.push({
         path: 'attachments',
         message:
-          `the files attached to the ${kind} total ${mib(total)}, over the limit of ${mib(ATTACHMENT_LIMITS.messageBytes)} per message ` +
+          `the files attached to the ${kind} total ${overLimit(total, ATTACHMENT_LIMITS.messageBytes)} per message ` +
           '(a message over 25 MB as sent is refused by most servers, and base64 adds a third): attach fewer files or send links',
       });
   }

@@ -55,7 +55,11 @@ describe('attachments refused at validate and start (no Temporal needed)', () =>
     ['notices', 'folder', /attachments\[0\]\.file: .*notices is a folder; name a file/],
     ['empty.pdf', 'empty', /attachments\[0\]\.file: .*empty\.pdf is empty/],
     ['pipe.pdf', 'pipe', /attachments\[0\]\.file: .*pipe\.pdf is not a regular file/],
-    ['huge.pdf', 'oversized', /attachments\[0\]\.file: .*huge\.pdf is 10\.0 MiB, over the limit of 10\.0 MiB per file/],
+    [
+      'huge.pdf',
+      'oversized',
+      /attachments\[0\]\.file: .*huge\.pdf is 10,485,761 bytes, over the limit of 10,485,760 bytes \(10\.0 MiB\) per file/,
+    ],
   ];
   for (const [name, what, why] of cases)
     it(`refuses a ${what} file at validate and at start, naming the field and the file`, async () => {
