@@ -218,7 +218,7 @@ export interface TemplateProblem {
 type Node = { type: string; [k: string]: unknown };
 
 /** Every merge-field name, helper and partial a template uses, and the ones that do not exist. */
-function unknownNames(body: string): string[] {
+function unknownNames(body: string, section: Section): string[] {
   const problems = new Set<string>();
   const visit = (node: unknown, helperPosition = false): void => {
     if (!node || typeof node !== 'object') return;
@@ -239,6 +239,18 @@ function unknownNames(body: string): string[] {
       case 'MustacheStatement':
       case 'SubExpression':
       case 'BlockStatement': {
+        if (section === 'html' && n.type === 'MustacheStatement' && n.escaped === false) {
+          const loc = n.loc as { start: { line: number; column: number }; end: { line: number; column: number } };
+          const text = body
+            .split('\n')
+            .slice(loc.start.line - 1, loc.end.line)
+            .join('\n');
+          const shown = loc.start.line === loc.end.line ? text.slice(loc.start.column, loc.end.column) : '{{{...}}}';
+          problems.add(
+            `unescaped output "${shown}": every merge value comes from a spec or a reply, so the HTML part ` +
+              'writes it with {{...}}, which escapes it',
+          );
+        }
         const params = (n.params as unknown[]) ?? [];
         const pairs = ((n.hash as { pairs?: { value: unknown }[] } | undefined)?.pairs ?? []).map((p) => p.value);
         const isHelper = n.type !== 'MustacheStatement' || params.length > 0 || pairs.length > 0;
@@ -421,7 +433,7 @@ function checkTemplatesNow(languages: readonly Language[], custom?: TemplateFile
           continue;
         }
         try {
-          for (const message of unknownNames(body)) {
+          for (const message of unknownNames(body, section)) {
             problems.push({ file: shownAs(name), message: `${section}: ${message}` });
             broken = true;
           }

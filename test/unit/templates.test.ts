@@ -138,6 +138,15 @@ describe('message templates', () => {
         { '_item-questions.hbs': questions.replace('{{#if description}}', '{{#if descripton}}') },
         /unknown merge field "(items\.)?descripton"/,
       ],
+      // Every merge value comes from a spec or a reply: the HTML part never outputs one unescaped.
+      [
+        { 'request.hbs': good.replace('<p>{{requester.organisation}}', '<p>{{{requester.organisation}}}') },
+        /html: unescaped output "\{\{\{requester\.organisation\}\}\}"/,
+      ],
+      [
+        { 'request.hbs': good.replace('<p>{{requester.organisation}}', '<p>{{& requester.organisation}}') },
+        /html: unescaped/,
+      ],
       [{ 'requests.hbs': good }, /not a template auditflow uses/],
       [{ 'de/request.hbs': good }, /not a template auditflow uses/],
     ];
