@@ -207,6 +207,21 @@ async function main(): Promise<void> {
     AUDITFLOW_DATA_DIR: config.dataDir,
     AUDITFLOW_EXIT_WITH_PARENT: '1',
   };
+  // Every port this run will listen on is checked before anything starts: a busy one stops the run with
+  // nothing started (a Temporal server started first would be left running).
+  const ports: [port: number, variable: string, what: string][] = [];
+  if (config.encryption.on) ports.push([config.codec.port, 'AUDITFLOW_CODEC_PORT', 'codec server']);
+  if (!target.explicit)
+    ports.push(
+      [config.temporalPort, 'AUDITFLOW_TEMPORAL_PORT', 'Temporal gRPC'],
+      [config.uiPort, 'AUDITFLOW_UI_PORT', 'Temporal Web UI'],
+    );
+  if (!config.smtpExplicit) ports.push([config.catcherPort, 'AUDITFLOW_SMTP_PORT', 'mail catcher']);
+  ports.push([config.gateway.port, 'AUDITFLOW_GATEWAY_PORT', 'inbound reply gateway']);
+  if (config.metrics.worker) ports.push([config.metrics.worker.port, 'AUDITFLOW_WORKER_METRICS', 'worker metrics']);
+  if (config.metrics.gateway) ports.push([config.metrics.gateway.port, 'AUDITFLOW_GATEWAY_METRICS', 'gateway metrics']);
+  for (const [port, variable, what] of ports) await ensurePortFree(port, variable, what);
+
   let keys: EncryptionKey[] | undefined;
   // Where the digest schedule is created: the dev server started below, else the server the settings name.
   let digestTarget = target;
@@ -218,7 +233,6 @@ async function main(): Promise<void> {
     } catch (err) {
       fail((err as Error).message, 2);
     }
-    await ensurePortFree(config.codec.port, 'AUDITFLOW_CODEC_PORT', 'codec server');
     stack.codec = await startCodecServer({
       keys,
       host: config.codec.host,
@@ -229,8 +243,6 @@ async function main(): Promise<void> {
     });
   }
   if (!target.explicit) {
-    await ensurePortFree(config.temporalPort, 'AUDITFLOW_TEMPORAL_PORT', 'Temporal gRPC');
-    await ensurePortFree(config.uiPort, 'AUDITFLOW_UI_PORT', 'Temporal Web UI');
     const tlog = componentLogger('temporal');
     try {
       stack.server = await startDevServer({
@@ -261,7 +273,6 @@ async function main(): Promise<void> {
   }
 
   if (!config.smtpExplicit) {
-    await ensurePortFree(config.catcherPort, 'AUDITFLOW_SMTP_PORT', 'mail catcher');
     stack.catcher = await startSmtpSink({
       dir: config.outboxDir,
       keep: 'none',
@@ -274,11 +285,6 @@ async function main(): Promise<void> {
     say(`SMTP_URL is set: sending through ${redactSmtpUrl(config.smtpUrl)}; no mail catcher started`);
   }
 
-  await ensurePortFree(config.gateway.port, 'AUDITFLOW_GATEWAY_PORT', 'inbound reply gateway');
-  if (config.metrics.worker)
-    await ensurePortFree(config.metrics.worker.port, 'AUDITFLOW_WORKER_METRICS', 'worker metrics');
-  if (config.metrics.gateway)
-    await ensurePortFree(config.metrics.gateway.port, 'AUDITFLOW_GATEWAY_METRICS', 'gateway metrics');
   // On the embedded sandbox nothing can pass SPF/DKIM/DMARC (no DNS for the example domains), so the
   // local gateway records the verdicts without enforcing them, unless told otherwise.
   const authMode = process.env.AUDITFLOW_INBOUND_AUTH ?? (target.explicit ? 'enforce' : 'report');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -53,6 +54,46 @@ function processesUsing(marker: string): string[] {
 }
 
 describe('npm start: the whole stack on embedded defaults', () => {
+  it('refuses a port already in use before it starts anything: no Temporal server is left behind', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'auditflow-start-busy-'));
+    const busy = net.createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const busyPort = (busy.address() as net.AddressInfo).port;
+    const temporalPort = await freePort();
+    try {
+      const r = spawnSync('npm', ['start'], {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          AUDITFLOW_DATA_DIR: dataDir,
+          AUDITFLOW_TEMPORAL_PORT: String(temporalPort),
+          AUDITFLOW_UI_PORT: String(await freePort()),
+          AUDITFLOW_SMTP_PORT: String(await freePort()),
+          AUDITFLOW_CODEC_PORT: String(await freePort()),
+          AUDITFLOW_GATEWAY_PORT: String(await freePort()),
+          AUDITFLOW_WORKER_METRICS: `:${busyPort}`,
+          AUDITFLOW_GATEWAY_METRICS: 'off',
+          TEMPORAL_ADDRESS: undefined,
+          SMTP_URL: undefined,
+          NO_COLOR: '1',
+        },
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.match(
+        r.stdout + r.stderr,
+        new RegExp(`port ${busyPort} \\(worker metrics\\) is already in use.*AUDITFLOW_WORKER_METRICS`),
+      );
+      assert.doesNotMatch(r.stdout + r.stderr, /Temporal Server:/, 'the dev server was started before the check');
+      assert.equal(await isPortOpen('127.0.0.1', temporalPort), false, 'a Temporal server is left listening');
+      assert.deepEqual(processesUsing(dataDir), [], 'processes left running');
+    } finally {
+      busy.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it('with TEMPORAL_ADDRESS and SMTP_URL set, starts only the worker and connects it there', async () => {
     const sink = await startSmtpSink();
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'auditflow-start-ext-'));
