@@ -91,9 +91,12 @@ export async function startCodecServer(o: CodecServerOptions): Promise<CodecServ
       void (async () => {
         let payloads: Payload[];
         try {
-          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { payloads?: JsonPayload[] };
-          if (!Array.isArray(body.payloads)) throw new Error('expected {"payloads": [...]}');
-          payloads = body.payloads.map(fromJson);
+          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { payloads?: JsonPayload[] } | null;
+          // Protobuf JSON leaves out an empty list: the temporal CLI sends {} for a query without arguments.
+          const isObject = !!body && typeof body === 'object' && !Array.isArray(body);
+          const list = isObject && body.payloads === undefined ? [] : body?.payloads;
+          if (!Array.isArray(list)) throw new Error('expected {"payloads": [...]}');
+          payloads = list.map(fromJson);
         } catch (err) {
           return answer(400, { error: `not a payload list: ${(err as Error).message}` });
         }
