@@ -54,7 +54,7 @@ export function gatewayMetrics(): GatewayMetrics {
   const registers = [registry];
   const replies = new client.Counter({
     name: 'auditflow_gateway_replies_total',
-    help: 'Inbound messages by channel (smtp, imap) and outcome (recorded, duplicate, triaged, deferred, too-big)',
+    help: 'Inbound messages by channel (smtp, imap) and outcome (recorded, duplicate, triaged, deferred, too-big, spooled)',
     labelNames: ['channel', 'outcome'],
     registers,
   });
