@@ -17,6 +17,11 @@ describe('Temporal binary resolution', () => {
       AUDITFLOW_TEMPORAL_PORT: String(await freePort()),
       AUDITFLOW_UI_PORT: String(await freePort()),
       AUDITFLOW_SMTP_PORT: String(await freePort()),
+      // npm start checks every port before anything starts: none of the defaults, which other tests use.
+      AUDITFLOW_CODEC_PORT: String(await freePort()),
+      AUDITFLOW_GATEWAY_PORT: String(await freePort()),
+      AUDITFLOW_WORKER_METRICS: 'off',
+      AUDITFLOW_GATEWAY_METRICS: 'off',
     });
     const out = r.stdout + r.stderr;
     assert.equal(r.code, 1, out);
