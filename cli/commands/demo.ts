@@ -30,13 +30,13 @@ export function register(program: Command): void {
     )
     .addHelpText(
       'after',
-      `\nUses the stack of \`npm start\` when it runs, else starts one for the demo and stops it afterwards.\nThe scenario:\n${Object.entries(
-        SCENARIO,
-      )
-        .map(([i, what]) => `  ${i.padEnd(8)} ${what}`)
-        .join(
-          '\n',
-        )}\nExit 0 only if the demand ends referred with every other item accepted.\n\nExamples:\n  npx auditflow demo\n  npx auditflow demo --lang fr      # the same audit in French, for a French-speaking counterparty\n`,
+      '\nUses the stack of `npm start` when it runs, else starts one for the demo and stops it afterwards.\n' +
+        `The scenario:\n${Object.entries(SCENARIO)
+          .map(([i, what]) => `  ${i.padEnd(8)} ${what}`)
+          .join('\n')}\n` +
+        'Exit 0 only if the demand ends referred with every other item accepted.\n\n' +
+        'Examples:\n  npx auditflow demo\n' +
+        '  npx auditflow demo --lang fr      # the same audit in French, for a French-speaking counterparty\n',
     )
     .action(async (opts: GlobalOptions & { deadlineIn: string; lang: string }) => {
       const deadlineIn = Number(opts.deadlineIn);

@@ -14,7 +14,7 @@ function message(e: PlanEntry, p: DemandPlan): string {
   if (e.trigger === 'reminder') return `reminder ${e.reminder}`;
   if (e.trigger === 'overdue-notice') return 'overdue notice';
   if (e.signOff)
-    return `${e.kind}: ${e.signOff.timedOut ? `no sign-off for ${e.signOff.label} (${e.signOff.gate})` : `sign-off asked for ${e.signOff.label} (${e.signOff.gate})`}`;
+    return `${e.kind}: ${e.signOff.timedOut ? 'no sign-off for' : 'sign-off asked for'} ${e.signOff.label} (${e.signOff.gate})`;
   if (e.step)
     return `${e.kind}, step ${e.step.index}${e.step.label ? `: ${e.step.label}` : ''}${e.step.action === 'refer' ? ' (refer)' : ''}`;
   return e.trigger === 'demand-ended' ? `${e.kind}: demand ends (${p.outcome}), report` : e.kind;
@@ -85,7 +85,9 @@ export function register(program: Command): void {
     )
     .addHelpText(
       'after',
-      '\nExamples:\n  npx auditflow plan examples/api-usage-audit.yaml --start 2027-05-03T09:00:00Z\n  npx auditflow plan examples/api-usage-audit.yaml --show 1\n  npx auditflow plan examples/api-usage-audit.yaml --eml ./preview\n',
+      '\nExamples:\n  npx auditflow plan examples/api-usage-audit.yaml --start 2027-05-03T09:00:00Z\n' +
+        '  npx auditflow plan examples/api-usage-audit.yaml --show 1\n' +
+        '  npx auditflow plan examples/api-usage-audit.yaml --eml ./preview\n',
     )
     .action(async (file: string, opts: GlobalOptions & { start?: string; show?: string; eml?: string }) => {
       const r = readSpecWithFiles(file);
@@ -133,7 +135,9 @@ export function register(program: Command): void {
       );
       process.stdout.write(
         safeBlock(
-          `${renderPlan(plan, file, zone)}${blocks.length ? `\n${blocks.join('\n')}` : ''}${written ? `\n${written.files.length} email(s) written to ${written.folder}\n` : ''}`,
+          renderPlan(plan, file, zone) +
+            (blocks.length ? `\n${blocks.join('\n')}` : '') +
+            (written ? `\n${written.files.length} email(s) written to ${written.folder}\n` : ''),
         ),
       );
     });

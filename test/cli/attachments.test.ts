@@ -80,7 +80,9 @@ describe('attachments refused at validate and start (no Temporal needed)', () =>
       {
         path: 'attachments',
         message:
-          'the files attached to the request total 18.0 MiB, over the limit of 17.0 MiB per message (a message over 25 MB as sent is refused by most servers, and base64 adds a third): attach fewer files or send links',
+          'the files attached to the request total 18.0 MiB, over the limit of 17.0 MiB per message (a message ' +
+          'over 25 MB as sent is refused by most servers, and base64 adds a third): attach fewer files or send ' +
+          'links',
       },
     ]);
     const split = writeSpec(dir, 'split', [{ file: 'a.bin' }, { file: 'b.bin', attachTo: ['final-notice'] }]);

@@ -41,7 +41,10 @@ describe('auditflow plan', () => {
     assert.match(r.stdout, /\nlocal time +UTC +message +to +role +items\n-+ /);
     assert.match(
       r.stdout,
-      /\nMon 3 May 2027, 08:00 PDT +2027-05-03 15:00Z +request \* +Priya Shah <priya\.shah@northwind\.example\.com> +counterparty:primary +atlas, cascade, drift, ember, fjord, harbor\n/,
+      new RegExp(
+        String.raw`\nMon 3 May 2027, 08:00 PDT +2027-05-03 15:00Z +request \* +Priya Shah <priya\.shah@northw` +
+          String.raw`ind\.example\.com> +counterparty:primary +atlas, cascade, drift, ember, fjord, harbor\n`,
+      ),
     );
     assert.match(
       r.stdout,
@@ -50,7 +53,10 @@ describe('auditflow plan', () => {
     assert.match(r.stdout, /\nFri 4 Jun 2027, 18:00 PDT +2027-06-05 01:00Z +reminder 3 \* +Priya Shah/);
     assert.match(
       r.stdout,
-      /\nTue 15 Jun 2027, 01:00 GMT\+1 +2027-06-15 00:00Z +internal, step 2: final notice +Chris Okafor <chris\.okafor@platform\.example\.com> +requester:counsel +atlas, beacon/,
+      new RegExp(
+        String.raw`\nTue 15 Jun 2027, 01:00 GMT\+1 +2027-06-15 00:00Z +internal, step 2: final notice +Chris ` +
+          String.raw`Okafor <chris\.okafor@platform\.example\.com> +requester:counsel +atlas, beacon`,
+      ),
     );
     assert.match(
       r.stdout,
@@ -58,11 +64,23 @@ describe('auditflow plan', () => {
     );
     assert.match(
       r.stdout,
-      /\nwarnings \(4\):\n {2}held-to-sending-hours: request to priya\.shah@northwind\.example\.com would go at Mon 3 May 2027, 02:00 PDT \(2027-05-03 09:00Z\), outside sending hours 08:00-18:00 in their zone; held to Mon 3 May 2027, 08:00 PDT \(2027-05-03 15:00Z\) \[atlas, cascade, drift, ember, fjord, harbor\]\n.*\n {2}reminder-moved: reminder 3 would fall on Sun 6 Jun 2027, 17:00 PDT \(2027-06-07 00:00Z\), a non-business day; moved earlier to Fri 4 Jun 2027, 18:00 PDT \(2027-06-05 01:00Z\) \[atlas, beacon, cascade, drift, ember, fjord, glacier, harbor\]\n/,
+      new RegExp(
+        String.raw`\nwarnings \(4\):\n {2}held-to-sending-hours: request to priya\.shah@northwind\.example\.c` +
+          String.raw`om would go at Mon 3 May 2027, 02:00 PDT \(2027-05-03 09:00Z\), outside sending hours 08:0` +
+          String.raw`0-18:00 in their zone; held to Mon 3 May 2027, 08:00 PDT \(2027-05-03 15:00Z\) \[atlas, ca` +
+          String.raw`scade, drift, ember, fjord, harbor\]\n.*\n {2}reminder-moved: reminder 3 would fall on Sun` +
+          String.raw` 6 Jun 2027, 17:00 PDT \(2027-06-07 00:00Z\), a non-business day; moved earlier to Fri 4 J` +
+          String.raw`un 2027, 18:00 PDT \(2027-06-05 01:00Z\) \[atlas, beacon, cascade, drift, ember, fjord, gl` +
+          String.raw`acier, harbor\]\n`,
+      ),
     );
     assert.match(
       r.stdout,
-      /\n {2}notice-moved: escalation step 3 \(referral for legal action\) would fall on Wed 23 Jun 2027, 01:00 GMT\+1 \(2027-06-23 00:00Z\), outside sending hours 08:00-18:00; moved later to Wed 23 Jun 2027, 08:00 GMT\+1 \(2027-06-23 07:00Z\)/,
+      new RegExp(
+        String.raw`\n {2}notice-moved: escalation step 3 \(referral for legal action\) would fall on Wed 23 J` +
+          String.raw`un 2027, 01:00 GMT\+1 \(2027-06-23 00:00Z\), outside sending hours 08:00-18:00; moved late` +
+          String.raw`r to Wed 23 Jun 2027, 08:00 GMT\+1 \(2027-06-23 07:00Z\)`,
+      ),
     );
     assert.equal((r.stdout.match(/ request \* /g) ?? []).length, 2, 'one request per contact, not per item');
 
@@ -130,31 +148,58 @@ describe('auditflow plan', () => {
     // Each recipient's own sending hours: Quinn reads mail in New York, where 18:00 in Los Angeles is 21:00.
     assert.match(
       warnings,
-      /\n {2}held-to-sending-hours: reminder to quinn@acme\.example would go at Fri 21 May 2027, 21:00 EDT \(2027-05-22 01:00Z\), outside sending hours 08:00-18:00 in their zone; held to Tue 25 May 2027, 08:00 EDT \(2027-05-25 12:00Z\) \[xbox\]\n/,
+      new RegExp(
+        String.raw`\n {2}held-to-sending-hours: reminder to quinn@acme\.example would go at Fri 21 May 2027, ` +
+          String.raw`21:00 EDT \(2027-05-22 01:00Z\), outside sending hours 08:00-18:00 in their zone; held to ` +
+          String.raw`Tue 25 May 2027, 08:00 EDT \(2027-05-25 12:00Z\) \[xbox\]\n`,
+      ),
     );
     assert.match(
       warnings,
-      /\n {2}reminder-skipped: reminder 1 would be at Fri 5 Jun 2026, 18:00 PDT \(2026-06-06 01:00Z\), before the request at Sat 28 Nov 2026, 11:00 PST \(2026-11-28 19:00Z\): it is not sent \[xbox\]\n/,
+      new RegExp(
+        String.raw`\n {2}reminder-skipped: reminder 1 would be at Fri 5 Jun 2026, 18:00 PDT \(2026-06-06 01:0` +
+          String.raw`0Z\), before the request at Sat 28 Nov 2026, 11:00 PST \(2026-11-28 19:00Z\): it is not se` +
+          String.raw`nt \[xbox\]\n`,
+      ),
     );
     assert.match(
       warnings,
-      /\n {2}reminder-moved: reminder 2 would fall on Mon 24 May 2027, 17:00 PDT \(2027-05-25 00:00Z\), a holiday; moved earlier to Fri 21 May 2027, 18:00 PDT \(2027-05-22 01:00Z\) \[xbox\]\n/,
+      new RegExp(
+        String.raw`\n {2}reminder-moved: reminder 2 would fall on Mon 24 May 2027, 17:00 PDT \(2027-05-25 00:` +
+          String.raw`00Z\), a holiday; moved earlier to Fri 21 May 2027, 18:00 PDT \(2027-05-22 01:00Z\) \[xbox` +
+          String.raw`\]\n`,
+      ),
     );
     assert.match(
       warnings,
-      /\n {2}reminder-moved: reminder 3 would fall on Wed 2 Jun 2027, 02:00 GMT\+2 \(2027-06-02 00:00Z\), outside sending hours 08:00-18:00; moved earlier to Tue 1 Jun 2027, 18:00 GMT\+2 \(2027-06-01 16:00Z\) \[glacier\]\n/,
+      new RegExp(
+        String.raw`\n {2}reminder-moved: reminder 3 would fall on Wed 2 Jun 2027, 02:00 GMT\+2 \(2027-06-02 0` +
+          String.raw`0:00Z\), outside sending hours 08:00-18:00; moved earlier to Tue 1 Jun 2027, 18:00 GMT\+2 ` +
+          String.raw`\(2027-06-01 16:00Z\) \[glacier\]\n`,
+      ),
     );
     assert.match(
       warnings,
-      /\n {2}reminder-moved: reminder 5 would fall on Sun 6 Jun 2027, 17:00 PDT \(2027-06-07 00:00Z\), a non-business day; moved earlier to Thu 3 Jun 2027, 18:00 PDT \(2027-06-04 01:00Z\) \[xbox\]\n/,
+      new RegExp(
+        String.raw`\n {2}reminder-moved: reminder 5 would fall on Sun 6 Jun 2027, 17:00 PDT \(2027-06-07 00:0` +
+          String.raw`0Z\), a non-business day; moved earlier to Thu 3 Jun 2027, 18:00 PDT \(2027-06-04 01:00Z\)` +
+          String.raw` \[xbox\]\n`,
+      ),
     );
     assert.match(
       warnings,
-      /\n {2}reminder-superseded: reminder 4 superseded by reminder 5: both fall due at Thu 3 Jun 2027, 18:00 PDT \(2027-06-04 01:00Z\) and only one reminder is sent \[xbox\]\n/,
+      new RegExp(
+        String.raw`\n {2}reminder-superseded: reminder 4 superseded by reminder 5: both fall due at Thu 3 Jun` +
+          String.raw` 2027, 18:00 PDT \(2027-06-04 01:00Z\) and only one reminder is sent \[xbox\]\n`,
+      ),
     );
     assert.match(
       warnings,
-      /\n {2}notice-moved: overdue notice would fall on Tue 8 Jun 2027, 02:00 GMT\+2 \(2027-06-08 00:00Z\), outside sending hours 08:00-18:00; moved later to Tue 8 Jun 2027, 08:00 GMT\+2 \(2027-06-08 06:00Z\) \[glacier\]\n/,
+      new RegExp(
+        String.raw`\n {2}notice-moved: overdue notice would fall on Tue 8 Jun 2027, 02:00 GMT\+2 \(2027-06-08` +
+          String.raw` 00:00Z\), outside sending hours 08:00-18:00; moved later to Tue 8 Jun 2027, 08:00 GMT\+2 ` +
+          String.raw`\(2027-06-08 06:00Z\) \[glacier\]\n`,
+      ),
     );
     assert.match(
       warnings,
@@ -187,7 +232,8 @@ describe('auditflow plan', () => {
       code: 'step-held-back',
       at: '2027-06-09T00:00:00.000Z',
       message:
-        'escalation step 2: its offset puts it at Tue 8 Jun 2027, 02:00 GMT+1 (2027-06-08 01:00Z), before the step above it; held back to Wed 9 Jun 2027, 01:00 GMT+1 (2027-06-09 00:00Z)',
+        'escalation step 2: its offset puts it at Tue 8 Jun 2027, 02:00 GMT+1 (2027-06-08 01:00Z), before ' +
+        'the step above it; held back to Wed 9 Jun 2027, 01:00 GMT+1 (2027-06-09 00:00Z)',
       itemIds: ['xbox', 'glacier'],
     });
     assert.ok(
@@ -315,7 +361,12 @@ describe('auditflow plan', () => {
     assert.equal(one.code, 0, one.stderr);
     assert.match(
       one.stdout,
-      /\n--- email 3 of 16: reminder to Priya Shah <priya\.shah@northwind\.example\.com>, Mon 24 May 2027, 17:00 PDT \(2027-05-25 00:00Z\)\nSubject: Reminder 1: Compliance audit .*: 6 items due Mon 7 Jun 2027, 17:00 PDT\n\nDear Priya Shah,\n\nThis is reminder 1 about the audit demand/,
+      new RegExp(
+        String.raw`\n--- email 3 of 16: reminder to Priya Shah <priya\.shah@northwind\.example\.com>, Mon 24 ` +
+          String.raw`May 2027, 17:00 PDT \(2027-05-25 00:00Z\)\nSubject: Reminder 1: Compliance audit .*: 6 ite` +
+          String.raw`ms due Mon 7 Jun 2027, 17:00 PDT\n\nDear Priya Shah,\n\nThis is reminder 1 about the audit` +
+          String.raw` demand`,
+      ),
     );
     assert.equal((one.stdout.match(/\n--- email /g) ?? []).length, 1);
     // An internal notice is on its own recipient's clock (Dublin), as the plan's table and its text are.
