@@ -63,7 +63,7 @@ export const spoolQuery = defineQuery<SpoolView>('spool');
 
 /** The spool workflow a message goes to: a shard picked by its sha256, so a redelivery lands in the same one. */
 export function spoolWorkflowId(taskQueue: string, sha256: string): string {
-  return `auditflow-spool:${taskQueue}:${parseInt(sha256.slice(0, 8), 16) % SPOOL_SHARDS}`;
+  return spoolWorkflowIds(taskQueue)[parseInt(sha256.slice(0, 8), 16) % SPOOL_SHARDS]!;
 }
 
 export function spoolWorkflowIds(taskQueue: string): string[] {

@@ -304,7 +304,7 @@ export function formatLocal(ms: number, timeZone: string): string {
   const w = toWall(ms, timeZone);
   const hh = String(w.hour).padStart(2, '0');
   const mm = String(w.minute).padStart(2, '0');
-  return `${WEEKDAYS[isoWeekday(w) - 1]} ${w.day} ${MONTH_ABBREVIATIONS[w.month - 1]} ${w.year}, ${hh}:${mm} ${zoneAbbreviation(ms, timeZone)}`;
+  return `${dayIn(w, 'en')}, ${hh}:${mm} ${zoneAbbreviation(ms, timeZone)}`;
 }
 
 /** The languages auditflow writes in (templates, dates). */
@@ -347,8 +347,7 @@ export function formatLocalIn(ms: number, timeZone: string, language: Language):
   const w = toWall(ms, timeZone);
   const hh = String(w.hour).padStart(2, '0');
   const mm = String(w.minute).padStart(2, '0');
-  const day = w.day === 1 ? '1er' : String(w.day);
-  return `${FRENCH_WEEKDAYS[isoWeekday(w) - 1]} ${day} ${FRENCH_MONTHS[w.month - 1]} ${w.year} à ${hh}:${mm} ${frenchZone(ms, timeZone)}`;
+  return `${dayIn(w, 'fr')} à ${hh}:${mm} ${frenchZone(ms, timeZone)}`;
 }
 
 /** A calendar day (YYYY-MM-DD) in the reader's language: "Mon 14 Jun 2027", "lundi 14 juin 2027"; else undefined. */
@@ -356,7 +355,11 @@ export function formatDayIn(ymd: string, language: Language): string | undefined
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(ymd);
   if (!m) return undefined;
   const w = toWall(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])), 'UTC');
-  if (w.month !== Number(m[2])) return undefined;
+  return w.month === Number(m[2]) ? dayIn(w, language) : undefined;
+}
+
+/** The day of a wall time in the reader's language: "Mon 14 Jun 2027", "lundi 14 juin 2027" ("1er" for the first). */
+function dayIn(w: WallTime, language: Language): string {
   return language === 'fr'
     ? `${FRENCH_WEEKDAYS[isoWeekday(w) - 1]} ${w.day === 1 ? '1er' : w.day} ${FRENCH_MONTHS[w.month - 1]} ${w.year}`
     : `${WEEKDAYS[isoWeekday(w) - 1]} ${w.day} ${MONTH_ABBREVIATIONS[w.month - 1]} ${w.year}`;

@@ -98,7 +98,9 @@ export function startSpool(deps: IntakeDeps, opts: SpoolOptions): Spool {
   };
   const markDone = (sha256: string) => {
     const id = spoolWorkflowId(deps.taskQueue, sha256);
-    done.set(id, [...(done.get(id) ?? []), sha256]);
+    const shas = done.get(id) ?? [];
+    if (!shas.length) done.set(id, shas);
+    shas.push(sha256);
     flushTimer ??= setTimeout(flush, 1000);
   };
 
