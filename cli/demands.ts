@@ -1,14 +1,14 @@
 /** Shared plumbing of the demand commands: handles, updates with clear refusals, who is acting. */
 import os from 'node:os';
-import { WorkflowUpdateFailedError, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
-import { WorkflowNotFoundError } from '@temporalio/common';
+import type { WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common/lib/errors';
 import type { UpdateDefinition } from '@temporalio/common';
 import { DemandSpec } from '../domain/demand';
-import { demandWorkflowId } from '../domain/ids';
+import { demandWorkflowId, STATUS_QUERY_NAME } from '../domain/ids';
 import type { UpdateResult } from '../domain/messages';
-import { statusQuery } from '../domain/messages';
 import type { DemandStatusView } from '../domain/state';
-import type { CliContext } from './client';
+import type { WorkflowSummary } from '../platform/temporal-read';
+import type { CliContext, ReaderContext } from './client';
 import { CliError, Exit, printJson, safeBlock } from './output';
 import { notStartedDemand, notStartedRefusal } from './scheduled';
 
@@ -42,14 +42,10 @@ export function notFound(demandId: string): CliError {
   return new CliError(`demand "${demandId}" not found; list demands with: npx auditflow list`);
 }
 
-/** The demand's workflow handle and its description, after checking it exists. */
-export async function describeDemand(
-  ctx: CliContext,
-  demandId: string,
-): Promise<{ handle: WorkflowHandle; desc: WorkflowExecutionDescription }> {
-  const handle = ctx.client.workflow.getHandle(demandWorkflowId(demandId));
+/** The demand's workflow description; a demand Temporal does not know is refused. */
+export async function describeDemand(ctx: Pick<ReaderContext, 'reader'>, demandId: string): Promise<WorkflowSummary> {
   try {
-    return { handle, desc: await handle.describe() };
+    return await ctx.reader.describe(demandWorkflowId(demandId));
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw notFound(demandId);
     throw err;
@@ -58,13 +54,14 @@ export async function describeDemand(
 
 /** The demand's workflow handle, after checking it exists. */
 export async function demandHandle(ctx: CliContext, demandId: string): Promise<WorkflowHandle> {
-  return (await describeDemand(ctx, demandId)).handle;
+  await describeDemand(ctx, demandId);
+  return ctx.client.workflow.getHandle(demandWorkflowId(demandId));
 }
 
 /** The status query's view of a demand whose workflow has run. */
-export async function queryStatus(handle: WorkflowHandle, demandId: string): Promise<DemandStatusView> {
+export async function queryStatus(ctx: Pick<ReaderContext, 'reader'>, demandId: string): Promise<DemandStatusView> {
   try {
-    return await handle.query(statusQuery);
+    return await ctx.reader.query<DemandStatusView>(demandWorkflowId(demandId), STATUS_QUERY_NAME);
   } catch (err) {
     throw new CliError(
       `could not read the state of demand "${demandId}": ${(err as Error).message}\nIs a worker running? (npx auditflow doctor)`,
@@ -73,11 +70,11 @@ export async function queryStatus(handle: WorkflowHandle, demandId: string): Pro
 }
 
 /** The status query's view of a demand; refused, without asking the workflow, for one that has not started. */
-export async function fetchStatus(ctx: CliContext, demandId: string): Promise<DemandStatusView> {
-  const { handle, desc } = await describeDemand(ctx, demandId);
+export async function fetchStatus(ctx: Pick<ReaderContext, 'reader'>, demandId: string): Promise<DemandStatusView> {
+  const desc = await describeDemand(ctx, demandId);
   const notStarted = await notStartedDemand(ctx, demandId, desc);
   if (notStarted) throw new CliError(notStartedRefusal(notStarted, 'it has no state yet', 'it has no state'));
-  return queryStatus(handle, demandId);
+  return queryStatus(ctx, demandId);
 }
 
 /** Sends an update; a refusal by the workflow becomes a CliError carrying its reason. */
@@ -87,15 +84,16 @@ export async function sendUpdate<I>(
   def: UpdateDefinition<UpdateResult, [I]>,
   input: I,
 ): Promise<UpdateResult> {
-  const { handle, desc } = await describeDemand(ctx, demandId);
+  const desc = await describeDemand(ctx, demandId);
   const notStarted = await notStartedDemand(ctx, demandId, desc);
   // Temporal runs a delayed workflow as soon as it gets an update: the requests would go out now, not at --at.
   if (notStarted) throw new CliError(notStartedRefusal(notStarted, 'nothing can change it before it starts'));
   if (desc.status.name !== 'RUNNING')
     throw new CliError(`demand "${demandId}" has ended (${desc.status.name.toLowerCase()}); nothing can change it now`);
   try {
-    return await handle.executeUpdate(def, { args: [input] });
+    return await ctx.client.workflow.getHandle(desc.workflowId).executeUpdate(def, { args: [input] });
   } catch (err) {
+    const { WorkflowUpdateFailedError } = await import('@temporalio/client');
     if (err instanceof WorkflowUpdateFailedError) {
       const reason = (err.cause as Error | undefined)?.message ?? err.message;
       throw new CliError(`refused: ${reason}`, Exit.error);

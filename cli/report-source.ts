@@ -3,15 +3,15 @@
  * Temporal still has the workflow, else the report.json the workflow wrote when it ended (under
  * reports/<demandId>/ in the storage, readable from any machine with the storage settings), saying so.
  */
-import { WorkflowNotFoundError } from '@temporalio/common';
+import { WorkflowNotFoundError } from '@temporalio/common/lib/errors';
 import { createEvidenceStore } from '../platform/evidence';
 import { STORAGE_KEYS, type Storage } from '../platform/storage';
 import { expandAttachmentManifests } from '../platform/report/attachments';
 import { REPORT_FILES } from '../platform/report/formats';
 import { asReportDocument, buildReport, type ReportDocument } from '../platform/report/model';
-import { demandWorkflowId } from '../domain/ids';
-import { statusQuery } from '../domain/messages';
-import type { CliContext } from './client';
+import { demandWorkflowId, STATUS_QUERY_NAME } from '../domain/ids';
+import type { DemandStatusView } from '../domain/state';
+import type { ReaderContext } from './client';
 import { notFound } from './demands';
 import { CliError } from './output';
 import { notStartedDemand, notStartedRefusal } from './scheduled';
@@ -44,13 +44,13 @@ async function readFinalReport(storage: Storage, key: string, demandId: string, 
 }
 
 /** The demand's report document, from Temporal or from the stored final report. */
-export async function loadReport(ctx: CliContext, demandId: string): Promise<LoadedReport> {
+export async function loadReport(ctx: ReaderContext, demandId: string): Promise<LoadedReport> {
   const key = STORAGE_KEYS.report(demandId, REPORT_FILES.json);
   const stored = () => ctx.storage.exists(key);
-  const handle = ctx.client.workflow.getHandle(demandWorkflowId(demandId));
+  const workflowId = demandWorkflowId(demandId);
   let running: boolean;
   try {
-    const desc = await handle.describe();
+    const desc = await ctx.reader.describe(workflowId);
     const notStarted = await notStartedDemand(ctx, demandId, desc);
     if (notStarted)
       throw new CliError(
@@ -69,9 +69,7 @@ export async function loadReport(ctx: CliContext, demandId: string): Promise<Loa
   }
   try {
     // An ended workflow answers queries only through a worker; do not wait long for one.
-    const state = await ctx.client.withDeadline(Date.now() + (running ? 30_000 : 10_000), () =>
-      handle.query(statusQuery),
-    );
+    const state = await ctx.reader.query<DemandStatusView>(workflowId, STATUS_QUERY_NAME, running ? 30_000 : 10_000);
     const doc = buildReport(state, { generatedAt: new Date().toISOString(), source: { kind: 'workflow' } });
     return { doc: await expandAttachmentManifests(doc, createEvidenceStore(ctx.storage)) };
   } catch (err) {

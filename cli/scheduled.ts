@@ -5,16 +5,12 @@
  * would make Temporal run the workflow at once. What the CLI knows of such a demand comes from its
  * history: the start event (the spec, who started it) and, once it was withdrawn, the termination.
  */
-import type { WorkflowExecutionDescription, WorkflowExecutionInfo } from '@temporalio/client';
-import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
-import { temporal } from '@temporalio/proto';
 import { DemandSpec } from '../domain/demand';
 import { demandSummary } from '../domain/summary';
+import type { WorkflowSummary } from '../platform/temporal-read';
 import type { AuditDemandInput } from '../workflows';
-import type { CliContext } from './client';
+import type { ReaderContext } from './client';
 import { localAndUtc } from './output';
-
-const EventType = temporal.api.enums.v1.EventType;
 
 /** Memo key of the `--at` instant as given: Temporal's execution time is the server's start time plus the delay. */
 export const START_AT_MEMO_KEY = 'auditflowStartAt';
@@ -23,9 +19,7 @@ export const START_AT_MEMO_KEY = 'auditflowStartAt';
  * When a demand started with `--at` starts (or started): the instant given, else Temporal's execution
  * time; undefined for a demand started at once (its execution time is its start time).
  */
-export function scheduledStart(
-  info: Pick<WorkflowExecutionInfo, 'memo' | 'executionTime' | 'startTime'>,
-): Date | undefined {
+export function scheduledStart(info: Pick<WorkflowSummary, 'memo' | 'executionTime' | 'startTime'>): Date | undefined {
   const executionTime = info.executionTime;
   if (!executionTime || executionTime.getTime() <= info.startTime.getTime()) return undefined;
   const given = info.memo?.[START_AT_MEMO_KEY];
@@ -57,25 +51,20 @@ export interface NotStartedDemand {
  * start instant has passed). Reads the history only for a delayed start, and then only its first page.
  */
 export async function notStartedDemand(
-  ctx: CliContext,
+  ctx: Pick<ReaderContext, 'reader'>,
   demandId: string,
-  desc: WorkflowExecutionDescription,
+  desc: WorkflowSummary,
 ): Promise<NotStartedDemand | undefined> {
   const startsAt = scheduledStart(desc);
   if (!startsAt) return undefined;
   const status = desc.status.name;
   if (status !== 'RUNNING' && status !== 'TERMINATED') return undefined;
   if (status === 'RUNNING' && startsAt.getTime() <= Date.now()) return undefined;
-  const page = await ctx.client.workflowService.getWorkflowExecutionHistory({
-    namespace: ctx.client.options.namespace,
-    execution: { workflowId: desc.workflowId, runId: desc.runId },
-    maximumPageSize: FIRST_EVENTS,
-  });
-  const events = page.history?.events ?? [];
+  const events = await ctx.reader.firstEvents(desc.workflowId, desc.runId, FIRST_EVENTS);
   // A signal does not end a start delay, an update or a cancellation request does: only a workflow task counts.
-  if (events.some((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED)) return undefined;
-  const started = events.find((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED);
-  const terminated = events.find((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED);
+  if (events.some((e) => e.type === 'WORKFLOW_TASK_SCHEDULED')) return undefined;
+  const started = events.find((e) => e.type === 'WORKFLOW_EXECUTION_STARTED');
+  const terminated = events.find((e) => e.type === 'WORKFLOW_EXECUTION_TERMINATED');
   if (status === 'TERMINATED' && !terminated) return undefined;
   const view: NotStartedDemand = {
     status: terminated ? 'withdrawn-before-start' : 'scheduled',
@@ -84,22 +73,15 @@ export async function notStartedDemand(
     startsAt: startsAt.toISOString(),
     scheduledAt: desc.startTime.toISOString(),
   };
-  const [input] = await decodeArrayFromPayloads(
-    ctx.client.options.loadedDataConverter,
-    started?.workflowExecutionStartedEventAttributes?.input?.payloads,
-    { type: 'workflow', namespace: ctx.client.options.namespace, workflowId: desc.workflowId },
-  );
-  const { spec, startedBy } = (input ?? {}) as Partial<AuditDemandInput>;
+  const { spec, startedBy } = (started?.input?.[0] ?? {}) as Partial<AuditDemandInput>;
   const checked = DemandSpec.safeParse(spec);
   if (checked.success) Object.assign(view, { spec: checked.data, summary: demandSummary(checked.data) });
   if (typeof startedBy === 'string') view.startedBy = startedBy;
   if (terminated) {
-    const attrs = terminated.workflowExecutionTerminatedEventAttributes;
-    const seconds = Number(terminated.eventTime?.seconds ?? 0);
     view.withdrawn = {
-      at: new Date(seconds * 1000).toISOString(),
-      reason: attrs?.reason ?? '',
-      ...(attrs?.identity ? { identity: attrs.identity } : {}),
+      at: (terminated.time ?? new Date(0)).toISOString(),
+      reason: terminated.terminated?.reason ?? '',
+      ...(terminated.terminated?.identity ? { identity: terminated.terminated.identity } : {}),
     };
   }
   return view;

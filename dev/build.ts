@@ -3,7 +3,8 @@
  * point becomes one JavaScript file with esbuild (our code bundled, packages from node_modules left as
  * requires): dist/cli.js, worker.js, gateway.js and start.js (`npm start`). The workflow code is bundled
  * once into dist/workflow-bundle.js, which the compiled worker loads, and the check of the shipped message
- * templates is stored (dist/template-checks.json, used while they are unchanged). dist/build-stamp.json, written last,
+ * templates is stored (dist/template-checks.json, used while they are unchanged), as are the Temporal API
+ * messages the CLI reads without the Temporal client (dist/temporal-protos.json). dist/build-stamp.json, written last,
  * lists every source file that went in; bin/build-check.js refuses the build once one of them changes.
  * Type checking stays with `npm run typecheck` (tsc); esbuild only strips the types.
  */
@@ -12,6 +13,7 @@ import path from 'node:path';
 import { build, type Metafile } from 'esbuild';
 import { PREBUILT_TEMPLATE_CHECKS, shippedTemplateChecks } from '../activities/templates/engine';
 import { DIST_DIR, PROJECT_ROOT } from '../platform/paths';
+import { cutTemporalProtos, PREBUILT_TEMPORAL_PROTOS } from '../platform/temporal-protos';
 import { bundleWorkflows, PREBUILT_WORKFLOW_BUNDLE } from '../worker/main';
 
 /** dist/<name>.js from each entry point. */
@@ -79,6 +81,7 @@ async function main(): Promise<void> {
   const { code } = await bundleWorkflows();
   writeAtomically(PREBUILT_WORKFLOW_BUNDLE, code);
   writeAtomically(PREBUILT_TEMPLATE_CHECKS, JSON.stringify(shippedTemplateChecks()));
+  writeAtomically(PREBUILT_TEMPORAL_PROTOS, JSON.stringify(cutTemporalProtos()));
   const inputs = [
     ...new Set([...results.flatMap((r) => sourceInputs(r.metafile)), ...sourceInputs(workflows.metafile)]),
   ].sort();

@@ -9,6 +9,9 @@ export function demandWorkflowId(demandId: string): string {
   return `audit:${demandId}`;
 }
 
+/** The name of the demand workflow's status query (statusQuery in domain/messages.ts), for readers without the SDK's definitions. */
+export const STATUS_QUERY_NAME = 'status';
+
 /** The demand id from a workflow id, or undefined when it is not a demand workflow. */
 export function demandIdFromWorkflowId(workflowId: string): string | undefined {
   const m = /^audit:([a-z0-9-]+)$/.exec(workflowId);

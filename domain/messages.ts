@@ -5,6 +5,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
 import { Contact, EmailAddress, Item } from './demand';
+import { STATUS_QUERY_NAME } from './ids';
 import type { SendEmailInput } from './contracts';
 import type { DemandStatusView } from './state';
 
@@ -265,7 +266,7 @@ export const recordReplyUpdate = defineUpdate<RecordReplyResult, [InboundReply]>
  */
 export const outgoingMailQuery = defineQuery<SendEmailInput | null, [string]>('outgoingMail');
 /** The whole state plus the next scheduled action. */
-export const statusQuery = defineQuery<DemandStatusView>('status');
+export const statusQuery = defineQuery<DemandStatusView>(STATUS_QUERY_NAME);
 export const extendDeadlineUpdate = defineUpdate<UpdateResult, [ExtendDeadlineInput]>('extendDeadline');
 export const decideExtensionUpdate = defineUpdate<UpdateResult, [DecideExtensionInput]>('decideExtension');
 export const pauseUpdate = defineUpdate<UpdateResult, [PauseInput]>('pause');

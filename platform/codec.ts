@@ -9,7 +9,7 @@
  */
 import crypto from 'node:crypto';
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
+import { temporalType } from './temporal-protos';
 import type { EncryptionKey } from './encryption-keys';
 
 export { parseEncryptionKeys, type EncryptionKey } from './encryption-keys';
@@ -45,7 +45,7 @@ export class EncryptionCodec implements PayloadCodec {
       const cipher = crypto.createCipheriv('aes-256-gcm', key, iv);
       // The key id is bound to the ciphertext: a payload relabelled with another id fails to decrypt.
       cipher.setAAD(Buffer.from(id));
-      const plain = temporal.api.common.v1.Payload.encode(p).finish();
+      const plain = temporalType('common.v1.Payload').encode(p).finish();
       const data = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
       return {
         metadata: { encoding: Buffer.from(ENCODING_ENCRYPTED), [KEY_ID_METADATA]: Buffer.from(id) },
@@ -73,7 +73,7 @@ export class EncryptionCodec implements PayloadCodec {
           `an encrypted payload (key "${id}") does not decrypt: it was altered, or the key is not the one it was made with`,
         );
       }
-      return temporal.api.common.v1.Payload.decode(plain) as Payload;
+      return temporalType('common.v1.Payload').decode(plain) as Payload;
     });
   }
 }

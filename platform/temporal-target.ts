@@ -3,7 +3,7 @@
  * through @temporalio/envconfig, or the embedded dev server's address when nothing names one.
  */
 import fs from 'node:fs';
-import { Connection } from '@temporalio/client';
+import type { Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
 
@@ -64,7 +64,9 @@ export function loadTemporalTarget(
 }
 
 /** A client-side connection (CLI, gateway) to the target. */
-export function connectClient(target: TemporalTarget, connectTimeoutMs = 5000): Promise<Connection> {
+export async function connectClient(target: TemporalTarget, connectTimeoutMs = 5000): Promise<Connection> {
   const { address, tls, apiKey, metadata } = target.connectionOptions;
+  // Loaded here, not with this module: `auditflow show` and `list` read through platform/temporal-read.ts.
+  const { Connection } = await import('@temporalio/client');
   return Connection.connect({ address, tls, apiKey, metadata, connectTimeout: connectTimeoutMs });
 }

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { createEvidenceStore } from '../../platform/evidence';
 import { writeDurably } from '../../platform/storage-file';
 import { buildCaseFile } from '../case-file/collect';
-import { withClient } from '../client';
+import { withReader } from '../client';
 import { checkDemandId } from '../demands';
 import { CliError, Exit, printJson, type GlobalOptions } from '../output';
 import { loadReport } from '../report-source';
@@ -34,7 +34,7 @@ export function register(program: Command): void {
           `--out ${opts.out}: a case file is a .tar.gz (or .tgz); name it e.g. ${demandId}-case.tar.gz`,
           Exit.invalid,
         );
-      await withClient(async (ctx) => {
+      await withReader(async (ctx) => {
         const { doc, fallback } = await loadReport(ctx, demandId);
         if (fallback) process.stderr.write(`note: ${fallback}\n`);
         const built = await buildCaseFile(doc, createEvidenceStore(ctx.storage), new Date());

@@ -9,7 +9,7 @@ import {
   AuditOverdueItems,
   AuditStatus,
 } from '../../domain/search-attributes';
-import { withClient } from '../client';
+import { withReader } from '../client';
 import { CliError, Exit, printJson, safeLine, table, type GlobalOptions } from '../output';
 import { formatLocal, formatUtc } from '../../domain/time';
 import { scheduledStart } from '../scheduled';
@@ -79,9 +79,9 @@ export function register(program: Command): void {
       if (!Number.isInteger(limit) || limit < 1)
         throw new CliError('--limit must be a whole number >= 1', Exit.invalid);
       const query = buildListQuery(opts);
-      await withClient(async ({ client }) => {
+      await withReader(async ({ reader }) => {
         const rows = [];
-        for await (const wf of client.workflow.list({ query, pageSize: Math.min(limit, 1000) })) {
+        for await (const wf of reader.list(query, Math.min(limit, 1000))) {
           const sa = wf.typedSearchAttributes;
           const due = sa.get(AuditDueAt);
           const startsAt = scheduledStart(wf);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { writeDurably } from '../../platform/storage-file';
 import { REPORT_FORMATS, renderReport, type ReportFormat } from '../../platform/report/formats';
-import { withClient } from '../client';
+import { withReader } from '../client';
 import { checkDemandId } from '../demands';
 import { CliError, Exit, printJson, safeBlock, type GlobalOptions } from '../output';
 import { loadReport } from '../report-source';
@@ -43,7 +43,7 @@ export function register(program: Command): void {
           Exit.invalid,
         );
       const format: ReportFormat = opts.format ?? (opts.json && !opts.out ? 'json' : 'md');
-      await withClient(async (ctx) => {
+      await withReader(async (ctx) => {
         const { doc, fallback } = await loadReport(ctx, demandId);
         if (fallback) process.stderr.write(`note: ${fallback}\n`);
         const text = renderReport(doc, format);

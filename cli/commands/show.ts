@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import type { DemandStatusView } from '../../domain/state';
-import { withClient } from '../client';
+import { withReader } from '../client';
 import { checkDemandId, describeDemand, queryStatus } from '../demands';
 import { localAndUtc, printJson, safeStrings, table, type GlobalOptions } from '../output';
 import { notStartedDemand, startsAtText, type NotStartedDemand } from '../scheduled';
@@ -140,8 +140,8 @@ export function register(program: Command): void {
     )
     .action(async (demandId: string, opts: GlobalOptions) => {
       checkDemandId(demandId);
-      await withClient(async (ctx) => {
-        const { handle, desc } = await describeDemand(ctx, demandId);
+      await withReader(async (ctx) => {
+        const desc = await describeDemand(ctx, demandId);
         // A delayed workflow has not run: the query would be refused, and nothing it could say exists yet.
         const notStarted = await notStartedDemand(ctx, demandId, desc);
         if (notStarted) {
@@ -149,7 +149,7 @@ export function register(program: Command): void {
           else process.stdout.write(renderNotStarted(notStarted, workflowUrl(ctx, notStarted.workflowId)));
           return;
         }
-        const s = await queryStatus(handle, demandId);
+        const s = await queryStatus(ctx, demandId);
         if (opts.json) printJson(s);
         else process.stdout.write(renderStatus(s, workflowUrl(ctx, s.workflowId)));
       });

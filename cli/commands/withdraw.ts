@@ -32,7 +32,7 @@ async function withdrawScheduled(
         `(npx auditflow show ${scheduled.demandId}), then withdraw it; the counterparty then gets a withdrawal notice`,
     );
   await handle.terminate(`withdrawn before it started by ${by}: ${reason}`);
-  const after = await notStartedDemand(ctx, scheduled.demandId, await handle.describe());
+  const after = await notStartedDemand(ctx, scheduled.demandId, await ctx.reader.describe(handle.workflowId));
   if (after?.status !== 'withdrawn-before-start')
     throw new CliError(
       `demand "${scheduled.demandId}" started before it could be withdrawn and was then terminated: its requests may have gone out ` +
@@ -58,10 +58,10 @@ export function register(program: Command): void {
       checkDemandId(demandId);
       const by = actor(opts.by);
       await withClient(async (ctx) => {
-        const { handle, desc } = await describeDemand(ctx, demandId);
+        const desc = await describeDemand(ctx, demandId);
         const notStarted = await notStartedDemand(ctx, demandId, desc);
         if (notStarted?.status === 'scheduled') {
-          await withdrawScheduled(ctx, handle, notStarted, opts.reason, by);
+          await withdrawScheduled(ctx, ctx.client.workflow.getHandle(desc.workflowId), notStarted, opts.reason, by);
           const message = `demand ${demandId} withdrawn before it started (it was to start at ${startsAtText(notStarted)}); nothing was sent`;
           if (opts.json) printJson({ ok: true, message });
           else process.stdout.write(`${safeBlock(message)}\n`);

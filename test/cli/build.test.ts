@@ -14,7 +14,7 @@ import { allDaySpec } from '../../dev/support/specs';
 import { devServerAddress, TEST_ENCRYPTION_KEYS, uniqueName } from '../../dev/support/temporal';
 import { stopChild } from '../../platform/process';
 import { eventually } from '../../platform/wait';
-import { auditflow, runNode, ROOT } from '../helpers/cli';
+import { auditflow, runNode, ROOT, type RunResult } from '../helpers/cli';
 
 // bin/build-check.js is plain JavaScript (it runs before anything is compiled): required, not imported.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -24,6 +24,25 @@ const EXAMPLE = path.join(ROOT, 'examples', 'api-usage-audit.yaml');
 /** The compiled CLI: bin/auditflow.js without AUDITFLOW_FROM_SOURCE. */
 const compiled = (...args: string[]) => auditflow(args, { AUDITFLOW_FROM_SOURCE: undefined });
 const fromSource = (...args: string[]) => auditflow(args, {});
+
+/** Runs the compiled CLI and lists the packages it loaded from node_modules (`@temporalio/client`, `yaml`, ...). */
+async function compiledPackages(
+  args: string[],
+  env: Record<string, string | undefined>,
+): Promise<RunResult & { packages: string[] }> {
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'auditflow-loaded-')), 'packages.json');
+  const bin = path.join(ROOT, 'bin', 'auditflow.js');
+  const script =
+    `process.argv = [process.argv[0], ${JSON.stringify(bin)}, ...${JSON.stringify(args)}];` +
+    `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(out)}, JSON.stringify(Object.keys(require.cache))));` +
+    `require(${JSON.stringify(bin)});`;
+  const r = await runNode(['-e', script], { ...env, AUDITFLOW_FROM_SOURCE: undefined });
+  const files = JSON.parse(fs.readFileSync(out, 'utf8')) as string[];
+  const packages = new Set(
+    files.map((f) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(f)?.[1]).filter((p) => p !== undefined),
+  );
+  return { ...r, packages: [...packages].sort() };
+}
 
 /** A project folder with only bin/ and a build stamp listing one source file built `ageMs` before it was saved. */
 function fakeProject(ageMs: number): { root: string; source: string } {
@@ -110,7 +129,7 @@ describe('the compiled worker', () => {
     await sink.close();
   });
 
-  it('loads dist/workflow-bundle.js and runs a demand: the request goes out, rendered from the templates', async () => {
+  it('loads dist/workflow-bundle.js and runs a demand: the request goes out, rendered from the templates; show and list read it without the Temporal client', async () => {
     const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'worker.js')], {
       cwd: ROOT,
       env: { ...process.env, ...env, AUDITFLOW_WORKFLOW_BUNDLE: undefined },
@@ -143,6 +162,37 @@ describe('the compiled worker', () => {
     // Rendered from the shipped templates, which the compiled worker reads from activities/templates.
     assert.match(request.parsed.subject ?? '', /\S/);
     assert.ok((request.parsed.text ?? '').includes(spec.items[0]!.name), request.parsed.text);
+    // What a command loads is most of its time: show and list read without the Temporal client (and its
+    // 1.4 MB API descriptor) and without the mail libraries; validate and plan connect to no Temporal at all.
+    const temporalClient = /^@temporalio\/(client|proto|worker)$/;
+    const mail = /^(nodemailer|mailparser|smtp-server|imapflow|mailauth)$/;
+    const cases: [string[], RegExp[]][] = [
+      [
+        ['show', id],
+        [temporalClient, mail],
+      ],
+      [['list'], [temporalClient, mail]],
+      // With the shipped templates, validate uses the build's check of them: no Handlebars either.
+      [
+        ['validate', EXAMPLE],
+        [temporalClient, /^@grpc\//, /^handlebars$/],
+      ],
+      [
+        ['plan', EXAMPLE],
+        [temporalClient, /^@grpc\//],
+      ],
+    ];
+    for (const [args, unwanted] of cases) {
+      const r = await compiledPackages(args, env);
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+      assert.deepEqual(
+        r.packages.filter((p) => unwanted.some((u) => u.test(p))),
+        [],
+        args.join(' '),
+      );
+      if (args[0] === 'show') assert.match(r.stdout, new RegExp(`demand ${id}  status`));
+      if (args[0] === 'list') assert.match(r.stdout, new RegExp(id));
+    }
     const withdrawn = await auditflow(['withdraw', id, '--reason', 'test over'], env);
     assert.equal(withdrawn.code, 0, withdrawn.stderr);
   });
