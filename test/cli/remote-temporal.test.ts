@@ -53,7 +53,7 @@ describe(
         AUDITFLOW_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
       };
       assert.ok(openssl.ok);
-    certs = makeTestCertificates(openssl.path);
+      certs = makeTestCertificates(openssl.path);
       files = {
         ca: path.join(dataDir, 'ca.pem'),
         cert: path.join(dataDir, 'client.pem'),
