@@ -115,6 +115,12 @@ export function createFileStorage(root: string): Storage {
     },
     async put(key, body, opts: PutOptions = {}): Promise<PutResult> {
       const target = file(key);
+      if (opts.ifNoneMatch && fs.existsSync(target)) {
+        // Refused as the link below would be, without first writing and fsyncing a copy: the same logo or
+        // signature comes with every reply, and that copy was most of the time a reply's evidence took.
+        if (!Buffer.isBuffer(body)) fs.rmSync(body.file, { force: true });
+        return { ok: false, reason: 'exists' };
+      }
       fs.mkdirSync(path.dirname(target), { recursive: true });
       const tmp = Buffer.isBuffer(body) ? tempFile(spoolDir, body) : body.file;
       if (!Buffer.isBuffer(body)) fsyncPath(tmp);
