@@ -51,8 +51,10 @@ export function loadSettings(): { config: AuditflowConfig; target: TemporalTarge
 
 /** The refusal when the server does not answer: where it was looked for, and what to do. */
 function unreachable(target: TemporalTarget, err: unknown): CliError {
+  // grpc-js ends its message with an empty "Resolution note: " when the address resolved.
+  const reason = (err as Error).message.split('\n')[0]!.replace(/\s*Resolution note:\s*$/, '');
   return new CliError(
-    `cannot reach Temporal at ${target.description}: ${(err as Error).message.split('\n')[0]}\n` +
+    `cannot reach Temporal at ${target.description}: ${reason}\n` +
       'Start the local stack with: npm start   (or point TEMPORAL_ADDRESS / a Temporal profile at your cluster; see README)',
   );
 }

@@ -134,6 +134,7 @@ describe(
           new RegExp(`cannot reach Temporal at ${mtls.address.replace(/\./g, '\\.')} namespace default \\(TLS\\)`),
         );
         assert.match(r.stderr, /TEMPORAL_ADDRESS/);
+        assert.doesNotMatch(r.stderr, /Resolution note:\s*$/m, 'no empty note left by grpc-js');
       }
     });
 
