@@ -87,7 +87,8 @@ async function main(): Promise<void> {
   ].sort();
   writeAtomically(path.join(DIST_DIR, 'build-stamp.json'), `${JSON.stringify({ startedAtMs, inputs }, null, 2)}\n`);
   process.stdout.write(
-    `auditflow: built ${Object.keys(ENTRIES).length} entry points and the workflow bundle into dist/ from ${inputs.length} source files in ${((performance.now() - began) / 1000).toFixed(1)} s\n`,
+    `auditflow: built ${Object.keys(ENTRIES).length} entry points and the workflow bundle into dist/ ` +
+      `from ${inputs.length} source files in ${((performance.now() - began) / 1000).toFixed(1)} s\n`,
   );
 }
 

@@ -45,7 +45,8 @@ export function loadTemporalTarget(
     loaded = loadClientConnectConfig({ overrideEnvVars: vars });
   } catch (err) {
     throw new Error(
-      `Could not read the Temporal connection settings (TEMPORAL_PROFILE=${env.TEMPORAL_PROFILE ?? 'default'}, TEMPORAL_CONFIG_FILE=${configFile ?? 'default location'}): ${(err as Error).message}`,
+      `Could not read the Temporal connection settings (TEMPORAL_PROFILE=${env.TEMPORAL_PROFILE ?? 'default'}, ` +
+        `TEMPORAL_CONFIG_FILE=${configFile ?? 'default location'}): ${(err as Error).message}`,
       { cause: err },
     );
   }

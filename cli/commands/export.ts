@@ -20,7 +20,8 @@ export function register(program: Command): void {
     .option('--json', 'print {ok, path, demandId, files, bytes, head, source, entries: [{path, size, sha256}]}')
     .addHelpText(
       'after',
-      '\nExample:\n  npx auditflow export northwind-api-audit-2027 --out northwind-case.tar.gz\n  npx auditflow verify northwind-case.tar.gz --expect-head <the head export printed>\n',
+      '\nExample:\n  npx auditflow export northwind-api-audit-2027 --out northwind-case.tar.gz\n' +
+        '  npx auditflow verify northwind-case.tar.gz --expect-head <the head export printed>\n',
     )
     .action(async (demandId: string, opts: GlobalOptions & { out: string }) => {
       checkDemandId(demandId);
@@ -62,7 +63,8 @@ export function register(program: Command): void {
           [
             `case file written: ${opts.out} (${built.archive.length.toLocaleString('en-US')} bytes)`,
             `  demand ${demandId}: ${doc.outcome.status}; from ${doc.source.kind === 'workflow' ? 'the workflow state' : 'the stored final report'}`,
-            `  ${count('reports/')} report files, ${count('mail/')} emails, ${count('attachments/')} attachments, ${count('files-sent/') ? `${count('files-sent/')} files sent, ` : ''}manifest.json (${manifest.entries.length} entries)`,
+            `  ${count('reports/')} report files, ${count('mail/')} emails, ${count('attachments/')} attachments, ` +
+              `${count('files-sent/') ? `${count('files-sent/')} files sent, ` : ''}manifest.json (${manifest.entries.length} entries)`,
             `  chain head: ${manifest.head}`,
             `  note the head down; check the file at any time with:`,
             `    npx auditflow verify ${opts.out} --expect-head ${manifest.head}`,

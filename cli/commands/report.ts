@@ -18,7 +18,8 @@ export function register(program: Command): void {
     .command('report')
     .argument('<demandId>', 'the demand id')
     .description(
-      "Write the demand's report: per item the questions, answers (with lateness, attachments, sender authentication) and reviews; the full timeline; the outcome",
+      "Write the demand's report: per item the questions, answers (with lateness, attachments, sender authentication) " +
+        'and reviews; the full timeline; the outcome',
     )
     .addOption(
       new Option(

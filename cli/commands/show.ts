@@ -57,7 +57,8 @@ export function renderStatus(view: DemandStatusView, url: string): string {
     out.push('', 'extension requests waiting for a decision:');
     for (const r of pending)
       out.push(
-        `  ${r.id} from ${r.from ?? '?'} at ${localAndUtc(r.receivedAt, zone)}${r.requestedDeadline ? `, asks until ${localAndUtc(r.requestedDeadline, zone)}` : ''} (items: ${r.itemIds.join(', ') || 'all'})`,
+        `  ${r.id} from ${r.from ?? '?'} at ${localAndUtc(r.receivedAt, zone)}` +
+          `${r.requestedDeadline ? `, asks until ${localAndUtc(r.requestedDeadline, zone)}` : ''} (items: ${r.itemIds.join(', ') || 'all'})`,
       );
     out.push(
       `  decide: npx auditflow extend ${s.demandId} --request <id> [--until <date>] --reason "..."   or add --deny`,
@@ -66,12 +67,16 @@ export function renderStatus(view: DemandStatusView, url: string): string {
   const gates = (s.gates ?? []).filter(isOpenGate);
   if (gates.length) {
     out.push('', 'waiting for sign-off (nothing goes out for these items, nor later steps, until approved):');
-    for (const g of gates)
-      out.push(
-        `  ${g.id} ${g.label} for ${g.itemIds.join(', ')}: ${g.mails.length} message(s); ${g.status === 'waiting' ? `role ${g.approverRole} until ${localAndUtc(g.expiresAt, zone)}, then ${g.onTimeout === 'send' ? 'sent as it is' : 'held'}` : `${g.status} by ${g.decidedBy ?? '?'}${g.reason ? ` (${g.reason})` : ''}`}`,
-      );
+    for (const g of gates) {
+      const state =
+        g.status === 'waiting'
+          ? `role ${g.approverRole} until ${localAndUtc(g.expiresAt, zone)}, then ${g.onTimeout === 'send' ? 'sent as it is' : 'held'}`
+          : `${g.status} by ${g.decidedBy ?? '?'}${g.reason ? ` (${g.reason})` : ''}`;
+      out.push(`  ${g.id} ${g.label} for ${g.itemIds.join(', ')}: ${g.mails.length} message(s); ${state}`);
+    }
     out.push(
-      `  decide: npx auditflow approve ${s.demandId} <gate> --by "<name>" [--note "..."]   or: npx auditflow hold ${s.demandId} <gate> --by "<name>" --reason "..."`,
+      `  decide: npx auditflow approve ${s.demandId} <gate> --by "<name>" [--note "..."]   ` +
+        `or: npx auditflow hold ${s.demandId} <gate> --by "<name>" --reason "..."`,
     );
   }
   if (held.length) {
@@ -84,7 +89,9 @@ export function renderStatus(view: DemandStatusView, url: string): string {
   const timeline = [
     ...s.messages.map((m) => ({
       at: m.at,
-      text: `${m.direction === 'out' ? 'sent' : 'received'} ${m.kind} ${m.direction === 'out' ? `to ${m.to.join(', ')}` : `from ${m.from}`} ${m.itemIds.length ? `[${m.itemIds.join(', ')}]` : ''}`,
+      text:
+        `${m.direction === 'out' ? 'sent' : 'received'} ${m.kind} ` +
+        `${m.direction === 'out' ? `to ${m.to.join(', ')}` : `from ${m.from}`} ${m.itemIds.length ? `[${m.itemIds.join(', ')}]` : ''}`,
     })),
     ...s.decisions.map((d) => ({
       at: d.at,

@@ -129,71 +129,76 @@ describe('the compiled worker', () => {
     await sink.close();
   });
 
-  it('loads dist/workflow-bundle.js and runs a demand: the request goes out, rendered from the templates; show and list read it without the Temporal client', async () => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'worker.js')], {
-      cwd: ROOT,
-      env: { ...process.env, ...env, AUDITFLOW_WORKFLOW_BUNDLE: undefined },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    worker = child;
-    child.stdout.on('data', (d) => (log += d));
-    child.stderr.on('data', (d) => (log += d));
-    await eventually(
-      () => log.includes('worker ready'),
-      () => `the compiled worker to start:\n${log}`,
-      {
-        timeoutMs: 60_000,
-        giveUp: () => (child.exitCode !== null ? `the compiled worker exited (${child.exitCode}):\n${log}` : undefined),
-      },
-    );
-    assert.match(log, /workflows from dist\/workflow-bundle\.js/);
-    const id = uniqueName('compiled');
-    const now = Date.now();
-    const spec = allDaySpec(id, now, { deadline: new Date(now + 86_400_000).toISOString().replace(/\.\d+Z$/, 'Z') });
-    const file = path.join(env.AUDITFLOW_DATA_DIR!, 'spec.json');
-    fs.writeFileSync(file, JSON.stringify(spec));
-    const started = await auditflow(['start', file], env);
-    assert.equal(started.code, 0, started.stderr);
-    const isRequest = (x: ReceivedMail) =>
-      x.header('x-auditflow-demand') === id && x.header('x-auditflow-kind') === 'request';
-    const request = (await sink.waitFor((m) => m.some(isRequest), 'the request from the compiled worker')).find(
-      isRequest,
-    )!;
-    // Rendered from the shipped templates, which the compiled worker reads from activities/templates.
-    assert.match(request.parsed.subject ?? '', /\S/);
-    assert.ok((request.parsed.text ?? '').includes(spec.items[0]!.name), request.parsed.text);
-    // What a command loads is most of its time: show and list read without the Temporal client (and its
-    // 1.4 MB API descriptor) and without the mail libraries; validate and plan connect to no Temporal at all.
-    const temporalClient = /^@temporalio\/(client|proto|worker)$/;
-    const mail = /^(nodemailer|mailparser|smtp-server|imapflow|mailauth)$/;
-    const cases: [string[], RegExp[]][] = [
-      [
-        ['show', id],
-        [temporalClient, mail],
-      ],
-      [['list'], [temporalClient, mail]],
-      // With the shipped templates, validate uses the build's check of them: no Handlebars either.
-      [
-        ['validate', EXAMPLE],
-        [temporalClient, /^@grpc\//, /^handlebars$/],
-      ],
-      [
-        ['plan', EXAMPLE],
-        [temporalClient, /^@grpc\//],
-      ],
-    ];
-    for (const [args, unwanted] of cases) {
-      const r = await compiledPackages(args, env);
-      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
-      assert.deepEqual(
-        r.packages.filter((p) => unwanted.some((u) => u.test(p))),
-        [],
-        args.join(' '),
+  it(
+    'loads dist/workflow-bundle.js and runs a demand: the request goes out, rendered from the templates; ' +
+      'show and list read it without the Temporal client',
+    async () => {
+      const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'worker.js')], {
+        cwd: ROOT,
+        env: { ...process.env, ...env, AUDITFLOW_WORKFLOW_BUNDLE: undefined },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      worker = child;
+      child.stdout.on('data', (d) => (log += d));
+      child.stderr.on('data', (d) => (log += d));
+      await eventually(
+        () => log.includes('worker ready'),
+        () => `the compiled worker to start:\n${log}`,
+        {
+          timeoutMs: 60_000,
+          giveUp: () =>
+            child.exitCode !== null ? `the compiled worker exited (${child.exitCode}):\n${log}` : undefined,
+        },
       );
-      if (args[0] === 'show') assert.match(r.stdout, new RegExp(`demand ${id}  status`));
-      if (args[0] === 'list') assert.match(r.stdout, new RegExp(id));
-    }
-    const withdrawn = await auditflow(['withdraw', id, '--reason', 'test over'], env);
-    assert.equal(withdrawn.code, 0, withdrawn.stderr);
-  });
+      assert.match(log, /workflows from dist\/workflow-bundle\.js/);
+      const id = uniqueName('compiled');
+      const now = Date.now();
+      const spec = allDaySpec(id, now, { deadline: new Date(now + 86_400_000).toISOString().replace(/\.\d+Z$/, 'Z') });
+      const file = path.join(env.AUDITFLOW_DATA_DIR!, 'spec.json');
+      fs.writeFileSync(file, JSON.stringify(spec));
+      const started = await auditflow(['start', file], env);
+      assert.equal(started.code, 0, started.stderr);
+      const isRequest = (x: ReceivedMail) =>
+        x.header('x-auditflow-demand') === id && x.header('x-auditflow-kind') === 'request';
+      const request = (await sink.waitFor((m) => m.some(isRequest), 'the request from the compiled worker')).find(
+        isRequest,
+      )!;
+      // Rendered from the shipped templates, which the compiled worker reads from activities/templates.
+      assert.match(request.parsed.subject ?? '', /\S/);
+      assert.ok((request.parsed.text ?? '').includes(spec.items[0]!.name), request.parsed.text);
+      // What a command loads is most of its time: show and list read without the Temporal client (and its
+      // 1.4 MB API descriptor) and without the mail libraries; validate and plan connect to no Temporal at all.
+      const temporalClient = /^@temporalio\/(client|proto|worker)$/;
+      const mail = /^(nodemailer|mailparser|smtp-server|imapflow|mailauth)$/;
+      const cases: [string[], RegExp[]][] = [
+        [
+          ['show', id],
+          [temporalClient, mail],
+        ],
+        [['list'], [temporalClient, mail]],
+        // With the shipped templates, validate uses the build's check of them: no Handlebars either.
+        [
+          ['validate', EXAMPLE],
+          [temporalClient, /^@grpc\//, /^handlebars$/],
+        ],
+        [
+          ['plan', EXAMPLE],
+          [temporalClient, /^@grpc\//],
+        ],
+      ];
+      for (const [args, unwanted] of cases) {
+        const r = await compiledPackages(args, env);
+        assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+        assert.deepEqual(
+          r.packages.filter((p) => unwanted.some((u) => u.test(p))),
+          [],
+          args.join(' '),
+        );
+        if (args[0] === 'show') assert.match(r.stdout, new RegExp(`demand ${id}  status`));
+        if (args[0] === 'list') assert.match(r.stdout, new RegExp(id));
+      }
+      const withdrawn = await auditflow(['withdraw', id, '--reason', 'test over'], env);
+      assert.equal(withdrawn.code, 0, withdrawn.stderr);
+    },
+  );
 });
