@@ -19,6 +19,13 @@ export const KEY_ID_METADATA = 'encryption-key-id';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
+let payload: ReturnType<typeof temporalType> | undefined;
+
+/** The Payload message, looked up once: every payload of every process goes through this codec. */
+function payloadType(): ReturnType<typeof temporalType> {
+  return (payload ??= temporalType('common.v1.Payload'));
+}
+
 /** A payload encrypted with a key this process does not have. */
 export class UnknownEncryptionKey extends Error {
   constructor(readonly keyId: string) {
@@ -45,7 +52,7 @@ export class EncryptionCodec implements PayloadCodec {
       const cipher = crypto.createCipheriv('aes-256-gcm', key, iv);
       // The key id is bound to the ciphertext: a payload relabelled with another id fails to decrypt.
       cipher.setAAD(Buffer.from(id));
-      const plain = temporalType('common.v1.Payload').encode(p).finish();
+      const plain = payloadType().encode(p).finish();
       const data = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
       return {
         metadata: { encoding: Buffer.from(ENCODING_ENCRYPTED), [KEY_ID_METADATA]: Buffer.from(id) },
@@ -73,7 +80,7 @@ export class EncryptionCodec implements PayloadCodec {
           `an encrypted payload (key "${id}") does not decrypt: it was altered, or the key is not the one it was made with`,
         );
       }
-      return temporalType('common.v1.Payload').decode(plain) as Payload;
+      return payloadType().decode(plain) as Payload;
     });
   }
 }

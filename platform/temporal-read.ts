@@ -20,6 +20,8 @@ import {
 } from '@temporalio/common/lib/internal-non-workflow/codec-helpers';
 import type { LoadedDataConverter } from '@temporalio/common/lib/converter/data-converter';
 import { loadDataConverter } from '@temporalio/common/lib/internal-non-workflow/data-converter-helpers';
+import { normalizeGrpcEndpointAddress } from '@temporalio/common/lib/internal-non-workflow/parse-host-uri';
+import { normalizeTlsConfig } from '@temporalio/common/lib/internal-non-workflow/tls-config';
 import { optionalTsToDate, requiredTsToDate } from '@temporalio/common/lib/time';
 import type { TemporalTarget } from './temporal-target';
 import { enumName, temporalType } from './temporal-protos';
@@ -67,13 +69,11 @@ function channelFor(target: TemporalTarget): {
   options: grpc.ChannelOptions;
   metadata: grpc.Metadata;
 } {
-  const { tls: tlsOption, apiKey, metadata: extra } = target.connectionOptions;
-  const address = /:\d+$/.test(target.address) ? target.address : `${target.address}:7233`;
-  // An API key implies TLS, as in the client; `true` is TLS with the system's roots.
-  const tls = tlsOption ?? (apiKey !== undefined ? true : undefined);
-  const tlsConfig = typeof tls === 'object' && tls !== null ? tls : tls ? {} : undefined;
-  const toBuffer = (value: string | Uint8Array | undefined) =>
-    value === undefined ? undefined : typeof value === 'string' ? Buffer.from(value) : Buffer.from(value);
+  const { tls, apiKey, metadata: extra } = target.connectionOptions;
+  // The client's own rules: the default port, and TLS when asked for or when an API key is given.
+  const address = normalizeGrpcEndpointAddress(target.address, 7233);
+  const tlsConfig = normalizeTlsConfig(tls, apiKey);
+  const toBuffer = (value: Uint8Array | undefined) => (value === undefined ? undefined : Buffer.from(value));
   const credentials = tlsConfig
     ? grpc.credentials.createSsl(
         toBuffer(tlsConfig.serverRootCACertificate),

@@ -99,21 +99,43 @@ function shippedFile(language: Language, name: string): string | undefined {
   return shipped.get(key) || undefined;
 }
 
-/** A template file's sections; the text before the first marker may only be a comment. */
-export function parseSections(source: string): { sections: Partial<Record<Section, string>>; problem?: string } {
+/**
+ * A template file's sections, and the line of each one's marker (counted from 0); the text before the
+ * first marker may only be a comment.
+ */
+export function parseSections(source: string): {
+  sections: Partial<Record<Section, string>>;
+  markerLines: Partial<Record<Section, number>>;
+  problem?: string;
+} {
   const sections: Partial<Record<Section, string>> = {};
+  const markerLines: Partial<Record<Section, number>> = {};
   const parts = source.replace(/\r\n/g, '\n').split(/^=== *(\w+) *$/m);
+  const lineBreaks = (text: string) => text.split('\n').length - 1;
+  let line = lineBreaks(parts[0]!);
   const head = parts[0]!.replace(/\{\{!--[\s\S]*?--\}\}|\{\{![^}]*\}\}/g, '').trim();
-  if (head) return { sections, problem: 'text before the first section marker (=== subject, === text or === html)' };
+  if (head)
+    return {
+      sections,
+      markerLines,
+      problem: 'text before the first section marker (=== subject, === text or === html)',
+    };
   for (let i = 1; i < parts.length; i += 2) {
     const name = parts[i]!;
     if (!(SECTIONS as readonly string[]).includes(name))
-      return { sections, problem: `unknown section "=== ${name}" (the sections are subject, text and html)` };
-    if (sections[name as Section] !== undefined) return { sections, problem: `section "=== ${name}" appears twice` };
+      return {
+        sections,
+        markerLines,
+        problem: `unknown section "=== ${name}" (the sections are subject, text and html)`,
+      };
+    if (sections[name as Section] !== undefined)
+      return { sections, markerLines, problem: `section "=== ${name}" appears twice` };
     // The marker's own line break is not part of the section.
     sections[name as Section] = parts[i + 1]!.replace(/^\n/, '');
+    markerLines[name as Section] = line;
+    line += lineBreaks(parts[i + 1]!);
   }
-  return { sections };
+  return { sections, markerLines };
 }
 
 function fileFor(language: Language, name: string, custom: TemplateFiles | undefined): string | undefined {
@@ -425,7 +447,7 @@ function checkTemplatesNow(languages: readonly Language[], custom?: TemplateFile
         broken = true;
         continue;
       }
-      const { sections, problem } = parseSections(src);
+      const { sections, markerLines, problem } = parseSections(src);
       if (problem) {
         problems.push({ file: shownAs(name), message: problem });
         broken = true;
@@ -448,10 +470,7 @@ function checkTemplatesNow(languages: readonly Language[], custom?: TemplateFile
           }
         } catch (err) {
           // Handlebars counts lines from the section's marker; the author counts them from the file's top.
-          const marker = src
-            .replace(/\r\n/g, '\n')
-            .split('\n')
-            .findIndex((l) => new RegExp(`^=== *${section} *$`).test(l));
+          const marker = markerLines[section]!;
           const message = (err as Error).message.replace(
             /\bline (\d+)/g,
             (_, n: string) => `line ${Number(n) + marker + 1}`,
